@@ -1,0 +1,1 @@
+"""The console workspace: try leanon in a terminal with no Slack or Discord account."""

@@ -1,0 +1,108 @@
+"""The console's chat platform: messages with short ids, printed to a text stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from bot.domain import MessageRef, WorkspaceRef
+from bot.messages import Button, Message, render_line
+
+BOT_NAME = "leanon"
+
+
+@dataclass
+class ConsoleMessage:
+    """One message in the console channel: a member's text or a bot message."""
+
+    id: str
+    author: str
+    text: str = ""
+    message: Message | None = None
+    thread_of: str | None = None
+    private_to: str | None = None
+
+    @property
+    def is_bot(self) -> bool:
+        return self.author == BOT_NAME
+
+    @property
+    def buttons(self) -> tuple[Button, ...]:
+        return self.message.buttons if self.message else ()
+
+
+class ConsoleClock:
+    """The real time plus an offset that `time +2h` moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@dataclass
+class ConsoleChat:
+    """Implements bot.ports.Chat for the console: every message gets an id like m7."""
+
+    out: TextIO
+    channel: str = "general"
+    messages: dict[str, ConsoleMessage] = field(default_factory=dict)
+    _next: int = 1
+
+    def new_id(self) -> str:
+        msg_id = f"m{self._next}"
+        self._next += 1
+        return msg_id
+
+    def add(self, msg: ConsoleMessage) -> ConsoleMessage:
+        self.messages[msg.id] = msg
+        self.show(msg)
+        return msg
+
+    def show(self, msg: ConsoleMessage, updated: bool = False) -> None:
+        where = f"#{self.channel}"
+        if msg.private_to:
+            where = f"🔒 private to {msg.private_to}"
+        elif msg.thread_of:
+            where = f"#{self.channel} ↳ thread of {msg.thread_of}"
+        head = f"[{msg.id}{' updated' if updated else ''}] {msg.author} ({where})"
+        if msg.message is None:
+            self.out.write(f"{head}: {msg.text}\n")
+            return
+        body = msg.message
+        lines = [f"{head}:" + (f" {body.title}" if body.title else "")]
+        lines.extend("    " + render_line(ln, {}) for ln in body.lines)
+        if body.buttons:
+            labels = "  ".join(f"[{i}] {render_line(b.label, {})}"
+                               for i, b in enumerate(body.buttons, 1))
+            lines.append(f"    buttons: {labels}   (press {msg.id} <number>)")
+        for attachment in body.attachments:
+            lines.append(f"    file: {attachment.filename} ({len(attachment.content):,} bytes)")
+        self.out.write("\n".join(lines) + "\n")
+
+    def bot_message(self, message: Message, *, private_to: str | None = None,
+                    thread_of: str | None = None) -> ConsoleMessage:
+        return self.add(ConsoleMessage(self.new_id(), BOT_NAME, message=message,
+                                       private_to=private_to, thread_of=thread_of))
+
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+        msg = self.bot_message(message)
+        return MessageRef(channel_id, msg.id)
+
+    async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
+        msg = self.messages.get(ref.message_id)
+        if msg is None:
+            return
+        msg.message = message
+        self.show(msg, updated=True)
+
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+        msg = self.bot_message(message, thread_of=parent.message_id)
+        return MessageRef(parent.channel_id, msg.id)
+
+    async def whisper(
+        self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
+    ) -> None:
+        self.bot_message(message, private_to=user_id)

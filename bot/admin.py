@@ -1,0 +1,211 @@
+"""Administration and privacy: config, forget-me, export, help."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from dataclasses import asdict, replace
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from bot import cards
+from bot import settings as settings_mod
+from bot.commands import ChangeConfig, ExportData, ForgetMe, ShowConfig, ShowHelp
+from bot.deps import Deps
+from bot.domain import Ask, Thanks, ThanksSource
+from bot.errors import ChatError
+from bot.messages import (
+    ActionId,
+    Attachment,
+    Button,
+    ButtonStyle,
+    Message,
+    MessageKind,
+    Reply,
+    error,
+    line,
+    notice,
+)
+
+log = logging.getLogger(__name__)
+
+ADMIN_ONLY = ("Only workspace admins can {what}. (Slack: admins and owners; "
+              "Discord: members with Manage Server.)")
+
+
+async def show_config(cmd: ShowConfig, deps: Deps) -> Reply:
+    async with deps.uow() as uow:
+        current = await uow.workspaces.settings(cmd.workspace)
+    lines = [line(f"{key}: {value}  ({what})")
+             for key, value, what in settings_mod.describe(current)]
+    lines.append(line("Admins change a setting with /leanon config set <setting> <value>."))
+    return Reply.of(notice(*lines, kind=MessageKind.LIST, title="leanon settings"))
+
+
+async def change_config(cmd: ChangeConfig, deps: Deps) -> Reply:
+    if not cmd.actor.is_admin:
+        return Reply.of(error(ADMIN_ONLY.format(what="change settings")))
+    async with deps.uow() as uow:
+        current = await uow.workspaces.settings(cmd.workspace)
+        try:
+            new = settings_mod.change(current, cmd.key, cmd.value)
+        except settings_mod.SettingError as exc:
+            return Reply.of(error(f"{exc} Nothing was changed."))
+        await uow.workspaces.save_settings(cmd.workspace, new)
+        await uow.commit()
+    shown = {k: v for k, v, _ in settings_mod.describe(new)}
+    key = cmd.key.strip().lower().replace("_", "-")
+    return Reply.of(notice(line(f"Saved: {key} is now {shown[key]}.")))
+
+
+async def forget_me(cmd: ForgetMe, deps: Deps) -> Reply:
+    """Delete a member's thanks and preferences; their asks are deleted or kept anonymously."""
+    if cmd.keep_asks is None:
+        return Reply.of(notice(
+            line("This deletes every thanks you gave and received in this workspace, and your "
+                 "leanon preferences. It can't be undone."),
+            line("Your asks: delete them, or keep their text with no name so the answers "
+                 "stay useful to others?"),
+            buttons=(
+                Button(line("Delete my asks too"), ActionId.FORGET_DELETE_ASKS, "delete",
+                       ButtonStyle.DANGER),
+                Button(line("Keep my asks, anonymously"), ActionId.FORGET_KEEP_ASKS, "keep"),
+            ),
+            title="Forget me",
+        ))
+    user_id = cmd.actor.user_id
+    async with deps.uow() as uow:
+        asks = await uow.asks.by_asker(cmd.workspace, user_id)
+        removed_thanks = await uow.thanks.forget_member(cmd.workspace, user_id)
+        await uow.asks.forget_asker(cmd.workspace, user_id, delete=not cmd.keep_asks)
+        await uow.members.forget(cmd.workspace, user_id)
+        await uow.commit()
+    for ask in asks:
+        if ask.message is None:
+            continue
+        if cmd.keep_asks:
+            async with deps.uow() as uow:
+                helpers = [o.helper_id for o in await uow.asks.offers(ask.id)]
+            card = cards.ask_card(replace(ask, asker_id=None, anonymous=True), helpers)
+        else:
+            card = cards.removed_card()
+        try:
+            await deps.chat.update(cmd.workspace, ask.message, card)
+        except ChatError as exc:
+            log.warning("card of a forgotten ask could not be updated: %s", exc)
+    what = "kept without your name" if cmd.keep_asks else "deleted"
+    return Reply.of(notice(line(
+        f"Done. {removed_thanks} thanks were deleted and your {len(asks)} asks were {what}. "
+        "leanon keeps nothing else about you.")))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _ask_row(ask: Ask) -> dict[str, Any]:
+    row = {k: _plain(v) for k, v in asdict(ask).items() if k not in {"workspace", "message"}}
+    row["message_id"] = ask.message.message_id if ask.message else None
+    if ask.anonymous:
+        row["asker_id"] = None
+    return row
+
+
+def _thanks_row(thanks: Thanks, anonymous_asks: set[int]) -> dict[str, Any]:
+    row = {k: _plain(v) for k, v in asdict(thanks).items() if k not in {"workspace", "message"}}
+    row["channel_id"] = thanks.message.channel_id if thanks.message else None
+    row["message_id"] = thanks.message.message_id if thanks.message else None
+    if thanks.source is ThanksSource.RESOLVE and thanks.ask_id in anonymous_asks:
+        row["giver_id"] = None
+    return row
+
+
+def _csv(rows: list[dict[str, Any]], fields: list[str]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+ASK_FIELDS = ["id", "channel_id", "asker_id", "text", "tried", "anonymous", "status",
+              "created_at", "closed_at", "close_reason", "message_id", "follow_up_at"]
+OFFER_FIELDS = ["ask_id", "helper_id", "created_at"]
+THANKS_FIELDS = ["id", "giver_id", "receiver_id", "source", "created_at", "reason", "channel_id",
+                 "message_id", "emoji", "ask_id", "retracted_at"]
+
+
+async def export_data(cmd: ExportData, deps: Deps) -> Reply:
+    """The workspace's data as JSON or CSV files; anonymous askers stay anonymous."""
+    if not cmd.actor.is_admin:
+        return Reply.of(error(ADMIN_ONLY.format(what="export the workspace's data")))
+    fmt = cmd.format.strip().lower() or "json"
+    if fmt not in {"json", "csv"}:
+        return Reply.of(error("Export as json or csv: /leanon export json"))
+    async with deps.uow() as uow:
+        current = await uow.workspaces.settings(cmd.workspace)
+        asks, offers = await uow.asks.export(cmd.workspace)
+        thanks = await uow.thanks.export(cmd.workspace)
+    anonymous = {a.id for a in asks if a.anonymous}
+    ask_rows = [_ask_row(a) for a in asks]
+    offer_rows = [{k: _plain(v) for k, v in asdict(o).items()} for o in offers]
+    thanks_rows = [_thanks_row(t, anonymous) for t in thanks]
+    stamp = deps.clock.now().strftime("%Y%m%d-%H%M%S")
+    if fmt == "json":
+        doc = {"workspace": str(cmd.workspace), "exported_at": deps.clock.now().isoformat(),
+               "settings": _plain(asdict(current)), "asks": ask_rows, "help_offers": offer_rows,
+               "thanks": thanks_rows}
+        files: tuple[Attachment, ...] = (Attachment(f"leanon-export-{stamp}.json",
+                            json.dumps(doc, indent=2, ensure_ascii=False).encode(),
+                            "application/json"),)
+    else:
+        files = (
+            Attachment(f"leanon-asks-{stamp}.csv", _csv(ask_rows, ASK_FIELDS), "text/csv"),
+            Attachment(f"leanon-help-offers-{stamp}.csv", _csv(offer_rows, OFFER_FIELDS),
+                       "text/csv"),
+            Attachment(f"leanon-thanks-{stamp}.csv", _csv(thanks_rows, THANKS_FIELDS),
+                       "text/csv"),
+        )
+    summary = line(f"Export of {len(asks)} asks, {len(offers)} help offers and "
+                   f"{len(thanks)} thanks ({fmt}).")
+    return Reply.of(Message(MessageKind.EXPORT, (summary,), attachments=files))
+
+
+HELP_LINES = (
+    "/ask <question>: ask your teammates for help (no text opens a form).",
+    "/thanks @name [@name…] <reason>: thank one or more teammates.",
+    "React 🙏 or 🙌 to a teammate's message to thank its author.",
+    "/leanon asks: the open asks in this channel.",
+    "/leanon stats: your own numbers, privately.",
+    "/leanon leaderboard: most thanked members (when an admin turned it on).",
+    "/leanon named on|off: be named (or not) in weekly posts and the leaderboard.",
+    "/leanon config [set <setting> <value>]: show or (admins) change settings.",
+    "/leanon forget-me: delete your data.",
+    "/leanon export [json|csv]: the workspace's data (admins).",
+)
+
+TIPS = (
+    "Be specific: say what you tried, what you expected and what happened.",
+    "Be grateful: thank the people who helped, even for a small pointer.",
+    "Reciprocate: when you see an ask you can help with, press I can help.",
+)
+
+
+async def show_help(cmd: ShowHelp, deps: Deps) -> Reply:
+    lines = [line(text) for text in HELP_LINES]
+    lines.append(line("Three habits that make asking work: " + " ".join(TIPS)))
+    return Reply.of(notice(*lines, kind=MessageKind.LIST,
+                           title="leanon: asking for help is a strength"))

@@ -1,0 +1,82 @@
+"""The `leanon` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import Config, load_config
+from bot.errors import ChatError, ConfigError, StorageError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leanon", description="A Slack and Discord bot that makes asking for help normal.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run leanon (the console workspace when no Slack or Discord "
+                               "credentials are set)")
+    sub.add_parser("console", help="open the console workspace in this terminal")
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply every migration (leanon also does this on start)")
+    down = db_sub.add_parser("downgrade", help="revert migrations down to a revision")
+    down.add_argument("revision", help="an Alembic revision id, or 'base'")
+    return parser
+
+
+async def _db(config: Config, args: argparse.Namespace) -> None:
+    from storage.migrate import downgrade, upgrade
+
+    if args.db_command == "upgrade":
+        await upgrade(config.database_url)
+        print("database is up to date")
+    else:
+        await downgrade(config.database_url, args.revision)
+        print(f"database downgraded to {args.revision}")
+
+
+async def _main(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import run_console_workspace
+
+    if args.command == "db":
+        await _db(config, args)
+        return 0
+    if args.command == "run" and (config.has_slack or config.has_discord):
+        print("leanon: Slack or Discord credentials are set, but this version of leanon "
+              "runs only the console workspace. Unset SLACK_*/DISCORD_TOKEN or run "
+              "`leanon console`.", file=sys.stderr)
+        return 2
+    await run_console_workspace(config)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `leanon` console script."""
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        args.command = "run"
+    try:
+        config = load_config()
+        logging.basicConfig(level=config.leanon_log_level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # Alembic narrates every migration step at INFO; only its problems are news.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        return asyncio.run(_main(args, config))
+    except ConfigError as exc:
+        print(f"leanon: {exc}", file=sys.stderr)
+        return 2
+    except ChatError as exc:
+        print(f"leanon: {exc}", file=sys.stderr)
+        return 1
+    except StorageError as exc:
+        print(f"leanon: the database is not usable: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Commands: what a member (or the scheduler) asks the core to do. Small frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain import Actor, MessageRef, WorkspaceRef
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone a command is about (a thanks receiver, a message author)."""
+
+    user_id: str
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAsk:
+    workspace: WorkspaceRef
+    actor: Actor
+    channel_id: str
+    text: str
+    tried: str | None = None
+    anonymous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OfferHelp:
+    workspace: WorkspaceRef
+    actor: Actor
+    ask_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveAsk:
+    workspace: WorkspaceRef
+    actor: Actor
+    ask_id: int
+    # Members who replied in the card's thread, where the platform lets the bot see them.
+    thread_participants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ThankHelper:
+    workspace: WorkspaceRef
+    actor: Actor
+    ask_id: int
+    helper_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListAsks:
+    workspace: WorkspaceRef
+    actor: Actor
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionAdded:
+    workspace: WorkspaceRef
+    actor: Actor
+    author: Person
+    message: MessageRef
+    emoji: str
+    # The parent message when the reacted message sits in a thread.
+    thread: MessageRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionRemoved:
+    workspace: WorkspaceRef
+    actor: Actor
+    author: Person
+    message: MessageRef
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThankMembers:
+    workspace: WorkspaceRef
+    actor: Actor
+    channel_id: str
+    receivers: tuple[Person, ...]
+    reason: str | None = None
+    # The platform's id for this command delivery, so a retry records nothing twice.
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStats:
+    workspace: WorkspaceRef
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class ShowLeaderboard:
+    workspace: WorkspaceRef
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class SetNamed:
+    """Opt in to (or out of) being named in weekly posts and the leaderboard."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    named: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ShowConfig:
+    workspace: WorkspaceRef
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeConfig:
+    workspace: WorkspaceRef
+    actor: Actor
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetMe:
+    workspace: WorkspaceRef
+    actor: Actor
+    # None: explain and offer the choice; True: keep asks as anonymous text; False: delete them.
+    keep_asks: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportData:
+    workspace: WorkspaceRef
+    actor: Actor
+    format: str = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class ShowHelp:
+    workspace: WorkspaceRef
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class RunAskMaintenance:
+    """Send due waiting-ask follow-ups and close expired asks, in every workspace."""
+
+
+Command = (
+    CreateAsk | OfferHelp | ResolveAsk | ThankHelper | ListAsks | ReactionAdded
+    | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | ShowConfig
+    | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance
+)

@@ -1,0 +1,102 @@
+"""Configuration from the environment (and an optional `.env`), loaded once at start."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+
+class Config(BaseSettings):
+    """Every setting leanon reads. Environment names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite:///leanon.db"
+    leanon_timezone: str = "UTC"
+    leanon_log_level: str = "INFO"
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    # The HTTP server (Slack HTTP mode): where it listens.
+    leanon_host: str = "0.0.0.0"  # noqa: S104 - a server behind Slack's requests listens on all interfaces
+    leanon_port: int = Field(default=3000, ge=0, le=65535)
+
+    discord_token: SecretStr | None = None
+
+    # The console workspace: who may change settings there.
+    leanon_console_admins: str = Field(default="alice")
+
+    @field_validator("leanon_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r} (try Europe/Berlin or UTC)") from exc
+        return value
+
+    @field_validator("leanon_log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("use sqlite:///path/to/file.db or postgresql://user@host/db")
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.leanon_timezone)
+
+    @property
+    def has_slack(self) -> bool:
+        return self.slack_bot_token is not None or self.slack_signing_secret is not None
+
+    def slack_mode(self) -> str | None:
+        """`socket`, `http` or None (no Slack); ConfigError when the Slack settings don't fit."""
+        if not self.has_slack and self.slack_app_token is None:
+            return None
+        if self.slack_client_id or self.slack_client_secret:
+            raise ConfigError("SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: OAuth installs are not in this "
+                              "version yet; use one SLACK_BOT_TOKEN")
+        if self.slack_bot_token is None:
+            raise ConfigError("SLACK_BOT_TOKEN: required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET")
+        if self.slack_app_token is not None:
+            return "socket"
+        if self.slack_signing_secret is None:
+            raise ConfigError("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: set one to choose HTTP mode "
+                              "or Socket Mode")
+        return "http"
+
+    @property
+    def has_discord(self) -> bool:
+        return self.discord_token is not None
+
+    @property
+    def console_admins(self) -> set[str]:
+        return {n.strip().lower() for n in self.leanon_console_admins.split(",") if n.strip()}
+
+
+def load_config() -> Config:
+    """Read the configuration; a wrong value raises ConfigError with one clear line."""
+    try:
+        return Config()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"configuration error: {problems}") from None

@@ -1,0 +1,37 @@
+"""What every use case needs: the unit of work, the chat platforms and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.ports import Chat, Clock, UnitOfWorkFactory
+
+ASK_MAX_CHARS = 3000
+TRIED_MAX_CHARS = 3000
+REASON_MAX_CHARS = 1000
+ASKS_PER_HOUR = 10
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    uow: UnitOfWorkFactory
+    chat: Chat
+    clock: Clock = field(default_factory=SystemClock)
+    # The timezone that bounds a "day" for the daily thanks allowance.
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    def day_start(self, now: datetime) -> datetime:
+        """The start of `now`'s local day, in UTC."""
+        local = now.astimezone(self.timezone)
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return start.astimezone(UTC)
+
+    def week_start(self, now: datetime) -> datetime:
+        return now - timedelta(days=7)

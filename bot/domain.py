@@ -1,0 +1,172 @@
+"""The domain of leanon: plain dataclasses and enums, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    SLACK = "slack"
+    DISCORD = "discord"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRef:
+    """A Slack team, a Discord guild or the console's one workspace."""
+
+    platform: Platform
+    workspace_id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.workspace_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Where a platform message lives: its channel and its id (Slack ts, Discord snowflake)."""
+
+    channel_id: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The member who did something, as the adapter knows them."""
+
+    user_id: str
+    is_admin: bool = False
+    is_bot: bool = False
+
+
+class AskStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class CloseReason(StrEnum):
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(slots=True)
+class Ask:
+    """A request for help. `asker_id` is None once the asker asked to be forgotten."""
+
+    id: int
+    workspace: WorkspaceRef
+    channel_id: str
+    asker_id: str | None
+    text: str
+    tried: str | None
+    anonymous: bool
+    status: AskStatus
+    created_at: datetime
+    closed_at: datetime | None = None
+    close_reason: CloseReason | None = None
+    message: MessageRef | None = None
+    follow_up_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is AskStatus.OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class NewAsk:
+    workspace: WorkspaceRef
+    channel_id: str
+    asker_id: str
+    text: str
+    tried: str | None
+    anonymous: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HelpOffer:
+    ask_id: int
+    helper_id: str
+    created_at: datetime
+
+
+class ThanksSource(StrEnum):
+    REACTION = "reaction"
+    COMMAND = "command"
+    RESOLVE = "resolve"
+
+
+@dataclass(frozen=True, slots=True)
+class NewThanks:
+    """A thanks to record. `dedupe_key` makes repeated deliveries one thanks."""
+
+    workspace: WorkspaceRef
+    giver_id: str
+    receiver_id: str
+    source: ThanksSource
+    created_at: datetime
+    reason: str | None = None
+    message: MessageRef | None = None
+    emoji: str | None = None
+    ask_id: int | None = None
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Thanks:
+    id: int
+    workspace: WorkspaceRef
+    giver_id: str
+    receiver_id: str
+    source: ThanksSource
+    created_at: datetime
+    reason: str | None = None
+    message: MessageRef | None = None
+    emoji: str | None = None
+    ask_id: int | None = None
+    retracted_at: datetime | None = None
+
+
+DEFAULT_THANKS_EMOJI: tuple[str, ...] = ("pray", "raised_hands")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A workspace's settings; the defaults are what a new workspace gets."""
+
+    thanks_emoji: tuple[str, ...] = DEFAULT_THANKS_EMOJI
+    anonymous_asks: bool = True
+    daily_allowance: int | None = None
+    stale_after: timedelta = timedelta(hours=2)
+    expire_after: timedelta = timedelta(days=14)
+    receiver_dm: bool = True
+    leaderboard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStats:
+    asks_opened: int = 0
+    asks_resolved: int = 0
+    help_offers: int = 0
+    thanks_received: int = 0
+    thanks_given: int = 0
+    thanks_received_week: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardEntry:
+    user_id: str
+    thanks_received: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceExport:
+    """Everything leanon keeps about one workspace, as plain rows."""
+
+    settings: Settings
+    asks: list[Ask] = field(default_factory=list)
+    offers: list[HelpOffer] = field(default_factory=list)
+    thanks: list[Thanks] = field(default_factory=list)

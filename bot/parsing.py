@@ -1,0 +1,87 @@
+"""Parsing the text of `/leanon …` and `/thanks …` into commands."""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands import (
+    ChangeConfig,
+    Command,
+    ExportData,
+    ForgetMe,
+    ListAsks,
+    SetNamed,
+    ShowConfig,
+    ShowHelp,
+    ShowLeaderboard,
+    ShowStats,
+)
+from bot.domain import Actor, WorkspaceRef
+
+
+class ParseError(ValueError):
+    """Text that is not a command; the message says what would be."""
+
+
+def parse_leanon(text: str, workspace: WorkspaceRef, actor: Actor, channel_id: str) -> Command:
+    """`/leanon <subcommand> …` → a command; ParseError with a helpful message otherwise."""
+    words = text.split()
+    if not words:
+        return ShowHelp(workspace, actor)
+    sub, args = words[0].lower(), words[1:]
+    if sub == "help":
+        return ShowHelp(workspace, actor)
+    if sub == "stats":
+        return ShowStats(workspace, actor)
+    if sub == "asks":
+        everywhere = bool(args) and args[0].lower() in {"all", "workspace"}
+        return ListAsks(workspace, actor, None if everywhere else channel_id)
+    if sub == "leaderboard":
+        return ShowLeaderboard(workspace, actor)
+    if sub == "named":
+        if len(args) != 1 or args[0].lower() not in {"on", "off"}:
+            raise ParseError("Use /leanon named on (you may be named in posts) or "
+                             "/leanon named off.")
+        return SetNamed(workspace, actor, args[0].lower() == "on")
+    if sub == "config":
+        if not args:
+            return ShowConfig(workspace, actor)
+        if args[0].lower() == "set" and len(args) >= 3:
+            return ChangeConfig(workspace, actor, args[1], " ".join(args[2:]))
+        raise ParseError("Use /leanon config to see settings, or "
+                         "/leanon config set <setting> <value> to change one.")
+    if sub in {"forget-me", "forgetme"}:
+        if not args:
+            return ForgetMe(workspace, actor)
+        choice = args[0].lower()
+        if choice in {"delete", "delete-asks"}:
+            return ForgetMe(workspace, actor, keep_asks=False)
+        if choice in {"keep", "keep-asks"}:
+            return ForgetMe(workspace, actor, keep_asks=True)
+        raise ParseError("Use /leanon forget-me, then choose; or /leanon forget-me delete "
+                         "(asks too) or /leanon forget-me keep (asks stay, without your name).")
+    if sub == "export":
+        return ExportData(workspace, actor, args[0] if args else "json")
+    raise ParseError(f"I don't know '/leanon {sub[:40]}'. Try /leanon help.")
+
+
+_JOINERS = re.compile(r"^(,|and\b|&)\s*", re.IGNORECASE)
+_FOR = re.compile(r"^(for\b|:|-|—)\s*", re.IGNORECASE)
+
+
+def leading_mentions(text: str, mention: re.Pattern[str]) -> tuple[list[str], str]:
+    """Split `@a, @b and @c for the review` into (["a", "b", "c"], "the review").
+
+    `mention` matches one mention at the start of the text; its first group is the id.
+    """
+    ids: list[str] = []
+    rest = text.strip()
+    while True:
+        match = mention.match(rest)
+        if match is None:
+            break
+        ids.append(match.group(1))
+        rest = rest[match.end():].lstrip()
+        rest = _JOINERS.sub("", rest, count=1)
+    rest = _FOR.sub("", rest, count=1).strip()
+    return ids, rest

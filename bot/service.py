@@ -1,0 +1,103 @@
+"""The core's front door: one handler per command, chosen from an explicit table."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot import admin, asks, stats, thanks
+from bot.commands import (
+    ChangeConfig,
+    Command,
+    CreateAsk,
+    ExportData,
+    ForgetMe,
+    ListAsks,
+    OfferHelp,
+    ReactionAdded,
+    ReactionRemoved,
+    ResolveAsk,
+    RunAskMaintenance,
+    SetNamed,
+    ShowConfig,
+    ShowHelp,
+    ShowLeaderboard,
+    ShowStats,
+    ThankHelper,
+    ThankMembers,
+)
+from bot.deps import Deps
+from bot.domain import MessageRef, Platform, WorkspaceRef
+from bot.errors import ChatError
+from bot.messages import Message, Reply, error
+from bot.ports import Chat
+
+Handler = Callable[[Any, Deps], Awaitable[Reply]]
+
+HANDLERS: dict[type, Handler] = {
+    CreateAsk: asks.create_ask,
+    OfferHelp: asks.offer_help,
+    ResolveAsk: asks.resolve_ask,
+    ListAsks: asks.list_asks,
+    RunAskMaintenance: asks.run_ask_maintenance,
+    ThankHelper: thanks.thank_helper,
+    ReactionAdded: thanks.reaction_added,
+    ReactionRemoved: thanks.reaction_removed,
+    ThankMembers: thanks.thank_members,
+    ShowStats: stats.show_stats,
+    ShowLeaderboard: stats.show_leaderboard,
+    SetNamed: stats.set_named,
+    ShowConfig: admin.show_config,
+    ChangeConfig: admin.change_config,
+    ForgetMe: admin.forget_me,
+    ExportData: admin.export_data,
+    ShowHelp: admin.show_help,
+}
+
+STORAGE_TROUBLE = error("leanon can't reach its database right now, so nothing was changed. "
+                        "Please try again in a minute.")
+
+
+class Leanon:
+    """Runs commands against the core's dependencies.
+
+    `handle` lets `StorageError` through so that each adapter can choose: explain it to a
+    member (commands) or make the platform deliver the event again (reactions).
+    """
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def handle(self, cmd: Command) -> Reply:
+        handler = HANDLERS[type(cmd)]
+        return await handler(cmd, self.deps)
+
+
+class ChatRouter:
+    """One Chat for the core that forwards each call to the platform of the workspace."""
+
+    def __init__(self) -> None:
+        self._chats: dict[Platform, Chat] = {}
+
+    def register(self, platform: Platform, chat: Chat) -> None:
+        self._chats[platform] = chat
+
+    def _for(self, workspace: WorkspaceRef) -> Chat:
+        chat = self._chats.get(workspace.platform)
+        if chat is None:
+            raise ChatError(f"no chat adapter for {workspace.platform}")
+        return chat
+
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+        return await self._for(workspace).post(workspace, channel_id, message)
+
+    async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
+        await self._for(workspace).update(workspace, ref, message)
+
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+        return await self._for(workspace).reply(workspace, parent, message)
+
+    async def whisper(
+        self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
+    ) -> None:
+        await self._for(workspace).whisper(workspace, channel_id, user_id, message)

@@ -1,0 +1,87 @@
+"""Text helpers: mention neutralisation, the "be specific" check, short previews."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+
+ZWSP = "\u200b"
+
+# Mention markup: Slack <@U1>, <!here>, <!subteam^S1>, <#C1>; Discord <@1>, <@!1>, <@&1>.
+_MARKUP = re.compile(r"<([@!#&]{1,2})([^<>\s]{0,80})>")
+# Any other "<" before a sigil (markup with spaces or over 80 characters, or left behind
+# by the substitution above, as in "<<@U1>>"): it gets a zero-width space after the "<".
+_OPENER = re.compile(r"<(?=[@!#&])")
+# Bare broadcast words: @here, @channel, @everyone, @all (any case).
+_BROADCAST = re.compile(r"@(?=(here|channel|everyone|all)\b)", re.IGNORECASE)
+# Control characters other than newline and tab.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def neutralise_mentions(text: str) -> str:
+    """Make user text unable to ping anyone on any platform.
+
+    Mention markup loses its angle brackets and gets a zero-width space after the
+    sigil; any other `<` before a sigil gets a zero-width space after it; bare
+    `@here`-style words get a zero-width space after the `@`.
+    """
+    text = _MARKUP.sub(lambda m: f"{m.group(1)}{ZWSP}{m.group(2)}", text)
+    text = _OPENER.sub("<" + ZWSP, text)
+    return _BROADCAST.sub("@" + ZWSP, text)
+
+
+def clean_user_text(text: str) -> str:
+    """Normalise what a member typed: NFC, no control characters, trimmed."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+
+
+_QUESTION_WORDS = {
+    "how", "what", "why", "where", "when", "who", "which", "can", "could", "should",
+    "would", "is", "are", "does", "do", "did", "anyone", "anybody", "help", "stuck",
+    "error", "fails", "failing", "broken", "need", "know", "idea", "ideas", "advice",
+    "review", "explain", "understand", "best", "way", "wondering",
+}
+
+
+def word_count(text: str) -> int:
+    return len(re.findall(r"\w+", text))
+
+
+def needs_specific_tip(text: str) -> bool:
+    """True when an ask is very short or has nothing question-like in it."""
+    words = [w.lower() for w in re.findall(r"\w+", text)]
+    if len(words) < 6:
+        return True
+    return "?" not in text and not _QUESTION_WORDS.intersection(words)
+
+
+def preview(text: str, limit: int = 80) -> str:
+    """The first line of a text, cut to `limit` characters with an ellipsis."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def format_duration(delta: timedelta) -> str:
+    """A short human duration: 45m, 2h, 3d, 1h30m."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 60 * 24:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours}h" + (f"{rest}m" if rest else "")
+    days, rest = divmod(minutes, 60 * 24)
+    return f"{days}d" + (f"{rest // 60}h" if rest // 60 else "")
+
+
+_DURATION = re.compile(r"(\d+)\s*([mhdw])", re.IGNORECASE)
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """Parse `90m`, `2h`, `1h30m`, `14d`, `2w`; None when it is not a duration."""
+    compact = text.strip().replace(" ", "")
+    if not compact or _DURATION.sub("", compact):
+        return None
+    seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(compact))
+    return timedelta(seconds=seconds) if seconds > 0 else None

@@ -1,0 +1,171 @@
+"""Use cases for thanks: reactions, /thanks, and the thank buttons after a resolve."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.cards import people
+from bot.commands import ReactionAdded, ReactionRemoved, ThankHelper, ThankMembers
+from bot.deps import REASON_MAX_CHARS, Deps
+from bot.domain import NewThanks, Settings, ThanksSource, WorkspaceRef
+from bot.errors import ChatError
+from bot.messages import Line, Mention, MessageKind, Reply, UserText, error, line, notice
+from bot.ports import UnitOfWork
+from bot.text import clean_user_text, neutralise_mentions, preview
+
+log = logging.getLogger(__name__)
+
+
+def reaction_key(cmd: ReactionAdded | ReactionRemoved) -> str:
+    m = cmd.message
+    return f"reaction:{m.channel_id}:{m.message_id}:{cmd.actor.user_id}:{cmd.emoji}"
+
+
+def _over_allowance_text(settings: Settings) -> str:
+    return (f"You have used today's {settings.daily_allowance} thanks, the daily allowance in "
+            "this workspace, so this one was not recorded. It renews tomorrow.")
+
+
+async def _over_allowance(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef, giver_id: str,
+                          settings: Settings) -> bool:
+    """True when the giver's active thanks today, counting new ones, exceed the allowance."""
+    if settings.daily_allowance is None:
+        return False
+    since = deps.day_start(deps.clock.now())
+    given = await uow.thanks.count_given_since(workspace, giver_id, since)
+    return given > settings.daily_allowance
+
+
+async def _notify_receiver(deps: Deps, workspace: WorkspaceRef, channel_id: str,
+                           receiver_id: str, text: Line) -> None:
+    try:
+        await deps.chat.whisper(workspace, channel_id, receiver_id,
+                                notice(text, kind=MessageKind.THANKS_NOTE))
+    except ChatError as exc:
+        log.warning("thanks note to the receiver failed: %s", exc)
+
+
+async def reaction_added(cmd: ReactionAdded, deps: Deps) -> Reply:
+    """A thanks emoji on a teammate's message thanks its author (silently ignored otherwise)."""
+    if cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id:
+        return Reply()
+    async with deps.uow() as uow:
+        settings = await uow.workspaces.settings(cmd.workspace)
+        if cmd.emoji not in settings.thanks_emoji:
+            return Reply()
+        ask = await uow.asks.find_by_message(cmd.workspace, cmd.message)
+        if ask is None and cmd.thread is not None:
+            ask = await uow.asks.find_by_message(cmd.workspace, cmd.thread)
+        thanks = await uow.thanks.add(NewThanks(
+            workspace=cmd.workspace, giver_id=cmd.actor.user_id, receiver_id=cmd.author.user_id,
+            source=ThanksSource.REACTION, created_at=deps.clock.now(), message=cmd.message,
+            emoji=cmd.emoji, ask_id=ask.id if ask else None, dedupe_key=reaction_key(cmd)))
+        if thanks is None:
+            return Reply()
+        if await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings):
+            over = True
+        else:
+            over = False
+            await uow.commit()
+    if over:
+        try:
+            await deps.chat.whisper(cmd.workspace, cmd.message.channel_id, cmd.actor.user_id,
+                                    error(_over_allowance_text(settings)))
+        except ChatError as exc:
+            log.warning("allowance note failed: %s", exc)
+        return Reply()
+    if settings.receiver_dm:
+        await _notify_receiver(deps, cmd.workspace, cmd.message.channel_id, cmd.author.user_id,
+                               line(Mention(cmd.actor.user_id),
+                                    f" thanked you with :{cmd.emoji}: for a message you wrote."))
+    return Reply()
+
+
+async def reaction_removed(cmd: ReactionRemoved, deps: Deps) -> Reply:
+    """Removing the thanks emoji retracts that thanks (kept, no longer counted)."""
+    if cmd.actor.is_bot:
+        return Reply()
+    async with deps.uow() as uow:
+        await uow.thanks.retract(cmd.workspace, reaction_key(cmd), deps.clock.now())
+        await uow.commit()
+    return Reply()
+
+
+async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
+    """`/thanks @a @b reason`: record a thanks for each and post a public note."""
+    reason = clean_user_text(cmd.reason or "") or None
+    if reason and len(reason) > REASON_MAX_CHARS:
+        return Reply.of(error(f"The reason is {len(reason):,} characters; the limit is "
+                              f"{REASON_MAX_CHARS:,}. Nothing was recorded."))
+    receivers = list(dict.fromkeys(p.user_id for p in cmd.receivers if not p.is_bot))
+    receivers = [r for r in receivers if r != cmd.actor.user_id]
+    if not receivers:
+        if cmd.receivers:
+            return Reply.of(error("You can thank teammates, but not yourself or a bot. "
+                                  "Nothing was recorded."))
+        return Reply.of(error("Who are you thanking? Name them: /thanks @alex for the review"))
+    if cmd.actor.is_bot:
+        return Reply()
+    reason = neutralise_mentions(reason) if reason else None
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        settings = await uow.workspaces.settings(cmd.workspace)
+        recorded = []
+        for receiver in receivers:
+            key = f"command:{cmd.event_id}:{receiver}" if cmd.event_id else None
+            thanks = await uow.thanks.add(NewThanks(
+                workspace=cmd.workspace, giver_id=cmd.actor.user_id, receiver_id=receiver,
+                source=ThanksSource.COMMAND, created_at=now, reason=reason, dedupe_key=key))
+            if thanks is not None:
+                recorded.append(receiver)
+        if not recorded:
+            return Reply()
+        if await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings):
+            return Reply.of(error(_over_allowance_text(settings).replace("this one was",
+                                                                         "these were")))
+        await uow.commit()
+    note = [Mention(cmd.actor.user_id), " thanked ", *people(recorded)]
+    if reason:
+        note += [": ", UserText(reason)]
+    try:
+        await deps.chat.post(cmd.workspace, cmd.channel_id,
+                             notice(tuple(note), kind=MessageKind.THANKS_NOTE))
+    except ChatError as exc:
+        log.warning("public thanks note failed: %s", exc)
+    if settings.receiver_dm:
+        for receiver in recorded:
+            text: Line = (Mention(cmd.actor.user_id), " thanked you")
+            text += (" for: ", UserText(reason)) if reason else (".",)
+            await _notify_receiver(deps, cmd.workspace, cmd.channel_id, receiver, text)
+    return Reply.of(notice(line("Thanks recorded for ", *people(recorded), ". 🙏")))
+
+
+async def thank_helper(cmd: ThankHelper, deps: Deps) -> Reply:
+    """The asker's "Thank @helper" button after a resolve."""
+    if cmd.helper_id == cmd.actor.user_id:
+        return Reply.of(error("You can't thank yourself, but well done for sorting it out."))
+    async with deps.uow() as uow:
+        ask = await uow.asks.get(cmd.workspace, cmd.ask_id)
+        if ask is None:
+            return Reply.of(error("That ask no longer exists (it may have been removed)."))
+        if ask.asker_id != cmd.actor.user_id:
+            return Reply.of(error("Only the person who asked can use these thank buttons. "
+                                  "You can thank anyone with /thanks @name."))
+        settings = await uow.workspaces.settings(cmd.workspace)
+        thanks = await uow.thanks.add(NewThanks(
+            workspace=cmd.workspace, giver_id=cmd.actor.user_id, receiver_id=cmd.helper_id,
+            source=ThanksSource.RESOLVE, created_at=deps.clock.now(), ask_id=ask.id,
+            message=ask.message, dedupe_key=f"resolve:{ask.id}:{cmd.helper_id}"))
+        if thanks is None:
+            return Reply.of(notice(line("You already thanked ", Mention(cmd.helper_id),
+                                        " for this ask.")))
+        if await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings):
+            return Reply.of(error(_over_allowance_text(settings)))
+        await uow.commit()
+    if settings.receiver_dm:
+        # An anonymous asker stays anonymous, even to the person they thank.
+        giver: Line = (("The person you helped",) if ask.anonymous
+                       else (Mention(ask.asker_id or ""),))
+        await _notify_receiver(deps, cmd.workspace, ask.channel_id, cmd.helper_id, (
+            *giver, " thanked you for helping with: ", UserText(preview(ask.text))))
+    return Reply.of(notice(line("Thank-you sent to ", Mention(cmd.helper_id), ". 🙏")))

@@ -1,0 +1,218 @@
+"""Asks and help offers in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Delete, Update, exists, func, select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bot.domain import Ask, AskStatus, HelpOffer, MessageRef, NewAsk, Platform, WorkspaceRef
+from storage.errors import translate_errors
+from storage.mapping import in_workspace, to_ask, to_offer, workspace_columns
+from storage.models import AskRow, HelpOfferRow
+from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
+
+_OPEN = AskStatus.OPEN.value
+
+
+class SqlAskRepository(SqlRepository):
+    """`bot.ports.AskRepository` over SQL."""
+
+    @translate_errors
+    async def add(self, new: NewAsk) -> Ask:
+        row = AskRow(
+            **workspace_columns(new.workspace),
+            channel_id=new.channel_id,
+            asker_id=new.asker_id,
+            text=new.text,
+            tried=new.tried,
+            anonymous=new.anonymous,
+            status=_OPEN,
+            created_at=new.created_at,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return to_ask(row)
+
+    @translate_errors
+    async def get(self, workspace: WorkspaceRef, ask_id: int) -> Ask | None:
+        query = select(AskRow).where(AskRow.id == ask_id, in_workspace(AskRow, workspace))
+        row = await self._session.scalar(query.execution_options(**FRESH))
+        return to_ask(row) if row is not None else None
+
+    @translate_errors
+    async def set_message(self, ask_id: int, ref: MessageRef) -> None:
+        await self._session.execute(
+            update(AskRow)
+            .where(AskRow.id == ask_id)
+            .values(message_channel_id=ref.channel_id, message_id=ref.message_id)
+            .execution_options(**NO_SYNC)
+        )
+
+    @translate_errors
+    async def find_by_message(self, workspace: WorkspaceRef, ref: MessageRef) -> Ask | None:
+        """The ask whose card is the message `ref` (adapters pass a thread's parent)."""
+        query = (
+            select(AskRow)
+            .where(
+                in_workspace(AskRow, workspace),
+                AskRow.message_channel_id == ref.channel_id,
+                AskRow.message_id == ref.message_id,
+            )
+            .order_by(AskRow.id)
+            .limit(1)
+        )
+        row = await self._session.scalar(query.execution_options(**FRESH))
+        return to_ask(row) if row is not None else None
+
+    @translate_errors
+    async def count_by_asker_since(self, workspace: WorkspaceRef, asker_id: str, since: datetime) -> int:
+        query = select(func.count(AskRow.id)).where(
+            in_workspace(AskRow, workspace), AskRow.asker_id == asker_id, AskRow.created_at >= since
+        )
+        return (await self._session.execute(query)).scalar_one()
+
+    @translate_errors
+    async def add_offer(self, ask_id: int, helper_id: str, at: datetime) -> bool:
+        """Record a help offer; False when this helper had already offered.
+
+        A unique constraint decides, so two simultaneous clicks make one offer.
+        """
+        statement = (
+            self._insert(HelpOfferRow)
+            .values(ask_id=ask_id, helper_id=helper_id, created_at=at)
+            .on_conflict_do_nothing(index_elements=["ask_id", "helper_id"])
+            .returning(HelpOfferRow.id)
+        )
+        inserted = (await self._session.execute(statement)).scalar_one_or_none()
+        return inserted is not None
+
+    @translate_errors
+    async def offers(self, ask_id: int) -> list[HelpOffer]:
+        query = (
+            select(HelpOfferRow)
+            .where(HelpOfferRow.ask_id == ask_id)
+            .order_by(HelpOfferRow.created_at, HelpOfferRow.id)
+        )
+        rows = await self._session.scalars(query.execution_options(**FRESH))
+        return [to_offer(row) for row in rows]
+
+    @translate_errors
+    async def close(self, ask: Ask) -> bool:
+        """Store `ask`'s status, closing time and reason if it is still open; else False."""
+        statement = (
+            update(AskRow)
+            .where(AskRow.id == ask.id, AskRow.status == _OPEN)
+            .values(
+                status=ask.status.value,
+                closed_at=ask.closed_at,
+                close_reason=ask.close_reason.value if ask.close_reason else None,
+            )
+            .returning(AskRow.id)
+            .execution_options(**NO_SYNC)
+        )
+        return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    @translate_errors
+    async def list_open(
+        self, workspace: WorkspaceRef, channel_id: str | None = None, limit: int = 50
+    ) -> list[Ask]:
+        """Open asks, oldest first."""
+        where = [in_workspace(AskRow, workspace), AskRow.status == _OPEN]
+        if channel_id is not None:
+            where.append(AskRow.channel_id == channel_id)
+        return await self._asks(*where, limit=limit)
+
+    @translate_errors
+    async def workspaces_with_open_asks(self) -> list[WorkspaceRef]:
+        query = (
+            select(AskRow.platform, AskRow.workspace_id)
+            .where(AskRow.status == _OPEN)
+            .distinct()
+            .order_by(AskRow.platform, AskRow.workspace_id)
+        )
+        rows = await self._session.execute(query)
+        return [WorkspaceRef(Platform(platform), ws_id) for platform, ws_id in rows]
+
+    @translate_errors
+    async def waiting_without_offer(self, workspace: WorkspaceRef, created_before: datetime) -> list[Ask]:
+        """Open asks with no offer and no follow-up yet, created before the given time."""
+        has_offer = exists().where(HelpOfferRow.ask_id == AskRow.id)
+        return await self._asks(
+            in_workspace(AskRow, workspace),
+            AskRow.status == _OPEN,
+            AskRow.follow_up_at.is_(None),
+            AskRow.created_at < created_before,
+            ~has_offer,
+        )
+
+    @translate_errors
+    async def claim_follow_up(self, ask_id: int, at: datetime) -> bool:
+        """Mark the follow-up as sent; False when another worker already claimed it."""
+        statement = (
+            update(AskRow)
+            .where(AskRow.id == ask_id, AskRow.follow_up_at.is_(None))
+            .values(follow_up_at=at)
+            .returning(AskRow.id)
+            .execution_options(**NO_SYNC)
+        )
+        return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    @translate_errors
+    async def open_created_before(self, workspace: WorkspaceRef, before: datetime) -> list[Ask]:
+        return await self._asks(
+            in_workspace(AskRow, workspace), AskRow.status == _OPEN, AskRow.created_at < before
+        )
+
+    @translate_errors
+    async def by_asker(self, workspace: WorkspaceRef, asker_id: str) -> list[Ask]:
+        """The member's asks, in the order they were made."""
+        return await self._asks(
+            in_workspace(AskRow, workspace), AskRow.asker_id == asker_id, order=(AskRow.id,)
+        )
+
+    @translate_errors
+    async def forget_asker(self, workspace: WorkspaceRef, asker_id: str, delete: bool) -> int:
+        """Delete the member's asks (their offers go too), or keep them anonymous with no
+        asker; either way remove the member's own help offers in the workspace.
+        Returns the number of the member's asks deleted or anonymised."""
+        asks_here = select(AskRow.id).where(in_workspace(AskRow, workspace))
+        await self._session.execute(
+            sql_delete(HelpOfferRow)
+            .where(HelpOfferRow.helper_id == asker_id, HelpOfferRow.ask_id.in_(asks_here))
+            .execution_options(**NO_SYNC)
+        )
+        theirs = (in_workspace(AskRow, workspace), AskRow.asker_id == asker_id)
+        statement: Delete | Update
+        if delete:
+            statement = sql_delete(AskRow).where(*theirs)
+        else:
+            statement = update(AskRow).where(*theirs).values(asker_id=None, anonymous=True)
+        return rowcount(await self._session.execute(statement.execution_options(**NO_SYNC)))
+
+    @translate_errors
+    async def export(self, workspace: WorkspaceRef) -> tuple[list[Ask], list[HelpOffer]]:
+        """The workspace's asks and their offers, each in the order they were made."""
+        asks = await self._asks(in_workspace(AskRow, workspace), order=(AskRow.id,))
+        query = (
+            select(HelpOfferRow)
+            .join(AskRow, HelpOfferRow.ask_id == AskRow.id)
+            .where(in_workspace(AskRow, workspace))
+            .order_by(HelpOfferRow.id)
+        )
+        offers = await self._session.scalars(query.execution_options(**FRESH))
+        return asks, [to_offer(row) for row in offers]
+
+    async def _asks(
+        self,
+        *where: ColumnElement[bool],
+        order: tuple[InstrumentedAttribute[Any], ...] = (AskRow.created_at, AskRow.id),
+        limit: int | None = None,
+    ) -> list[Ask]:
+        """The asks matching `where`, oldest first unless `order` says otherwise."""
+        query = select(AskRow).where(*where).order_by(*order).limit(limit)
+        rows = await self._session.scalars(query.execution_options(**FRESH))
+        return [to_ask(row) for row in rows]

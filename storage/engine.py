@@ -1,0 +1,83 @@
+"""Building the async engine from `DATABASE_URL`, with SQLite made safe for concurrent writers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.errors import ConfigError
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
+"""How long a SQLite writer waits for another one before giving up ("database is locked")."""
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_ALIASES = {"postgres": "postgresql"}
+
+
+def database_url(url: str) -> str:
+    """`url` with the async driver leanon uses: aiosqlite for SQLite, asyncpg for PostgreSQL.
+
+    `sqlite:///leanon.db` becomes `sqlite+aiosqlite:///leanon.db`; `postgres://` and
+    `postgresql://` become `postgresql+asyncpg://`. An explicit driver is kept as given.
+    """
+    url = url.strip()
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise ConfigError("DATABASE_URL must look like sqlite:///leanon.db or postgresql://user@host/db")
+    backend, plus, driver = scheme.partition("+")
+    backend = _ALIASES.get(backend.lower(), backend.lower())
+    if backend not in _DRIVERS:
+        raise ConfigError(f"DATABASE_URL uses {scheme!r}; leanon supports sqlite:// and postgresql:// only")
+    scheme = f"{backend}+{driver}" if plus else _DRIVERS[backend]
+    return f"{scheme}://{rest}"
+
+
+def create_engine(url: str, *, foreign_keys: bool = True, echo: bool = False) -> AsyncEngine:
+    """An async engine for `url` (normalised by `database_url`).
+
+    On SQLite every connection uses WAL, a busy timeout and `foreign_keys=ON`, and
+    every transaction starts with `BEGIN IMMEDIATE`, so that concurrent writers queue
+    for the write lock instead of failing half-way. `foreign_keys=False` is for
+    migrations only: a batch table rebuild must not cascade deletes.
+
+    Statement parameters never appear in logs or error messages (`hide_parameters`),
+    because they may hold an anonymous asker's identity.
+    """
+    url = database_url(url)
+    options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        engine = create_async_engine(url, **options)
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, **options)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    """SQLAlchemy's documented recipe: leanon, not the driver, emits BEGIN."""
+    pragmas = (
+        f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}",
+    )
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The aiosqlite adapter's isolation_level setter runs on the driver's own
+        # thread; None turns off the driver's implicit BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    event.listen(engine.sync_engine, "begin", on_begin)

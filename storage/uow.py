@@ -1,0 +1,133 @@
+"""The unit of work and the store that hands them out."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.ports import (
+    AskRepository,
+    MemberRepository,
+    StatsRepository,
+    ThanksRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    WorkspaceRepository,
+)
+from storage.asks import SqlAskRepository
+from storage.engine import create_engine
+from storage.errors import DATABASE_ERRORS, storage_error
+from storage.stats import SqlStatsRepository
+from storage.thanks import SqlThanksRepository
+from storage.workspaces import SqlMemberRepository, SqlWorkspaceRepository
+
+
+class SqlUnitOfWork:
+    """One database transaction over the repositories (`bot.ports.UnitOfWork`).
+
+    The transaction begins on entry (on SQLite it takes the write lock then, waiting
+    for other writers up to the busy timeout) and is rolled back on exit unless
+    `commit()` was called. Database failures surface as `bot.errors.StorageError`.
+    """
+
+    asks: AskRepository
+    thanks: ThanksRepository
+    stats: StatsRepository
+    workspaces: WorkspaceRepository
+    members: MemberRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+        self._session = sessions()
+        self.asks = SqlAskRepository(self._session, dialect)
+        self.thanks = SqlThanksRepository(self._session, dialect)
+        self.stats = SqlStatsRepository(self._session, dialect)
+        self.workspaces = SqlWorkspaceRepository(self._session, dialect)
+        self.members = SqlMemberRepository(self._session, dialect)
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._session.connection()
+        except DATABASE_ERRORS as error:
+            await self._close_quietly()
+            raise storage_error(error, "starting a database transaction") from error
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            # The error in flight says more than a failed rollback would.
+            await self._close_quietly()
+            return
+        try:
+            await self._session.close()  # rolls back whatever was not committed
+        except DATABASE_ERRORS as error:
+            raise storage_error(error, "ending a database transaction") from error
+
+    async def commit(self) -> None:
+        """Make the work so far permanent."""
+        try:
+            await self._session.commit()
+        except DATABASE_ERRORS as error:
+            raise storage_error(error, "committing") from error
+
+    async def _close_quietly(self) -> None:
+        try:
+            await self._session.close()
+        except DATABASE_ERRORS:
+            await self._session.invalidate()
+
+
+class SqlStore:
+    """A database for leanon: one per process, shared by every task."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> SqlStore:
+        """A store on `DATABASE_URL` (see `storage.engine.database_url`); connects lazily."""
+        return cls(create_engine(url))
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A fresh unit of work, to use once as `async with store.unit_of_work() as uow:`."""
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name)
+
+    async def ping(self) -> None:
+        """Check that the database answers; raise StorageError when it does not."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except DATABASE_ERRORS as error:
+            raise storage_error(error, "pinging the database") from error
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+if TYPE_CHECKING:
+
+    def _is_a_unit_of_work(uow: SqlUnitOfWork) -> UnitOfWork:
+        return uow
+
+    def _is_a_factory(store: SqlStore) -> UnitOfWorkFactory:
+        return store.unit_of_work

@@ -1,0 +1,61 @@
+"""Workspace settings and members in SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from bot.domain import Settings, WorkspaceRef
+from storage.errors import translate_errors
+from storage.mapping import in_workspace, settings_columns, to_settings, workspace_columns
+from storage.models import MemberRow, WorkspaceRow
+from storage.repository import FRESH, NO_SYNC, SqlRepository
+
+
+class SqlWorkspaceRepository(SqlRepository):
+    """`bot.ports.WorkspaceRepository` over SQL."""
+
+    @translate_errors
+    async def settings(self, workspace: WorkspaceRef) -> Settings:
+        """The workspace's settings (defaults when it has none stored)."""
+        query = select(WorkspaceRow).where(in_workspace(WorkspaceRow, workspace))
+        row = await self._session.scalar(query.execution_options(**FRESH))
+        return to_settings(row) if row is not None else Settings()
+
+    @translate_errors
+    async def save_settings(self, workspace: WorkspaceRef, settings: Settings) -> None:
+        """Store `settings` as the workspace's, replacing any stored before."""
+        columns = settings_columns(settings)
+        statement = (
+            self._insert(WorkspaceRow)
+            .values(**workspace_columns(workspace), **columns)
+            .on_conflict_do_update(index_elements=["platform", "workspace_id"], set_=columns)
+        )
+        await self._session.execute(statement)
+
+
+class SqlMemberRepository(SqlRepository):
+    """`bot.ports.MemberRepository` over SQL."""
+
+    @translate_errors
+    async def opted_out(self, workspace: WorkspaceRef) -> set[str]:
+        """Members who asked not to be named in posts and leaderboards."""
+        query = select(MemberRow.user_id).where(in_workspace(MemberRow, workspace), MemberRow.opted_out)
+        return set((await self._session.scalars(query)).all())
+
+    @translate_errors
+    async def set_opted_out(self, workspace: WorkspaceRef, user_id: str, opted_out: bool) -> None:
+        statement = (
+            self._insert(MemberRow)
+            .values(**workspace_columns(workspace), user_id=user_id, opted_out=opted_out)
+            .on_conflict_do_update(
+                index_elements=["platform", "workspace_id", "user_id"],
+                set_={"opted_out": opted_out},
+            )
+        )
+        await self._session.execute(statement)
+
+    @translate_errors
+    async def forget(self, workspace: WorkspaceRef, user_id: str) -> None:
+        """Delete what leanon remembers about the member beyond asks and thanks."""
+        statement = delete(MemberRow).where(in_workspace(MemberRow, workspace), MemberRow.user_id == user_id)
+        await self._session.execute(statement.execution_options(**NO_SYNC))

@@ -1,0 +1,130 @@
+"""The console workspace driven by a script, end to end on a real SQLite database."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.app import run_console_workspace
+from bot.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "docs" / "console-demo.txt"
+
+
+async def run_script(script: str, tmp_path: Path) -> str:
+    config = Config(database_url=f"sqlite:///{tmp_path / 'console.db'}")
+    out = io.StringIO()
+    await run_console_workspace(config, io.StringIO(script), out, export_dir=tmp_path)
+    return out.getvalue()
+
+
+def block(output: str, head: str) -> str:
+    """The last printed message whose first line starts with `head`, with its body."""
+    found = ""
+    lines = output.splitlines()
+    for i, text in enumerate(lines):
+        if text.startswith(head):
+            body = [text]
+            for more in lines[i + 1:]:
+                if not more.startswith("    "):
+                    break
+                body.append(more)
+            found = "\n".join(body)
+    assert found, f"nothing starting with {head!r} in:\n{output}"
+    return found
+
+
+async def test_demo_script_shows_the_whole_loop(tmp_path: Path) -> None:
+    output = await run_script(DEMO.read_text(), tmp_path)
+
+    card = block(output, "[m1 updated] leanon (#general)")
+    assert "How do I rotate the staging database password without downtime?" in card
+    assert "Asked by @alice" in card
+    assert "1 person offered to help: @bob" in card
+    assert "✅ Resolved" in card
+    assert "buttons:" not in card  # a resolved card has no buttons left
+
+    assert "[m3] leanon (#general ↳ thread of m1):" in output
+    assert "@bob can help" in block(output, "[m3] leanon")
+    assert "@bob offered to help with your ask" in block(output, "[m4] leanon (🔒 private to alice)")
+
+    thank_buttons = block(output, "[m7] leanon (🔒 private to alice)")
+    assert "[1] Thank @bob" in thank_buttons
+    assert "@alice thanked you for helping with" in block(output, "[m8] leanon (🔒 private to bob)")
+    assert "Thank-you sent to @bob" in block(output, "[m9] leanon (🔒 private to alice)")
+
+    assert "(carol reacted :pray: on m6)" in output
+    assert "@carol thanked you with :pray:" in block(output, "[m10] leanon (🔒 private to bob)")
+    assert "(carol removed :pray: on m6)" in output
+
+    stats = block(output, "[m11] leanon (🔒 private to bob): Your leanon numbers")
+    assert "Thanks received: 1 (1 in the last 7 days)" in stats
+    assert "Help offered: 1 time" in stats
+
+
+async def test_reacting_again_counts_carols_thanks(tmp_path: Path) -> None:
+    script = DEMO.read_text() + "carol> react m6 pray\nbob> /leanon stats\n"
+    output = await run_script(script, tmp_path)
+    assert "Thanks received: 2" in block(output, "[m13] leanon (🔒 private to bob)")
+
+
+async def test_bad_input_gets_a_clear_private_answer(tmp_path: Path) -> None:
+    output = await run_script(
+        "press m99 1\n/leanon frobnicate\n/ask\n\n\n\nreact m1\ntime soon\n/nope\nas LEANON\n",
+        tmp_path)
+    assert "There is no message 'm99'" in output
+    assert "I don't know '/leanon frobnicate'" in output
+    assert "What do you need help with?" in output
+    assert "Say how far to move the clock" in output
+    assert "Unknown command /nope" in output
+    assert "Give a member name" in output
+    assert "Traceback" not in output
+
+
+async def test_ask_form_reads_the_following_lines(tmp_path: Path) -> None:
+    script = "/ask\nWhy does the build cache miss on CI every time?\nCleared the cache\ny\n"
+    output = await run_script(script, tmp_path)
+    card = block(output, "[m1] leanon (#general)")
+    assert "Why does the build cache miss on CI every time?" in card
+    assert "What I tried: Cleared the cache" in card
+    assert "Asked by someone" in card
+    assert "@alice" not in card
+
+
+async def test_waiting_ask_gets_one_follow_up_when_time_passes(tmp_path: Path) -> None:
+    output = await run_script(
+        "/ask Anyone know where the on-call rota lives?\ntime +3h\ntime +3h\n", tmp_path)
+    assert output.count("still waiting for a hand") == 1
+
+
+async def test_export_writes_files_for_an_admin_only(tmp_path: Path) -> None:
+    output = await run_script("bob> /leanon export\n/leanon export csv\n", tmp_path)
+    assert "Only workspace admins can export" in output
+    assert sorted(p.suffix for p in tmp_path.glob("leanon-*")) == [".csv", ".csv", ".csv"]
+
+
+def test_leanon_console_command_runs_a_script_from_stdin(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PYTHONPATH": str(ROOT)}
+    env.pop("SLACK_BOT_TOKEN", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console"], input=DEMO.read_text(), text=True,
+        capture_output=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Thanks received: 1" in result.stdout
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus", "nowhere"])
+def test_a_bad_timezone_fails_with_one_line(tmp_path: Path, value: str) -> None:
+    env = {**os.environ, "LEANON_TIMEZONE": value,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "console"], input="", text=True,
+                            capture_output=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "LEANON_TIMEZONE" in result.stderr

@@ -1,0 +1,69 @@
+"""Values and builders shared by the storage tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.domain import MessageRef, NewAsk, NewThanks, Platform, ThanksSource, WorkspaceRef
+
+WORKSPACE = WorkspaceRef(Platform.SLACK, "T-main")
+OTHER_WORKSPACE = WorkspaceRef(Platform.DISCORD, "G-other")
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+"""A Monday morning: the tests' "now"."""
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def new_ask(
+    asker_id: str = "U-asker",
+    *,
+    at: datetime = T0,
+    channel_id: str = "C-help",
+    workspace: WorkspaceRef = WORKSPACE,
+    anonymous: bool = False,
+    text: str = "How do I rotate the staging certificates?",
+    tried: str | None = None,
+) -> NewAsk:
+    return NewAsk(workspace, channel_id, asker_id, text, tried, anonymous, at)
+
+
+def reaction(
+    giver_id: str = "U-giver",
+    receiver_id: str = "U-receiver",
+    *,
+    message_id: str = "1700000000.000100",
+    emoji: str = "pray",
+    at: datetime = T0,
+    workspace: WorkspaceRef = WORKSPACE,
+    ask_id: int | None = None,
+) -> NewThanks:
+    """A thanks by reaction, keyed as adapters key them: giver, message and emoji."""
+    return NewThanks(
+        workspace=workspace,
+        giver_id=giver_id,
+        receiver_id=receiver_id,
+        source=ThanksSource.REACTION,
+        created_at=at,
+        message=MessageRef("C-team", message_id),
+        emoji=emoji,
+        ask_id=ask_id,
+        dedupe_key=reaction_key(giver_id, message_id, emoji),
+    )
+
+
+def reaction_key(giver_id: str, message_id: str = "1700000000.000100", emoji: str = "pray") -> str:
+    return f"reaction:C-team:{message_id}:{emoji}:{giver_id}"
+
+
+def command_thanks(
+    giver_id: str = "U-giver",
+    receiver_id: str = "U-receiver",
+    *,
+    at: datetime = T0,
+    reason: str | None = "for the review",
+    workspace: WorkspaceRef = WORKSPACE,
+) -> NewThanks:
+    """A `/thanks` thanks: no dedupe key, every command counts."""
+    return NewThanks(workspace, giver_id, receiver_id, ThanksSource.COMMAND, at, reason=reason)

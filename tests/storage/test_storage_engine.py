@@ -1,0 +1,119 @@
+"""URLs, engine settings and unreachable databases."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from storage_testing import WORKSPACE, new_ask
+
+from bot.errors import ConfigError, StorageError
+from storage import SqlStore, create_engine, database_url, upgrade
+
+CLOSED_PORT_URL = "postgresql://postgres@127.0.0.1:1/leanon"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///leanon.db", "sqlite+aiosqlite:///leanon.db"),
+        ("sqlite:////var/lib/leanon/leanon.db", "sqlite+aiosqlite:////var/lib/leanon/leanon.db"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("  sqlite:///x.db\n", "sqlite+aiosqlite:///x.db"),
+        ("postgresql://u:p@db:5432/leanon", "postgresql+asyncpg://u:p@db:5432/leanon"),
+        ("postgres://u:p@db/leanon?ssl=require", "postgresql+asyncpg://u:p@db/leanon?ssl=require"),
+        ("POSTGRES://u@db/leanon", "postgresql+asyncpg://u@db/leanon"),
+        ("postgresql+asyncpg://u@db/leanon", "postgresql+asyncpg://u@db/leanon"),
+        ("postgresql+psycopg://u@db/leanon", "postgresql+psycopg://u@db/leanon"),
+        ("sqlite+pysqlite:///x.db", "sqlite+pysqlite:///x.db"),
+    ],
+)
+def test_database_url_picks_the_async_driver(given: str, expected: str) -> None:
+    assert database_url(given) == expected
+
+
+@pytest.mark.parametrize("given", ["", "leanon.db", "mysql://u@db/leanon", "redis://localhost"])
+def test_database_url_refuses_what_leanon_cannot_use(given: str) -> None:
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        database_url(given)
+
+
+async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.connect() as connection:
+            pragmas = {
+                name: (await connection.execute(text(f"PRAGMA {name}"))).scalar_one()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            }
+    finally:
+        await engine.dispose()
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000}
+
+
+async def test_sqlite_writers_queue_for_the_write_lock(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    await upgrade(url)
+    async with SqlStore.from_url(url) as first, SqlStore.from_url(url) as second:
+        async with first.unit_of_work() as holding:
+            await holding.asks.add(new_ask("U-first"))
+
+            async def write_meanwhile() -> None:
+                async with second.unit_of_work() as uow:  # BEGIN IMMEDIATE waits here
+                    await uow.asks.add(new_ask("U-second"))
+                    await uow.commit()
+
+            waiting = asyncio.create_task(write_meanwhile())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # waiting for the lock, not failed
+            await holding.commit()
+        await asyncio.wait_for(waiting, timeout=5)
+
+        async with first.unit_of_work() as uow:
+            assert len(await uow.asks.list_open(WORKSPACE)) == 2
+
+
+async def test_an_unreachable_postgresql_is_a_storage_error() -> None:
+    async with SqlStore.from_url(CLOSED_PORT_URL) as store:
+        with pytest.raises(StorageError, match="starting a database transaction") as raised:
+            async with store.unit_of_work():
+                pass
+        assert isinstance(raised.value.__cause__, ConnectionRefusedError)
+        with pytest.raises(StorageError, match="pinging"):
+            await store.ping()
+    with pytest.raises(StorageError, match="migrating"):
+        await upgrade(CLOSED_PORT_URL)
+
+
+async def test_an_unopenable_sqlite_file_is_a_storage_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'leanon.db'}"
+    async with SqlStore.from_url(url) as store:
+        with pytest.raises(StorageError, match="unable to open database file"):
+            async with store.unit_of_work():
+                pass
+        with pytest.raises(StorageError):
+            await store.ping()
+    await _aiosqlite_workers_stopped()
+
+
+async def _aiosqlite_workers_stopped() -> None:
+    """Let aiosqlite's worker threads finish before the test's event loop closes.
+
+    When a connection fails to open, aiosqlite stops its thread without awaiting it; the
+    thread then reports to the loop, which must still be open.
+    """
+    for _ in range(200):
+        workers = [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+        if not any(t.is_alive() for t in workers):
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_a_database_without_tables_is_a_storage_error(tmp_path: Path) -> None:
+    async with SqlStore.from_url(f"sqlite:///{tmp_path / 'empty.db'}") as store:
+        with pytest.raises(StorageError, match="no such table"):
+            async with store.unit_of_work() as uow:
+                await uow.asks.list_open(WORKSPACE)

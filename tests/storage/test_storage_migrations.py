@@ -1,0 +1,114 @@
+"""Alembic migrations on SQLite and PostgreSQL: stairway, schema = models, replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+import storage
+from storage import create_engine, current_revision, downgrade, head_revision, upgrade
+from storage.migrate import alembic_config
+from storage.models import Base
+
+REPO_ROOT = Path(storage.__file__).resolve().parent.parent
+
+
+def _revisions_oldest_first() -> list[Script]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return list(reversed(list(script.walk_revisions("base", "heads"))))
+
+
+async def _inspect(url: str, look: Any) -> Any:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(look)
+    finally:
+        await engine.dispose()
+
+
+async def _tables(url: str) -> set[str]:
+    return set(await _inspect(url, lambda connection: inspect(connection).get_table_names()))
+
+
+def _schema_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+def test_revisions_form_one_line() -> None:
+    revisions = _revisions_oldest_first()
+    assert revisions, "no migrations found"
+    assert revisions[0].down_revision is None
+    for previous, revision in itertools.pairwise(revisions):
+        assert revision.down_revision == previous.revision
+    assert revisions[-1].revision == head_revision()
+
+
+async def test_stairway_every_revision_up_down_and_up_again(blank_database_url: str) -> None:
+    url = blank_database_url
+    for revision in _revisions_oldest_first():
+        await upgrade(url, revision.revision)
+        assert await current_revision(url) == revision.revision
+        await downgrade(url, "-1")
+        assert await current_revision(url) == revision.down_revision
+        await upgrade(url, revision.revision)
+        assert await current_revision(url) == revision.revision
+    await downgrade(url, "base")
+    assert await _tables(url) <= {"alembic_version"}
+
+
+async def test_the_migrated_schema_is_the_models(blank_database_url: str) -> None:
+    await upgrade(blank_database_url)
+    assert await _inspect(blank_database_url, _schema_diff) == []
+    assert await _tables(blank_database_url) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+async def test_upgrade_twice_is_harmless(blank_database_url: str) -> None:
+    assert await current_revision(blank_database_url) is None
+    await upgrade(blank_database_url)
+    await upgrade(blank_database_url)
+    assert await current_revision(blank_database_url) == head_revision()
+
+
+async def test_concurrent_upgrades_in_one_process_take_turns(blank_database_url: str) -> None:
+    await asyncio.gather(*(upgrade(blank_database_url) for _ in range(3)))
+    assert await current_revision(blank_database_url) == head_revision()
+
+
+async def test_replicas_starting_together_migrate_once(blank_database_url: str) -> None:
+    """Separate processes, as replicas are: the database's lock makes them take turns."""
+    code = "import asyncio, sys, storage; asyncio.run(storage.upgrade(sys.argv[1]))"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    replicas = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, blank_database_url, env=env, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    results = [await replica.communicate() for replica in replicas]
+    errors = [
+        stderr.decode() for (_, stderr), replica in zip(results, replicas, strict=True) if replica.returncode
+    ]
+    assert errors == []
+    assert await current_revision(blank_database_url) == head_revision()
+    assert await _inspect(blank_database_url, _schema_diff) == []
+
+
+async def test_migrations_do_not_depend_on_the_working_directory(
+    blank_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    await upgrade(blank_database_url)
+    assert await current_revision(blank_database_url) == head_revision()

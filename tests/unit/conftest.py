@@ -1,0 +1,11 @@
+"""Fixtures for the core's unit tests: a Leanon over in-memory fakes."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import World, make_world
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()

@@ -1,0 +1,639 @@
+"""In-memory fakes for every port in bot.ports, in the cosmicpython style: they record.
+
+`FakeStore` holds the data that all units of work share. A `FakeUnitOfWork` works on a
+copy of that data and writes it back only on `commit()`, so leaving one without a
+commit changes nothing, as with a database transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+from zoneinfo import ZoneInfo
+
+from bot.commands import Command, CreateAsk, OfferHelp
+from bot.deps import Deps
+from bot.domain import (
+    Actor,
+    Ask,
+    AskStatus,
+    HelpOffer,
+    LeaderboardEntry,
+    MemberStats,
+    MessageRef,
+    NewAsk,
+    NewThanks,
+    Platform,
+    Settings,
+    Thanks,
+    WorkspaceRef,
+)
+from bot.errors import ChatError
+from bot.messages import Mention, Message, Part, Reply, UserText
+from bot.ports import (
+    AskRepository,
+    Chat,
+    Clock,
+    MemberRepository,
+    StatsRepository,
+    ThanksRepository,
+    UnitOfWork,
+    WorkspaceRepository,
+)
+from bot.service import Leanon
+
+START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday morning
+WS = WorkspaceRef(Platform.SLACK, "T1")
+OTHER_WS = WorkspaceRef(Platform.DISCORD, "G9")
+CHANNEL = "C1"
+OTHER_CHANNEL = "C2"
+
+# Distinctive ids, so that "does this text contain the id" has no false positives.
+ASKER = "U_ASKER"
+HELPER = "U_HELPER"
+HELPER2 = "U_HELPER_TWO"
+OTHER = "U_OTHER"
+ADMIN = "U_ADMIN"
+BOT = "U_LEANON_BOT"
+
+GOOD_QUESTION = "How do I rotate the staging database keys without downtime?"
+
+
+def member(user_id: str, *, admin: bool = False, bot: bool = False) -> Actor:
+    return Actor(user_id=user_id, is_admin=admin, is_bot=bot)
+
+
+# --- time -------------------------------------------------------------------------------
+
+
+class FixedClock:
+    """A clock that only moves when a test moves it."""
+
+    def __init__(self, now: datetime = START) -> None:
+        assert now.tzinfo is not None, "the core works in aware UTC datetimes"
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        assert now.tzinfo is not None
+        self._now = now
+
+
+# --- storage ----------------------------------------------------------------------------
+
+
+@dataclass
+class StoredThanks:
+    thanks: Thanks
+    dedupe_key: str | None
+
+
+@dataclass
+class StoreData:
+    """Everything the fake database holds. Copied per unit of work, written back on commit."""
+
+    asks: dict[int, Ask] = field(default_factory=dict)
+    offers: list[HelpOffer] = field(default_factory=list)
+    thanks: dict[int, StoredThanks] = field(default_factory=dict)
+    settings: dict[WorkspaceRef, Settings] = field(default_factory=dict)
+    opted_out: dict[WorkspaceRef, set[str]] = field(default_factory=dict)
+    forgotten: list[tuple[WorkspaceRef, str]] = field(default_factory=list)
+
+
+class FakeStore:
+    """The data shared by all units of work, plus id sequences (never rolled back, like a DB)."""
+
+    def __init__(self) -> None:
+        self.data = StoreData()
+        self.version = 0  # bumped by every commit
+        self._ask_ids = itertools.count(1)
+        self._thanks_ids = itertools.count(1)
+        self.units: list[FakeUnitOfWork] = []
+
+    def uow(self) -> FakeUnitOfWork:
+        unit = FakeUnitOfWork(self)
+        self.units.append(unit)
+        return unit
+
+    @property
+    def committed(self) -> int:
+        """Commits over all units of work so far."""
+        return sum(u.committed for u in self.units)
+
+    # Read helpers for assertions (committed data only).
+
+    def asks(self) -> list[Ask]:
+        return [copy.copy(a) for a in sorted(self.data.asks.values(), key=lambda a: a.id)]
+
+    def ask(self, ask_id: int) -> Ask:
+        """The stored ask (it must exist; check `asks()` for one that may be gone)."""
+        return copy.copy(self.data.asks[ask_id])
+
+    def offers(self, ask_id: int | None = None) -> list[HelpOffer]:
+        return [o for o in self.data.offers if ask_id is None or o.ask_id == ask_id]
+
+    def all_thanks(self) -> list[Thanks]:
+        return [s.thanks for _, s in sorted(self.data.thanks.items())]
+
+    def active_thanks(self) -> list[Thanks]:
+        return [t for t in self.all_thanks() if t.retracted_at is None]
+
+    def settings(self, workspace: WorkspaceRef = WS) -> Settings:
+        return self.data.settings.get(workspace, Settings())
+
+    def put_settings(self, settings: Settings, workspace: WorkspaceRef = WS) -> None:
+        self.data.settings[workspace] = settings
+
+
+class FakeAskRepository:
+    def __init__(self, store: FakeStore, data: StoreData) -> None:
+        self._store = store
+        self._data = data
+
+    async def add(self, new: NewAsk) -> Ask:
+        ask = Ask(id=next(self._store._ask_ids), workspace=new.workspace, channel_id=new.channel_id,
+                  asker_id=new.asker_id, text=new.text, tried=new.tried, anonymous=new.anonymous,
+                  status=AskStatus.OPEN, created_at=new.created_at)
+        self._data.asks[ask.id] = ask
+        return copy.copy(ask)
+
+    async def get(self, workspace: WorkspaceRef, ask_id: int) -> Ask | None:
+        ask = self._data.asks.get(ask_id)
+        return copy.copy(ask) if ask is not None and ask.workspace == workspace else None
+
+    async def set_message(self, ask_id: int, ref: MessageRef) -> None:
+        self._data.asks[ask_id].message = ref
+
+    async def find_by_message(self, workspace: WorkspaceRef, ref: MessageRef) -> Ask | None:
+        for ask in self._data.asks.values():
+            if ask.workspace == workspace and ask.message == ref:
+                return copy.copy(ask)
+        return None
+
+    async def count_by_asker_since(self, workspace: WorkspaceRef, asker_id: str,
+                                   since: datetime) -> int:
+        return sum(1 for a in self._data.asks.values()
+                   if a.workspace == workspace and a.asker_id == asker_id and a.created_at >= since)
+
+    async def add_offer(self, ask_id: int, helper_id: str, at: datetime) -> bool:
+        if any(o.ask_id == ask_id and o.helper_id == helper_id for o in self._data.offers):
+            return False
+        self._data.offers.append(HelpOffer(ask_id, helper_id, at))
+        return True
+
+    async def offers(self, ask_id: int) -> list[HelpOffer]:
+        return [o for o in self._data.offers if o.ask_id == ask_id]
+
+    async def close(self, ask: Ask) -> bool:
+        stored = self._data.asks.get(ask.id)
+        if stored is None or not stored.is_open:
+            return False
+        stored.status = ask.status
+        stored.closed_at = ask.closed_at
+        stored.close_reason = ask.close_reason
+        return True
+
+    def _open(self, workspace: WorkspaceRef) -> list[Ask]:
+        return sorted((a for a in self._data.asks.values() if a.workspace == workspace and a.is_open),
+                      key=lambda a: (a.created_at, a.id))
+
+    async def list_open(self, workspace: WorkspaceRef, channel_id: str | None = None,
+                        limit: int = 50) -> list[Ask]:
+        found = [a for a in self._open(workspace) if channel_id is None or a.channel_id == channel_id]
+        return [copy.copy(a) for a in found[:limit]]
+
+    async def workspaces_with_open_asks(self) -> list[WorkspaceRef]:
+        return list(dict.fromkeys(a.workspace for a in self._data.asks.values() if a.is_open))
+
+    async def waiting_without_offer(self, workspace: WorkspaceRef,
+                                    created_before: datetime) -> list[Ask]:
+        offered = {o.ask_id for o in self._data.offers}
+        return [copy.copy(a) for a in self._open(workspace)
+                if a.id not in offered and a.follow_up_at is None and a.created_at < created_before]
+
+    async def claim_follow_up(self, ask_id: int, at: datetime) -> bool:
+        ask = self._data.asks.get(ask_id)
+        if ask is None or ask.follow_up_at is not None:
+            return False
+        ask.follow_up_at = at
+        return True
+
+    async def open_created_before(self, workspace: WorkspaceRef, before: datetime) -> list[Ask]:
+        return [copy.copy(a) for a in self._open(workspace) if a.created_at < before]
+
+    async def by_asker(self, workspace: WorkspaceRef, asker_id: str) -> list[Ask]:
+        return [copy.copy(a) for a in sorted(self._data.asks.values(), key=lambda a: a.id)
+                if a.workspace == workspace and a.asker_id == asker_id]
+
+    async def forget_asker(self, workspace: WorkspaceRef, asker_id: str, delete: bool) -> int:
+        mine = [a for a in self._data.asks.values()
+                if a.workspace == workspace and a.asker_id == asker_id]
+        ids = {a.id for a in mine}
+        in_workspace = {a.id for a in self._data.asks.values() if a.workspace == workspace}
+        if delete:
+            for ask_id in ids:
+                del self._data.asks[ask_id]
+        else:
+            for ask in mine:
+                ask.asker_id = None
+                ask.anonymous = True
+        self._data.offers = [
+            o for o in self._data.offers
+            if not (delete and o.ask_id in ids)
+            and not (o.ask_id in in_workspace and o.helper_id == asker_id)
+        ]
+        return len(mine)
+
+    async def export(self, workspace: WorkspaceRef) -> tuple[list[Ask], list[HelpOffer]]:
+        asks = [copy.copy(a) for a in sorted(self._data.asks.values(), key=lambda a: a.id)
+                if a.workspace == workspace]
+        ids = {a.id for a in asks}
+        return asks, [o for o in self._data.offers if o.ask_id in ids]
+
+
+class FakeThanksRepository:
+    def __init__(self, store: FakeStore, data: StoreData) -> None:
+        self._store = store
+        self._data = data
+
+    def _by_key(self, workspace: WorkspaceRef, key: str) -> StoredThanks | None:
+        for stored in self._data.thanks.values():
+            if stored.dedupe_key == key and stored.thanks.workspace == workspace:
+                return stored
+        return None
+
+    async def add(self, new: NewThanks) -> Thanks | None:
+        if new.dedupe_key is not None:
+            existing = self._by_key(new.workspace, new.dedupe_key)
+            if existing is not None:
+                if existing.thanks.retracted_at is None:
+                    return None
+                existing.thanks = replace(existing.thanks, retracted_at=None)
+                return existing.thanks
+        thanks = Thanks(id=next(self._store._thanks_ids), workspace=new.workspace,
+                        giver_id=new.giver_id, receiver_id=new.receiver_id, source=new.source,
+                        created_at=new.created_at, reason=new.reason, message=new.message,
+                        emoji=new.emoji, ask_id=new.ask_id)
+        self._data.thanks[thanks.id] = StoredThanks(thanks, new.dedupe_key)
+        return thanks
+
+    async def retract(self, workspace: WorkspaceRef, dedupe_key: str, at: datetime) -> Thanks | None:
+        stored = self._by_key(workspace, dedupe_key)
+        if stored is None or stored.thanks.retracted_at is not None:
+            return None
+        stored.thanks = replace(stored.thanks, retracted_at=at)
+        return stored.thanks
+
+    async def count_given_since(self, workspace: WorkspaceRef, giver_id: str,
+                                since: datetime) -> int:
+        return sum(1 for s in self._data.thanks.values()
+                   if s.thanks.workspace == workspace and s.thanks.giver_id == giver_id
+                   and s.thanks.retracted_at is None and s.thanks.created_at >= since)
+
+    async def forget_member(self, workspace: WorkspaceRef, user_id: str) -> int:
+        gone = [i for i, s in self._data.thanks.items()
+                if s.thanks.workspace == workspace and user_id in (s.thanks.giver_id,
+                                                                   s.thanks.receiver_id)]
+        for thanks_id in gone:
+            del self._data.thanks[thanks_id]
+        return len(gone)
+
+    async def export(self, workspace: WorkspaceRef) -> list[Thanks]:
+        return [s.thanks for _, s in sorted(self._data.thanks.items())
+                if s.thanks.workspace == workspace]
+
+
+class FakeStatsRepository:
+    def __init__(self, data: StoreData) -> None:
+        self._data = data
+
+    def _active(self, workspace: WorkspaceRef) -> list[Thanks]:
+        return [s.thanks for s in self._data.thanks.values()
+                if s.thanks.workspace == workspace and s.thanks.retracted_at is None]
+
+    async def member_stats(self, workspace: WorkspaceRef, user_id: str,
+                           week_start: datetime) -> MemberStats:
+        asks = [a for a in self._data.asks.values()
+                if a.workspace == workspace and a.asker_id == user_id]
+        in_workspace = {a.id for a in self._data.asks.values() if a.workspace == workspace}
+        thanks = self._active(workspace)
+        received = [t for t in thanks if t.receiver_id == user_id]
+        return MemberStats(
+            asks_opened=len(asks),
+            asks_resolved=sum(1 for a in asks if a.status is AskStatus.RESOLVED),
+            help_offers=sum(1 for o in self._data.offers
+                            if o.helper_id == user_id and o.ask_id in in_workspace),
+            thanks_received=len(received),
+            thanks_given=sum(1 for t in thanks if t.giver_id == user_id),
+            thanks_received_week=sum(1 for t in received if t.created_at >= week_start),
+        )
+
+    async def leaderboard(self, workspace: WorkspaceRef, since: datetime, exclude: set[str],
+                          limit: int = 10) -> list[LeaderboardEntry]:
+        counts: dict[str, int] = {}
+        for t in self._active(workspace):
+            if t.created_at >= since and t.receiver_id not in exclude:
+                counts[t.receiver_id] = counts.get(t.receiver_id, 0) + 1
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [LeaderboardEntry(user, n) for user, n in ranked[:limit]]
+
+
+class FakeWorkspaceRepository:
+    def __init__(self, data: StoreData) -> None:
+        self._data = data
+
+    async def settings(self, workspace: WorkspaceRef) -> Settings:
+        return self._data.settings.get(workspace, Settings())
+
+    async def save_settings(self, workspace: WorkspaceRef, settings: Settings) -> None:
+        self._data.settings[workspace] = settings
+
+
+class FakeMemberRepository:
+    def __init__(self, data: StoreData) -> None:
+        self._data = data
+
+    async def opted_out(self, workspace: WorkspaceRef) -> set[str]:
+        return set(self._data.opted_out.get(workspace, set()))
+
+    async def set_opted_out(self, workspace: WorkspaceRef, user_id: str, opted_out: bool) -> None:
+        members = self._data.opted_out.setdefault(workspace, set())
+        if opted_out:
+            members.add(user_id)
+        else:
+            members.discard(user_id)
+
+    async def forget(self, workspace: WorkspaceRef, user_id: str) -> None:
+        self._data.opted_out.get(workspace, set()).discard(user_id)
+        self._data.forgotten.append((workspace, user_id))
+
+
+class FakeUnitOfWork:
+    """One transaction: repositories see a private copy of the store until `commit()`.
+
+    Entering yields to the event loop (a database round trip), so that concurrent use
+    cases interleave there. The core never awaits chat calls inside a unit of work, so
+    each unit's body runs without interruption: units behave as serialisable
+    transactions, and a conditional write (close, claim) sees every earlier commit.
+    """
+
+    asks: AskRepository
+    thanks: ThanksRepository
+    stats: StatsRepository
+    workspaces: WorkspaceRepository
+    members: MemberRepository
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.committed = 0
+        self.entered = False
+        self.exited = False
+
+    def _bind(self, data: StoreData) -> None:
+        self._working = data
+        self.asks = FakeAskRepository(self.store, data)
+        self.thanks = FakeThanksRepository(self.store, data)
+        self.stats = FakeStatsRepository(data)
+        self.workspaces = FakeWorkspaceRepository(data)
+        self.members = FakeMemberRepository(data)
+
+    async def __aenter__(self) -> Self:
+        assert not self.entered, "a unit of work is used once"
+        self.entered = True
+        await asyncio.sleep(0)
+        self._seen_version = self.store.version
+        self._bind(copy.deepcopy(self.store.data))
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        # Anything not committed is dropped with the working copy (a rollback).
+        self.exited = True
+
+    async def commit(self) -> None:
+        assert self.entered and not self.exited, "commit() outside `async with`"
+        # Writing back a copy is only right when nobody committed since we took it.
+        assert self.store.version == self._seen_version, "units of work overlapped"
+        self.store.data = copy.deepcopy(self._working)
+        self.store.version += 1
+        self._seen_version = self.store.version
+        self.committed += 1
+
+
+# --- chat -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posted:
+    workspace: WorkspaceRef
+    channel_id: str
+    message: Message
+    ref: MessageRef
+
+
+@dataclass(frozen=True)
+class Updated:
+    workspace: WorkspaceRef
+    ref: MessageRef
+    message: Message
+
+
+@dataclass(frozen=True)
+class Replied:
+    workspace: WorkspaceRef
+    parent: MessageRef
+    message: Message
+    ref: MessageRef
+
+
+@dataclass(frozen=True)
+class Whispered:
+    workspace: WorkspaceRef
+    channel_id: str
+    user_id: str
+    message: Message
+
+
+class FakeChat:
+    """Records every call; `fail("post")` makes the next calls of that kind raise ChatError."""
+
+    def __init__(self) -> None:
+        self.posted: list[Posted] = []
+        self.updated: list[Updated] = []
+        self.replies: list[Replied] = []
+        self.whispers: list[Whispered] = []
+        self._failing: dict[str, int | None] = {}
+        self._ids = itertools.count(1)
+
+    def fail(self, method: str, times: int | None = None) -> None:
+        """Make `method` raise ChatError, `times` times (None: until `heal`)."""
+        assert method in {"post", "update", "reply", "whisper"}
+        self._failing[method] = times
+
+    def heal(self) -> None:
+        self._failing.clear()
+
+    async def _call(self, method: str) -> None:
+        await asyncio.sleep(0)  # a network round trip: other tasks may run meanwhile
+        if method not in self._failing:
+            return
+        left = self._failing[method]
+        if left is not None:
+            if left <= 1:
+                del self._failing[method]
+            else:
+                self._failing[method] = left - 1
+        raise ChatError(f"fake {method} failure")
+
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+        await self._call("post")
+        ref = MessageRef(channel_id, f"m{next(self._ids)}")
+        self.posted.append(Posted(workspace, channel_id, message, ref))
+        return ref
+
+    async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
+        await self._call("update")
+        self.updated.append(Updated(workspace, ref, message))
+
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+        await self._call("reply")
+        ref = MessageRef(parent.channel_id, f"r{next(self._ids)}")
+        self.replies.append(Replied(workspace, parent, message, ref))
+        return ref
+
+    async def whisper(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
+                      message: Message) -> None:
+        await self._call("whisper")
+        self.whispers.append(Whispered(workspace, channel_id, user_id, message))
+
+    # Views for assertions.
+
+    def public_messages(self) -> list[Message]:
+        """What anyone in a channel can see: posts, card updates and thread replies."""
+        return ([p.message for p in self.posted] + [u.message for u in self.updated]
+                + [r.message for r in self.replies])
+
+    def all_messages(self) -> list[Message]:
+        return self.public_messages() + [w.message for w in self.whispers]
+
+    def whispers_to(self, user_id: str) -> list[Message]:
+        return [w.message for w in self.whispers if w.user_id == user_id]
+
+    def updates_of(self, ref: MessageRef | None) -> list[Message]:
+        return [u.message for u in self.updated if u.ref == ref]
+
+    def replies_to(self, ref: MessageRef | None) -> list[Message]:
+        return [r.message for r in self.replies if r.parent == ref]
+
+    def clear(self) -> None:
+        self.posted.clear()
+        self.updated.clear()
+        self.replies.clear()
+        self.whispers.clear()
+
+
+# --- looking inside messages ------------------------------------------------------------
+
+
+def parts(message: Message) -> Iterator[Part]:
+    """Every part of a message: its title, lines and button labels; button values as str."""
+    if message.title:
+        yield message.title
+    for ln in message.lines:
+        yield from ln
+    for button in message.buttons:
+        yield from button.label
+        yield button.value
+
+
+def mentions(message: Message) -> list[str]:
+    return [p.user_id for p in parts(message) if isinstance(p, Mention)]
+
+
+def text_of(message: Message) -> str:
+    """The message as plain text, with button labels and values on their own lines."""
+    out = [message.plain_text()]
+    for button in message.buttons:
+        out.append("".join(p.user_id if isinstance(p, Mention) else
+                           p.text if isinstance(p, UserText) else p for p in button.label))
+        out.append(button.value)
+    return "\n".join(out)
+
+
+def reveals(message: Message, user_id: str) -> bool:
+    """True when `user_id` shows up anywhere in the message: mention, text, button, file."""
+    for part in parts(message):
+        if isinstance(part, Mention) and part.user_id == user_id:
+            return True
+        text = part.text if isinstance(part, UserText) else part if isinstance(part, str) else ""
+        if user_id in text:
+            return True
+    return any(user_id.encode() in a.content or user_id in a.filename for a in message.attachments)
+
+
+def reply_text(reply: Reply) -> str:
+    return "\n".join(text_of(m) for m in reply.private)
+
+
+# The fakes implement the ports (checked by mypy: `mypy tests/unit/fakes.py`).
+_PORTS: tuple[type[UnitOfWork], type[Chat], type[Clock]] = (FakeUnitOfWork, FakeChat, FixedClock)
+
+
+# --- the app ----------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """A Leanon over fakes, with the fakes at hand for assertions."""
+
+    store: FakeStore
+    chat: FakeChat
+    clock: FixedClock
+    deps: Deps
+    app: Leanon
+
+    async def handle(self, cmd: Command) -> Reply:
+        return await self.app.handle(cmd)
+
+
+def make_world(store: FakeStore | None = None, chat: FakeChat | None = None,
+               clock: FixedClock | None = None, timezone: str = "UTC") -> World:
+    """Build `bot.service.Leanon(Deps(...))` over fresh (or the given) fakes."""
+    store = store or FakeStore()
+    chat = chat or FakeChat()
+    clock = clock or FixedClock()
+    deps = Deps(uow=store.uow, chat=chat, clock=clock, timezone=ZoneInfo(timezone))
+    return World(store, chat, clock, deps, Leanon(deps))
+
+
+def card(ask: Ask) -> MessageRef:
+    """The ask card's message (asks made with `open_ask` always have one)."""
+    assert ask.message is not None
+    return ask.message
+
+
+async def open_ask(world: World, *, asker: str = ASKER, text: str = GOOD_QUESTION,
+                   anonymous: bool = False, channel: str = CHANNEL, tried: str | None = None,
+                   workspace: WorkspaceRef = WS) -> Ask:
+    """Run /ask and return the stored ask (which has its card)."""
+    reply = await world.handle(CreateAsk(workspace, member(asker), channel, text, tried, anonymous))
+    assert reply.ok, reply_text(reply)
+    ask = world.store.asks()[-1]
+    assert ask.message is not None
+    return ask
+
+
+async def offer(world: World, ask: Ask, helper: str, workspace: WorkspaceRef = WS) -> Reply:
+    return await world.handle(OfferHelp(workspace, member(helper), ask.id))
