@@ -126,7 +126,7 @@ def _ask_row(ask: Ask) -> dict[str, Any]:
 
 def _thanks_row(thanks: Thanks, anonymous_asks: set[int]) -> dict[str, Any]:
     row = {k: _plain(v) for k, v in asdict(thanks).items() if k not in {"workspace", "message"}}
-    row["channel_id"] = thanks.message.channel_id if thanks.message else None
+    row["channel_id"] = thanks.channel_id
     row["message_id"] = thanks.message.message_id if thanks.message else None
     if thanks.source is ThanksSource.RESOLVE and thanks.ask_id in anonymous_asks:
         row["giver_id"] = None
@@ -193,6 +193,8 @@ HELP_LINES = (
     "/leanon leaderboard: most thanked members (when an admin turned it on).",
     "/leanon named on|off: be named (or not) in weekly posts and the leaderboard.",
     "/leanon config [set <setting> <value>]: show or (admins) change settings.",
+    "/leanon nudge here [weekday] [HH:MM] [timezone]: a weekly encouragement post in this "
+    "channel (default Monday 09:30); nudge off, nudge preview, nudge now (admins).",
     "/leanon forget-me: delete your data.",
     "/leanon export [json|csv]: the workspace's data (admins).",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 from bot.domain import Actor, MessageRef, WorkspaceRef
 
@@ -144,6 +145,44 @@ class ShowHelp:
 
 
 @dataclass(frozen=True, slots=True)
+class SetNudge:
+    """`/leanon nudge here [weekday] [HH:MM] [timezone]`; None takes the default."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    channel_id: str
+    weekday: int | None = None
+    at: time | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeOff:
+    workspace: WorkspaceRef
+    actor: Actor
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NudgePreview:
+    workspace: WorkspaceRef
+    actor: Actor
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeNow:
+    workspace: WorkspaceRef
+    actor: Actor
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunDueNudges:
+    """Post every weekly encouragement that is due (the scheduler's tick)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunAskMaintenance:
     """Send due waiting-ask follow-ups and close expired asks, in every workspace."""
 
@@ -151,5 +190,6 @@ class RunAskMaintenance:
 Command = (
     CreateAsk | OfferHelp | ResolveAsk | ThankHelper | ListAsks | ReactionAdded
     | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | ShowConfig
-    | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance
+    | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance | SetNudge | NudgeOff
+    | NudgePreview | NudgeNow | RunDueNudges
 )

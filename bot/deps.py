@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.content import Content, load_content
 from bot.ports import Chat, Clock, UnitOfWorkFactory
 
 ASK_MAX_CHARS = 3000
@@ -24,8 +25,15 @@ class Deps:
     uow: UnitOfWorkFactory
     chat: Chat
     clock: Clock = field(default_factory=SystemClock)
-    # The timezone that bounds a "day" for the daily thanks allowance.
+    # The timezone that bounds a "day" for the daily thanks allowance, and of new schedules.
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    content: Content = field(default_factory=load_content)
+    # How many channels get their weekly post at the same time.
+    fanout: int = 10
+    # A claimed weekly post older than this with no message is taken for a crash and recovered.
+    delivery_lease: timedelta = timedelta(minutes=2)
+    # Consecutive permanent failures after which a channel's schedule is paused.
+    max_failures: int = 3
 
     def day_start(self, now: datetime) -> datetime:
         """The start of `now`'s local day, in UTC."""

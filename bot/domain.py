@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 
@@ -113,6 +113,8 @@ class NewThanks:
     emoji: str | None = None
     ask_id: int | None = None
     dedupe_key: str | None = None
+    # The channel it happened in, when there is no message (a /thanks command).
+    channel_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,7 @@ class Thanks:
     emoji: str | None = None
     ask_id: int | None = None
     retracted_at: datetime | None = None
+    channel_id: str | None = None
 
 
 DEFAULT_THANKS_EMOJI: tuple[str, ...] = ("pray", "raised_hands")
@@ -170,3 +173,56 @@ class WorkspaceExport:
     asks: list[Ask] = field(default_factory=list)
     offers: list[HelpOffer] = field(default_factory=list)
     thanks: list[Thanks] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Schedule:
+    """A channel's weekly encouragement post and its place in the theme rotation.
+
+    `paused` channels get no weekly post (`/leanon nudge off`) but keep their rotation.
+    A fire time before `updated_at` is never due, so setting a schedule never posts at once.
+    """
+
+    id: int
+    workspace: WorkspaceRef
+    channel_id: str
+    weekday: int  # 0 = Monday … 6 = Sunday
+    at: time  # local wall-clock time
+    timezone: str  # IANA name
+    paused: bool
+    updated_at: datetime
+    themes_used: tuple[str, ...] = ()
+    posts_sent: int = 0
+    failures: int = 0
+
+
+class DeliveryStatus(StrEnum):
+    CLAIMED = "claimed"
+    POSTED = "posted"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One weekly post of one schedule; `period` is the ISO week, e.g. 2026-W48."""
+
+    id: int
+    schedule_id: int
+    period: str
+    status: DeliveryStatus
+    nonce: str
+    claimed_at: datetime
+    message_id: str | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyNumbers:
+    """A channel's numbers for a window (the last 7 days)."""
+
+    asks_opened: int = 0
+    asks_resolved: int = 0
+    median_first_offer: timedelta | None = None
+    thanks_given: int = 0
+    helpers: int = 0
+    first_time_askers: int = 0

@@ -14,4 +14,12 @@ class ConfigError(LeanonError):
 
 
 class ChatError(LeanonError):
-    """A chat platform refused or failed a call (channel gone, bot removed, outage)."""
+    """A chat platform refused or failed a call (channel gone, bot removed, outage).
+
+    `permanent` errors will fail again however often they are tried (archived channel,
+    bot removed, no permission); the others may pass later.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

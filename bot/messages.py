@@ -1,14 +1,16 @@
 """Platform-neutral messages: what the core says, for adapters to render.
 
 A message is a few lines of parts plus optional buttons and an optional file.
-A part is plain bot text (`str`), a `Mention` of a member, or `UserText` that a
-member wrote; renderers must escape `UserText` so it can never ping anyone.
+A part is plain bot text (`str`), a `Mention` of a member, `UserText` that a member
+wrote (renderers must escape it so it can never ping anyone), or a `Link` to a message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from bot.domain import MessageRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,15 @@ class UserText:
     text: str
 
 
-Part = str | Mention | UserText
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link to a platform message (an ask card); `text` is bot text, the visible label."""
+
+    ref: MessageRef
+    text: str
+
+
+Part = str | Mention | UserText | Link
 Line = tuple[Part, ...]
 
 
@@ -38,6 +48,7 @@ class MessageKind(StrEnum):
     FOLLOW_UP = "follow_up"
     LIST = "list"
     EXPORT = "export"
+    ENCOURAGEMENT = "encouragement"
 
 
 class ActionId(StrEnum):
@@ -92,7 +103,7 @@ def render_line(parts: Line, names: dict[str, str]) -> str:
     for part in parts:
         if isinstance(part, Mention):
             out.append("@" + names.get(part.user_id, part.user_id))
-        elif isinstance(part, UserText):
+        elif isinstance(part, UserText | Link):
             out.append(part.text)
         else:
             out.append(part)

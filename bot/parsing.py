@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import time
+from zoneinfo import ZoneInfo
 
 from bot.commands import (
     ChangeConfig,
@@ -10,7 +12,11 @@ from bot.commands import (
     ExportData,
     ForgetMe,
     ListAsks,
+    NudgeNow,
+    NudgeOff,
+    NudgePreview,
     SetNamed,
+    SetNudge,
     ShowConfig,
     ShowHelp,
     ShowLeaderboard,
@@ -60,6 +66,8 @@ def parse_leanon(text: str, workspace: WorkspaceRef, actor: Actor, channel_id: s
             return ForgetMe(workspace, actor, keep_asks=True)
         raise ParseError("Use /leanon forget-me, then choose; or /leanon forget-me delete "
                          "(asks too) or /leanon forget-me keep (asks stay, without your name).")
+    if sub == "nudge":
+        return _parse_nudge(args, workspace, actor, channel_id)
     if sub == "export":
         return ExportData(workspace, actor, args[0] if args else "json")
     raise ParseError(f"I don't know '/leanon {sub[:40]}'. Try /leanon help.")
@@ -85,3 +93,54 @@ def leading_mentions(text: str, mention: re.Pattern[str]) -> tuple[list[str], st
         rest = _JOINERS.sub("", rest, count=1)
     rest = _FOR.sub("", rest, count=1).strip()
     return ids, rest
+
+
+_WEEKDAYS = {name: i for i, names in enumerate((
+    ("mon", "monday", "mondays"), ("tue", "tues", "tuesday", "tuesdays"),
+    ("wed", "wednesday", "wednesdays"), ("thu", "thur", "thurs", "thursday", "thursdays"),
+    ("fri", "friday", "fridays"), ("sat", "saturday", "saturdays"),
+    ("sun", "sunday", "sundays"),
+)) for name in names}
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+NUDGE_USAGE = ("Use /leanon nudge here [weekday] [HH:MM] [timezone] (e.g. nudge here monday "
+               "09:30 Europe/Berlin), nudge off, nudge preview or nudge now.")
+
+
+def _parse_nudge(args: list[str], workspace: WorkspaceRef, actor: Actor,
+                 channel_id: str) -> Command:
+    if not args:
+        raise ParseError(NUDGE_USAGE)
+    action, rest = args[0].lower(), args[1:]
+    if action in {"off", "preview", "now"}:
+        if rest:
+            raise ParseError(f"/leanon nudge {action} takes nothing after it.")
+        if action == "off":
+            return NudgeOff(workspace, actor, channel_id)
+        if action == "preview":
+            return NudgePreview(workspace, actor, channel_id)
+        return NudgeNow(workspace, actor, channel_id)
+    if action != "here":
+        raise ParseError(NUDGE_USAGE)
+    weekday: int | None = None
+    at: time | None = None
+    timezone: str | None = None
+    for word in rest:
+        low = word.lower()
+        if low in _WEEKDAYS and weekday is None:
+            weekday = _WEEKDAYS[low]
+        elif (match := _TIME.match(low)) and at is None:
+            at = time(int(match.group(1)), int(match.group(2)))
+        elif (timezone is None and "/" in word) or word.upper() == "UTC":
+            timezone = _timezone(word)
+        else:
+            raise ParseError(f"I can't read '{word[:40]}' here: a weekday is like monday, a time "
+                             "like 09:30 (24-hour), a timezone like Europe/Berlin. Nothing changed.")
+    return SetNudge(workspace, actor, channel_id, weekday, at, timezone)
+
+
+def _timezone(word: str) -> str:
+    try:
+        return ZoneInfo(word).key
+    except (ValueError, KeyError):
+        raise ParseError(f"I don't know the timezone '{word[:60]}'. Use an IANA name like "
+                         "Europe/Berlin or America/New_York. Nothing changed.") from None

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from bot.domain import (
     Ask,
+    Delivery,
     HelpOffer,
     LeaderboardEntry,
     MemberStats,
     MessageRef,
     NewAsk,
     NewThanks,
+    Schedule,
     Settings,
     Thanks,
+    WeeklyNumbers,
     WorkspaceRef,
 )
 from bot.messages import Message
@@ -48,6 +51,24 @@ class Chat(Protocol):
     ) -> None:
         """Tell one member privately (ephemeral or direct message, as the platform can)."""
         ...
+
+
+@runtime_checkable
+class OncePoster(Protocol):
+    """What a platform can add to `Chat` so that a weekly post is never posted twice.
+
+    `post_once` tags the message with `nonce` (Discord: an enforced nonce; Slack: message
+    metadata); `find_post` finds the bot's message with that nonce posted since `since`,
+    for recovering from a crash between posting and recording the post.
+    """
+
+    async def post_once(
+        self, workspace: WorkspaceRef, channel_id: str, message: Message, nonce: str
+    ) -> MessageRef: ...
+
+    async def find_post(
+        self, workspace: WorkspaceRef, channel_id: str, nonce: str, since: datetime
+    ) -> MessageRef | None: ...
 
 
 class AskRepository(Protocol):
@@ -142,6 +163,79 @@ class StatsRepository(Protocol):
         """Members by active thanks received since `since`, most first, ties by user id."""
         ...
 
+    async def channel_week(
+        self, workspace: WorkspaceRef, channel_id: str, since: datetime, until: datetime
+    ) -> WeeklyNumbers:
+        """The channel's numbers for [since, until).
+
+        Asks opened/resolved in the window in the channel; the median time from an ask's
+        creation to its first offer (asks opened in the window that got one); active thanks
+        given in the channel (thanks.channel_id or the message's channel); distinct helpers
+        (offered on the channel's asks or received thanks in it); askers whose first ask in
+        the workspace was opened in the window (in this channel).
+        """
+        ...
+
+    async def thanked(
+        self, workspace: WorkspaceRef, channel_id: str, since: datetime, until: datetime
+    ) -> list[str]:
+        """Distinct receivers of active thanks in the channel in the window, first thanked first."""
+        ...
+
+
+class ScheduleRepository(Protocol):
+    async def get(self, workspace: WorkspaceRef, channel_id: str) -> Schedule | None: ...
+
+    async def by_id(self, schedule_id: int) -> Schedule | None: ...
+
+    async def upsert(
+        self, workspace: WorkspaceRef, channel_id: str, weekday: int, at: time, timezone: str,
+        paused: bool, now: datetime,
+    ) -> Schedule:
+        """Create or change the channel's schedule (keeping its rotation); resets failures."""
+        ...
+
+    async def set_paused(self, schedule_id: int, paused: bool, now: datetime) -> None: ...
+
+    async def active(self) -> list[Schedule]:
+        """Every schedule that is not paused, in every workspace."""
+        ...
+
+    async def record_rotation(
+        self, schedule_id: int, themes_used: tuple[str, ...], posts_sent: int
+    ) -> None: ...
+
+    async def record_failure(self, schedule_id: int) -> int:
+        """Count one more failed post in a row; the new count."""
+        ...
+
+    async def reset_failures(self, schedule_id: int) -> None: ...
+
+
+class DeliveryRepository(Protocol):
+    async def claim(self, schedule_id: int, period: str, nonce: str, at: datetime) -> Delivery | None:
+        """Claim the (schedule, period) post; None when a delivery for it exists already.
+
+        Made atomic by a unique key on (schedule_id, period), not by a check in Python.
+        """
+        ...
+
+    async def get(self, schedule_id: int, period: str) -> Delivery | None: ...
+
+    async def reclaim(self, delivery: Delivery, at: datetime) -> bool:
+        """Take over a claim left behind (a crash); False when someone else changed it first."""
+        ...
+
+    async def complete(self, delivery_id: int, message_id: str, at: datetime) -> None: ...
+
+    async def release(self, delivery_id: int) -> None:
+        """Drop a claim whose post failed, so that a later tick tries again."""
+        ...
+
+    async def skip(self, schedule_id: int, period: str, nonce: str, at: datetime) -> bool:
+        """Record a missed period as skipped; False when it had a delivery already."""
+        ...
+
 
 class WorkspaceRepository(Protocol):
     async def settings(self, workspace: WorkspaceRef) -> Settings:
@@ -167,6 +261,8 @@ class UnitOfWork(Protocol):
     asks: AskRepository
     thanks: ThanksRepository
     stats: StatsRepository
+    schedules: ScheduleRepository
+    deliveries: DeliveryRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
 
@@ -183,3 +279,18 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class LeaderLock(Protocol):
+    """Elects the one process that runs scheduled work (a PostgreSQL advisory lock)."""
+
+    async def acquire(self) -> bool:
+        """Without waiting: True when this process holds the lock (now or already).
+
+        StorageError when the database is unreachable: take that as "not the leader".
+        """
+        ...
+
+    async def release(self) -> None:
+        """Give the lock up (never raises)."""
+        ...

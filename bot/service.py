@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
-from bot import admin, asks, stats, thanks
+from bot import admin, asks, delivery, nudges, stats, thanks
 from bot.commands import (
     ChangeConfig,
     Command,
@@ -13,12 +14,17 @@ from bot.commands import (
     ExportData,
     ForgetMe,
     ListAsks,
+    NudgeNow,
+    NudgeOff,
+    NudgePreview,
     OfferHelp,
     ReactionAdded,
     ReactionRemoved,
     ResolveAsk,
     RunAskMaintenance,
+    RunDueNudges,
     SetNamed,
+    SetNudge,
     ShowConfig,
     ShowHelp,
     ShowLeaderboard,
@@ -27,10 +33,10 @@ from bot.commands import (
     ThankMembers,
 )
 from bot.deps import Deps
-from bot.domain import MessageRef, Platform, WorkspaceRef
+from bot.domain import MessageRef, Platform, Settings, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Message, Reply, error
-from bot.ports import Chat
+from bot.ports import Chat, OncePoster
 
 Handler = Callable[[Any, Deps], Awaitable[Reply]]
 
@@ -52,6 +58,11 @@ HANDLERS: dict[type, Handler] = {
     ForgetMe: admin.forget_me,
     ExportData: admin.export_data,
     ShowHelp: admin.show_help,
+    SetNudge: nudges.set_nudge,
+    NudgeOff: nudges.nudge_off,
+    NudgePreview: nudges.nudge_preview,
+    NudgeNow: nudges.nudge_now,
+    RunDueNudges: delivery.run_due_nudges,
 }
 
 STORAGE_TROUBLE = error("leanon can't reach its database right now, so nothing was changed. "
@@ -71,6 +82,11 @@ class Leanon:
     async def handle(self, cmd: Command) -> Reply:
         handler = HANDLERS[type(cmd)]
         return await handler(cmd, self.deps)
+
+    async def settings(self, workspace: WorkspaceRef) -> Settings:
+        """A workspace's settings, for adapters that shape their UI by them (StorageError passes)."""
+        async with self.deps.uow() as uow:
+            return await uow.workspaces.settings(workspace)
 
 
 class ChatRouter:
@@ -101,3 +117,19 @@ class ChatRouter:
         self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
     ) -> None:
         await self._for(workspace).whisper(workspace, channel_id, user_id, message)
+
+    async def post_once(
+        self, workspace: WorkspaceRef, channel_id: str, message: Message, nonce: str
+    ) -> MessageRef:
+        chat = self._for(workspace)
+        if isinstance(chat, OncePoster):
+            return await chat.post_once(workspace, channel_id, message, nonce)
+        return await chat.post(workspace, channel_id, message)
+
+    async def find_post(
+        self, workspace: WorkspaceRef, channel_id: str, nonce: str, since: datetime
+    ) -> MessageRef | None:
+        chat = self._for(workspace)
+        if isinstance(chat, OncePoster):
+            return await chat.find_post(workspace, channel_id, nonce, since)
+        return None

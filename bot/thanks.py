@@ -115,7 +115,8 @@ async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
             key = f"command:{cmd.event_id}:{receiver}" if cmd.event_id else None
             thanks = await uow.thanks.add(NewThanks(
                 workspace=cmd.workspace, giver_id=cmd.actor.user_id, receiver_id=receiver,
-                source=ThanksSource.COMMAND, created_at=now, reason=reason, dedupe_key=key))
+                source=ThanksSource.COMMAND, created_at=now, reason=reason, dedupe_key=key,
+                channel_id=cmd.channel_id))
             if thanks is not None:
                 recorded.append(receiver)
         if not recorded:
@@ -155,7 +156,8 @@ async def thank_helper(cmd: ThankHelper, deps: Deps) -> Reply:
         thanks = await uow.thanks.add(NewThanks(
             workspace=cmd.workspace, giver_id=cmd.actor.user_id, receiver_id=cmd.helper_id,
             source=ThanksSource.RESOLVE, created_at=deps.clock.now(), ask_id=ask.id,
-            message=ask.message, dedupe_key=f"resolve:{ask.id}:{cmd.helper_id}"))
+            message=ask.message, dedupe_key=f"resolve:{ask.id}:{cmd.helper_id}",
+            channel_id=ask.channel_id))
         if thanks is None:
             return Reply.of(notice(line("You already thanked ", Mention(cmd.helper_id),
                                         " for this ask.")))

@@ -7,11 +7,13 @@ The composition root needs only this:
     uow_factory = store.unit_of_work    # a bot.ports.UnitOfWorkFactory
     await store.ping()                  # readiness; raises StorageError
     await store.close()                 # on shutdown
+    lock = leader_lock(store.engine)    # a bot.ports.LeaderLock for the scheduler
 
 Importing this package does no work: no engine, no connection, no settings.
 """
 
 from storage.engine import create_engine, database_url
+from storage.leader import leader_lock
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.uow import SqlStore, SqlUnitOfWork
 
@@ -23,5 +25,6 @@ __all__ = [
     "database_url",
     "downgrade",
     "head_revision",
+    "leader_lock",
     "upgrade",
 ]

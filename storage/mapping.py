@@ -11,15 +11,26 @@ from bot.domain import (
     Ask,
     AskStatus,
     CloseReason,
+    Delivery,
+    DeliveryStatus,
     HelpOffer,
     MessageRef,
     Platform,
+    Schedule,
     Settings,
     Thanks,
     ThanksSource,
     WorkspaceRef,
 )
-from storage.models import AskRow, HelpOfferRow, ThanksRow, WorkspaceRow, WorkspaceScoped
+from storage.models import (
+    AskRow,
+    DeliveryRow,
+    HelpOfferRow,
+    ScheduleRow,
+    ThanksRow,
+    WorkspaceRow,
+    WorkspaceScoped,
+)
 
 
 def in_workspace(model: type[WorkspaceScoped], workspace: WorkspaceRef) -> ColumnElement[bool]:
@@ -79,16 +90,14 @@ def to_thanks(row: ThanksRow) -> Thanks:
         emoji=row.emoji,
         ask_id=row.ask_id,
         retracted_at=row.retracted_at,
+        channel_id=row.message_channel_id,
     )
 
 
 def settings_columns(settings: Settings) -> dict[str, Any]:
     """The `workspaces` columns holding `settings`."""
-    for emoji in settings.thanks_emoji:
-        if "," in emoji or not emoji.strip():
-            raise ValueError(f"not a thanks emoji name: {emoji!r}")
     return {
-        "thanks_emoji": ",".join(settings.thanks_emoji),
+        "thanks_emoji": joined_names(settings.thanks_emoji, "thanks emoji"),
         "anonymous_asks": settings.anonymous_asks,
         "daily_allowance": settings.daily_allowance,
         "stale_after_seconds": int(settings.stale_after.total_seconds()),
@@ -100,11 +109,52 @@ def settings_columns(settings: Settings) -> dict[str, Any]:
 
 def to_settings(row: WorkspaceRow) -> Settings:
     return Settings(
-        thanks_emoji=tuple(name for name in row.thanks_emoji.split(",") if name),
+        thanks_emoji=split_names(row.thanks_emoji),
         anonymous_asks=row.anonymous_asks,
         daily_allowance=row.daily_allowance,
         stale_after=timedelta(seconds=row.stale_after_seconds),
         expire_after=timedelta(seconds=row.expire_after_seconds),
         receiver_dm=row.receiver_dm,
         leaderboard=row.leaderboard,
+    )
+
+
+def joined_names(names: tuple[str, ...], what: str) -> str:
+    """`names` as one comma-separated column value; names must be non-blank, without commas."""
+    for name in names:
+        if "," in name or not name.strip():
+            raise ValueError(f"not a {what} name: {name!r}")
+    return ",".join(names)
+
+
+def split_names(value: str) -> tuple[str, ...]:
+    return tuple(name for name in value.split(",") if name)
+
+
+def to_schedule(row: ScheduleRow) -> Schedule:
+    return Schedule(
+        id=row.id,
+        workspace=workspace_of(row),
+        channel_id=row.channel_id,
+        weekday=row.weekday,
+        at=row.at_time,
+        timezone=row.timezone,
+        paused=row.paused,
+        updated_at=row.updated_at,
+        themes_used=split_names(row.themes_used),
+        posts_sent=row.posts_sent,
+        failures=row.failures,
+    )
+
+
+def to_delivery(row: DeliveryRow) -> Delivery:
+    return Delivery(
+        id=row.id,
+        schedule_id=row.schedule_id,
+        period=row.period,
+        status=DeliveryStatus(row.status),
+        nonce=row.nonce,
+        claimed_at=row.claimed_at,
+        message_id=row.message_id,
+        completed_at=row.completed_at,
     )

@@ -2,13 +2,13 @@
 
 Rows are named `...Row` so that they never get confused with the domain classes in
 `bot.domain`; `storage.mapping` turns one into the other. New tables (Slack OAuth
-installations, nudge schedules and deliveries, ...) subclass `Base`, usually with
-`WorkspaceScoped`, and arrive with a new Alembic revision.
+installations, ...) subclass `Base`, usually with `WorkspaceScoped`, and arrive with a
+new Alembic revision.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -16,13 +16,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     MetaData,
+    SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.domain import AskStatus, CloseReason, ThanksSource
+from bot.domain import AskStatus, CloseReason, DeliveryStatus, ThanksSource
 from storage.columns import UtcDateTime
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -92,6 +94,10 @@ class AskRow(WorkspaceScoped, Base):
         Index(None, "platform", "workspace_id", "asker_id", "created_at"),
         Index(None, "status", "created_at"),
         Index(None, "platform", "workspace_id", "message_channel_id", "message_id"),
+        # A channel's weekly numbers: asks opened (and first-time askers) in a window...
+        Index(None, "platform", "workspace_id", "channel_id", "created_at"),
+        # ... and asks resolved in it.
+        Index(None, "platform", "workspace_id", "channel_id", "status", "closed_at"),
         CheckConstraint(_one_of("status", AskStatus), name="status"),
         CheckConstraint(_one_of("close_reason", CloseReason), name="close_reason"),
         # AUTOINCREMENT: a deleted ask's id is never reused, so an old card's buttons
@@ -121,6 +127,7 @@ class HelpOfferRow(Base):
     __table_args__ = (
         UniqueConstraint("ask_id", "helper_id"),
         Index(None, "helper_id"),
+        Index(None, "ask_id", "created_at"),  # an ask's first offer; its offers in a window
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -138,6 +145,11 @@ class ThanksRow(WorkspaceScoped, Base):
         Index(None, "platform", "workspace_id", "receiver_id", "created_at"),
         Index(None, "platform", "workspace_id", "giver_id", "created_at"),
         Index(None, "ask_id"),
+        # A channel's thanks in a window; covering, so counting them reads the index only.
+        Index(
+            "ix_thanks_channel_window",
+            *("platform", "workspace_id", "message_channel_id", "created_at", "receiver_id", "retracted_at"),
+        ),
         CheckConstraint(_one_of("source", ThanksSource), name="source"),
         {"sqlite_autoincrement": True},
     )
@@ -148,9 +160,62 @@ class ThanksRow(WorkspaceScoped, Base):
     source: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     message_channel_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """The channel the thanks was given in: the message's, or the command's when there is none."""
     message_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """Set for a thanks on a message (a reaction); the message is (message_channel_id, message_id)."""
     emoji: Mapped[str | None] = mapped_column(String(100))
     ask_id: Mapped[int | None] = mapped_column(ForeignKey("asks.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     retracted_at: Mapped[datetime | None]
     dedupe_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class ScheduleRow(WorkspaceScoped, Base):
+    """A channel's weekly encouragement post and its place in the theme rotation."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace_id", "channel_id"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        # Schedule ids name scheduler jobs and deliveries: never give one to a new schedule.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True, sort_order=-20)
+    channel_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    """0 = Monday … 6 = Sunday."""
+    at_time: Mapped[time] = mapped_column(Time)
+    """The local wall-clock time, naive (PostgreSQL `time`, SQLite "HH:MM:SS" text)."""
+    timezone: Mapped[str] = mapped_column(String(64))
+    """An IANA name, e.g. Europe/Berlin."""
+    paused: Mapped[bool]
+    updated_at: Mapped[datetime]
+    themes_used: Mapped[str] = mapped_column(Text)
+    """Comma-separated theme keys of the current rotation, oldest first."""
+    posts_sent: Mapped[int]
+    failures: Mapped[int]
+    """Failed posts in a row."""
+
+
+class DeliveryRow(Base):
+    """One weekly post of one schedule: claimed, then posted, or skipped; once per period."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "period"),
+        CheckConstraint(_one_of("status", DeliveryStatus), name="status"),
+        # A released claim's id is never given to a later claim, so a late `complete`
+        # from the failed attempt cannot land on it.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(16))
+    """The ISO week, e.g. 2026-W48."""
+    status: Mapped[str] = mapped_column(String(16))
+    nonce: Mapped[str] = mapped_column(String(255))
+    claimed_at: Mapped[datetime]
+    message_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    completed_at: Mapped[datetime | None]

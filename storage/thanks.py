@@ -27,6 +27,8 @@ class SqlThanksRepository(SqlRepository):
         retracted thanks with the same key becomes active again and is returned; it
         keeps its original `created_at` and details (it is the same thanks, given
         again). A thanks without a `dedupe_key` is always recorded.
+
+        Its channel is the message's when there is a message, else `new.channel_id`.
         """
         message = new.message
         statement = (
@@ -37,7 +39,7 @@ class SqlThanksRepository(SqlRepository):
                 receiver_id=new.receiver_id,
                 source=new.source.value,
                 reason=new.reason,
-                message_channel_id=message.channel_id if message else None,
+                message_channel_id=message.channel_id if message else new.channel_id,
                 message_id=message.message_id if message else None,
                 emoji=new.emoji,
                 ask_id=new.ask_id,

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.ports import (
     AskRepository,
+    DeliveryRepository,
     MemberRepository,
+    ScheduleRepository,
     StatsRepository,
     ThanksRepository,
     UnitOfWork,
@@ -18,8 +20,10 @@ from bot.ports import (
     WorkspaceRepository,
 )
 from storage.asks import SqlAskRepository
+from storage.deliveries import SqlDeliveryRepository
 from storage.engine import create_engine
 from storage.errors import DATABASE_ERRORS, storage_error
+from storage.schedules import SqlScheduleRepository
 from storage.stats import SqlStatsRepository
 from storage.thanks import SqlThanksRepository
 from storage.workspaces import SqlMemberRepository, SqlWorkspaceRepository
@@ -36,6 +40,8 @@ class SqlUnitOfWork:
     asks: AskRepository
     thanks: ThanksRepository
     stats: StatsRepository
+    schedules: ScheduleRepository
+    deliveries: DeliveryRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
 
@@ -44,6 +50,8 @@ class SqlUnitOfWork:
         self.asks = SqlAskRepository(self._session, dialect)
         self.thanks = SqlThanksRepository(self._session, dialect)
         self.stats = SqlStatsRepository(self._session, dialect)
+        self.schedules = SqlScheduleRepository(self._session, dialect)
+        self.deliveries = SqlDeliveryRepository(self._session, dialect)
         self.workspaces = SqlWorkspaceRepository(self._session, dialect)
         self.members = SqlMemberRepository(self._session, dialect)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from bot.domain import MessageRef, WorkspaceRef
-from bot.messages import Button, Message, render_line
+from bot.messages import Button, Line, Link, Message, render_line
 
 BOT_NAME = "leanon"
 
@@ -73,7 +73,7 @@ class ConsoleChat:
             return
         body = msg.message
         lines = [f"{head}:" + (f" {body.title}" if body.title else "")]
-        lines.extend("    " + render_line(ln, {}) for ln in body.lines)
+        lines.extend("    " + _render(ln) for ln in body.lines)
         if body.buttons:
             labels = "  ".join(f"[{i}] {render_line(b.label, {})}"
                                for i, b in enumerate(body.buttons, 1))
@@ -106,3 +106,9 @@ class ConsoleChat:
         self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
     ) -> None:
         self.bot_message(message, private_to=user_id)
+
+
+def _render(parts: Line) -> str:
+    """A line as console text; a link shows the id of the message it points to."""
+    return "".join(f"{p.text} ({p.ref.message_id})" if isinstance(p, Link) else render_line((p,), {})
+                   for p in parts)

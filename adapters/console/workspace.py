@@ -20,6 +20,7 @@ from bot.commands import (
     ReactionRemoved,
     ResolveAsk,
     RunAskMaintenance,
+    RunDueNudges,
     ThankHelper,
     ThankMembers,
 )
@@ -46,7 +47,10 @@ Every message gets a short id like m3; use it to press buttons, react and reply.
   unreact <id> <emoji>           remove your reaction
   /thanks @name [@name…] <why>   thank one or more members
   /leanon help|stats|asks|leaderboard|named on|off|config [set <k> <v>]|forget-me|export
-  time +2h                       move the clock forward (runs follow-ups and expiry)
+  /leanon nudge here [weekday] [HH:MM] [timezone] | off | preview | now
+                                 the weekly encouragement post of #general
+  time +2h                       move the clock forward (runs follow-ups, expiry and
+                                 weekly posts that fall due)
   members                        who has spoken so far (admins are marked)
   help                           this text
   quit                           leave (Ctrl-D too)
@@ -308,6 +312,7 @@ class ConsoleWorkspace:
         self.clock.offset += delta
         self.say(f"(the clock moved forward {format_duration(delta)})")
         await self.dispatch(RunAskMaintenance())
+        await self.dispatch(RunDueNudges())
         return True
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from bot.domain import MessageRef, NewAsk, NewThanks, Platform, ThanksSource, WorkspaceRef
+from bot.domain import MessageRef, NewAsk, NewThanks, Platform, Schedule, ThanksSource, WorkspaceRef
+from storage import SqlStore
 
 WORKSPACE = WorkspaceRef(Platform.SLACK, "T-main")
 OTHER_WORKSPACE = WorkspaceRef(Platform.DISCORD, "G-other")
@@ -38,6 +39,7 @@ def reaction(
     at: datetime = T0,
     workspace: WorkspaceRef = WORKSPACE,
     ask_id: int | None = None,
+    channel_id: str = "C-team",
 ) -> NewThanks:
     """A thanks by reaction, keyed as adapters key them: giver, message and emoji."""
     return NewThanks(
@@ -46,15 +48,17 @@ def reaction(
         receiver_id=receiver_id,
         source=ThanksSource.REACTION,
         created_at=at,
-        message=MessageRef("C-team", message_id),
+        message=MessageRef(channel_id, message_id),
         emoji=emoji,
         ask_id=ask_id,
-        dedupe_key=reaction_key(giver_id, message_id, emoji),
+        dedupe_key=reaction_key(giver_id, message_id, emoji, channel_id),
     )
 
 
-def reaction_key(giver_id: str, message_id: str = "1700000000.000100", emoji: str = "pray") -> str:
-    return f"reaction:C-team:{message_id}:{emoji}:{giver_id}"
+def reaction_key(
+    giver_id: str, message_id: str = "1700000000.000100", emoji: str = "pray", channel_id: str = "C-team"
+) -> str:
+    return f"reaction:{channel_id}:{message_id}:{emoji}:{giver_id}"
 
 
 def command_thanks(
@@ -64,6 +68,30 @@ def command_thanks(
     at: datetime = T0,
     reason: str | None = "for the review",
     workspace: WorkspaceRef = WORKSPACE,
+    channel_id: str | None = None,
 ) -> NewThanks:
-    """A `/thanks` thanks: no dedupe key, every command counts."""
-    return NewThanks(workspace, giver_id, receiver_id, ThanksSource.COMMAND, at, reason=reason)
+    """A `/thanks` thanks: no message and no dedupe key, every command counts."""
+    return NewThanks(
+        workspace, giver_id, receiver_id, ThanksSource.COMMAND, at, reason=reason, channel_id=channel_id
+    )
+
+
+MONDAY_0930 = time(9, 30)
+
+
+async def a_schedule(
+    store: SqlStore,
+    channel_id: str = "C-help",
+    *,
+    workspace: WorkspaceRef = WORKSPACE,
+    weekday: int = 0,
+    at: time = MONDAY_0930,
+    timezone: str = "Europe/Berlin",
+    paused: bool = False,
+    now: datetime = T0,
+) -> Schedule:
+    """A committed schedule for the channel."""
+    async with store.unit_of_work() as uow:
+        schedule = await uow.schedules.upsert(workspace, channel_id, weekday, at, timezone, paused, now)
+        await uow.commit()
+    return schedule

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
 
-from storage_testing import T0, WORKSPACE, minutes, new_ask, reaction, reaction_key
+from storage_testing import T0, WORKSPACE, a_schedule, minutes, new_ask, reaction, reaction_key
 
-from bot.domain import Ask, AskStatus, NewThanks, Settings, Thanks
+from bot.domain import Ask, AskStatus, Delivery, DeliveryStatus, NewThanks, Settings, Thanks
 from storage import SqlStore, SqlUnitOfWork
 
 ROUNDS = 15
@@ -155,3 +155,63 @@ async def test_many_writers_that_read_first_all_succeed(
         assert sorted(counts) == list(range(len(stores)))  # each saw the ones before it
     async with store.unit_of_work() as uow:
         assert len(await uow.asks.list_open(WORKSPACE)) == len(stores)
+
+
+def _period(round_: int) -> str:
+    return f"2026-W{round_ + 1:02d}"
+
+
+async def test_a_weekly_post_is_claimed_once(store: SqlStore, other_store: SqlStore) -> None:
+    schedule = await a_schedule(store)
+    for round_ in range(ROUNDS):
+        period = _period(round_)
+
+        async def claim(uow: SqlUnitOfWork, period: str = period) -> Delivery | None:
+            return await uow.deliveries.claim(schedule.id, period, f"nonce-{period}", T0)
+
+        results = await _at_once([store, other_store, store, other_store], claim)
+        assert sum(result is not None for result in results) == 1
+
+
+async def test_a_claim_left_behind_is_taken_over_once(store: SqlStore, other_store: SqlStore) -> None:
+    schedule = await a_schedule(store)
+    for round_ in range(ROUNDS):
+        period = _period(round_)
+        async with store.unit_of_work() as uow:
+            abandoned = await uow.deliveries.claim(schedule.id, period, f"nonce-{period}", T0)
+            await uow.commit()
+        assert abandoned is not None
+
+        async def reclaim(uow: SqlUnitOfWork, abandoned: Delivery = abandoned) -> bool:
+            return await uow.deliveries.reclaim(abandoned, T0 + minutes(10))
+
+        results = await _at_once([store, other_store, store, other_store], reclaim)
+        assert sorted(results) == [False, False, False, True]
+
+
+async def test_a_skip_and_a_claim_at_once_leave_one_delivery(store: SqlStore, other_store: SqlStore) -> None:
+    schedule = await a_schedule(store)
+    for round_ in range(ROUNDS):
+        period = _period(round_)
+        barrier = asyncio.Barrier(2)
+
+        async def skip(period: str = period, barrier: asyncio.Barrier = barrier) -> bool:
+            await barrier.wait()
+            async with store.unit_of_work() as uow:
+                skipped = await uow.deliveries.skip(schedule.id, period, "nonce", T0)
+                await uow.commit()
+                return skipped
+
+        async def claim(period: str = period, barrier: asyncio.Barrier = barrier) -> bool:
+            await barrier.wait()
+            async with other_store.unit_of_work() as uow:
+                claimed = await uow.deliveries.claim(schedule.id, period, "nonce", T0)
+                await uow.commit()
+                return claimed is not None
+
+        skipped, claimed = await asyncio.gather(skip(), claim())
+        assert skipped != claimed
+        async with store.unit_of_work() as uow:
+            stored = await uow.deliveries.get(schedule.id, period)
+        assert stored is not None
+        assert stored.status is (DeliveryStatus.SKIPPED if skipped else DeliveryStatus.CLAIMED)

@@ -47,8 +47,31 @@ async def test_add_stores_every_field(store: SqlStore) -> None:
         emoji="pray",
         ask_id=ask.id,
         retracted_at=None,
+        channel_id="C-team",
     )
     assert await _all(store) == [added]
+
+
+async def test_the_channel_is_the_messages_or_else_the_given_one(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        on_message = await uow.thanks.add(reaction(channel_id="C-design"))
+        by_command = await uow.thanks.add(command_thanks(channel_id="C-ops"))
+        nowhere = await uow.thanks.add(command_thanks())
+        # A message decides: a channel given besides it is not stored.
+        both = await uow.thanks.add(
+            dataclasses.replace(reaction(emoji="tada", channel_id="C-design"), channel_id="C-other")
+        )
+        await uow.commit()
+
+    assert on_message is not None and by_command is not None and nowhere is not None and both is not None
+    assert (on_message.channel_id, on_message.message) == (
+        "C-design",
+        MessageRef("C-design", "1700000000.000100"),
+    )
+    assert (by_command.channel_id, by_command.message) == ("C-ops", None)
+    assert (nowhere.channel_id, nowhere.message) == (None, None)
+    assert both.channel_id == "C-design"
+    assert await _all(store) == [on_message, by_command, nowhere, both]
 
 
 async def test_the_same_reaction_twice_is_one_thanks(store: SqlStore) -> None:

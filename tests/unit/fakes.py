@@ -285,7 +285,8 @@ class FakeThanksRepository:
         thanks = Thanks(id=next(self._store._thanks_ids), workspace=new.workspace,
                         giver_id=new.giver_id, receiver_id=new.receiver_id, source=new.source,
                         created_at=new.created_at, reason=new.reason, message=new.message,
-                        emoji=new.emoji, ask_id=new.ask_id)
+                        emoji=new.emoji, ask_id=new.ask_id,
+                        channel_id=new.message.channel_id if new.message else new.channel_id)
         self._data.thanks[thanks.id] = StoredThanks(thanks, new.dedupe_key)
         return thanks
 

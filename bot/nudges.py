@@ -1,0 +1,172 @@
+"""Weekly encouragement posts: the schedule commands and the post itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.cards import asker_part, people
+from bot.commands import NudgeNow, NudgeOff, NudgePreview, SetNudge
+from bot.deps import Deps
+from bot.domain import Schedule, WeeklyNumbers, WorkspaceRef
+from bot.errors import ChatError
+from bot.messages import Line, Link, Message, MessageKind, Reply, UserText, error, line, notice
+from bot.ports import UnitOfWork
+from bot.text import format_duration, preview
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DEFAULT_WEEKDAY = 0
+DEFAULT_TIME = time(9, 30)
+WINDOW = timedelta(days=7)
+WAITING_SHOWN = 5
+
+
+def describe_schedule(schedule: Schedule) -> str:
+    return (f"{WEEKDAYS[schedule.weekday]}s at {schedule.at:%H:%M} ({schedule.timezone})")
+
+
+def week_fire(schedule: Schedule, now: datetime) -> tuple[datetime, str, bool]:
+    """This local week's fire time (UTC), its ISO-week period, and whether it is today.
+
+    The wall-clock time is kept in the schedule's timezone, so daylight-saving changes
+    move the UTC instant, never the local time.
+    """
+    tz = ZoneInfo(schedule.timezone)
+    today = now.astimezone(tz).date()
+    fire_date = today + timedelta(days=schedule.weekday - today.weekday())
+    fire = datetime.combine(fire_date, schedule.at, tzinfo=tz).astimezone(UTC)
+    iso = fire_date.isocalendar()
+    return fire, f"{iso.year}-W{iso.week:02d}", fire_date == today
+
+
+def next_fire(schedule: Schedule, now: datetime) -> datetime:
+    fire, _, _ = week_fire(schedule, now)
+    return fire if fire > now else week_fire(schedule, now + timedelta(days=7))[0]
+
+
+def _numbers(n: WeeklyNumbers) -> list[Line]:
+    if n.asks_opened == 0 and n.thanks_given == 0:
+        return [line("A quiet week here: no asks yet. The first one is the bravest, "
+                     "and /ask is right there.")]
+    lines = [line(f"📊 The last 7 days here: {n.asks_opened} "
+                  f"ask{'s' if n.asks_opened != 1 else ''} opened, {n.asks_resolved} resolved.")]
+    if n.median_first_offer is not None:
+        lines.append(line("⏱️ A first offer of help came after a median of "
+                          f"{format_duration(n.median_first_offer) or '0m'}."))
+    lines.append(line(f"🙏 {n.thanks_given} thanks given; {n.helpers} "
+                      f"{'person' if n.helpers == 1 else 'people'} helped."))
+    if n.first_time_askers:
+        who = "person" if n.first_time_askers == 1 else "people"
+        lines.append(line(f"🌱 {n.first_time_askers} {who} asked for the first time. "
+                          "Welcome, and well done!"))
+    return lines
+
+
+async def build_post(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef, channel_id: str,
+                     themes_used: tuple[str, ...], posts_sent: int,
+                     now: datetime) -> tuple[Message, tuple[str, ...]]:
+    """The encouragement post for a channel, and the theme rotation after posting it."""
+    content = deps.content
+    theme, rotation = content.next_theme(themes_used)
+    since = now - WINDOW
+    numbers = await uow.stats.channel_week(workspace, channel_id, since, now)
+    waiting = await uow.asks.list_open(workspace, channel_id, limit=WAITING_SHOWN)
+    hidden = await uow.members.opted_out(workspace)
+    thanked = [u for u in await uow.stats.thanked(workspace, channel_id, since, now)
+               if u not in hidden]
+    lines: list[Line] = [line(content.theme_message(theme, posts_sent)), *_numbers(numbers)]
+    if waiting:
+        lines.append(line("Still waiting for a hand:"))
+        for ask in waiting:
+            label = preview(ask.text, 70)
+            link = Link(ask.message, label) if ask.message else UserText(label)
+            lines.append(line("• ", link, " (asked by ", asker_part(ask), ")"))
+    if thanked:
+        lines.append(line("Thanked this week: ", *people(thanked), ". Thank you for helping!"))
+    tip = content.tip(posts_sent)
+    lines.append(line(f"💡 {tip.title}. ", content.tip_message(posts_sent)))
+    title = f"It's okay to ask · {content.themes[theme].title}"
+    return Message(MessageKind.ENCOURAGEMENT, tuple(lines), title=title), rotation
+
+
+def _parse_timezone(name: str | None, deps: Deps) -> str | None:
+    if name is None:
+        return deps.timezone.key
+    try:
+        return ZoneInfo(name).key
+    except (ValueError, KeyError):
+        return None
+
+
+async def set_nudge(cmd: SetNudge, deps: Deps) -> Reply:
+    timezone = _parse_timezone(cmd.timezone, deps)
+    if timezone is None:
+        return Reply.of(error(f"I don't know the timezone '{(cmd.timezone or '')[:60]}'. Use an "
+                              "IANA name like Europe/Berlin or America/New_York. Nothing changed."))
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        schedule = await uow.schedules.upsert(
+            cmd.workspace, cmd.channel_id,
+            DEFAULT_WEEKDAY if cmd.weekday is None else cmd.weekday,
+            cmd.at or DEFAULT_TIME, timezone, paused=False, now=now)
+        await uow.commit()
+    first = next_fire(schedule, now).astimezone(ZoneInfo(timezone))
+    return Reply.of(notice(line(
+        f"This channel gets a weekly encouragement post on {describe_schedule(schedule)}. "
+        f"The first one: {first:%A %d %B at %H:%M}.")))
+
+
+async def nudge_off(cmd: NudgeOff, deps: Deps) -> Reply:
+    async with deps.uow() as uow:
+        schedule = await uow.schedules.get(cmd.workspace, cmd.channel_id)
+        if schedule is None or schedule.paused:
+            return Reply.of(notice(line("This channel has no weekly post to turn off.")))
+        await uow.schedules.set_paused(schedule.id, True, deps.clock.now())
+        await uow.commit()
+    return Reply.of(notice(line("Weekly posts are off in this channel. "
+                                "/leanon nudge here turns them back on.")))
+
+
+async def _channel_schedule(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef,
+                            channel_id: str) -> Schedule:
+    """The channel's schedule row, made (paused, with defaults) to keep its rotation."""
+    schedule = await uow.schedules.get(workspace, channel_id)
+    if schedule is None:
+        schedule = await uow.schedules.upsert(workspace, channel_id, DEFAULT_WEEKDAY,
+                                              DEFAULT_TIME, deps.timezone.key, paused=True,
+                                              now=deps.clock.now())
+    return schedule
+
+
+async def nudge_preview(cmd: NudgePreview, deps: Deps) -> Reply:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        schedule = await uow.schedules.get(cmd.workspace, cmd.channel_id)
+        used, sent = (schedule.themes_used, schedule.posts_sent) if schedule else ((), 0)
+        post, _ = await build_post(uow, deps, cmd.workspace, cmd.channel_id, used, sent, now)
+    if schedule is None or schedule.paused:
+        when = "This channel has no weekly post yet: /leanon nudge here sets one up."
+    else:
+        fire = next_fire(schedule, now).astimezone(ZoneInfo(schedule.timezone))
+        when = (f"Next post {fire:%A %d %B at %H:%M} ({schedule.timezone}), "
+                "with the numbers of that day.")
+    return Reply.of(notice(line("Preview, only you see this. " + when)), post)
+
+
+async def nudge_now(cmd: NudgeNow, deps: Deps) -> Reply:
+    if not cmd.actor.is_admin:
+        return Reply.of(error("Only workspace admins can post an encouragement on demand."))
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        schedule = await _channel_schedule(uow, deps, cmd.workspace, cmd.channel_id)
+        await uow.commit()
+        post, rotation = await build_post(uow, deps, cmd.workspace, cmd.channel_id,
+                                          schedule.themes_used, schedule.posts_sent, now)
+    try:
+        await deps.chat.post(cmd.workspace, cmd.channel_id, post)
+    except ChatError:
+        return Reply.of(error("leanon could not post in this channel (is the bot a member?)."))
+    async with deps.uow() as uow:
+        await uow.schedules.record_rotation(schedule.id, rotation, schedule.posts_sent + 1)
+        await uow.commit()
+    return Reply.of(notice(line("Posted. The weekly schedule is unchanged.")))

@@ -1,0 +1,39 @@
+"""Fixtures shared by every test directory: a PostgreSQL server for the tests that need one.
+
+A fresh database `leanon_test_<hex>` is created through the server named by
+`LEANON_TEST_POSTGRES_URL` (default postgresql://postgres@127.0.0.1:5432/test) and dropped
+at the end of the run. When the server is unreachable the PostgreSQL tests are skipped
+with the reason, except when `CI=true`: then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest_asyncio
+from pg_testing import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV, PostgresServer, asyncpg_dsn, unreachable
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def postgres_server() -> AsyncIterator[PostgresServer]:
+    url = os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    try:
+        connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
+        await connection.close()
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        unreachable(url, error)
+    server = PostgresServer(url)
+    try:
+        yield server
+    finally:
+        await server.drop_databases()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def postgres_url(postgres_server: PostgresServer) -> str:
+    """A new, empty PostgreSQL database (not migrated) for one test."""
+    return await postgres_server.create_database()

@@ -1,0 +1,159 @@
+"""The weekly numbers read a channel's slice of an index, never a table or a whole workspace.
+
+They must stay fast with a million thanks (see storage/README.md for the timings and
+plans on a seeded database). Here a smaller database is seeded and analysed, every
+statement `channel_week` and `thanked` send is captured and explained with the same
+parameters, and every access to asks, help_offers and thanks must be an index search
+narrowed to the channel, the ask or the asker.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, insert, text
+from storage_testing import T0, WORKSPACE, a_schedule
+
+from bot.domain import Platform, WorkspaceRef
+from storage import SqlStore
+from storage.models import AskRow, HelpOfferRow, ThanksRow
+
+TABLES = ("asks", "help_offers", "thanks")
+NARROWED = re.compile(r"(channel_id|ask_id|asker_id)\b")  # message_channel_id too
+WORKSPACES, CHANNELS, ASKS, THANKS = 4, 7, 3_000, 12_000
+
+
+async def _seed(store: SqlStore) -> None:
+    def workspace(n: int) -> dict[str, str]:
+        return {"platform": "slack", "workspace_id": f"T{n % WORKSPACES}"}
+
+    asks = [
+        {
+            **workspace(n),
+            "channel_id": f"C{n % CHANNELS}",
+            "asker_id": f"U{n % 97}",
+            "text": "?",
+            "anonymous": False,
+            "status": "resolved" if n % 3 == 0 else "open",
+            "created_at": T0 - timedelta(minutes=37 * n),
+            "closed_at": T0 - timedelta(minutes=37 * n - 120) if n % 3 == 0 else None,
+        }
+        for n in range(1, ASKS + 1)
+    ]
+    thanks = [
+        {
+            **workspace(n),
+            "giver_id": f"U{n % 97}",
+            "receiver_id": f"U{n % 89}",
+            "source": "command",
+            "message_channel_id": f"C{n % CHANNELS}",
+            "created_at": T0 - timedelta(minutes=7 * n),
+        }
+        for n in range(1, THANKS + 1)
+    ]
+    async with store.engine.begin() as connection:
+        await connection.execute(insert(AskRow), asks)
+        ask_ids = (await connection.execute(text("SELECT id, created_at FROM asks"))).all()
+        offers = [
+            {"ask_id": ask_id, "helper_id": f"U{ask_id % 89}", "created_at": T0 - timedelta(days=400)}
+            for ask_id, _ in ask_ids
+        ]
+        await connection.execute(insert(HelpOfferRow), offers)
+        await connection.execute(insert(ThanksRow), thanks)
+    async with store.engine.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+        await connection.commit()
+
+
+async def _statements(store: SqlStore) -> list[tuple[str, Any]]:
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    workspace = WorkspaceRef(Platform.SLACK, "T1")
+    since, until = T0 - timedelta(days=7), T0
+    event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with store.unit_of_work() as uow:
+            numbers = await uow.stats.channel_week(workspace, "C3", since, until)
+            thanked = await uow.stats.thanked(workspace, "C3", since, until)
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
+    assert numbers.asks_opened > 0 and numbers.thanks_given > 0 and thanked  # real work was planned
+    return captured
+
+
+def _sqlite_accesses(plan: list[str]) -> Iterator[tuple[str, str]]:
+    """(table access, its condition) per SQLite EXPLAIN QUERY PLAN line reading a table."""
+    for line in plan:
+        found = re.match(r"(SCAN|SEARCH) (\w+)", line)
+        if found and found.group(2).startswith(TABLES):
+            yield line, line if found.group(1) == "SEARCH" else ""
+
+
+def _postgres_accesses(node: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(table access, its index condition) per node of a PostgreSQL JSON plan reading a table."""
+    if node.get("Relation Name") in TABLES:
+        condition = node.get("Index Cond", "")
+        if node["Node Type"] == "Bitmap Heap Scan":
+            condition = " ".join(child.get("Index Cond", "") for child in node.get("Plans", []))
+        yield f"{node['Node Type']} on {node['Relation Name']} {node.get('Index Name', '')}", condition
+    for child in node.get("Plans", []):
+        yield from _postgres_accesses(child)
+
+
+async def _accesses(store: SqlStore, statements: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    sqlite = store.engine.dialect.name == "sqlite"
+    accesses: list[tuple[str, str]] = []
+    async with store.engine.connect() as connection:
+        for statement, parameters in statements:
+            if sqlite:
+                rows = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                accesses += _sqlite_accesses([str(row[-1]) for row in rows])
+            else:
+                rows = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                [[plan]] = rows.all()
+                plan = json.loads(plan) if isinstance(plan, str) else plan
+                accesses += _postgres_accesses(plan[0]["Plan"])
+    return accesses
+
+
+async def test_the_weekly_numbers_search_a_channels_slice_of_an_index(store: SqlStore) -> None:
+    await _seed(store)
+    accesses = await _accesses(store, await _statements(store))
+    assert {table for table in TABLES if any(table in access for access, _ in accesses)} == set(TABLES)
+    wide = [access for access, condition in accesses if not NARROWED.search(condition)]
+    assert wide == [], accesses
+
+
+async def test_deliveries_and_schedules_are_found_by_key(store: SqlStore) -> None:
+    schedule = await a_schedule(store)
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        captured.append((statement, parameters))
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with store.unit_of_work() as uow:
+            await uow.deliveries.get(schedule.id, "2026-W10")
+            await uow.schedules.get(WORKSPACE, "C-help")
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
+    selects = [(s, p) for s, p in captured if s.lstrip().upper().startswith("SELECT")]
+    sqlite = store.engine.dialect.name == "sqlite"
+    async with store.engine.connect() as connection:
+        if not sqlite:
+            await connection.execute(text("SET enable_seqscan = off"))  # tiny tables: price scans out
+        for statement, parameters in selects:
+            explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (COSTS OFF) "
+            plan = "\n".join(
+                str(row[-1]) for row in await connection.exec_driver_sql(explain + statement, parameters)
+            )
+            assert "Seq Scan" not in plan and not re.search(r"^SCAN \w+$", plan, re.M), plan
