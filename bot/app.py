@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,15 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import SecretStr
+
 from adapters.console.chat import ConsoleChat, ConsoleClock
 from adapters.console.run import run_console
 from adapters.console.workspace import ConsoleWorkspace
+from adapters.scheduler import Scheduler
+from adapters.slack.app import build_app
+from adapters.slack.auth import SingleWorkspace
+from adapters.slack.server import close_socket_mode, connect_socket_mode, serve_http
 from bot.config import Config
 from bot.deps import Deps, SystemClock
 from bot.domain import Platform
 from bot.ports import Clock
 from bot.service import ChatRouter, Leanon
 from storage.engine import create_engine
+from storage.leader import leader_lock
 from storage.migrate import upgrade
 from storage.uow import SqlStore
 
@@ -59,3 +69,56 @@ async def run_console_workspace(config: Config, stream: TextIO = sys.stdin,
                                      admins=config.console_admins,
                                      export_dir=export_dir or Path.cwd())
         await run_console(workspace, stream)
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # Not available off the main thread or on some platforms: then the caller stops us.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+
+
+@asynccontextmanager
+async def _slack(config: Config, runtime: Runtime) -> AsyncIterator[None]:
+    """The Slack adapter in Socket Mode or HTTP mode, from the configuration."""
+    mode = config.slack_mode()
+    auth = SingleWorkspace(_secret(config.slack_bot_token), config.slack_api_url)
+    await auth.verify()
+    secret = _secret(config.slack_signing_secret)
+    slack = build_app(runtime.service, auth, signing_secret=secret, api_url=config.slack_api_url)
+    runtime.router.register(Platform.SLACK, slack.chat)
+    if mode == "socket":
+        handler = await connect_socket_mode(slack, _secret(config.slack_app_token),
+                                            config.slack_api_url)
+    else:
+        runner = await serve_http(slack, secret, config.leanon_host, config.leanon_port)
+    try:
+        yield
+    finally:
+        if mode == "socket":
+            await close_socket_mode(handler)
+        else:
+            await runner.cleanup()
+        await slack.lazy.drain()
+
+
+async def run_bots(config: Config, stop: asyncio.Event | None = None) -> None:
+    """Slack (as configured) and the scheduler, until `stop` is set.
+
+    SIGTERM and SIGINT set `stop` too; in-flight work gets a few seconds to finish.
+    """
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    use_slack = config.slack_mode() is not None
+    async with bootstrap(config) as runtime, contextlib.AsyncExitStack() as stack:
+        if use_slack:
+            await stack.enter_async_context(_slack(config, runtime))
+        scheduler = Scheduler(runtime.service, leader_lock(runtime.store.engine))
+        await scheduler.start()
+        stack.push_async_callback(scheduler.stop)
+        await stop.wait()

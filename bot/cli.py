@@ -39,15 +39,20 @@ async def _db(config: Config, args: argparse.Namespace) -> None:
 
 
 async def _main(args: argparse.Namespace, config: Config) -> int:
-    from bot.app import run_console_workspace
+    from bot.app import run_bots, run_console_workspace
 
     if args.command == "db":
         await _db(config, args)
         return 0
-    if args.command == "run" and (config.has_slack or config.has_discord):
-        print("leanon: Slack or Discord credentials are set, but this version of leanon "
-              "runs only the console workspace. Unset SLACK_*/DISCORD_TOKEN or run "
-              "`leanon console`.", file=sys.stderr)
+    if args.command == "run" and config.slack_mode() is not None:
+        if config.has_discord:
+            print("leanon: DISCORD_TOKEN is set, but this version of leanon runs only Slack; "
+                  "Discord is ignored.", file=sys.stderr)
+        await run_bots(config)
+        return 0
+    if args.command == "run" and config.has_discord:
+        print("leanon: DISCORD_TOKEN is set, but this version of leanon has no Discord adapter "
+              "yet. Unset DISCORD_TOKEN or run `leanon console`.", file=sys.stderr)
         return 2
     await run_console_workspace(config)
     return 0

@@ -30,6 +30,11 @@ class Config(BaseSettings):
     leanon_port: int = Field(default=3000, ge=0, le=65535)
 
     discord_token: SecretStr | None = None
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    discord_shard_ids: str | None = None
+    discord_dev_guild_id: int | None = None
 
     # The console workspace: who may change settings there.
     leanon_console_admins: str = Field(default="alice")

@@ -1,0 +1,87 @@
+"""The bolt `AsyncApp` for leanon: listeners, authorization, and how work is scheduled.
+
+`process_before_response=True`: an event's listener finishes before Slack gets its
+answer, so a failure can ask Slack to redeliver. Commands, buttons and forms only ack in
+that time; their work runs in lazy listeners, tracked here so shutdown can wait for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.lazy_listener.async_internals import to_runnable_function
+from slack_bolt.lazy_listener.async_runner import AsyncLazyListenerRunner
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from adapters.slack import commands, events, interactions
+from adapters.slack.auth import DEFAULT_API_URL, WorkspaceAuth, web_client
+from adapters.slack.bridge import Bridge, InFlight
+from adapters.slack.chat import SlackChat
+from adapters.slack.members import Members
+from bot.service import Leanon
+
+log = logging.getLogger(__name__)
+
+
+class TrackedLazyRunner(AsyncLazyListenerRunner):
+    """Runs lazy listeners as tasks kept in `in_flight` (never garbage-collected or forgotten)."""
+
+    def __init__(self, logger: logging.Logger, in_flight: InFlight) -> None:
+        self.logger = logger
+        self.in_flight = in_flight
+
+    def start(self, function: Callable[..., Awaitable[None]], request: AsyncBoltRequest) -> None:
+        self.in_flight.add(asyncio.create_task(to_runnable_function(
+            internal_func=function, logger=self.logger, request=request)))
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Wait (up to `grace` seconds) for lazy listeners and slow events still running."""
+        await self.in_flight.drain(grace)
+
+
+@dataclass
+class SlackAdapter:
+    """leanon's Slack edge: the bolt app, the Chat it gives the core, its pending work."""
+
+    app: AsyncApp
+    bridge: Bridge
+    lazy: TrackedLazyRunner
+
+    @property
+    def chat(self) -> SlackChat:
+        return self.bridge.chat
+
+
+def build_app(service: Leanon, auth: WorkspaceAuth, *, signing_secret: str = "",
+              api_url: str = DEFAULT_API_URL) -> SlackAdapter:
+    """The bolt app with every listener; `auth` decides which workspaces are served."""
+
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
+        return await auth.authorize(enterprise_id, team_id)
+
+    # Their DEBUG lines carry whole payloads (member ids, anonymous askers among them).
+    for name in ("leanon.slack.bolt", "slack_sdk", "slack_bolt"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    app = AsyncApp(
+        name="leanon",
+        logger=logging.getLogger("leanon.slack.bolt"),
+        signing_secret=signing_secret,
+        client=web_client(api_url),  # no token: authorize gives each request its workspace's
+        authorize=authorize,  # type: ignore[arg-type]  # bolt accepts None: not installed
+        process_before_response=True,
+        raise_error_for_unhandled_request=True,  # handled in events.on_error, without payloads
+        user_facing_authorize_error_message="leanon is not installed in this workspace.",
+    )
+    members = Members(auth)
+    bridge = Bridge(service=service, chat=SlackChat(auth, members), members=members, auth=auth)
+    lazy = TrackedLazyRunner(app.logger, bridge.in_flight)
+    app.listener_runner.lazy_listener_runner = lazy
+    commands.register(app, bridge)
+    interactions.register(app, bridge)
+    events.register(app, bridge)
+    return SlackAdapter(app=app, bridge=bridge, lazy=lazy)

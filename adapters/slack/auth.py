@@ -1,0 +1,128 @@
+"""Which Slack workspaces leanon serves, and the Web API client for each.
+
+`WorkspaceAuth` is the seam for installs: `SingleWorkspace` serves the one workspace of
+`SLACK_BOT_TOKEN`; an OAuth installation store can implement the same protocol and be
+passed to `build_app` (bolt accepts its `authorize`) without touching the listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain import Platform, WorkspaceRef
+from bot.errors import ChatError
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+def web_client(api_url: str = DEFAULT_API_URL, token: str | None = None) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries dropped connections."""
+    base = api_url if api_url.endswith("/") else api_url + "/"
+    return AsyncWebClient(token=token, base_url=base, timeout=10, retry_handlers=[
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=1),
+    ])
+
+
+def workspace_ref(enterprise_id: str | None, team_id: str | None) -> WorkspaceRef | None:
+    """The core's workspace for a Slack team (an org-wide install without a team: the org)."""
+    workspace_id = team_id or enterprise_id
+    return WorkspaceRef(Platform.SLACK, workspace_id) if workspace_id else None
+
+
+class WorkspaceAuth(Protocol):
+    async def authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
+        """Bolt's authorize: the bot token for this team, or None for a team leanon doesn't serve."""
+        ...
+
+    async def client_for(self, workspace: WorkspaceRef) -> AsyncWebClient:
+        """A client holding the workspace's bot token; ChatError when leanon isn't installed there."""
+        ...
+
+    async def bot_user_id(self, workspace: WorkspaceRef) -> str | None: ...
+
+    async def team_url(self, workspace: WorkspaceRef) -> str | None:
+        """The workspace's address (https://team.slack.com/), for links to messages."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    team_id: str
+    enterprise_id: str | None
+    bot_user_id: str | None
+    bot_id: str | None
+    url: str | None = None
+
+
+class SingleWorkspace:
+    """The one workspace of a bot token; its identity comes from auth.test, asked once."""
+
+    def __init__(self, token: str, api_url: str = DEFAULT_API_URL) -> None:
+        self._token = token
+        self.client = web_client(api_url, token)
+        self._identity: Identity | None = None
+        self._lock = asyncio.Lock()
+
+    async def identity(self) -> Identity:
+        """Who the token belongs to (raises SlackApiError when Slack refuses the token)."""
+        async with self._lock:
+            if self._identity is None:
+                me = await self.client.auth_test()
+                self._identity = Identity(team_id=str(me["team_id"]),
+                                          enterprise_id=me.get("enterprise_id") or None,
+                                          bot_user_id=me.get("user_id"), bot_id=me.get("bot_id"),
+                                          url=me.get("url") or None)
+            return self._identity
+
+    async def verify(self) -> Identity:
+        """Check the token at start; ChatError with Slack's reason when it is refused."""
+        try:
+            return await self.identity()
+        except SlackApiError as exc:
+            raise ChatError(f"SLACK_BOT_TOKEN was refused by Slack "
+                            f"({exc.response.get('error', 'unknown_error')})") from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise ChatError(f"Slack's Web API is unreachable ({type(exc).__name__})") from None
+
+    async def authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
+        me = await self.identity()
+        served = team_id == me.team_id or (team_id is None and enterprise_id is not None
+                                           and enterprise_id == me.enterprise_id)
+        if not served:
+            return None
+        return AuthorizeResult(enterprise_id=me.enterprise_id, team_id=me.team_id,
+                               bot_token=self._token, bot_id=me.bot_id,
+                               bot_user_id=me.bot_user_id)
+
+    async def _serves(self, workspace: WorkspaceRef) -> Identity:
+        try:
+            me = await self.identity()
+        except SlackApiError as exc:
+            raise ChatError(f"auth.test failed: {exc.response.get('error')}") from None
+        if workspace.platform is not Platform.SLACK or workspace.workspace_id not in {
+                me.team_id, me.enterprise_id}:
+            raise ChatError(f"leanon is not installed in {workspace}")
+        return me
+
+    async def client_for(self, workspace: WorkspaceRef) -> AsyncWebClient:
+        await self._serves(workspace)
+        return self.client
+
+    async def bot_user_id(self, workspace: WorkspaceRef) -> str | None:
+        return (await self._serves(workspace)).bot_user_id
+
+    async def team_url(self, workspace: WorkspaceRef) -> str | None:
+        return (await self._serves(workspace)).url

@@ -1,0 +1,152 @@
+"""What every Slack listener shares: the core service, the Chat, members, private answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiohttp
+
+from adapters.slack.auth import WorkspaceAuth, workspace_ref
+from adapters.slack.chat import SlackChat
+from adapters.slack.members import Members
+from bot.commands import ChangeConfig, Command, ExportData, ResolveAsk
+from bot.domain import Actor, Settings, WorkspaceRef
+from bot.errors import ChatError, StorageError
+from bot.messages import Message, Reply, error
+from bot.service import STORAGE_TROUBLE, Leanon
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[..., Awaitable[Any]]
+
+SOMETHING_WENT_WRONG = error("leanon hit a problem and could not finish that. "
+                             "Please try again in a moment.")
+
+# Commands whose outcome depends on the member being a workspace admin or owner.
+ADMIN_SENSITIVE = (ResolveAsk, ChangeConfig, ExportData)
+
+
+class InFlight:
+    """Work that outlives the request that started it, kept so shutdown can wait for it."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def add(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Wait (up to `grace` seconds) for the work in flight."""
+        while self.tasks:
+            done, _ = await asyncio.wait(set(self.tasks), timeout=grace)
+            if not done:
+                log.warning("%d Slack tasks still running at shutdown", len(self.tasks))
+                return
+
+
+class RecentDeliveries:
+    """Delivery ids seen in the last `ttl` seconds, so one delivery is acted on once."""
+
+    def __init__(self, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._seen: dict[str, float] = {}
+
+    def first(self, key: str | None) -> bool:
+        """True the first time `key` is seen (always True when there is no key)."""
+        if not key:
+            return True
+        now = self._clock()
+        if len(self._seen) > 5000:
+            self._seen = {k: t for k, t in self._seen.items() if now - t < self._ttl}
+        seen = self._seen.get(key)
+        if seen is not None and now - seen < self._ttl:
+            return False
+        self._seen[key] = now
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a member acted: whom and where to answer privately."""
+
+    workspace: WorkspaceRef
+    user_id: str
+    channel_id: str | None = None
+    respond: Respond | None = None
+
+
+@dataclass
+class Bridge:
+    service: Leanon
+    chat: SlackChat
+    members: Members
+    auth: WorkspaceAuth
+    recent: RecentDeliveries = field(default_factory=RecentDeliveries)
+    in_flight: InFlight = field(default_factory=InFlight)
+    # How long an event may take before Slack is asked to deliver it again (its limit is 3 s).
+    event_deadline: float = 2.5
+
+    @staticmethod
+    def workspace(context: Any) -> WorkspaceRef | None:
+        return workspace_ref(context.enterprise_id, context.team_id)
+
+    async def with_admin(self, cmd: Command, origin: Origin) -> Command:
+        """`cmd` with the actor's admin flag looked up, where the answer depends on it."""
+        actor = getattr(cmd, "actor", None)
+        if isinstance(cmd, ADMIN_SENSITIVE) and isinstance(actor, Actor):
+            admin = await self.members.is_admin(origin.workspace, actor.user_id)
+            return replace(cmd, actor=replace(actor, is_admin=admin))
+        return cmd
+
+    async def run(self, cmd: Command, origin: Origin) -> None:
+        """Run a member's command and answer them privately; database trouble is explained."""
+        try:
+            reply = await self.service.handle(await self.with_admin(cmd, origin))
+        except StorageError as exc:
+            log.warning("database unavailable for %s: %s", type(cmd).__name__, exc)
+            reply = Reply.of(STORAGE_TROUBLE)
+        except Exception as exc:
+            log.error("%s failed: %s", type(cmd).__name__, type(exc).__name__, exc_info=exc)
+            reply = Reply.of(SOMETHING_WENT_WRONG)
+        await self.answer(reply, origin)
+
+    async def answer(self, reply: Reply, origin: Origin) -> None:
+        for message in reply.private:
+            await self.tell(message, origin)
+            if message.attachments:
+                try:
+                    await self.chat.upload(origin.workspace, origin.user_id, message.attachments)
+                except ChatError as exc:
+                    log.warning("export upload failed: %s", exc)
+
+    async def tell(self, message: Message, origin: Origin) -> None:
+        """One private message: via response_url, else ephemeral in the channel, else a DM."""
+        if origin.respond is not None:
+            rendered = await self.chat.render(origin.workspace, message)
+            try:
+                sent = await origin.respond(response_type="ephemeral", replace_original=False,
+                                            **rendered)
+                if getattr(sent, "status_code", 200) == 200:
+                    return
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+                log.info("response_url failed: %s", type(exc).__name__)
+        try:
+            if origin.channel_id is None:
+                raise ChatError("no channel")
+            await self.chat.ephemeral(origin.workspace, origin.channel_id, origin.user_id, message)
+        except ChatError:
+            try:
+                await self.chat.dm(origin.workspace, origin.user_id, message)
+            except ChatError as exc:
+                log.warning("private answer could not be delivered: %s", exc)
+
+    async def settings(self, workspace: WorkspaceRef) -> Settings:
+        """The workspace's settings (StorageError passes)."""
+        return await self.service.settings(workspace)

@@ -1,0 +1,154 @@
+"""`bot.ports.Chat` for Slack: chat.postMessage, chat.update, threads, DMs and ephemerals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack import render
+from adapters.slack.auth import WorkspaceAuth
+from adapters.slack.members import Members
+from bot.domain import MessageRef, WorkspaceRef
+from bot.errors import ChatError
+from bot.messages import Attachment, Message
+
+log = logging.getLogger(__name__)
+
+Call = Callable[..., Awaitable[AsyncSlackResponse]]
+
+# Message metadata that tags a weekly post with its nonce (bot.ports.OncePoster).
+POST_EVENT = "leanon_post"
+FIND_POST_PAGES = 5
+
+# Slack errors that trying again will not fix (the scheduler pauses a channel on these).
+PERMANENT = frozenset({
+    "channel_not_found", "is_archived", "not_in_channel", "channel_is_archived",
+    "account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired",
+    "missing_scope", "no_permission", "restricted_action", "team_access_not_granted",
+    "ekm_access_denied", "user_not_found", "cannot_dm_bot",
+})
+
+
+async def call(method: Call, name: str, **kwargs: Any) -> AsyncSlackResponse:
+    """One Web API call; Slack's refusals and network failures become ChatError.
+
+    The error names the method and Slack's error code only: never a token or a payload.
+    """
+    try:
+        return await method(**kwargs)
+    except SlackApiError as exc:
+        code = str(exc.response.get("error", "unknown_error"))
+        raise ChatError(f"{name} failed: {code}", permanent=code in PERMANENT) from None
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        raise ChatError(f"{name} failed: {type(exc).__name__}") from None
+
+
+class SlackChat:
+    """Implements bot.ports.Chat and OncePoster. Private notes go by DM (ephemeral as a fallback)."""
+
+    def __init__(self, auth: WorkspaceAuth, members: Members) -> None:
+        self.auth = auth
+        self.members = members
+
+    async def _client(self, workspace: WorkspaceRef) -> AsyncWebClient:
+        return await self.auth.client_for(workspace)
+
+    async def render(self, workspace: WorkspaceRef, message: Message) -> dict[str, Any]:
+        """`text` and `blocks` for `message` in this workspace (names, message links)."""
+        names = await self.members.names(workspace, render.mentioned_in_buttons(message))
+        return render.payload(message, names, await self.team_url(workspace))
+
+    async def team_url(self, workspace: WorkspaceRef) -> str | None:
+        try:
+            return await self.auth.team_url(workspace)
+        except ChatError:
+            return None
+
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+        client = await self._client(workspace)
+        sent = await call(client.chat_postMessage, "chat.postMessage", channel=channel_id,
+                          **await self.render(workspace, message))
+        return MessageRef(str(sent.get("channel") or channel_id), str(sent["ts"]))
+
+    async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
+        client = await self._client(workspace)
+        await call(client.chat_update, "chat.update", channel=ref.channel_id, ts=ref.message_id,
+                   **await self.render(workspace, message))
+
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+        client = await self._client(workspace)
+        sent = await call(client.chat_postMessage, "chat.postMessage", channel=parent.channel_id,
+                          thread_ts=parent.message_id, **await self.render(workspace, message))
+        return MessageRef(parent.channel_id, str(sent["ts"]))
+
+    async def post_once(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                        nonce: str) -> MessageRef:
+        """`post`, tagged with `nonce` in the message's metadata (see `find_post`)."""
+        client = await self._client(workspace)
+        metadata = {"event_type": POST_EVENT, "event_payload": {"nonce": nonce}}
+        sent = await call(client.chat_postMessage, "chat.postMessage", channel=channel_id,
+                          metadata=metadata, **await self.render(workspace, message))
+        return MessageRef(str(sent.get("channel") or channel_id), str(sent["ts"]))
+
+    async def find_post(self, workspace: WorkspaceRef, channel_id: str, nonce: str,
+                        since: datetime) -> MessageRef | None:
+        """The bot's message tagged `nonce` in the channel since `since` (a few pages back)."""
+        client = await self._client(workspace)
+        cursor = None
+        for _ in range(FIND_POST_PAGES):
+            found = await call(client.conversations_history, "conversations.history",
+                               channel=channel_id, oldest=f"{since.timestamp():.6f}",
+                               include_all_metadata=True, limit=200, cursor=cursor)
+            for item in found.get("messages") or []:
+                meta = item.get("metadata") or {}
+                if meta.get("event_type") == POST_EVENT and (
+                        meta.get("event_payload") or {}).get("nonce") == nonce:
+                    return MessageRef(channel_id, str(item["ts"]))
+            cursor = (found.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+    async def dm_channel(self, workspace: WorkspaceRef, user_id: str) -> str:
+        client = await self._client(workspace)
+        opened = await call(client.conversations_open, "conversations.open", users=user_id)
+        return str(opened["channel"]["id"])
+
+    async def dm(self, workspace: WorkspaceRef, user_id: str, message: Message) -> None:
+        """A direct message from the bot to one member."""
+        channel = await self.dm_channel(workspace, user_id)
+        client = await self._client(workspace)
+        await call(client.chat_postMessage, "chat.postMessage", channel=channel,
+                   **await self.render(workspace, message))
+
+    async def ephemeral(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
+                        message: Message) -> None:
+        """A message only `user_id` sees, in a channel the bot is a member of."""
+        client = await self._client(workspace)
+        await call(client.chat_postEphemeral, "chat.postEphemeral", channel=channel_id,
+                   user=user_id, **await self.render(workspace, message))
+
+    async def whisper(
+        self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
+    ) -> None:
+        """A DM, so the note waits for the member; ephemeral in the channel if a DM fails."""
+        try:
+            await self.dm(workspace, user_id, message)
+        except ChatError as exc:
+            log.info("DM failed (%s); trying an ephemeral message", exc)
+            await self.ephemeral(workspace, channel_id, user_id, message)
+
+    async def upload(self, workspace: WorkspaceRef, user_id: str,
+                     attachments: tuple[Attachment, ...]) -> None:
+        """Files (exports) go to the member's DM with the bot."""
+        channel = await self.dm_channel(workspace, user_id)
+        client = await self._client(workspace)
+        uploads = [{"content": a.content, "filename": a.filename, "title": a.filename}
+                   for a in attachments]
+        await call(client.files_upload_v2, "files.upload", file_uploads=uploads, channel=channel)

@@ -1,0 +1,114 @@
+"""Slash commands (`/ask`, `/thanks`, `/leanon`) and the ask form's submission.
+
+Each listener acks at once (Slack wants an answer within 3 s) and does the work in a
+lazy listener, which answers privately through the command's response_url.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.bridge import Bridge, Origin, Respond
+from adapters.slack.views import ASK_MODAL, ask_modal, read_ask_form
+from bot.commands import CreateAsk, Person, ThankMembers
+from bot.domain import Actor
+from bot.errors import StorageError
+from bot.messages import error
+from bot.parsing import ParseError, leading_mentions, parse_leanon
+from bot.service import STORAGE_TROUBLE
+
+log = logging.getLogger(__name__)
+
+# `<@U123>` or `<@U123|name>`, as Slack escapes user mentions in slash command text.
+SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
+
+ASK, THANKS, LEANON = "/ask", "/thanks", "/leanon"
+COMMANDS = (ASK, THANKS, LEANON)
+
+
+async def ack_now(ack: AsyncAck) -> None:
+    await ack()
+
+
+def _origin(bridge: Bridge, context: AsyncBoltContext, body: dict[str, Any],
+            respond: Respond | None) -> Origin | None:
+    workspace = bridge.workspace(context)
+    user_id = context.user_id or body.get("user_id")
+    if workspace is None or not user_id:
+        return None
+    return Origin(workspace, str(user_id), context.channel_id or body.get("channel_id"), respond)
+
+
+def register(app: AsyncApp, bridge: Bridge) -> None:
+    """Add the slash command and ask-form listeners to `app`."""
+
+    async def ask(body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient,
+                  respond: Respond) -> None:
+        origin = _origin(bridge, context, body, respond)
+        if origin is None or origin.channel_id is None or not bridge.recent.first(
+                "command:" + str(body.get("trigger_id"))):
+            return
+        text = str(body.get("text") or "").strip()
+        if text:
+            await bridge.run(CreateAsk(origin.workspace, Actor(origin.user_id), origin.channel_id,
+                                       text), origin)
+            return
+        try:
+            allowed = (await bridge.settings(origin.workspace)).anonymous_asks
+        except StorageError:
+            await bridge.tell(STORAGE_TROUBLE, origin)
+            return
+        try:
+            await client.views_open(trigger_id=body["trigger_id"],
+                                    view=ask_modal(origin.channel_id, allowed))
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", exc.response.get("error"))
+            await bridge.tell(error("leanon could not open the ask form. Try "
+                                    "/ask <your question> instead."), origin)
+
+    async def thanks(body: dict[str, Any], context: AsyncBoltContext, respond: Respond) -> None:
+        origin = _origin(bridge, context, body, respond)
+        if origin is None or origin.channel_id is None:
+            return
+        ids, reason = leading_mentions(str(body.get("text") or ""), SLACK_MENTION)
+        own = context.bot_user_id
+        receivers = tuple([Person(uid, is_bot=await bridge.members.is_bot(origin.workspace, uid, own))
+                           for uid in dict.fromkeys(ids)])
+        await bridge.run(ThankMembers(origin.workspace, Actor(origin.user_id), origin.channel_id,
+                                      receivers, reason or None,
+                                      event_id=body.get("trigger_id")), origin)
+
+    async def leanon(body: dict[str, Any], context: AsyncBoltContext, respond: Respond) -> None:
+        origin = _origin(bridge, context, body, respond)
+        if origin is None:
+            return
+        try:
+            cmd = parse_leanon(str(body.get("text") or ""), origin.workspace, Actor(origin.user_id),
+                               origin.channel_id or "")
+        except ParseError as exc:
+            await bridge.tell(error(str(exc)), origin)
+            return
+        await bridge.run(cmd, origin)
+
+    async def ask_form(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        view = body.get("view") or {}
+        form = read_ask_form(view)
+        workspace = bridge.workspace(context)
+        user_id = context.user_id
+        if form is None or workspace is None or not user_id or not bridge.recent.first(
+                "view:" + str(view.get("id")) + ":" + str(view.get("hash"))):
+            return
+        origin = Origin(workspace, user_id, form.channel_id)
+        await bridge.run(CreateAsk(workspace, Actor(user_id), form.channel_id, form.question,
+                                   form.tried, form.anonymous), origin)
+
+    app.command(ASK)(ack=ack_now, lazy=[ask])
+    app.command(THANKS)(ack=ack_now, lazy=[thanks])
+    app.command(LEANON)(ack=ack_now, lazy=[leanon])
+    app.view(ASK_MODAL)(ack=ack_now, lazy=[ask_form])

@@ -1,0 +1,163 @@
+"""Events API: thanks reactions, the App Home tab, and what a failure answers to Slack.
+
+Reactions are handled before Slack gets its answer (the app runs with
+`process_before_response`), so when the database is unreachable the answer is a 503
+and Slack delivers the event again; the thanks dedupe key makes redeliveries harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.bridge import Bridge
+from adapters.slack.chat import call
+from adapters.slack.commands import ack_now
+from adapters.slack.views import home_view
+from bot.admin import TIPS
+from bot.commands import ListAsks, Person, ReactionAdded, ReactionRemoved, ShowStats
+from bot.domain import Actor, MessageRef, WorkspaceRef
+from bot.errors import ChatError, StorageError
+from bot.messages import Message
+from bot.service import STORAGE_TROUBLE
+
+log = logging.getLogger(__name__)
+
+REACTION_ADDED, REACTION_REMOVED, APP_HOME_OPENED = "reaction_added", "reaction_removed", "app_home_opened"
+EVENTS = (REACTION_ADDED, REACTION_REMOVED, APP_HOME_OPENED)
+
+
+def base_emoji(name: str) -> str:
+    """`pray::skin-tone-3` → `pray`."""
+    return name.split("::", 1)[0].strip(":").lower()
+
+
+async def thread_of(bridge: Bridge, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+    """The thread's parent when the reacted message is a thread reply (best effort)."""
+    try:
+        client = await bridge.auth.client_for(workspace)
+        found = await call(client.conversations_replies, "conversations.replies",
+                           channel=ref.channel_id, ts=ref.message_id, limit=1)
+    except ChatError as exc:
+        log.info("thread of a reacted message unknown: %s", exc)
+        return None
+    for message in found.get("messages") or []:
+        parent = message.get("thread_ts")
+        if message.get("ts") == ref.message_id and parent and parent != ref.message_id:
+            return MessageRef(ref.channel_id, str(parent))
+    return None
+
+
+def _reaction(event: dict[str, Any]) -> tuple[str, str, MessageRef, str] | None:
+    """(reactor, author, message, emoji) for a reaction on a message, else None."""
+    item = event.get("item") or {}
+    reactor, author = event.get("user"), event.get("item_user")
+    channel, ts, emoji = item.get("channel"), item.get("ts"), event.get("reaction")
+    if item.get("type") != "message" or not all(
+            isinstance(v, str) and v for v in (reactor, author, channel, ts, emoji)):
+        return None
+    return str(reactor), str(author), MessageRef(str(channel), str(ts)), base_emoji(str(emoji))
+
+
+class StillWorking(Exception):
+    """An event took longer than Slack waits; it goes on, and Slack is asked to redeliver."""
+
+
+async def within_deadline(bridge: Bridge, work: Coroutine[Any, Any, None]) -> None:
+    """Run `work`, answering Slack in time: a redelivery of a slow event is harmless
+    (the thanks dedupe key), a 200 for an event that later fails would lose it."""
+    task = asyncio.ensure_future(work)
+    bridge.in_flight.add(task)
+    done, _ = await asyncio.wait({task}, timeout=bridge.event_deadline)
+    if not done:
+        task.add_done_callback(_log_late_failure)
+        raise StillWorking
+    task.result()
+
+
+def _log_late_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a slow event failed after its answer (Slack redelivers it): %s",
+                    type(task.exception()).__name__)
+
+
+def register(app: AsyncApp, bridge: Bridge) -> None:
+    """Add the reaction and App Home listeners, and the error handler."""
+
+    async def reaction_added(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await within_deadline(bridge, add_reaction(event, context))
+
+    async def reaction_removed(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await within_deadline(bridge, remove_reaction(event, context))
+
+    async def add_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        workspace, found = bridge.workspace(context), _reaction(event)
+        if workspace is None or found is None:
+            return
+        reactor, author, ref, emoji = found
+        if reactor == author or emoji not in (await bridge.settings(workspace)).thanks_emoji:
+            return  # yourself, or not a thanks: spare the lookups below
+        own = context.bot_user_id
+        actor = Actor(reactor, is_bot=await bridge.members.is_bot(workspace, reactor, own))
+        person = Person(author, is_bot=await bridge.members.is_bot(workspace, author, own))
+        if actor.is_bot or person.is_bot:
+            return
+        thread = await thread_of(bridge, workspace, ref)
+        await bridge.service.handle(ReactionAdded(workspace, actor, person, ref, emoji, thread))
+
+    async def remove_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        workspace, found = bridge.workspace(context), _reaction(event)
+        if workspace is None or found is None:
+            return
+        reactor, author, ref, emoji = found
+        # Retracting by key: a reaction that never counted (self, bot) has nothing to retract.
+        await bridge.service.handle(ReactionRemoved(workspace, Actor(reactor), Person(author),
+                                                    ref, emoji))
+
+    async def home_opened(event: dict[str, Any], context: AsyncBoltContext,
+                          client: AsyncWebClient) -> None:
+        workspace, user_id = bridge.workspace(context), event.get("user")
+        if workspace is None or not isinstance(user_id, str) or event.get("tab", "home") != "home":
+            return
+        actor = Actor(user_id)
+        sections: list[Message] = []
+        try:
+            for cmd in (ShowStats(workspace, actor), ListAsks(workspace, actor, None)):
+                sections.extend((await bridge.service.handle(cmd)).private)
+        except StorageError as exc:
+            log.warning("App Home without data: %s", exc)
+            sections = [STORAGE_TROUBLE]
+        try:
+            view = home_view(sections, TIPS, await bridge.chat.team_url(workspace))
+            await client.views_publish(user_id=user_id, view=view)
+        except SlackApiError as exc:
+            log.warning("views.publish failed: %s", exc.response.get("error"))
+
+    async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        kind = (body.get("event") or {}).get("type") or body.get("type") or "request"
+        if isinstance(error, BoltUnhandledRequestError):
+            # Bolt's own warning would log the whole payload; the kind is enough.
+            log.info("no listener for a Slack %s", kind)
+            return BoltResponse(status=404, body="")
+        if isinstance(error, StillWorking):
+            log.info("%s took over %.1fs; Slack will deliver it again", kind, bridge.event_deadline)
+            return BoltResponse(status=503, body="")
+        if isinstance(error, StorageError):
+            # Non-2xx: Slack redelivers the event (HTTP retries; Socket Mode: no ack).
+            log.warning("database unavailable for %s; Slack will deliver it again: %s", kind, error)
+            return BoltResponse(status=503, body="")
+        log.error("leanon failed on %s: %s", kind, type(error).__name__, exc_info=error)
+        return BoltResponse(status=500, body="")
+
+    app.event(REACTION_ADDED)(reaction_added)
+    app.event(REACTION_REMOVED)(reaction_removed)
+    app.event(APP_HOME_OPENED)(ack=ack_now, lazy=[home_opened])
+    app.error(on_error)

@@ -1,0 +1,73 @@
+"""How Slack reaches leanon: HTTP (`POST /slack/events`, signed) or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack.app import SlackAdapter
+from adapters.slack.auth import DEFAULT_API_URL, web_client
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
+    """An aiohttp application serving Slack's requests (and a liveness check)."""
+    verifier = SignatureVerifier(signing_secret)
+
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            # Unparseable: unsigned → 401 like any other, signed but broken → 400.
+            body = await request.read()
+            if not verifier.is_valid_request(body, dict(request.headers)):
+                return web.json_response({"error": "invalid request"}, status=401)
+            log.warning("signed Slack request with a malformed body (%d bytes)", len(body))
+            return web.json_response({"error": "malformed body"}, status=400)
+        response = await adapter.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+    async def healthz(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    application = web.Application(client_max_size=1024 * 1024)
+    application.add_routes([web.post(EVENTS_PATH, slack_events), web.get("/healthz", healthz)])
+    return application
+
+
+async def serve_http(adapter: SlackAdapter, signing_secret: str, host: str,
+                     port: int) -> web.AppRunner:
+    """Start serving; the caller cleans up with `await runner.cleanup()`."""
+    runner = web.AppRunner(web_app(adapter, signing_secret), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("Slack HTTP mode: POST %s on %s:%d", EVENTS_PATH, host, bound_port(runner))
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The port the server listens on (useful when it was started on port 0)."""
+    address = runner.addresses[0]
+    return int(address[1])
+
+
+async def connect_socket_mode(adapter: SlackAdapter, app_token: str,
+                              api_url: str = DEFAULT_API_URL) -> AsyncSocketModeHandler:
+    """Open the Socket Mode connection (apps.connections.open, then the WebSocket)."""
+    handler = AsyncSocketModeHandler(adapter.app, app_token=app_token,
+                                     web_client=web_client(api_url))
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("Slack Socket Mode connected")
+    return handler
+
+
+async def close_socket_mode(handler: AsyncSocketModeHandler) -> None:
+    """Close the Socket Mode connection."""
+    await handler.close_async()  # type: ignore[no-untyped-call]

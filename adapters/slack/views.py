@@ -1,0 +1,99 @@
+"""Slack views: the ask form (modal) and the App Home tab."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.slack.render import Block, blocks, escape, header
+from bot.deps import ASK_MAX_CHARS, TRIED_MAX_CHARS
+from bot.messages import Message
+
+ASK_MODAL = "leanon_ask_modal"
+HOME_BLOCK_LIMIT = 100
+_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _text_input(block_id: str, label: str, limit: int, optional: bool, hint: str) -> Block:
+    return {
+        "type": "input", "block_id": block_id, "optional": optional, "label": _plain(label),
+        "hint": _plain(hint),
+        "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                    "max_length": limit},
+    }
+
+
+def ask_modal(channel_id: str, anonymous_allowed: bool) -> dict[str, Any]:
+    """The `/ask` form: the question, what was tried, and (where allowed) anonymity."""
+    fields = [
+        _text_input("question", "What do you need help with?", ASK_MAX_CHARS, False,
+                    "Be specific: what you're trying to do, what you expected, what happened."),
+        _text_input("tried", "What have you tried?", TRIED_MAX_CHARS, True,
+                    "Optional. It saves your helpers from suggesting it again."),
+    ]
+    if anonymous_allowed:
+        fields.append({
+            "type": "input", "block_id": "anonymous", "optional": True,
+            "label": _plain("Anonymous"),
+            "element": {"type": "checkboxes", "action_id": "value", "options": [{
+                "text": _plain("Ask anonymously"), "value": "anonymous",
+                "description": _plain("The card says \"someone\"; only you can resolve it."),
+            }]},
+        })
+    return {
+        "type": "modal", "callback_id": ASK_MODAL, "title": _plain("Ask for help"),
+        "submit": _plain("Ask"), "close": _plain("Cancel"),
+        "private_metadata": json.dumps({"channel": channel_id}), "blocks": fields,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class AskForm:
+    channel_id: str
+    question: str
+    tried: str | None
+    anonymous: bool
+
+
+def read_ask_form(view: dict[str, Any]) -> AskForm | None:
+    """The submitted ask form; None when the view is not one leanon opened."""
+    try:
+        channel_id = json.loads(view.get("private_metadata") or "{}").get("channel", "")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(channel_id, str) or not _CHANNEL.match(channel_id):
+        return None
+    values = (view.get("state") or {}).get("values") or {}
+
+    def field(block_id: str) -> dict[str, Any]:
+        found = (values.get(block_id) or {}).get("value") or {}
+        return found if isinstance(found, dict) else {}
+
+    question = field("question").get("value") or ""
+    tried = field("tried").get("value") or None
+    selected = field("anonymous").get("selected_options") or []
+    anonymous = any(isinstance(o, dict) and o.get("value") == "anonymous" for o in selected)
+    return AskForm(channel_id, str(question), str(tried) if tried else None, anonymous)
+
+
+def home_view(sections: list[Message], tips: tuple[str, ...],
+              team_url: str | None = None) -> dict[str, Any]:
+    """The App Home tab: the member's numbers, open asks, and the three habits."""
+    out: list[Block] = [header("leanon: asking for help is a strength"), {
+        "type": "context", "elements": [{"type": "mrkdwn", "verbatim": True, "text":
+            "Type /ask in any channel to ask your teammates; react :pray: to thank someone."}],
+    }]
+    for message in sections:
+        out.append({"type": "divider"})
+        out.extend(blocks(message, limit=40, team_url=team_url))
+    out.append({"type": "divider"})
+    out.append(header("Three habits that make asking work"))
+    out.extend({"type": "section", "text": {"type": "mrkdwn", "text": f"• {escape(tip)}",
+                                            "verbatim": True}} for tip in tips)
+    return {"type": "home", "blocks": out[:HOME_BLOCK_LIMIT]}

@@ -1,0 +1,46 @@
+"""Fixtures: a real leanon (SQLite, bolt app, production aiohttp server) and a fake Slack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from fake_slack import BOT_TOKEN, FakeSlack
+from slack_testing import SECRET, Harness, MovableClock
+
+from adapters.slack.app import build_app
+from adapters.slack.auth import SingleWorkspace
+from adapters.slack.server import bound_port, serve_http
+from bot.app import Runtime, bootstrap
+from bot.config import Config
+from bot.domain import Platform
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = await FakeSlack().start()
+    yield slack
+    await slack.stop()
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    config = Config(database_url=f"sqlite:///{tmp_path}/leanon.db")
+    async with bootstrap(config, clock=MovableClock()) as rt:
+        yield rt
+
+
+@pytest.fixture
+async def slack(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Harness]:
+    """leanon in Slack HTTP mode, served by the production aiohttp app on 127.0.0.1."""
+    auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
+    adapter = build_app(runtime.service, auth, signing_secret=SECRET, api_url=fake.api_url)
+    runtime.router.register(Platform.SLACK, adapter.chat)
+    runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
+    async with aiohttp.ClientSession() as session:
+        yield Harness(url, fake, adapter, runtime, session)
+    await runner.cleanup()
+    await adapter.lazy.drain()

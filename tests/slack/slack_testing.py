@@ -1,0 +1,152 @@
+"""Helpers for the Slack tests: recorded payloads, Slack's signing, and the request harness."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from fake_slack import TEAM, FakeSlack
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack.app import SlackAdapter
+from bot.app import Runtime
+from bot.domain import Platform, WorkspaceRef
+from bot.errors import StorageError
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+PAYLOADS = Path(__file__).parent / "payloads"
+WS = WorkspaceRef(Platform.SLACK, TEAM)
+ALICE, BOB, CAROL, ADMIN = "U2147483697", "U2147483698", "U2147483699", "UADMIN01"
+CHANNEL = "C2147483705"
+
+
+def payload(name: str) -> dict[str, Any]:
+    """A recorded example payload (a fresh copy to change)."""
+    return copy.deepcopy(json.loads((PAYLOADS / f"{name}.json").read_text()))
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
+
+
+@dataclass
+class Reply:
+    status: int
+    text: str
+    elapsed: float
+
+
+@dataclass
+class Harness:
+    """Sends Slack's requests to leanon's HTTP endpoint, the way Slack signs them."""
+
+    url: str
+    fake: FakeSlack
+    adapter: SlackAdapter
+    runtime: Runtime
+    session: aiohttp.ClientSession
+
+    async def send(self, body: str, content_type: str, headers: dict[str, str] | None = None,
+                   signed: bool = True) -> Reply:
+        sent = {"Content-Type": content_type, **(sign(body) if signed else {}), **(headers or {})}
+        start = time.monotonic()
+        async with self.session.post(self.url, data=body.encode(), headers=sent) as response:
+            return Reply(response.status, await response.text(), time.monotonic() - start)
+
+    async def command(self, command: str, text: str = "", user: str = ALICE,
+                      settle: bool = True, **fields: str) -> Reply:
+        body = payload("slash_command")
+        body.update(command=command, text=text, user_id=user,
+                    response_url=self.fake.response_url(f"cmd-{user}"),
+                    trigger_id=f"trig.{time.monotonic_ns()}", **fields)
+        reply = await self.send(urlencode(body), "application/x-www-form-urlencoded")
+        if settle:
+            await self.settle()
+        return reply
+
+    async def interactive(self, body: dict[str, Any], settle: bool = True) -> Reply:
+        form = urlencode({"payload": json.dumps(body)})
+        reply = await self.send(form, "application/x-www-form-urlencoded")
+        if settle:
+            await self.settle()
+        return reply
+
+    async def press(self, action_id: str, value: str, user: str = BOB,
+                    message_ts: str = "1700000001.000001", channel: str = CHANNEL) -> Reply:
+        body = payload("block_actions")
+        body["user"]["id"] = user
+        body["actions"][0].update(action_id=action_id, value=value)
+        body["container"].update(message_ts=message_ts, channel_id=channel)
+        body["channel"]["id"] = channel
+        body["message"]["ts"] = message_ts
+        body["response_url"] = self.fake.response_url(f"act-{user}")
+        return await self.interactive(body)
+
+    async def event(self, body: dict[str, Any], retry: int | None = None) -> Reply:
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} \
+            if retry else {}
+        reply = await self.send(json.dumps(body), "application/json", headers)
+        await self.settle()
+        return reply
+
+    async def settle(self) -> None:
+        """Wait for the work leanon does after acking."""
+        await self.adapter.lazy.drain(grace=15)
+
+    def private(self, user: str = ALICE) -> list[str]:
+        """What only `user` was shown: response_url answers, ephemerals and DMs, as text."""
+        out = []
+        for call in self.fake.calls:
+            if (call.method == "response_url" and call.target.endswith(f"-{user}")) or (
+                    call.method == "chat.postEphemeral" and call.args.get("user") == user) or (
+                    call.method == "chat.postMessage" and call.args.get("channel") == dm(user)):
+                out.append(call.text())
+        return out
+
+
+def dm(user: str) -> str:
+    """The DM channel the fake opens for `user`."""
+    return "D" + user[1:]
+
+
+class MovableClock:
+    """The real time plus an offset a test moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+class _UnreachableDatabase:
+    """A unit of work whose database can't be reached."""
+
+    async def __aenter__(self) -> _UnreachableDatabase:
+        raise StorageError("connection refused (test)")
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+@contextmanager
+def database_down(runtime: Runtime) -> Iterator[None]:
+    """While inside, every unit of work fails the way an unreachable database does."""
+    service = runtime.service
+    saved = service.deps
+    service.deps = replace(saved, uow=_UnreachableDatabase)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        service.deps = saved

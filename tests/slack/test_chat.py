@@ -1,0 +1,64 @@
+"""SlackChat against the fake Web API: links, errors, and posting exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fake_slack import BOT_TOKEN, FakeSlack
+from slack_testing import BOB, CHANNEL, WS
+
+from adapters.slack.auth import SingleWorkspace
+from adapters.slack.chat import SlackChat
+from adapters.slack.members import Members
+from bot.domain import MessageRef, Platform, WorkspaceRef
+from bot.errors import ChatError
+from bot.messages import Link, Mention, line, notice
+from bot.ports import Chat, OncePoster
+
+
+@pytest.fixture
+def chat(fake: FakeSlack) -> SlackChat:
+    auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
+    return SlackChat(auth, Members(auth))
+
+
+def test_slack_chat_is_a_chat_and_can_post_once(chat: SlackChat) -> None:
+    assert isinstance(chat, OncePoster)
+    _: Chat = chat
+
+
+async def test_a_link_to_a_message_is_a_slack_permalink(chat: SlackChat, fake: FakeSlack) -> None:
+    ref = MessageRef(CHANNEL, "1700000123.000456")
+    await chat.post(WS, CHANNEL, notice(line("Still waiting: ", Link(ref, "#4 <the VPN ask>"),
+                                             " by ", Mention(BOB))))
+    [post] = fake.posts(CHANNEL)
+    section = post.args["blocks"][0]["text"]["text"]
+    assert section == ("Still waiting: <https://example.slack.com/archives/C2147483705/"
+                       f"p1700000123000456|#4 &lt;the VPN ask&gt;> by <@{BOB}>")
+
+
+async def test_slack_refusals_become_chat_errors_marked_permanent_or_not(
+        chat: SlackChat, fake: FakeSlack) -> None:
+    fake.failures["chat.postMessage"] = "is_archived"
+    with pytest.raises(ChatError) as archived:
+        await chat.post(WS, CHANNEL, notice(line("hello")))
+    assert archived.value.permanent and "is_archived" in str(archived.value)
+    fake.failures["chat.postMessage"] = "internal_error"
+    with pytest.raises(ChatError) as flaky:
+        await chat.post(WS, CHANNEL, notice(line("hello")))
+    assert not flaky.value.permanent
+    with pytest.raises(ChatError):
+        await chat.post(WorkspaceRef(Platform.SLACK, "T9999"), CHANNEL, notice(line("hello")))
+
+
+async def test_a_post_tagged_with_a_nonce_is_found_again(chat: SlackChat, fake: FakeSlack) -> None:
+    since = datetime.fromtimestamp(1700000000, UTC)
+    await chat.post(WS, CHANNEL, notice(line("an ordinary message")))
+    ref = await chat.post_once(WS, CHANNEL, notice(line("this week's post")), "w2026-48:7")
+    [tagged] = [c for c in fake.posts(CHANNEL) if c.args.get("metadata")]
+    assert tagged.args["metadata"]["event_payload"] == {"nonce": "w2026-48:7"}
+    assert await chat.find_post(WS, CHANNEL, "w2026-48:7", since) == ref
+    assert await chat.find_post(WS, CHANNEL, "w2026-49:7", since) is None
+    later = datetime.fromtimestamp(float(ref.message_id), UTC) + timedelta(seconds=1)
+    assert await chat.find_post(WS, CHANNEL, "w2026-48:7", later) is None

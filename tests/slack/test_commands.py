@@ -1,0 +1,146 @@
+"""/ask's form, /thanks, /leanon, and the App Home tab."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from fake_slack import FakeSlack
+from slack_testing import ADMIN, ALICE, BOB, CAROL, CHANNEL, WS, Harness, database_down, dm, payload
+
+from bot.commands import RunAskMaintenance
+from bot.domain import ThanksSource
+from bot.messages import ActionId
+
+
+async def test_ask_without_text_opens_the_form(slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "")
+    [opened] = fake.find("views.open")
+    assert opened.args["trigger_id"].startswith("trig.")
+    view = opened.args["view"]
+    assert view["callback_id"] == "leanon_ask_modal"
+    assert json.loads(view["private_metadata"]) == {"channel": CHANNEL}
+    assert [b["block_id"] for b in view["blocks"]] == ["question", "tried", "anonymous"]
+    assert view["blocks"][0]["element"]["max_length"] == 3000
+    assert fake.posts() == []
+
+
+async def test_the_form_has_no_anonymous_choice_when_an_admin_turned_it_off(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/leanon", "config set anonymous-asks off", user=ALICE)
+    assert any("Only workspace admins" in t for t in slack.private(ALICE))
+    await slack.command("/leanon", "config set anonymous-asks off", user=ADMIN)
+    assert any("Saved" in t for t in slack.private(ADMIN))
+    await slack.command("/ask", "")
+    [opened] = fake.find("views.open")
+    assert [b["block_id"] for b in opened.args["view"]["blocks"]] == ["question", "tried"]
+
+
+async def test_submitting_the_form_posts_the_card_and_answers_privately(
+        slack: Harness, fake: FakeSlack) -> None:
+    form = payload("view_submission")
+    form["view"]["state"]["values"]["anonymous"]["value"]["selected_options"] = []
+    reply = await slack.interactive(form)
+    assert reply.status == 200 and reply.text == ""  # an empty ack closes the modal
+    [card] = fake.posts(CHANNEL)
+    assert "nightly export job" in card.text() and "What I tried" in card.text()
+    assert f"<@{ALICE}>" in card.text()
+    [ephemeral] = fake.find("chat.postEphemeral")
+    assert ephemeral.args["user"] == ALICE and ephemeral.args["channel"] == CHANNEL
+
+
+async def test_thanks_names_several_members_once_each(slack: Harness, fake: FakeSlack) -> None:
+    text = f"<@{BOB}|bob>, <@{CAROL}> and <@{BOB}> for the review"
+    reply = await slack.command("/thanks", text)
+    assert reply.status == 200
+    rows = await thanks(slack)
+    assert sorted(t.receiver_id for t in rows) == [BOB, CAROL]
+    assert {(t.giver_id, t.source, t.reason) for t in rows} == {
+        (ALICE, ThanksSource.COMMAND, "the review")}
+    [note] = [c for c in fake.posts(CHANNEL)]
+    assert f"<@{ALICE}> thanked <@{BOB}> and <@{CAROL}>: the review" in note.text()
+    assert {c.args["channel"] for c in fake.posts() if c.args["channel"].startswith("D")} == {
+        dm(BOB), dm(CAROL)}
+
+
+async def test_thanks_refuses_yourself_and_bots(slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/thanks", f"<@{ALICE}> <@UOTHERBOT> <@UBOT0001> for nothing")
+    assert await thanks(slack) == []
+    assert any("not yourself or a bot" in t for t in slack.private(ALICE))
+    assert fake.posts() == []
+
+
+async def test_leanon_subcommands_answer_privately(slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    await slack.command("/leanon", "asks")
+    await slack.command("/leanon", "stats")
+    await slack.command("/leanon", "frobnicate")
+    await slack.command("/leanon", "")
+    answers = slack.private(ALICE)
+    assert any("Open asks in this channel" in a and "rotate the staging keys" in a for a in answers)
+    assert any("Asks opened: 1" in a for a in answers)
+    assert any("I don't know '/leanon frobnicate'" in a for a in answers)
+    assert any("/thanks @name" in a for a in answers)
+    assert len(fake.posts(CHANNEL)) == 1  # only the card was public
+
+
+async def test_forget_me_offers_a_choice_and_the_button_carries_it_out(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/thanks", f"<@{BOB}> for the pairing", user=ALICE)
+    await slack.command("/leanon", "forget-me", user=BOB)
+    prompt = [c for c in fake.find("response_url") if "leanon_forget_delete" in c.text()]
+    assert len(prompt) == 1
+    await slack.press(ActionId.FORGET_DELETE_ASKS, "delete", user=BOB)
+    assert await thanks(slack) == []
+    assert any("thanks were deleted" in t for t in slack.private(BOB))
+
+
+async def test_an_admin_export_arrives_as_files_in_their_dm(slack: Harness,
+                                                            fake: FakeSlack) -> None:
+    await slack.command("/thanks", f"<@{BOB}> for the pairing")
+    await slack.command("/leanon", "export csv", user=ADMIN)
+    assert len(fake.find("files.getUploadURLExternal")) == 3
+    assert len(fake.find("file.upload")) == 3
+    [done] = fake.find("files.completeUploadExternal")
+    assert done.args["channel_id"] == dm(ADMIN)
+
+
+async def test_app_home_shows_numbers_open_asks_and_tips(slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    home = payload("event_app_home_opened")
+    reply = await slack.event(home)
+    assert reply.status == 200
+    [published] = fake.find("views.publish")
+    assert published.args["user_id"] == ALICE
+    text = json.dumps(published.args["view"])
+    assert published.args["view"]["type"] == "home"
+    assert "Your leanon numbers" in text and "Asks opened: 1" in text
+    assert "Open asks in this workspace" in text and "rotate the staging keys" in text
+    assert "Be specific" in text and "Be grateful" in text and "Reciprocate" in text
+
+    home["event"]["tab"] = "messages"
+    await slack.event(home)
+    assert len(fake.find("views.publish")) == 1
+
+
+async def thanks(slack: Harness) -> list:
+    async with slack.runtime.store.unit_of_work() as uow:
+        return await uow.thanks.export(WS)
+
+
+async def test_app_home_during_a_database_outage_says_so(slack: Harness, fake: FakeSlack) -> None:
+    with database_down(slack.runtime):
+        await slack.event(payload("event_app_home_opened"))
+    [published] = fake.find("views.publish")
+    assert "can't reach its database" in json.dumps(published.args["view"])
+
+
+async def test_a_waiting_ask_gets_its_follow_up_in_the_cards_thread(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    [card] = fake.posts(CHANNEL)
+    slack.runtime.service.deps.clock.offset += timedelta(hours=3)  # type: ignore[attr-defined]
+    await slack.runtime.service.handle(RunAskMaintenance())
+    [follow_up] = [c for c in fake.posts(CHANNEL) if c.args.get("thread_ts")]
+    assert follow_up.args["thread_ts"] == card.result["ts"]
+    assert "still waiting for a hand" in follow_up.text()

@@ -1,0 +1,95 @@
+"""The whole loop over signed HTTP: /ask → I can help → Resolved → Thank @helper."""
+
+from __future__ import annotations
+
+import json
+
+from fake_slack import FakeSlack
+from slack_testing import ADMIN, ALICE, BOB, CAROL, CHANNEL, WS, Harness, dm, payload
+
+from bot.domain import AskStatus, ThanksSource
+from bot.messages import ActionId
+
+
+async def open_asks(slack: Harness) -> list:
+    async with slack.runtime.store.unit_of_work() as uow:
+        return await uow.asks.list_open(WS)
+
+
+async def all_thanks(slack: Harness) -> list:
+    async with slack.runtime.store.unit_of_work() as uow:
+        return await uow.thanks.export(WS)
+
+
+def buttons(call_args: dict) -> list[dict]:
+    blocks = call_args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def test_url_verification_echoes_the_challenge(slack: Harness) -> None:
+    body = payload("url_verification")
+    reply = await slack.send(json.dumps(body), "application/json")
+    assert reply.status == 200
+    assert json.loads(reply.text) == {"challenge": body["challenge"]}
+
+
+async def test_ask_offer_resolve_thank(slack: Harness, fake: FakeSlack) -> None:
+    reply = await slack.command("/ask", "how do I rotate the staging database password safely?")
+    assert reply.status == 200 and reply.text == ""
+
+    [card] = fake.posts(CHANNEL)
+    assert "rotate the staging database password" in card.text()
+    assert [b["action_id"] for b in buttons(card.args)] == [ActionId.OFFER_HELP, ActionId.RESOLVE]
+    [ask] = await open_asks(slack)
+    assert ask.asker_id == ALICE
+    assert ask.message is not None and ask.message.message_id == card.result["ts"]
+    assert buttons(card.args)[0]["value"] == str(ask.id)
+    assert any("Your ask is posted" in text for text in slack.private(ALICE))
+
+    await slack.press(ActionId.OFFER_HELP, str(ask.id), user=BOB, message_ts=ask.message.message_id)
+    [update] = fake.find("chat.update")
+    assert update.args["ts"] == ask.message.message_id
+    assert "1 person offered to help" in update.text() and f"<@{BOB}>" in update.text()
+    thread = [c for c in fake.posts(CHANNEL) if c.args.get("thread_ts") == ask.message.message_id]
+    assert len(thread) == 1 and f"<@{BOB}> can help" in thread[0].text()
+    assert [c.args["users"] for c in fake.find("conversations.open")] == [ALICE]
+    assert any("offered to help with your ask" in t for t in slack.private(ALICE))
+    assert any("Thank you for offering" in t for t in slack.private(BOB))
+
+    fake.add_message(CHANNEL, CAROL, thread_ts=ask.message.message_id)
+    await slack.press(ActionId.RESOLVE, str(ask.id), user=ALICE, message_ts=ask.message.message_id)
+    assert "Resolved" in fake.find("chat.update")[-1].text()
+    async with slack.runtime.store.unit_of_work() as uow:
+        resolved = await uow.asks.get(WS, ask.id)
+    assert resolved is not None and resolved.status is AskStatus.RESOLVED
+    [thank_prompt] = [c for c in fake.find("response_url")
+                      if c.target == f"act-{ALICE}" and "leanon_thank_helper" in c.text()]
+    thank_buttons = buttons(thank_prompt.args)
+    assert [b["value"] for b in thank_buttons] == [f"{ask.id}:{BOB}", f"{ask.id}:{CAROL}"]
+    assert [b["text"]["text"] for b in thank_buttons] == ["Thank @bob", "Thank @carol"]
+    assert thank_prompt.args["response_type"] == "ephemeral"
+
+    for _ in range(2):  # a double click is one thanks
+        await slack.press(ActionId.THANK_HELPER, f"{ask.id}:{BOB}", user=ALICE)
+    [thanks] = await all_thanks(slack)
+    assert (thanks.giver_id, thanks.receiver_id, thanks.source, thanks.ask_id) == (
+        ALICE, BOB, ThanksSource.RESOLVE, ask.id)
+    assert any("thanked you for helping" in t for t in slack.private(BOB))
+    assert any(c.args.get("channel") == dm(BOB) for c in fake.posts())
+
+
+
+async def test_only_the_asker_or_an_admin_resolves(slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging database password safely?")
+    [ask] = await open_asks(slack)
+    await slack.press(ActionId.OFFER_HELP, str(ask.id), user=BOB)
+    await slack.press(ActionId.RESOLVE, str(ask.id), user=CAROL)
+    assert any("Only the person who asked" in t for t in slack.private(CAROL))
+    assert len(await open_asks(slack)) == 1
+
+    await slack.press(ActionId.RESOLVE, str(ask.id), user=ADMIN)
+    assert await open_asks(slack) == []
+    [prompt] = [c for c in fake.posts() if c.args["channel"] == dm(ALICE)
+                and "leanon_thank_helper" in c.text()]  # the asker gets the buttons by DM
+    assert [b["value"] for b in buttons(prompt.args)] == [f"{ask.id}:{BOB}"]

@@ -1,0 +1,119 @@
+"""Thanks reactions: add, remove, retries, yourself, bots, skin tones, database outages."""
+
+from __future__ import annotations
+
+from fake_slack import BOT_USER, FakeSlack
+from slack_testing import ALICE, BOB, CHANNEL, WS, Harness, database_down, dm, payload
+
+from bot.domain import Thanks, ThanksSource
+
+
+def reaction(kind: str = "added", reactor: str = ALICE, author: str = BOB,
+             emoji: str = "pray", ts: str = "1700000100.000200", event_id: str = "Ev1") -> dict:
+    body = payload(f"event_reaction_{kind}")
+    body["event"].update(user=reactor, item_user=author, reaction=emoji)
+    body["event"]["item"]["ts"] = ts
+    body["event_id"] = event_id
+    return body
+
+
+async def thanks_rows(slack: Harness) -> list[Thanks]:
+    async with slack.runtime.store.unit_of_work() as uow:
+        return await uow.thanks.export(WS)
+
+
+async def test_a_pray_reaction_thanks_the_author_once_however_often_slack_delivers(
+        slack: Harness, fake: FakeSlack) -> None:
+    first = await slack.event(reaction())
+    retry = await slack.event(reaction(), retry=1)
+    replay = await slack.event(reaction(event_id="Ev1-replayed"))
+    assert [first.status, retry.status, replay.status] == [200, 200, 200]
+    [thanks] = await thanks_rows(slack)
+    assert (thanks.giver_id, thanks.receiver_id, thanks.source, thanks.emoji) == (
+        ALICE, BOB, ThanksSource.REACTION, "pray")
+    assert thanks.message is not None and thanks.message.message_id == "1700000100.000200"
+    assert len([c for c in fake.posts() if c.args["channel"] == dm(BOB)]) == 1
+
+
+async def test_removing_the_reaction_retracts_and_adding_it_again_restores(
+        slack: Harness) -> None:
+    await slack.event(reaction())
+    await slack.event(reaction("removed", event_id="Ev2"))
+    [thanks] = await thanks_rows(slack)
+    assert thanks.retracted_at is not None
+    await slack.event(reaction(event_id="Ev3"))
+    [thanks] = await thanks_rows(slack)
+    assert thanks.retracted_at is None
+
+
+async def test_skin_tone_variants_count_as_the_base_emoji(slack: Harness) -> None:
+    await slack.event(reaction(emoji="pray::skin-tone-3"))
+    await slack.event(reaction(emoji="raised_hands::skin-tone-5", event_id="Ev2"))
+    assert sorted(t.emoji or "" for t in await thanks_rows(slack)) == ["pray", "raised_hands"]
+    await slack.event(reaction("removed", emoji="pray::skin-tone-3", event_id="Ev3"))
+    retracted = {t.emoji: t.retracted_at is not None for t in await thanks_rows(slack)}
+    assert retracted == {"pray": True, "raised_hands": False}
+
+
+async def test_yourself_bots_and_other_emoji_are_ignored_without_lookups(
+        slack: Harness, fake: FakeSlack) -> None:
+    replies = [await slack.event(reaction(reactor=ALICE, author=ALICE)),
+               await slack.event(reaction(emoji="tada", event_id="Ev2"))]
+    assert fake.find("users.info") == []
+    replies += [
+        await slack.event(reaction(author=BOT_USER, event_id="Ev3")),      # leanon's own message
+        await slack.event(reaction(author="UOTHERBOT", event_id="Ev4")),   # another bot's message
+        await slack.event(reaction(reactor="UOTHERBOT", event_id="Ev5")),  # a bot reacting
+        await slack.event(reaction(reactor=BOT_USER, event_id="Ev6")),     # leanon reacting
+    ]
+    assert [r.status for r in replies] == [200] * 6  # ignored, not to be redelivered
+    assert await thanks_rows(slack) == []
+    assert fake.posts() == []
+
+
+async def test_a_reaction_in_an_ask_thread_is_linked_to_the_ask(slack: Harness,
+                                                               fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    [card] = fake.posts(CHANNEL)
+    reply_ts = fake.add_message(CHANNEL, BOB, thread_ts=card.result["ts"])
+    await slack.event(reaction(ts=reply_ts))
+    [thanks] = await thanks_rows(slack)
+    async with slack.runtime.store.unit_of_work() as uow:
+        [ask] = await uow.asks.list_open(WS)
+    assert thanks.ask_id == ask.id
+
+
+async def test_a_reaction_while_the_database_is_down_is_redelivered_not_lost(
+        slack: Harness, fake: FakeSlack) -> None:
+    with database_down(slack.runtime):
+        failed = await slack.event(reaction())
+    assert failed.status >= 500  # Slack retries a non-2xx answer
+    assert await thanks_rows(slack) == []
+    retried = await slack.event(reaction(), retry=1)
+    assert retried.status == 200
+    [thanks] = await thanks_rows(slack)
+    assert thanks.receiver_id == BOB
+
+
+async def test_a_command_while_the_database_is_down_explains_privately(
+        slack: Harness, fake: FakeSlack) -> None:
+    with database_down(slack.runtime):
+        reply = await slack.command("/leanon", "stats")
+        await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    assert reply.status == 200
+    answers = slack.private(ALICE)
+    assert len(answers) == 2 and all("can't reach its database" in a for a in answers)
+    assert fake.posts(CHANNEL) == []
+
+
+async def test_a_slow_reaction_asks_for_redelivery_and_still_counts_once(
+        slack: Harness, fake: FakeSlack) -> None:
+    slack.adapter.bridge.event_deadline = 0.3
+    fake.delays["users.info"] = 1.0
+    slow = await slack.event(reaction())  # settles: the slow work finishes too
+    assert slow.status == 503 and slow.elapsed < 1.0
+    retried = await slack.event(reaction(), retry=1)
+    assert retried.status == 200
+    [thanks] = await thanks_rows(slack)
+    assert thanks.receiver_id == BOB
+    assert len([c for c in fake.posts() if c.args["channel"] == dm(BOB)]) == 1

@@ -1,0 +1,98 @@
+"""Socket Mode: the same app over a local WebSocket speaking Slack's envelope format."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, FakeSocketMode
+from slack_testing import ALICE, BOB, CHANNEL, WS, database_down, payload
+
+from adapters.slack.app import SlackAdapter, build_app
+from adapters.slack.auth import SingleWorkspace
+from adapters.slack.server import close_socket_mode, connect_socket_mode
+from bot.app import Runtime
+from bot.domain import Platform
+
+
+@dataclass
+class SocketHarness:
+    server: FakeSocketMode
+    adapter: SlackAdapter
+    runtime: Runtime
+    _next: int = 0
+
+    async def deliver(self, kind: str, body: dict[str, Any], retry: int | None = None) -> str:
+        self._next += 1
+        envelope_id = f"env-{self._next}"
+        envelope: dict[str, Any] = {"envelope_id": envelope_id, "type": kind, "payload": body,
+                                    "accepts_response_payload": kind != "events_api"}
+        if kind == "events_api":
+            envelope.update(retry_attempt=retry or 0, retry_reason="timeout" if retry else "")
+        await self.server.send(envelope)
+        return envelope_id
+
+
+@pytest.fixture
+async def socket(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[SocketHarness]:
+    server = await FakeSocketMode(hello=payload("socket_hello")).start()
+    fake.ws_url = server.url
+    adapter = build_app(runtime.service, SingleWorkspace(BOT_TOKEN, fake.api_url),
+                        api_url=fake.api_url)
+    runtime.router.register(Platform.SLACK, adapter.chat)
+    handler = await connect_socket_mode(adapter, APP_TOKEN, fake.api_url)
+    await server.connected()
+    yield SocketHarness(server, adapter, runtime)
+    await close_socket_mode(handler)
+    await adapter.lazy.drain()
+    await server.stop()
+
+
+async def test_socket_mode_runs_commands_buttons_and_reactions(
+        socket: SocketHarness, fake: FakeSlack) -> None:
+    [opened] = fake.find("apps.connections.open")
+    assert opened.token == APP_TOKEN
+
+    command = payload("slash_command")
+    command.update(response_url=fake.response_url(f"cmd-{ALICE}"), trigger_id="sm.1")
+    ack = await socket.server.wait_ack(await socket.deliver("slash_commands", command))
+    assert "payload" not in ack  # an empty ack: the answer comes through response_url
+    [card] = await fake.wait_for("chat.postMessage")
+    assert card.args["channel"] == CHANNEL
+    await socket.adapter.lazy.drain()
+    async with socket.runtime.store.unit_of_work() as uow:
+        [ask] = await uow.asks.list_open(WS)
+    assert ask.message is not None and ask.message.message_id == card.result["ts"]
+
+    press = payload("block_actions")
+    press["actions"][0]["value"] = str(ask.id)
+    press["container"]["message_ts"] = card.result["ts"]
+    press["response_url"] = fake.response_url(f"act-{BOB}")
+    await socket.server.wait_ack(await socket.deliver("interactive", press))
+    [update] = await fake.wait_for("chat.update")
+    assert "1 person offered to help" in update.text()
+
+    reaction = payload("event_reaction_added")
+    reaction["event"]["item"]["ts"] = card.result["ts"]
+    reaction["event"]["item_user"] = BOB
+    await socket.server.wait_ack(await socket.deliver("events_api", reaction))
+    async with socket.runtime.store.unit_of_work() as uow:
+        [thanks] = await uow.thanks.export(WS)
+    assert (thanks.giver_id, thanks.receiver_id, thanks.ask_id) == (ALICE, BOB, ask.id)
+
+
+async def test_a_reaction_is_not_acked_while_the_database_is_down(
+        socket: SocketHarness, fake: FakeSlack) -> None:
+    reaction = payload("event_reaction_added")
+    with database_down(socket.runtime):
+        unacked = await socket.deliver("events_api", reaction)
+        await asyncio.sleep(1.0)
+    assert unacked not in socket.server.acks  # Slack redelivers an unacknowledged event
+    await socket.server.wait_ack(await socket.deliver("events_api", reaction, retry=1))
+    async with socket.runtime.store.unit_of_work() as uow:
+        [thanks] = await uow.thanks.export(WS)
+    assert thanks.receiver_id == BOB
+
