@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from adapters.console.chat import ConsoleChat, ConsoleClock
 from adapters.console.run import run_console
 from adapters.console.workspace import ConsoleWorkspace
+from adapters.discord import DiscordSettings, run_discord
 from adapters.scheduler import Scheduler
 from adapters.slack.app import build_app
 from adapters.slack.auth import SingleWorkspace
@@ -75,6 +76,13 @@ def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
+def _discord_settings(config: Config) -> DiscordSettings:
+    return DiscordSettings.from_env(
+        token=_secret(config.discord_token), api_url=config.discord_api_url,
+        gateway_url=config.discord_gateway_url, shard_count=config.discord_shard_count,
+        shard_ids=config.discord_shard_ids, dev_guild_id=config.discord_dev_guild_id)
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -108,12 +116,13 @@ async def _slack(config: Config, runtime: Runtime) -> AsyncIterator[None]:
 
 
 async def run_bots(config: Config, stop: asyncio.Event | None = None) -> None:
-    """Slack (as configured) and the scheduler, until `stop` is set.
+    """Slack and/or Discord (as configured) and the scheduler, until `stop` is set.
 
     SIGTERM and SIGINT set `stop` too; in-flight work gets a few seconds to finish.
     """
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
+    discord = _discord_settings(config) if config.has_discord else None
     use_slack = config.slack_mode() is not None
     async with bootstrap(config) as runtime, contextlib.AsyncExitStack() as stack:
         if use_slack:
@@ -121,4 +130,6 @@ async def run_bots(config: Config, stop: asyncio.Event | None = None) -> None:
         scheduler = Scheduler(runtime.service, leader_lock(runtime.store.engine))
         await scheduler.start()
         stack.push_async_callback(scheduler.stop)
+        if discord is not None:
+            await run_discord(runtime.service, runtime.router, discord, stop)
         await stop.wait()

@@ -24,7 +24,27 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply every migration (leanon also does this on start)")
     down = db_sub.add_parser("downgrade", help="revert migrations down to a revision")
     down.add_argument("revision", help="an Alembic revision id, or 'base'")
+    discord = sub.add_parser("discord", help="Discord helpers")
+    discord_sub = discord.add_subparsers(dest="discord_command", required=True)
+    invite = discord_sub.add_parser("invite-url", help="print the link that adds leanon to a "
+                                                       "server, with the scopes and permissions "
+                                                       "it needs")
+    invite.add_argument("--client-id", help="the application id (default: read from "
+                                            "DISCORD_TOKEN)")
     return parser
+
+
+def _discord_invite(config: Config, args: argparse.Namespace) -> int:
+    from adapters.discord import client_id_from_token, invite_url
+
+    token = config.discord_token.get_secret_value() if config.discord_token else ""
+    client_id = args.client_id or client_id_from_token(token)
+    if not client_id or not str(client_id).isdigit():
+        print("leanon: give --client-id (the application id from the Discord developer "
+              "portal) or set DISCORD_TOKEN", file=sys.stderr)
+        return 2
+    print(invite_url(client_id))
+    return 0
 
 
 async def _db(config: Config, args: argparse.Namespace) -> None:
@@ -44,16 +64,11 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
     if args.command == "db":
         await _db(config, args)
         return 0
-    if args.command == "run" and config.slack_mode() is not None:
-        if config.has_discord:
-            print("leanon: DISCORD_TOKEN is set, but this version of leanon runs only Slack; "
-                  "Discord is ignored.", file=sys.stderr)
+    if args.command == "discord":
+        return _discord_invite(config, args)
+    if args.command == "run" and (config.slack_mode() is not None or config.has_discord):
         await run_bots(config)
         return 0
-    if args.command == "run" and config.has_discord:
-        print("leanon: DISCORD_TOKEN is set, but this version of leanon has no Discord adapter "
-              "yet. Unset DISCORD_TOKEN or run `leanon console`.", file=sys.stderr)
-        return 2
     await run_console_workspace(config)
     return 0
 

@@ -1,0 +1,149 @@
+"""The discord.py client for leanon, and `run_discord`, the entry point the composition root calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from adapters.discord import buttons
+from adapters.discord.chat import DiscordChat
+from adapters.discord.components import ButtonRef, LeanonButton
+from adapters.discord.names import NameBook
+from adapters.discord.reactions import ReactionQueue, reaction_command, reaction_key
+from adapters.discord.settings import DiscordSettings, discord_endpoints
+from adapters.discord.slash import register_commands
+from bot.domain import Platform
+from bot.errors import ChatError, ConfigError
+from bot.service import ChatRouter, Leanon
+
+log = logging.getLogger(__name__)
+
+
+def intents() -> discord.Intents:
+    """Servers and their reactions; no privileged intent (no message content, no members)."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_reactions = True
+    return wanted
+
+
+class LeanonClient(discord.AutoShardedClient):
+    """Gateway events and interactions in, core commands out; `chat` is the Chat port."""
+
+    def __init__(self, service: Leanon, settings: DiscordSettings) -> None:
+        sharding: dict[str, Any] = {"shard_count": settings.shard_count}
+        if settings.shard_ids is not None:
+            sharding["shard_ids"] = list(settings.shard_ids)
+        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none(),
+                         guild_ready_timeout=settings.guild_ready_timeout, **sharding)
+        self.service = service
+        self.settings = settings
+        self.names = NameBook(self)
+        self.chat = DiscordChat(self, self.names)
+        self.reactions = ReactionQueue(service, settings.retry_capacity,
+                                       settings.retry_first_delay, settings.retry_max_delay)
+        self.tree: app_commands.CommandTree[LeanonClient] = app_commands.CommandTree(self)
+        register_commands(self.tree)
+
+    async def setup_hook(self) -> None:
+        # Buttons are rebuilt from their custom ids, so cards posted before a restart work.
+        self.add_dynamic_items(LeanonButton)
+        if self.settings.shard_ids is None or 0 in self.settings.shard_ids:
+            await self.sync_commands()  # one process syncs when shards are split up
+
+    async def sync_commands(self) -> None:
+        """Publish the commands: to the dev server at once, or globally."""
+        try:
+            if self.settings.dev_guild_id is not None:
+                guild = discord.Object(self.settings.dev_guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+            else:
+                synced = await self.tree.sync()
+        except discord.HTTPException as exc:
+            log.error("Discord refused the command list (HTTP %s: %s); commands stay as they "
+                      "were. Was leanon invited with the applications.commands scope?",
+                      exc.status, exc.text[:200])
+            return
+        where = "the dev server" if self.settings.dev_guild_id else "all servers"
+        log.info("%d commands synced to %s", len(synced), where)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(self.settings.identify_delay)
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
+        # DISCORD_GATEWAY_URL wins over the URL Discord's /gateway/bot names.
+        if self.settings.gateway_url:
+            gateway = yarl.URL(self.settings.gateway_url)
+        await super().launch_shard(gateway, shard_id, initial=initial)
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, added=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, added=False)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        async with self.reactions.in_order(reaction_key(payload)):
+            cmd = await reaction_command(self, payload, added)
+            if cmd is not None:
+                await self.reactions.submit(cmd)
+
+    async def button_pressed(self, interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
+        await buttons.press(interaction, ref)
+
+    async def form_submitted(self, interaction: discord.Interaction[Any], question: str,
+                             tried: str, anonymous: bool) -> None:
+        await buttons.submit_form(interaction, question, tried, anonymous)
+
+    async def close(self) -> None:
+        await self.reactions.close()
+        await super().close()
+
+
+async def run_discord(service: Leanon, router: ChatRouter, settings: DiscordSettings,
+                      stop: asyncio.Event) -> None:
+    """Run the Discord adapter until `stop` is set (or the connection ends for good).
+
+    Registers the Discord Chat in `router`; ConfigError when Discord refuses the token,
+    ChatError when Discord can't be reached at start.
+    """
+    # discord.py logs whole gateway payloads at DEBUG, the member behind an anonymous
+    # /ask included: leanon's logs never name an anonymous asker, so it stays at INFO.
+    library_log = logging.getLogger("discord")
+    if library_log.getEffectiveLevel() < logging.INFO:
+        library_log.setLevel(logging.INFO)
+    with discord_endpoints(settings.api_url, settings.gateway_url):
+        client = LeanonClient(service, settings)
+        async with client:
+            try:
+                await client.login(settings.token)
+            except discord.LoginFailure:
+                raise ConfigError("DISCORD_TOKEN: Discord refused the token; copy the bot "
+                                  "token again from the Developer Portal") from None
+            except (discord.HTTPException, OSError) as exc:
+                raise ChatError(f"Discord could not be reached at start: {exc}") from None
+            # Only a logged-in client can post: before this, the router answers ChatError.
+            router.register(Platform.DISCORD, client.chat)
+            connection = asyncio.create_task(client.connect(), name="leanon-discord")
+            stopping = asyncio.create_task(stop.wait(), name="leanon-discord-stop")
+            done, _ = await asyncio.wait({connection, stopping},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            await client.close()
+            if connection in done:
+                try:
+                    connection.result()
+                except (discord.ConnectionClosed, discord.GatewayNotFound,
+                        discord.PrivilegedIntentsRequired) as exc:
+                    raise ChatError(f"the Discord gateway connection ended: {exc}") from None
+            else:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connection

@@ -1,0 +1,99 @@
+"""Persistent buttons and the ask form.
+
+A button's custom id carries everything needed to act on it after a restart:
+`<ActionId value>:<button value>@<guild id>`, e.g. `leanon_offer_help:42@81234`. The guild
+is there so that a button pressed in a direct message still knows its server.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+
+from bot.messages import ActionId, ButtonStyle
+
+if TYPE_CHECKING:
+    from adapters.discord.client import LeanonClient
+
+CUSTOM_ID = re.compile(r"(?P<action>leanon_[a-z_]{1,40}):(?P<value>[\w:.-]{1,40})@(?P<guild>\d{1,20})")
+
+STYLES = {
+    ButtonStyle.DEFAULT: discord.ButtonStyle.secondary,
+    ButtonStyle.PRIMARY: discord.ButtonStyle.primary,
+    ButtonStyle.DANGER: discord.ButtonStyle.danger,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonRef:
+    """What a pressed button means: the core action, its value and the server."""
+
+    action: ActionId
+    value: str
+    guild_id: str
+
+    @property
+    def custom_id(self) -> str:
+        return f"{self.action.value}:{self.value}@{self.guild_id}"
+
+    @classmethod
+    def parse(cls, custom_id: str) -> ButtonRef | None:
+        """The ref of a leanon custom id; None for anything else."""
+        match = CUSTOM_ID.fullmatch(custom_id)
+        if match is None:
+            return None
+        try:
+            action = ActionId(match["action"])
+        except ValueError:
+            return None
+        return cls(action, match["value"], match["guild"])
+
+
+class LeanonButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID):
+    """A leanon button; discord.py rebuilds it from the custom id on every press."""
+
+    def __init__(self, ref: ButtonRef, label: str = "",
+                 style: discord.ButtonStyle = discord.ButtonStyle.secondary) -> None:
+        super().__init__(discord.ui.Button(label=label or None, style=style,
+                                           custom_id=ref.custom_id))
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any],
+                             item: discord.ui.Item[Any], match: re.Match[str]) -> LeanonButton:
+        ref = ButtonRef.parse(match.string)
+        if ref is None:
+            raise ValueError("not a leanon button")
+        if isinstance(item, discord.ui.Button):
+            return cls(ref, item.label or "", item.style)
+        return cls(ref)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        client = cast("LeanonClient", interaction.client)
+        await client.button_pressed(interaction, self.ref)
+
+
+class AskForm(discord.ui.Modal, title="Ask for help"):
+    """`/ask` with no question: the question and what the member tried."""
+
+    question: discord.ui.TextInput[AskForm] = discord.ui.TextInput(
+        label="Your question", custom_id="question", style=discord.TextStyle.paragraph,
+        max_length=4000,
+        placeholder="What are you trying to do, and where are you stuck?")
+    tried: discord.ui.TextInput[AskForm] = discord.ui.TextInput(
+        label="What have you tried?", custom_id="tried", style=discord.TextStyle.paragraph,
+        required=False, max_length=4000)
+
+    def __init__(self, anonymous: bool) -> None:
+        super().__init__(timeout=900)
+        self.anonymous = anonymous
+        if anonymous:
+            self.title = "Ask for help (anonymously)"
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        client = cast("LeanonClient", interaction.client)
+        await client.form_submitted(interaction, self.question.value, self.tried.value,
+                                    self.anonymous)

@@ -1,0 +1,182 @@
+"""Raw reaction events → ReactionAdded/ReactionRemoved, and the reactions kept for retry.
+
+Discord does not redeliver a gateway event, so a reaction that meets an unreachable
+database is kept here (bounded, oldest dropped with an error log) and retried with backoff.
+Logs name counts only: never a member, since the message may be an anonymous ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Hashable
+
+import discord
+
+from adapters.discord.emoji import emoji_name
+from bot.commands import Person, ReactionAdded, ReactionRemoved
+from bot.domain import Actor, MessageRef, Platform, WorkspaceRef
+from bot.errors import StorageError
+from bot.service import Leanon
+
+log = logging.getLogger(__name__)
+
+ReactionCommand = ReactionAdded | ReactionRemoved
+
+
+def _is_bot(client: discord.Client, user_id: int) -> bool:
+    """The bot itself, or a user the client has seen to be a bot."""
+    if client.user is not None and client.user.id == user_id:
+        return True
+    user = client.get_user(user_id)
+    return user is not None and user.bot
+
+
+def _thread_parent(client: discord.Client, channel_id: int) -> MessageRef | None:
+    """A thread started on a message has that message's id: the card, in the parent channel."""
+    channel = client.get_channel(channel_id)
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return MessageRef(str(channel.parent_id), str(channel.id))
+    return None
+
+
+async def _author(client: discord.Client, payload: discord.RawReactionActionEvent) -> Person | None:
+    """The reacted message's author: from the event, else one fetch of the message."""
+    if payload.message_author_id is not None:
+        return Person(str(payload.message_author_id), _is_bot(client, payload.message_author_id))
+    channel = client.get_partial_messageable(payload.channel_id, guild_id=payload.guild_id)
+    try:
+        message = await channel.fetch_message(payload.message_id)
+    except discord.HTTPException as exc:
+        log.info("reaction ignored: its message could not be read (HTTP %s)", exc.status)
+        return None
+    return Person(str(message.author.id), message.author.bot or message.webhook_id is not None)
+
+
+async def reaction_command(client: discord.Client, payload: discord.RawReactionActionEvent,
+                           added: bool) -> ReactionCommand | None:
+    """The core command for a reaction in a server; None for what leanon can't use."""
+    name = emoji_name(payload.emoji)
+    if payload.guild_id is None or name is None:
+        return None
+    workspace = WorkspaceRef(Platform.DISCORD, str(payload.guild_id))
+    member_is_bot = payload.member is not None and payload.member.bot
+    actor = Actor(str(payload.user_id), is_bot=member_is_bot or _is_bot(client, payload.user_id))
+    message = MessageRef(str(payload.channel_id), str(payload.message_id))
+    if not added:
+        # Discord leaves the author out of removals; the core retracts by giver and message.
+        author = Person(str(payload.message_author_id or ""))
+        return ReactionRemoved(workspace, actor, author, message, name)
+    if actor.is_bot:
+        author = Person(str(payload.message_author_id or ""))  # ignored by the core: no fetch
+    else:
+        found = await _author(client, payload)
+        if found is None:
+            return None
+        author = found
+    return ReactionAdded(workspace, actor, author, message, name,
+                         _thread_parent(client, payload.channel_id))
+
+
+def reaction_key(payload: discord.RawReactionActionEvent) -> Hashable:
+    """One member's one emoji on one message: the events that must apply in order."""
+    return (payload.message_id, payload.user_id, payload.emoji.id or payload.emoji.name)
+
+
+class ReactionQueue:
+    """Hands reactions to the core; keeps those that met an unreachable database.
+
+    discord.py runs every event in its own task, so a quick add-then-remove could reach
+    the core out of order; `in_order` makes events with the same key wait for each other.
+    """
+
+    def __init__(self, service: Leanon, capacity: int = 1000, first_delay: float = 1.0,
+                 max_delay: float = 60.0) -> None:
+        self._service = service
+        self._capacity = capacity
+        self._first_delay = first_delay
+        self._max_delay = max_delay
+        self._waiting: deque[ReactionCommand] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+        self.dropped = 0
+
+    @contextlib.asynccontextmanager
+    async def in_order(self, key: Hashable) -> AsyncIterator[None]:
+        """Enter before the first await of an event handler: same-key events go in turn."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    async def submit(self, cmd: ReactionCommand) -> None:
+        if self._waiting:
+            self._keep(cmd)  # behind the ones already waiting, so order holds
+            return
+        try:
+            await self._service.handle(cmd)
+        except StorageError:
+            self._keep(cmd)
+            log.warning("database unreachable: a reaction is kept and will be retried "
+                        "(%d waiting)", len(self._waiting))
+
+    def _keep(self, cmd: ReactionCommand) -> None:
+        if len(self._waiting) >= self._capacity:
+            self._waiting.popleft()
+            self.dropped += 1
+            log.error("database unreachable and %d reactions already waiting: the oldest was "
+                      "dropped (%d dropped so far)", self._capacity, self.dropped)
+        self._waiting.append(cmd)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._retry(), name="leanon-reaction-retry")
+
+    async def _retry(self) -> None:
+        delay = self._first_delay
+        while self._waiting:
+            await asyncio.sleep(delay)
+            applied = await self._apply_waiting()
+            if self._waiting:
+                delay = min(delay * 2, self._max_delay)
+                log.warning("database still unreachable: %d reactions waiting, next try in "
+                            "%.1f s", len(self._waiting), delay)
+            else:
+                log.info("database reachable again: %d waiting reactions applied", applied)
+
+    async def _apply_waiting(self) -> int:
+        """Apply waiting reactions in order until one meets the database down again."""
+        applied = 0
+        while self._waiting:
+            try:
+                await self._service.handle(self._waiting[0])
+            except StorageError:
+                return applied
+            except Exception:
+                log.exception("a waiting reaction failed for another reason and was dropped")
+                self.dropped += 1
+            else:
+                applied += 1
+            self._waiting.popleft()
+        return applied
+
+    async def close(self) -> None:
+        """Stop retrying; say how many reactions were never saved."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        if self._waiting:
+            log.error("shutting down with %d reactions not saved (the database was unreachable)",
+                      len(self._waiting))

@@ -1,0 +1,110 @@
+"""The Discord adapter's settings and the one seam that points discord.py elsewhere."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.errors import ConfigError
+
+DEFAULT_API_URL = "https://discord.com/api/v10"
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """`0,1` or `0-3` or `0-3,8` → the shard ids, sorted; ConfigError when it is not that."""
+    ids: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if match is None:
+            raise ConfigError(f"DISCORD_SHARD_IDS: '{part[:20]}' is not a shard id or range "
+                              "(use 0,1 or 0-3)")
+        low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+        if high < low:
+            raise ConfigError(f"DISCORD_SHARD_IDS: the range {part} runs backwards")
+        ids.update(range(low, high + 1))
+    return tuple(sorted(ids))
+
+
+def client_id_from_token(token: str) -> str | None:
+    """The application's id, read from the first part of a bot token (no network)."""
+    head = token.split(".", 1)[0]
+    try:
+        decoded = base64.b64decode(head + "=" * (-len(head) % 4), validate=False).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded if decoded.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    """How the Discord adapter connects. The last fields are tuning knobs (tests lower them)."""
+
+    token: str = field(repr=False)
+    api_url: str | None = None
+    gateway_url: str | None = None
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    dev_guild_id: int | None = None
+    # Answer within Discord's 3 s: past this, the interaction is deferred and answered later.
+    defer_after: float = 2.0
+    # Discord allows one IDENTIFY per 5 s (per max_concurrency bucket).
+    identify_delay: float = 5.0
+    guild_ready_timeout: float = 2.0
+    # Reactions that met an unreachable database: how many are kept, how retries back off.
+    retry_capacity: int = 1000
+    retry_first_delay: float = 1.0
+    retry_max_delay: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.token.strip():
+            raise ConfigError("DISCORD_TOKEN: empty; paste the bot token from the Developer Portal")
+        if self.api_url is not None and not re.match(r"https?://", self.api_url):
+            raise ConfigError("DISCORD_API_URL: use an http(s) URL like https://discord.com/api/v10")
+        if self.gateway_url is not None and not re.match(r"wss?://", self.gateway_url):
+            raise ConfigError("DISCORD_GATEWAY_URL: use a ws(s) URL like wss://gateway.discord.gg/")
+        if self.shard_count is not None and self.shard_count < 1:
+            raise ConfigError("DISCORD_SHARD_COUNT: use a whole number of 1 or more")
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ConfigError("DISCORD_SHARD_IDS: needs DISCORD_SHARD_COUNT (the total over "
+                                  "all processes)")
+            if not self.shard_ids or max(self.shard_ids) >= self.shard_count:
+                raise ConfigError(f"DISCORD_SHARD_IDS: every id must be from 0 to "
+                                  f"{self.shard_count - 1} (DISCORD_SHARD_COUNT - 1)")
+
+    @classmethod
+    def from_env(cls, token: str, api_url: str | None = None, gateway_url: str | None = None,
+                 shard_count: int | None = None, shard_ids: str | None = None,
+                 dev_guild_id: int | None = None) -> DiscordSettings:
+        """Settings from the DISCORD_* environment values (shard ids as text, like `0-3`)."""
+        return cls(token=token, api_url=api_url or None, gateway_url=gateway_url or None,
+                   shard_count=shard_count,
+                   shard_ids=parse_shard_ids(shard_ids) if shard_ids else None,
+                   dev_guild_id=dev_guild_id)
+
+
+@contextmanager
+def discord_endpoints(api_url: str | None, gateway_url: str | None) -> Iterator[None]:
+    """Point discord.py's REST base and default gateway elsewhere while inside.
+
+    discord.py builds every REST URL (webhooks and interaction callbacks too) from
+    `Route.BASE`, and connects to `DiscordWebSocket.DEFAULT_GATEWAY` unless Discord's
+    `/gateway/bot` names another. Both are process-wide, so they are restored on exit.
+    """
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    if api_url:
+        Route.BASE = api_url.rstrip("/")
+    if gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved

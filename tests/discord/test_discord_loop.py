@@ -1,0 +1,137 @@
+"""The whole loop on Discord: ask → I can help → Resolved → Thank, plus the ask form."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from discord_testing import (
+    ALICE,
+    BOB,
+    CAROL,
+    WS,
+    Harness,
+    card_of,
+    option,
+    press,
+    slash,
+    sub,
+    submit_form,
+)
+from fake_discord import APP_ID, CHANNEL, FakeDiscord
+
+from bot.commands import RunAskMaintenance
+from bot.domain import AskStatus, ThanksSource
+
+QUESTION = "How do I rotate the staging database keys without downtime?"
+
+
+async def test_ask_posts_a_card_and_answers_privately(leanon: Harness, fake: FakeDiscord) -> None:
+    [answer] = await leanon.run(slash("ask", option("question", QUESTION)))
+    assert answer.kind == "callback" and answer.type == 4 and answer.ephemeral
+    assert "Your ask is posted" in answer.text
+    card = card_of(fake)
+    [embed] = card["embeds"]
+    assert QUESTION in embed["description"] and f"<@{ALICE}>" in embed["description"]
+    assert [c["custom_id"] for row in card["components"] for c in row["components"]] == [
+        f"leanon_offer_help:1@{WS.workspace_id}", f"leanon_resolve:1@{WS.workspace_id}"]
+    async with leanon.runtime.store.unit_of_work() as uow:
+        ask = await uow.asks.get(WS, 1)
+    assert ask is not None and ask.message is not None
+    assert (ask.message.channel_id, ask.message.message_id) == (CHANNEL, card["id"])
+    assert ask.status is AskStatus.OPEN
+
+
+
+async def test_offer_resolve_and_thank_close_the_loop(leanon: Harness, fake: FakeDiscord) -> None:
+    await leanon.run(slash("ask", option("question", QUESTION)))
+    card = card_of(fake)
+
+    [offered] = await leanon.run(press(card, "I can help", who=BOB))
+    assert offered.ephemeral and "Thank you for offering" in offered.text
+    edited = fake.find("PATCH", f"/channels/{CHANNEL}/messages/{card['id']}")[-1]
+    assert f"1 person offered to help: <@{BOB}>" in edited.body["embeds"][0]["description"]
+    # The thread on the card has the card's id; leanon started it and said who helps there.
+    [thread] = fake.find("POST", f"/channels/{CHANNEL}/messages/{card['id']}/threads")
+    assert thread.body["name"] == QUESTION
+    in_thread = [m for m in fake.channel_messages(card["id"]) if m["author"]["id"] == APP_ID]
+    assert in_thread[0]["content"].startswith(f"<@{BOB}> can help")
+    # The asker hears about it by direct message.
+    [dm] = fake.find("POST", "/users/@me/channels")
+    assert dm.body == {"recipient_id": int(ALICE)}
+
+    # Carol writes in the thread (leanon sees who, not what) and is offered a thank too.
+    fake.user_message(card["id"], fake.users[CAROL])
+    [refused] = await leanon.run(press(card, "Resolved", who=BOB))
+    assert "Only the person who asked" in refused.text
+    [resolved] = await leanon.run(press(card, "Resolved", who=ALICE))
+    assert resolved.ephemeral and "Be grateful" in resolved.text
+    assert [b["label"] for row in resolved.data["components"] for b in row["components"]] == [
+        "Thank Bob", "Thank Carol"]
+    card_now = fake.messages[card["id"]]
+    assert card_now["components"] == [] and "Resolved" in card_now["embeds"][0]["description"]
+
+    assert resolved.message is not None
+    [thanked] = await leanon.run(press(resolved.message, "Thank Bob", who=ALICE))
+    assert "Thank-you sent" in thanked.text
+    [thanks] = await leanon.thanks()
+    assert (thanks.giver_id, thanks.receiver_id, thanks.source, thanks.ask_id) == (
+        ALICE, BOB, ThanksSource.RESOLVE, 1)
+    async with leanon.runtime.store.unit_of_work() as uow:
+        ask = await uow.asks.get(WS, 1)
+    assert ask is not None and ask.status is AskStatus.RESOLVED
+
+
+async def test_ask_without_a_question_opens_the_form(leanon: Harness, fake: FakeDiscord) -> None:
+    [form] = await leanon.run(slash("ask", option("anonymous", True, kind=5)))
+    assert form.type == 9
+    assert form.data["title"] == "Ask for help (anonymously)"
+    inputs = [c for row in form.data["components"] for c in row["components"]]
+    assert [i["custom_id"] for i in inputs] == ["question", "tried"]
+    assert [i["label"] for i in inputs] == ["Your question", "What have you tried?"]
+    [answer] = await leanon.run(submit_form(form.data["custom_id"], {
+        "question": "Where do the CI secrets live, and who can read them?",
+        "tried": "I searched the wiki."}))
+    assert "Your ask is posted" in answer.text
+    description = card_of(fake)["embeds"][0]["description"]
+    assert "What I tried: I searched the wiki." in description
+    assert "Asked by someone" in description and ALICE not in description
+
+
+async def test_an_admin_resolves_and_the_asker_thanks_from_a_direct_message(
+        leanon: Harness, fake: FakeDiscord) -> None:
+    await leanon.run(slash("ask", option("question", QUESTION)))
+    await leanon.run(press(card_of(fake), "I can help", who=BOB))
+    [answer] = await leanon.run(press(card_of(fake), "Resolved", who=CAROL, admin=True))
+    assert "The person who asked can now thank the helpers" in answer.text
+    # Alice gets the thank buttons by direct message; they carry the server in their ids.
+    dm = next(m for m in fake.messages.values()
+              if m.get("guild_id") is None and m["components"] and m["channel_id"] != "0")
+    assert dm["components"][0]["components"][0]["custom_id"] == (
+        f"leanon_thank_helper:1:{BOB}@{WS.workspace_id}")
+    [thanked] = await leanon.run(press(dm, "Thank Bob", who=ALICE))
+    assert "Thank-you sent" in thanked.text
+    [thanks] = await leanon.thanks()
+    assert (thanks.giver_id, thanks.receiver_id, thanks.source) == (ALICE, BOB, ThanksSource.RESOLVE)
+
+
+async def test_a_waiting_ask_gets_one_follow_up_in_its_thread(
+        leanon: Harness, fake: FakeDiscord) -> None:
+    await leanon.run(slash("ask", option("question", QUESTION)))
+    card = card_of(fake)
+    leanon.runtime.service.deps.clock.offset = timedelta(hours=3)  # type: ignore[attr-defined]
+    await leanon.runtime.service.handle(RunAskMaintenance())
+    await leanon.runtime.service.handle(RunAskMaintenance())
+    [follow_up] = fake.channel_messages(card["id"])
+    assert "still waiting for a hand" in follow_up["content"]
+    [post] = fake.find("POST", f"/channels/{card['id']}/messages")[-1:]
+    assert post.body["allowed_mentions"] == {"parse": []}
+
+
+async def test_forget_me_asks_first_then_forgets(leanon: Harness, fake: FakeDiscord) -> None:
+    await leanon.run(slash("ask", option("question", QUESTION)))
+    [choice] = await leanon.run(slash("leanon", sub("forget-me")))
+    assert choice.message is not None and "can't be undone" in choice.text
+    [done] = await leanon.run(press(choice.message, "Keep my asks, anonymously", who=ALICE))
+    assert "Done." in done.text and "kept without your name" in done.text
+    description = fake.messages[card_of(fake)["id"]]["embeds"][0]["description"]
+    assert "Asked by someone" in description and ALICE not in description
