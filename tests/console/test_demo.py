@@ -128,3 +128,26 @@ def test_a_bad_timezone_fails_with_one_line(tmp_path: Path, value: str) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "LEANON_TIMEZONE" in result.stderr
+
+
+async def test_weekly_post_now_and_preview_in_the_console(tmp_path: Path) -> None:
+    output = await run_script(
+        "/ask --anon Does anyone know where the VPN guide went?\n"
+        "/leanon nudge here monday 09:30 Europe/Berlin\n"
+        "/leanon nudge preview\n"
+        "/leanon nudge now\n"
+        "bob> /leanon nudge now\n"
+        "/leanon nudge here someday\n", tmp_path)
+    assert "weekly encouragement post on Mondays at 09:30 (Europe/Berlin)" in output
+    preview = block(output, "[m5] leanon (🔒 private to alice): It's okay to ask")
+    post = block(output, "[m6] leanon (#general): It's okay to ask")
+    assert preview.splitlines()[1:] == post.splitlines()[1:]
+    assert "• Does anyone know where the VPN guide went? (m1) (asked by someone)" in post
+    assert "Only workspace admins can post an encouragement on demand." in output
+    assert "I can't read 'someday' here" in output
+
+
+async def test_a_weekly_post_goes_out_when_the_console_clock_reaches_it(tmp_path: Path) -> None:
+    # Steps of 6 h: one of them lands on Monday between 09:30 and 15:30, whatever today is.
+    output = await run_script("/leanon nudge here\n" + "time +6h\n" * 32, tmp_path)
+    assert output.count("leanon (#general): It's okay to ask") == 1
