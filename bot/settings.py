@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain import Settings
+from bot.emoji import emoji_name
 from bot.text import format_duration, parse_duration
 
 
@@ -30,7 +31,7 @@ def _switch(value: str) -> bool:
 
 
 def _emoji(value: str) -> tuple[str, ...]:
-    names = [n.strip().strip(":").lower() for n in re.split(r"[,\s]+", value) if n.strip(": ")]
+    names = [emoji_name(n) for n in re.split(r"[,\s]+", value) if n.strip(": ")]
     if not names:
         raise SettingError("Name at least one emoji, e.g. pray,raised_hands.")
     if len(names) > 10:

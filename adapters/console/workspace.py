@@ -25,6 +25,7 @@ from bot.commands import (
     ThankMembers,
 )
 from bot.domain import Actor, MessageRef, Platform, WorkspaceRef
+from bot.emoji import emoji_name
 from bot.errors import StorageError
 from bot.messages import ActionId, Message, error, line, notice
 from bot.parsing import ParseError, leading_mentions, parse_leanon
@@ -61,8 +62,6 @@ Bot messages say who sees them: (#general) is public, (🔒 private to bob) is o
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
 _PREFIX = re.compile(r"^([a-z][a-z0-9._-]{0,31})>\s?(.*)$", re.IGNORECASE)
 _MENTION = re.compile(r"@([a-z][a-z0-9._-]{0,31})", re.IGNORECASE)
-_UNICODE_EMOJI = {"🙏": "pray", "🙌": "raised_hands", "👍": "+1", "❤️": "heart", "❤": "heart",
-                  "🎉": "tada", "👀": "eyes", "✅": "white_check_mark"}
 
 
 class LineSource(Protocol):
@@ -267,10 +266,6 @@ class ConsoleWorkspace:
             return ThankHelper(self.workspace, actor, int(ask_id), helper)
         return ForgetMe(self.workspace, actor, keep_asks=action is ActionId.FORGET_KEEP_ASKS)
 
-    def _emoji(self, text: str) -> str:
-        name = text.strip().strip(":").lower()
-        return _UNICODE_EMOJI.get(text.strip(), name)
-
     async def _react(self, rest: str, source: LineSource) -> bool:
         return await self._reaction(rest, added=True)
 
@@ -282,7 +277,7 @@ class ConsoleWorkspace:
         msg = self._find(msg_id)
         if msg is None:
             return True
-        emoji = self._emoji(emoji_text)
+        emoji = emoji_name(emoji_text)
         if not emoji:
             self.private(error("Say which emoji: react m3 pray"))
             return True
