@@ -13,27 +13,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from aiohttp import web
 from pydantic import SecretStr
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 
 from adapters.console.chat import ConsoleChat, ConsoleClock
 from adapters.console.run import run_console
 from adapters.console.workspace import ConsoleWorkspace
-from adapters.discord import DiscordSettings, run_discord
+from adapters.discord import LeanonClient, run_discord
+from adapters.ops import server as ops_server
+from adapters.ops.metrics import MeteredChat, MeteredLeanon, Metrics
+from adapters.ops.readiness import Check, Readiness
+from adapters.ops.shutdown import Deadline, within
 from adapters.scheduler import Scheduler
-from adapters.slack.app import build_app
-from adapters.slack.auth import SingleWorkspace
-from adapters.slack.server import close_socket_mode, connect_socket_mode, serve_http
+from adapters.slack.app import SlackAdapter, build_app
+from adapters.slack.auth import SingleWorkspace, WorkspaceAuth
+from adapters.slack.installs import InstalledWorkspaces
+from adapters.slack.oauth import STATE_SECONDS, oauth_flow
+from adapters.slack.server import close_socket_mode, connect_socket_mode, web_app
 from bot.config import Config
+from bot.config_check import discord_settings, validate
 from bot.deps import Deps, SystemClock
 from bot.domain import Platform
-from bot.ports import Clock
+from bot.errors import ChatError, StorageError
+from bot.ports import Chat, Clock
 from bot.service import ChatRouter, Leanon
 from storage.engine import create_engine
 from storage.leader import leader_lock
 from storage.migrate import upgrade
+from storage.slack_installations import SqlInstallationStore, SqlOAuthStateStore
 from storage.uow import SqlStore
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_SECONDS = 8.5
+"""SIGTERM to exit: at most this long, which leaves time to close up within the 10 s promised."""
 
 
 @dataclass
@@ -46,15 +61,21 @@ class Runtime:
 
 
 @asynccontextmanager
-async def bootstrap(config: Config, clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    """Migrate the database, open the store and build the core; close everything after."""
+async def bootstrap(config: Config, clock: Clock | None = None,
+                    metrics: Metrics | None = None) -> AsyncIterator[Runtime]:
+    """Migrate the database, open the store and build the core; close everything after.
+
+    With `metrics`, the core's commands and its calls to the platforms are counted.
+    """
     await upgrade(config.database_url)
     store = SqlStore(create_engine(config.database_url))
     router = ChatRouter()
-    deps = Deps(uow=store.unit_of_work, chat=router, clock=clock or SystemClock(),
+    chat: Chat = MeteredChat(router, metrics) if metrics else router
+    deps = Deps(uow=store.unit_of_work, chat=chat, clock=clock or SystemClock(),
                 timezone=config.timezone)
+    service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
     try:
-        yield Runtime(store=store, router=router, service=Leanon(deps))
+        yield Runtime(store=store, router=router, service=service)
     finally:
         await store.close()
 
@@ -76,13 +97,6 @@ def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-def _discord_settings(config: Config) -> DiscordSettings:
-    return DiscordSettings.from_env(
-        token=_secret(config.discord_token), api_url=config.discord_api_url,
-        gateway_url=config.discord_gateway_url, shard_count=config.discord_shard_count,
-        shard_ids=config.discord_shard_ids, dev_guild_id=config.discord_dev_guild_id)
-
-
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -91,45 +105,148 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(signum, stop.set)
 
 
-@asynccontextmanager
-async def _slack(config: Config, runtime: Runtime) -> AsyncIterator[None]:
-    """The Slack adapter in Socket Mode or HTTP mode, from the configuration."""
+@dataclass
+class SlackRunning:
+    """The Slack adapter while it runs: its Socket Mode connection, if any, and its work."""
+
+    adapter: SlackAdapter
+    socket: AsyncSocketModeHandler | None = None
+
+    async def close(self) -> None:
+        """Stop taking Slack's events (Socket Mode; HTTP mode stops with the server)."""
+        socket, self.socket = self.socket, None
+        if socket is not None:
+            await close_socket_mode(socket)
+
+
+async def _slack_auth(config: Config,
+                      runtime: Runtime) -> tuple[WorkspaceAuth, AsyncOAuthFlow | None]:
+    """One bot token (checked with Slack now), or OAuth installs kept in the database."""
+    if not config.slack_oauth:
+        single = SingleWorkspace(_secret(config.slack_bot_token), config.slack_api_url)
+        await single.verify()
+        return single, None
+    installations = SqlInstallationStore(runtime.store.engine)
+    states = SqlOAuthStateStore(runtime.store.engine, expiration_seconds=STATE_SECONDS)
+    flow = oauth_flow(config.slack_client_id or "", _secret(config.slack_client_secret),
+                      installations, states, config.slack_api_url)
+    return InstalledWorkspaces(installations, config.slack_api_url), flow
+
+
+async def _slack(config: Config, runtime: Runtime, readiness: Readiness) -> SlackRunning:
+    """The Slack adapter in Socket Mode or HTTP mode (its routes: `web_app`), from the configuration."""
     mode = config.slack_mode()
-    auth = SingleWorkspace(_secret(config.slack_bot_token), config.slack_api_url)
-    await auth.verify()
+    auth, oauth = await _slack_auth(config, runtime)
     secret = _secret(config.slack_signing_secret)
-    slack = build_app(runtime.service, auth, signing_secret=secret, api_url=config.slack_api_url)
+    slack = build_app(runtime.service, auth, signing_secret=secret, api_url=config.slack_api_url,
+                      oauth=oauth)
     runtime.router.register(Platform.SLACK, slack.chat)
+    running = SlackRunning(slack)
     if mode == "socket":
-        handler = await connect_socket_mode(slack, _secret(config.slack_app_token),
-                                            config.slack_api_url)
-    else:
-        runner = await serve_http(slack, secret, config.leanon_host, config.leanon_port)
-    try:
-        yield
-    finally:
-        if mode == "socket":
-            await close_socket_mode(handler)
-        else:
-            await runner.cleanup()
-        await slack.lazy.drain()
+        running.socket = await connect_socket_mode(slack, _secret(config.slack_app_token),
+                                                   config.slack_api_url)
+
+        async def socket_check() -> str | None:
+            socket = running.socket
+            connected = socket is not None and await socket.client.is_connected()
+            return None if connected else "Socket Mode disconnected"
+
+        readiness.add("slack", socket_check)
+    return running
+
+
+def _database_check(store: SqlStore) -> Check:
+    async def check() -> str | None:
+        try:
+            await store.ping()
+        except StorageError as exc:
+            return f"unreachable ({exc})"
+        return None
+
+    return check
+
+
+def _discord_check(client: LeanonClient) -> Check:
+    async def check() -> str | None:
+        return client.connection_problem()
+
+    return check
+
+
+def _waiting(reason: str) -> Check:
+    async def check() -> str | None:
+        return reason
+
+    return check
 
 
 async def run_bots(config: Config, stop: asyncio.Event | None = None) -> None:
-    """Slack and/or Discord (as configured) and the scheduler, until `stop` is set.
+    """Slack and/or Discord (as configured), the HTTP server and the scheduler, until `stop`.
 
-    SIGTERM and SIGINT set `stop` too; in-flight work gets a few seconds to finish.
+    SIGTERM and SIGINT set `stop` too. Shutdown takes at most SHUTDOWN_SECONDS: /readyz
+    turns 503, the server finishes its requests, Socket Mode and the Discord gateway close
+    and the scheduler stops together; then Slack's pending work gets what time is left.
     """
+    validate(config)
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
-    discord = _discord_settings(config) if config.has_discord else None
-    use_slack = config.slack_mode() is not None
-    async with bootstrap(config) as runtime, contextlib.AsyncExitStack() as stack:
-        if use_slack:
-            await stack.enter_async_context(_slack(config, runtime))
-        scheduler = Scheduler(runtime.service, leader_lock(runtime.store.engine))
-        await scheduler.start()
-        stack.push_async_callback(scheduler.stop)
+    discord = discord_settings(config) if config.has_discord else None
+    slack_mode = config.slack_mode()
+    metrics, readiness = Metrics(), Readiness()
+    async with bootstrap(config, metrics=metrics) as runtime:
+        readiness.add("database", _database_check(runtime.store))
         if discord is not None:
-            await run_discord(runtime.service, runtime.router, discord, stop)
-        await stop.wait()
+            readiness.add("discord", _waiting("logging in"))
+        slack = await _slack(config, runtime, readiness) if slack_mode is not None else None
+        if slack is not None and slack_mode == "http":
+            application = web_app(slack.adapter, _secret(config.slack_signing_secret))
+        else:
+            application = web.Application()
+        ops_server.install(application, readiness, metrics)
+        try:
+            runner = await ops_server.serve(application, config.leanon_host, config.leanon_port)
+        except BaseException:
+            if slack is not None:
+                await slack.close()
+            raise
+        scheduler = Scheduler(runtime.service, leader_lock(runtime.store.engine))
+        metrics.watch_leader(lambda: scheduler.leader)
+        connection: asyncio.Task[None] | None = None
+        asked_to_stop = False
+        try:
+            await scheduler.start()
+            if discord is not None:
+                connection = asyncio.create_task(run_discord(
+                    runtime.service, runtime.router, discord, stop,
+                    on_login=lambda client: readiness.add("discord", _discord_check(client))))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({stopping, *([connection] if connection else [])},
+                               return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            asked_to_stop = stop.is_set()
+        finally:
+            readiness.stopping = True
+            stop.set()
+            await _shut_down(runner, scheduler, slack, connection)
+        if connection is not None and connection.done() and not connection.cancelled():
+            connection.result()  # ConfigError or ChatError from Discord, as one line
+            if not asked_to_stop:
+                raise ChatError("the Discord gateway connection ended")
+
+
+async def _shut_down(runner: web.AppRunner, scheduler: Scheduler, slack: SlackRunning | None,
+                     discord: asyncio.Task[None] | None) -> None:
+    """Stop taking work and finish what is in flight, all within SHUTDOWN_SECONDS."""
+    log.info("leanon is shutting down")
+    deadline = Deadline(SHUTDOWN_SECONDS)
+    steps = [within(deadline, "the HTTP server", runner.cleanup()),
+             # A second left to give the leader lock back before the deadline.
+             within(deadline, "the scheduler", scheduler.stop(grace=deadline.left() - 1))]
+    if slack is not None:
+        steps.append(within(deadline, "Slack Socket Mode", slack.close()))
+    if discord is not None:
+        steps.append(within(deadline, "the Discord gateway", discord))
+    await asyncio.gather(*steps)
+    if slack is not None:
+        await slack.adapter.lazy.drain(grace=deadline.left())
+    log.info("leanon stopped")

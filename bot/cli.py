@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 
 from bot.config import Config, load_config
@@ -31,7 +32,31 @@ def _parser() -> argparse.ArgumentParser:
                                                        "it needs")
     invite.add_argument("--client-id", help="the application id (default: read from "
                                             "DISCORD_TOKEN)")
+    config = sub.add_parser("config", help="leanon's own configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    config_sub.add_parser("check", help="validate the configuration and print it, secrets masked")
+    sub.add_parser("healthcheck", help="exit 0 when the leanon on this machine answers GET "
+                                       "/healthz on LEANON_PORT (for container health checks)")
     return parser
+
+
+def _config_check(config: Config) -> int:
+    from bot.config_check import report
+
+    print(report(config))
+    return 0
+
+
+def _healthcheck(config: Config) -> int:
+    host = config.leanon_host if config.leanon_host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
+    url = f"http://{host}:{config.leanon_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            healthy = response.status == 200
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"leanon: {url} did not answer ({exc})", file=sys.stderr)
+        return 1
+    return 0 if healthy else 1
 
 
 def _discord_invite(config: Config, args: argparse.Namespace) -> int:
@@ -80,10 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = "run"
     try:
         config = load_config()
-        logging.basicConfig(level=config.leanon_log_level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        # Alembic narrates every migration step at INFO; only its problems are news.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        if args.command == "config":
+            return _config_check(config)
+        if args.command == "healthcheck":
+            return _healthcheck(config)
+        from adapters.ops.logs import configure_logging
+        from bot.config_check import secret_values
+
+        configure_logging(config.leanon_log_level, secrets=secret_values(config))
         return asyncio.run(_main(args, config))
     except ConfigError as exc:
         print(f"leanon: {exc}", file=sys.stderr)

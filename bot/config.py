@@ -71,13 +71,18 @@ class Config(BaseSettings):
     def has_slack(self) -> bool:
         return self.slack_bot_token is not None or self.slack_signing_secret is not None
 
+    @property
+    def slack_oauth(self) -> bool:
+        """OAuth installs in many workspaces (SLACK_CLIENT_ID/SECRET) instead of one bot token."""
+        return bool(self.slack_client_id or self.slack_client_secret)
+
     def slack_mode(self) -> str | None:
-        """`socket`, `http` or None (no Slack); ConfigError when the Slack settings don't fit."""
-        if not self.has_slack and self.slack_app_token is None:
+        """`socket`, `http` (one bot token, or OAuth installs: `slack_oauth`) or None (no Slack);
+        ConfigError when the Slack settings don't fit."""
+        if not self.has_slack and self.slack_app_token is None and not self.slack_oauth:
             return None
-        if self.slack_client_id or self.slack_client_secret:
-            raise ConfigError("SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: OAuth installs are not in this "
-                              "version yet; use one SLACK_BOT_TOKEN")
+        if self.slack_oauth:
+            return self._slack_oauth_mode()
         if self.slack_bot_token is None:
             raise ConfigError("SLACK_BOT_TOKEN: required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET")
         if self.slack_app_token is not None:
@@ -85,6 +90,22 @@ class Config(BaseSettings):
         if self.slack_signing_secret is None:
             raise ConfigError("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: set one to choose HTTP mode "
                               "or Socket Mode")
+        return "http"
+
+    def _slack_oauth_mode(self) -> str:
+        if not (self.slack_client_id and self.slack_client_secret):
+            given, missing = (("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET") if self.slack_client_id
+                              else ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID"))
+            raise ConfigError(f"{missing}: required with {given} (OAuth installs need both)")
+        if self.slack_bot_token is not None:
+            raise ConfigError("SLACK_BOT_TOKEN: leave it unset with SLACK_CLIENT_ID (OAuth installs "
+                              "keep each workspace's own token)")
+        if self.slack_app_token is not None:
+            raise ConfigError("SLACK_APP_TOKEN: leave it unset with SLACK_CLIENT_ID (OAuth installs "
+                              "run in HTTP mode)")
+        if self.slack_signing_secret is None:
+            raise ConfigError("SLACK_SIGNING_SECRET: required with SLACK_CLIENT_ID (OAuth installs "
+                              "run in HTTP mode)")
         return "http"
 
     @property

@@ -1,9 +1,9 @@
 """The database tables as typed SQLAlchemy 2 models.
 
 Rows are named `...Row` so that they never get confused with the domain classes in
-`bot.domain`; `storage.mapping` turns one into the other. New tables (Slack OAuth
-installations, ...) subclass `Base`, usually with `WorkspaceScoped`, and arrive with a
-new Alembic revision.
+`bot.domain`; `storage.mapping` turns one into the other. New tables subclass `Base`,
+usually with `WorkspaceScoped`, and arrive with a new Alembic revision. The Slack OAuth
+tables at the end belong to `storage.slack_installations`, not to the core's ports.
 """
 
 from __future__ import annotations
@@ -219,3 +219,40 @@ class DeliveryRow(Base):
     claimed_at: Mapped[datetime]
     message_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     completed_at: Mapped[datetime | None]
+
+
+class SlackInstallationRow(WorkspaceScoped, Base):
+    """Where leanon is installed on Slack (OAuth): one row per workspace, with its bot token.
+
+    `workspace_id` is the team id (an org-wide install's: the enterprise id). A reinstall
+    replaces the row; an uninstall or a revoked bot token deletes it.
+    """
+
+    __tablename__ = "slack_installations"
+    __table_args__ = (UniqueConstraint("platform", "workspace_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-20)
+    enterprise_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    enterprise_name: Mapped[str | None] = mapped_column(String(255))
+    team_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    team_name: Mapped[str | None] = mapped_column(String(255))
+    is_enterprise_install: Mapped[bool]
+    app_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    bot_token: Mapped[str] = mapped_column(String(255))
+    """A secret: never logged (the engine hides statement parameters)."""
+    bot_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    bot_user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    bot_scopes: Mapped[str] = mapped_column(Text)
+    """Comma-separated."""
+    installer_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    installed_at: Mapped[datetime]
+
+
+class SlackOAuthStateRow(Base):
+    """An OAuth `state` handed to a browser by /slack/install, usable once until it expires."""
+
+    __tablename__ = "slack_oauth_states"
+    __table_args__ = (Index(None, "expires_at"),)
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -18,6 +19,7 @@ from adapters.discord.names import NameBook
 from adapters.discord.reactions import ReactionQueue, reaction_command, reaction_key
 from adapters.discord.settings import DiscordSettings, discord_endpoints
 from adapters.discord.slash import register_commands
+from adapters.ops.logs import bind, new_id
 from bot.domain import Platform
 from bot.errors import ChatError, ConfigError
 from bot.service import ChatRouter, Leanon
@@ -90,7 +92,19 @@ class LeanonClient(discord.AutoShardedClient):
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         await self._reaction(payload, added=False)
 
+    def connection_problem(self) -> str | None:
+        """Why this client can't serve right now (for readiness); None when every shard is up."""
+        if self.is_closed():
+            return "closed"
+        if not self.is_ready():
+            return "connecting to the gateway"
+        down = sorted(shard_id for shard_id, shard in self.shards.items() if shard.is_closed())
+        if down:
+            return "gateway disconnected (shard " + ", ".join(map(str, down)) + ")"
+        return None
+
     async def _reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        bind(event_id=new_id())  # never a member id: the reactor may be an anonymous asker
         async with self.reactions.in_order(reaction_key(payload)):
             cmd = await reaction_command(self, payload, added)
             if cmd is not None:
@@ -109,11 +123,13 @@ class LeanonClient(discord.AutoShardedClient):
 
 
 async def run_discord(service: Leanon, router: ChatRouter, settings: DiscordSettings,
-                      stop: asyncio.Event) -> None:
+                      stop: asyncio.Event,
+                      on_login: Callable[[LeanonClient], None] | None = None) -> None:
     """Run the Discord adapter until `stop` is set (or the connection ends for good).
 
-    Registers the Discord Chat in `router`; ConfigError when Discord refuses the token,
-    ChatError when Discord can't be reached at start.
+    Registers the Discord Chat in `router` and hands the logged-in client to `on_login`
+    (readiness watches it); ConfigError when Discord refuses the token, ChatError when
+    Discord can't be reached at start.
     """
     # discord.py logs whole gateway payloads at DEBUG, the member behind an anonymous
     # /ask included: leanon's logs never name an anonymous asker, so it stays at INFO.
@@ -132,6 +148,8 @@ async def run_discord(service: Leanon, router: ChatRouter, settings: DiscordSett
                 raise ChatError(f"Discord could not be reached at start: {exc}") from None
             # Only a logged-in client can post: before this, the router answers ChatError.
             router.register(Platform.DISCORD, client.chat)
+            if on_login is not None:
+                on_login(client)
             connection = asyncio.create_task(client.connect(), name="leanon-discord")
             stopping = asyncio.create_task(stop.wait(), name="leanon-discord-stop")
             done, _ = await asyncio.wait({connection, stopping},

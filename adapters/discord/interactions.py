@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 
 from adapters.discord.render import label_mentions, render
+from adapters.ops.logs import bind
 from bot.commands import Command
 from bot.domain import Actor, Platform, WorkspaceRef
 from bot.errors import StorageError
@@ -49,6 +50,7 @@ def actor_of(interaction: discord.Interaction[Any]) -> Actor:
 async def answer(interaction: discord.Interaction[Any], cmd: Command,
                  workspace: WorkspaceRef) -> None:
     """Run `cmd` and answer privately; defer first when the work runs past the deadline."""
+    bind(event_id=str(interaction.id))  # this interaction's own task: its log lines carry the id
     client = leanon_client(interaction)
     work = asyncio.ensure_future(client.service.handle(cmd))
     done, _ = await asyncio.wait({work}, timeout=client.settings.defer_after)

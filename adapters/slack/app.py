@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncCallableAuthorize
 from slack_bolt.lazy_listener.async_internals import to_runnable_function
 from slack_bolt.lazy_listener.async_runner import AsyncLazyListenerRunner
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.slack import commands, events, interactions
@@ -58,8 +60,12 @@ class SlackAdapter:
 
 
 def build_app(service: Leanon, auth: WorkspaceAuth, *, signing_secret: str = "",
-              api_url: str = DEFAULT_API_URL) -> SlackAdapter:
-    """The bolt app with every listener; `auth` decides which workspaces are served."""
+              api_url: str = DEFAULT_API_URL, oauth: AsyncOAuthFlow | None = None) -> SlackAdapter:
+    """The bolt app with every listener; `auth` decides which workspaces are served.
+
+    `oauth` (HTTP mode with installs, see `oauth.oauth_flow`) adds /slack/install and
+    /slack/oauth_redirect to the server; `auth` is then usually `InstalledWorkspaces`.
+    """
 
     async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
         return await auth.authorize(enterprise_id, team_id)
@@ -72,7 +78,10 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, signing_secret: str = "",
         logger=logging.getLogger("leanon.slack.bolt"),
         signing_secret=signing_secret,
         client=web_client(api_url),  # no token: authorize gives each request its workspace's
-        authorize=authorize,  # type: ignore[arg-type]  # bolt accepts None: not installed
+        # bolt accepts None (not installed); an AsyncAuthorize may be combined with oauth_flow.
+        authorize=AsyncCallableAuthorize(logger=logging.getLogger("leanon.slack.bolt"),
+                                         func=authorize),  # type: ignore[arg-type]
+        oauth_flow=oauth,
         process_before_response=True,
         raise_error_for_unhandled_request=True,  # handled in events.on_error, without payloads
         user_facing_authorize_error_message="leanon is not installed in this workspace.",

@@ -1,13 +1,14 @@
 """Which Slack workspaces leanon serves, and the Web API client for each.
 
 `WorkspaceAuth` is the seam for installs: `SingleWorkspace` serves the one workspace of
-`SLACK_BOT_TOKEN`; an OAuth installation store can implement the same protocol and be
-passed to `build_app` (bolt accepts its `authorize`) without touching the listeners.
+`SLACK_BOT_TOKEN`; `installs.InstalledWorkspaces` serves every workspace that installed
+leanon through OAuth, each with its own bot token. The listeners don't know which.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Platform, WorkspaceRef
 from bot.errors import ChatError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -57,6 +60,10 @@ class WorkspaceAuth(Protocol):
         """The workspace's address (https://team.slack.com/), for links to messages."""
         ...
 
+    async def revoked(self, enterprise_id: str | None, team_id: str | None) -> None:
+        """Slack revoked the team's bot token (app_uninstalled, tokens_revoked): stop serving it."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -75,6 +82,7 @@ class SingleWorkspace:
         self.client = web_client(api_url, token)
         self._identity: Identity | None = None
         self._lock = asyncio.Lock()
+        self._revoked = False
 
     async def identity(self) -> Identity:
         """Who the token belongs to (raises SlackApiError when Slack refuses the token)."""
@@ -99,13 +107,16 @@ class SingleWorkspace:
 
     async def authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
         me = await self.identity()
-        served = team_id == me.team_id or (team_id is None and enterprise_id is not None
-                                           and enterprise_id == me.enterprise_id)
-        if not served:
+        if self._revoked or not self._is_ours(me, enterprise_id, team_id):
             return None
         return AuthorizeResult(enterprise_id=me.enterprise_id, team_id=me.team_id,
                                bot_token=self._token, bot_id=me.bot_id,
                                bot_user_id=me.bot_user_id)
+
+    @staticmethod
+    def _is_ours(me: Identity, enterprise_id: str | None, team_id: str | None) -> bool:
+        return team_id == me.team_id or (not team_id and enterprise_id is not None
+                                         and enterprise_id == me.enterprise_id)
 
     async def _serves(self, workspace: WorkspaceRef) -> Identity:
         try:
@@ -115,6 +126,8 @@ class SingleWorkspace:
         if workspace.platform is not Platform.SLACK or workspace.workspace_id not in {
                 me.team_id, me.enterprise_id}:
             raise ChatError(f"leanon is not installed in {workspace}")
+        if self._revoked:
+            raise ChatError(f"leanon was uninstalled from {workspace}", permanent=True)
         return me
 
     async def client_for(self, workspace: WorkspaceRef) -> AsyncWebClient:
@@ -126,3 +139,14 @@ class SingleWorkspace:
 
     async def team_url(self, workspace: WorkspaceRef) -> str | None:
         return (await self._serves(workspace)).url
+
+    async def revoked(self, enterprise_id: str | None, team_id: str | None) -> None:
+        """SLACK_BOT_TOKEN no longer works: serve nothing until leanon restarts with a new one."""
+        try:
+            ours = self._is_ours(await self.identity(), enterprise_id, team_id)
+        except (SlackClientError, OSError, TimeoutError):
+            ours = True  # the token no longer answers: there is nothing left to serve anyway
+        if ours:
+            self._revoked = True
+            log.warning("Slack revoked SLACK_BOT_TOKEN (leanon was uninstalled); "
+                        "requests from the workspace are refused until a new token is set")

@@ -1,8 +1,9 @@
-"""Events API: thanks reactions, the App Home tab, and what a failure answers to Slack.
+"""Events API: thanks reactions, the App Home tab, uninstalls, and what a failure answers.
 
 Reactions are handled before Slack gets its answer (the app runs with
 `process_before_response`), so when the database is unreachable the answer is a 503
 and Slack delivers the event again; the thanks dedupe key makes redeliveries harmless.
+`app_uninstalled` and `tokens_revoked` (bot) make `WorkspaceAuth` forget the team's token.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.bridge import Bridge
 from adapters.slack.chat import call
 from adapters.slack.commands import ack_now
+from adapters.slack.render import fallback_text
 from adapters.slack.views import home_view
 from bot.admin import TIPS
 from bot.commands import ListAsks, Person, ReactionAdded, ReactionRemoved, ShowStats
@@ -32,7 +34,8 @@ from bot.service import STORAGE_TROUBLE
 log = logging.getLogger(__name__)
 
 REACTION_ADDED, REACTION_REMOVED, APP_HOME_OPENED = "reaction_added", "reaction_removed", "app_home_opened"
-EVENTS = (REACTION_ADDED, REACTION_REMOVED, APP_HOME_OPENED)
+APP_UNINSTALLED, TOKENS_REVOKED = "app_uninstalled", "tokens_revoked"
+EVENTS = (REACTION_ADDED, REACTION_REMOVED, APP_HOME_OPENED, APP_UNINSTALLED, TOKENS_REVOKED)
 
 
 def base_emoji(name: str) -> str:
@@ -141,6 +144,11 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         except SlackApiError as exc:
             log.warning("views.publish failed: %s", exc.response.get("error"))
 
+    async def revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        # tokens_revoked may name user tokens only: leanon keeps none, so only the bot matters.
+        if event.get("type") == APP_UNINSTALLED or (event.get("tokens") or {}).get("bot"):
+            await bridge.auth.revoked(context.enterprise_id, context.team_id)
+
     async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         kind = (body.get("event") or {}).get("type") or body.get("type") or "request"
         if isinstance(error, BoltUnhandledRequestError):
@@ -150,6 +158,10 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if isinstance(error, StillWorking):
             log.info("%s took over %.1fs; Slack will deliver it again", kind, bridge.event_deadline)
             return BoltResponse(status=503, body="")
+        if isinstance(error, StorageError) and body.get("command"):
+            # Reading the installation failed before the command's ack: say so, privately.
+            log.warning("database unavailable for %s: %s", body["command"], error)
+            return BoltResponse(status=200, body=fallback_text(STORAGE_TROUBLE))
         if isinstance(error, StorageError):
             # Non-2xx: Slack redelivers the event (HTTP retries; Socket Mode: no ack).
             log.warning("database unavailable for %s; Slack will deliver it again: %s", kind, error)
@@ -160,4 +172,6 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
     app.event(REACTION_ADDED)(reaction_added)
     app.event(REACTION_REMOVED)(reaction_removed)
     app.event(APP_HOME_OPENED)(ack=ack_now, lazy=[home_opened])
+    app.event(APP_UNINSTALLED)(revoked)
+    app.event(TOKENS_REVOKED)(revoked)
     app.error(on_error)

@@ -9,6 +9,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.slack import oauth
 from adapters.slack.app import SlackAdapter
 from adapters.slack.auth import DEFAULT_API_URL, web_client
 
@@ -39,6 +40,8 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
 
     application = web.Application(client_max_size=1024 * 1024)
     application.add_routes([web.post(EVENTS_PATH, slack_events), web.get("/healthz", healthz)])
+    if adapter.app.oauth_flow is not None:  # OAuth installs: /slack/install, /slack/oauth_redirect
+        application.add_routes(oauth.routes(adapter.app.oauth_flow))
     return application
 
 

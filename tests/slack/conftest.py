@@ -1,4 +1,5 @@
-"""Fixtures: a real leanon (SQLite, bolt app, production aiohttp server) and a fake Slack."""
+"""Fixtures: a real leanon (SQLite, bolt app, production aiohttp server) and a fake Slack,
+with one bot token (`slack`) or with OAuth installs (`installs`)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fake_slack import BOT_TOKEN, FakeSlack
+from fake_slack import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlack
+from oauth_testing import Installs
 from slack_testing import SECRET, Harness, MovableClock
 
 from adapters.slack.app import build_app
 from adapters.slack.auth import SingleWorkspace
+from adapters.slack.installs import InstalledWorkspaces
+from adapters.slack.oauth import oauth_flow
 from adapters.slack.server import bound_port, serve_http
 from bot.app import Runtime, bootstrap
 from bot.config import Config
 from bot.domain import Platform
+from storage.slack_installations import SqlInstallationStore, SqlOAuthStateStore
 
 
 @pytest.fixture
@@ -42,5 +47,25 @@ async def slack(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Harness]:
     url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
     async with aiohttp.ClientSession() as session:
         yield Harness(url, fake, adapter, runtime, session)
+    await runner.cleanup()
+    await adapter.lazy.drain()
+
+
+@pytest.fixture
+async def installs(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Installs]:
+    """leanon in HTTP mode with OAuth installs (no bot token), stores in its SQLite database."""
+    clock = MovableClock()
+    installations = SqlInstallationStore(runtime.store.engine)
+    states = SqlOAuthStateStore(runtime.store.engine, clock=clock.now)
+    flow = oauth_flow(CLIENT_ID, CLIENT_SECRET, installations, states, fake.api_url)
+    adapter = build_app(runtime.service, InstalledWorkspaces(installations, fake.api_url),
+                        signing_secret=SECRET, api_url=fake.api_url, oauth=flow)
+    runtime.router.register(Platform.SLACK, adapter.chat)
+    runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{bound_port(runner)}"
+    fake.redirect_url = base + "/slack/oauth_redirect"
+    async with aiohttp.ClientSession() as session:
+        harness = Harness(base + "/slack/events", fake, adapter, runtime, session)
+        yield Installs(session, base, harness, clock, installations)
     await runner.cleanup()
     await adapter.lazy.drain()

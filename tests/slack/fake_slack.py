@@ -1,17 +1,20 @@
-"""A local fake of Slack: the Web API, response_urls, file uploads and a Socket Mode server.
+"""A local fake of Slack: the Web API, response_urls, file uploads, OAuth and Socket Mode.
 
 Everything listens on 127.0.0.1 and records what it received, so tests assert on what
-leanon sent to Slack.
+leanon sent to Slack. Every bot token belongs to one team (`tokens`); OAuth installs
+(`/oauth/v2/authorize`, then `oauth.v2.access`) hand out a new token per install.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import itertools
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
@@ -20,6 +23,26 @@ BOT_USER = "UBOT0001"
 BOT_ID = "BBOT0001"
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
+TEAM_B = "T0002"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret"
+APP_ID = "A123456"
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
+    bot_user: str
+    bot_id: str
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.name.lower()}.slack.com/"
+
+
+TEAMS = {TEAM: Team(TEAM, "Example", BOT_USER, BOT_ID),
+         TEAM_B: Team(TEAM_B, "Bexample", "UBOT0002", "BBOT0002")}
 
 
 @dataclass
@@ -52,9 +75,16 @@ class FakeSlack:
     failures: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=lambda: {BOT_TOKEN: TEAM})
+    """Valid bot tokens and their team."""
+    codes: dict[str, str] = field(default_factory=dict)
+    """OAuth codes not yet exchanged, and the team that approved the install."""
+    redirect_url: str = ""
+    """The app's OAuth redirect URL, as configured at Slack (the app manifest's)."""
     ws_url: str | None = None
     base: str = ""
     _ts: int = 0
+    _serial: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
@@ -63,7 +93,8 @@ class FakeSlack:
             self.users.setdefault(uid, _user(uid, name))
         self.users.setdefault("UADMIN01", _user("UADMIN01", "dana", is_admin=True))
         self.users.setdefault("UOTHERBOT", _user("UOTHERBOT", "deploybot", is_bot=True))
-        self.users.setdefault(BOT_USER, _user(BOT_USER, "leanon", is_bot=True))
+        for team in TEAMS.values():
+            self.users.setdefault(team.bot_user, _user(team.bot_user, "leanon", is_bot=True))
 
     @property
     def api_url(self) -> str:
@@ -76,6 +107,7 @@ class FakeSlack:
         app = web.Application()
         app.add_routes([
             web.route("*", "/api/{method}", self._api),
+            web.get("/oauth/v2/authorize", self._authorize),
             web.post("/response/{name}", self._response_url),
             web.post("/upload/{file_id}", self._upload),
         ])
@@ -106,6 +138,14 @@ class FakeSlack:
             await asyncio.sleep(0.01)
         return self.find(method)
 
+    def token_of(self, team_id: str) -> str:
+        """The team's bot token (the newest, when it was installed more than once)."""
+        return [token for token, team in self.tokens.items() if team == team_id][-1]
+
+    def uninstall(self, team_id: str) -> None:
+        """What Slack does when a team removes the app: its tokens stop working."""
+        self.tokens = {token: team for token, team in self.tokens.items() if team != team_id}
+
     def add_message(self, channel: str, user: str, thread_ts: str | None = None,
                     bot: bool = False) -> str:
         """A message written in Slack by someone (for conversations.replies)."""
@@ -134,6 +174,10 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await self._read(request)
         auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            args.update(client_id=client_id, client_secret=secret)
+            auth = ""
         token = auth.removeprefix("Bearer ") if auth else args.get("token")
         self.calls.append(Call(method, args, token, time.monotonic()))
         if method in self.delays:
@@ -144,25 +188,56 @@ class FakeSlack:
                                      headers={"Retry-After": str(retry_after)})
         if method in self.failures:
             return web.json_response({"ok": False, "error": self.failures[method]})
-        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
-        if token != expected:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
         call = self.calls[-1]
-        call.result = {"ok": True, **self._answer(method, args)}
+        if method == "oauth.v2.access":
+            call.result = self._exchange(args)
+            return web.json_response(call.result)
+        app_level = method == "apps.connections.open"
+        if (token != APP_TOKEN) if app_level else (token not in self.tokens):
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        team = TEAMS[self.tokens.get(str(token), TEAM)]
+        call.result = {"ok": True, **self._answer(method, args, team)}
         return web.json_response(call.result)
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """Slack's "allow leanon in your workspace?" page, approved at once: back to the app."""
+        query = dict(request.query)
+        self.calls.append(Call("oauth.authorize", query, None, time.monotonic()))
+        team = query.get("team") or TEAM
+        if query.get("client_id") != CLIENT_ID or team not in TEAMS or not self.redirect_url:
+            return web.Response(status=400, text="bad authorize request")
+        code = f"code-{team}-{next(self._serial)}"
+        self.codes[code] = team
+        back = urlencode({"code": code, "state": query.get("state", "")})
+        raise web.HTTPFound(f"{self.redirect_url}?{back}")
+
+    def _exchange(self, args: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: a code (once) and the app's credentials → the team's bot token."""
+        if (args.get("client_id"), args.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
+            return {"ok": False, "error": "invalid_client_id"}
+        team_id = self.codes.pop(str(args.get("code")), None)
+        if team_id is None:
+            return {"ok": False, "error": "invalid_code"}
+        team = TEAMS[team_id]
+        token = f"xoxb-{team_id}-{next(self._serial)}"
+        self.tokens[token] = team_id
+        return {"ok": True, "access_token": token, "token_type": "bot", "app_id": APP_ID,
+                "scope": "commands,chat:write", "bot_user_id": team.bot_user,
+                "team": {"id": team.id, "name": team.name}, "enterprise": None,
+                "is_enterprise_install": False, "authed_user": {"id": "U2147483697"}}
+
+    def _answer(self, method: str, args: dict[str, Any], team: Team) -> dict[str, Any]:
         if method == "auth.test":
-            return {"url": "https://example.slack.com/", "team": "Example", "user": "leanon",
-                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+            return {"url": team.url, "team": team.name, "user": "leanon",
+                    "team_id": team.id, "user_id": team.bot_user, "bot_id": team.bot_id}
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"user": user} if user else {"ok": False, "error": "user_not_found"}
         if method == "chat.postMessage":
             ts = self._next_ts()
             channel = str(args.get("channel"))
-            self.messages[ts] = {"type": "message", "channel": channel, "user": BOT_USER,
-                                 "bot_id": BOT_ID, "ts": ts,
+            self.messages[ts] = {"type": "message", "channel": channel, "user": team.bot_user,
+                                 "bot_id": team.bot_id, "ts": ts,
                                  **({"thread_ts": args["thread_ts"]} if args.get("thread_ts") else {}),
                                  **({"metadata": args["metadata"]} if args.get("metadata") else {})}
             return {"channel": channel, "ts": ts, "message": self.messages[ts]}

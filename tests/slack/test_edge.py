@@ -127,3 +127,15 @@ async def test_a_channel_leanon_cannot_post_in_is_explained_and_nothing_stays_op
     await slack.command("/ask", "how do I rotate the staging keys without downtime?")
     assert any("could not post your ask" in t for t in slack.private(ALICE))
     assert await asks_in_db(slack) == 0
+
+
+async def test_app_uninstalled_with_one_bot_token_stops_serving_the_workspace(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    assert await asks_in_db(slack) == 1
+    fake.uninstall(WS.workspace_id)
+    fake.calls.clear()
+    assert (await slack.event(payload("event_app_uninstalled"))).status == 200
+    await slack.command("/ask", "is anyone around to pair on the flaky deploy?")
+    assert await asks_in_db(slack) == 1
+    assert [c.method for c in fake.calls] == ["response_url"]  # "not installed", privately

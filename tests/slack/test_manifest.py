@@ -7,6 +7,7 @@ from pathlib import Path
 
 from adapters.slack.commands import COMMANDS, THANKS
 from adapters.slack.events import EVENTS
+from adapters.slack.oauth import BOT_SCOPES, REDIRECT_PATH
 from adapters.slack.server import EVENTS_PATH
 
 MANIFEST = (Path(__file__).resolve().parents[2] / "slack-manifest.yaml").read_text()
@@ -28,8 +29,15 @@ def test_every_command_is_in_the_manifest_and_thanks_gets_escaped_mentions() -> 
 
 def test_every_event_and_the_scopes_they_need() -> None:
     assert sorted(listed_under("bot_events")) == sorted(EVENTS)
-    scopes = set(listed_under("bot"))
-    assert {"commands", "chat:write", "im:write", "users:read", "reactions:read"} <= scopes
+    scopes = listed_under("bot")
+    assert {"commands", "chat:write", "im:write", "users:read", "reactions:read"} <= set(scopes)
+    assert scopes == list(BOT_SCOPES)  # what an OAuth install asks for
+
+
+def test_the_oauth_redirect_url_and_no_token_rotation() -> None:
+    [redirect] = listed_under("redirect_urls")
+    assert redirect.endswith(REDIRECT_PATH)
+    assert "token_rotation_enabled: false" in MANIFEST  # leanon does not refresh tokens
 
 
 def test_every_url_is_the_events_endpoint_and_interactivity_is_on() -> None:

@@ -1,0 +1,114 @@
+"""The process's one HTTP server: whatever routes the adapters bring, plus health and metrics.
+
+- `GET /healthz`: liveness. 200 while the event loop answers.
+- `GET /readyz`: readiness. 200 when the database answers and every configured adapter is
+  connected; 503 with a short JSON reason otherwise (and while shutting down).
+- `GET /metrics`: Prometheus' text format.
+
+A middleware gives each request an id (bound to its log lines and to the work it starts,
+and sent back as `X-Request-Id`) and times it for the latency histogram.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from adapters.ops.logs import bound, new_id
+from adapters.ops.metrics import Metrics
+from adapters.ops.readiness import Readiness, is_ready
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+SHUTDOWN_TIMEOUT_SECONDS = 5.0
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+METHODS = {"GET", "POST", "HEAD"}
+
+
+def _has_get(application: web.Application, path: str) -> bool:
+    return any(route.method == "GET" and route.resource is not None
+               and route.resource.canonical == path for route in application.router.routes())
+
+
+def install(application: web.Application, readiness: Readiness, metrics: Metrics) -> None:
+    """Add the health, readiness and metrics routes and the request middleware."""
+
+    async def healthz(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    async def readyz(request: web.Request) -> web.StreamResponse:
+        status = await readiness.status()
+        if is_ready(status):
+            return web.json_response({"status": "ready", "checks": status})
+        reason = "; ".join(f"{name}: {value}" for name, value in status.items() if value != "ok")
+        return web.json_response({"status": "not ready", "reason": reason, "checks": status},
+                                 status=503)
+
+    async def metrics_page(request: web.Request) -> web.StreamResponse:
+        body, content_type = metrics.exposition(request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    handlers = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics_page}
+    application.add_routes([web.get(path, handler) for path, handler in handlers.items()
+                            if not _has_get(application, path)])  # Slack's app has a /healthz
+    application.middlewares.append(_observe(metrics))
+
+
+def _observe(metrics: Metrics) -> Middleware:
+    @web.middleware
+    async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("X-Request-Id", "")
+        request_id = given if REQUEST_ID.fullmatch(given) else new_id()
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        method = request.method if request.method in METHODS else "other"
+        start = time.perf_counter()
+        status = 500
+        with bound(request_id=request_id):
+            try:
+                response = await handler(request)
+                status = response.status
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                elapsed = time.perf_counter() - start
+                metrics.http_seconds.labels(route, method, str(status)).observe(elapsed)
+                level = logging.DEBUG if route in OPS_PATHS else logging.INFO
+                log.log(level, "request served", extra={
+                    "method": method, "route": route, "status": status,
+                    "duration_ms": round(elapsed * 1000, 1)})
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    return observe
+
+
+async def serve(application: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start listening; ConfigError (one line) when the address can't be used."""
+    runner = web.AppRunner(application, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(f"LEANON_HOST/LEANON_PORT: cannot listen on {host}:{port} "
+                          f"({why})") from None
+    log.info("HTTP server listening", extra={"host": host, "port": bound_port(runner)})
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The port the server listens on (useful when it was started on port 0)."""
+    return int(runner.addresses[0][1])

@@ -1,0 +1,104 @@
+"""`leanon config check`: validate the whole configuration and show it, secrets masked.
+
+Part of the composition root (it asks the adapters and storage to validate their parts),
+so that a value `leanon run` would refuse is refused here too, with the same one line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from adapters.discord import DiscordSettings
+from bot.config import Config
+from bot.errors import ConfigError
+from storage.engine import database_url
+
+MASK = "********"
+SECRET_WORDS = ("token", "secret", "password", "key")  # masked whatever their type
+
+
+def masked_database_url(url: str) -> str:
+    """`url` with its password hidden (`postgresql://leanon:***@db/leanon`)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a URL)"
+
+
+def _shown(name: str, value: object) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, SecretStr):
+        return MASK if value.get_secret_value() else "(empty)"
+    if any(word in name for word in SECRET_WORDS):
+        return MASK if value else "(empty)"
+    if name == "database_url":
+        return masked_database_url(str(value))
+    return str(value)
+
+
+def effective(config: Config) -> list[tuple[str, str]]:
+    """Every setting as (ENVIRONMENT_NAME, shown value), secrets masked."""
+    return [(name.upper(), _shown(name, getattr(config, name)))
+            for name in type(config).model_fields]
+
+
+def discord_settings(config: Config) -> DiscordSettings:
+    """The Discord adapter's settings (ConfigError naming the variable when one is wrong)."""
+    token = config.discord_token.get_secret_value() if config.discord_token else ""
+    return DiscordSettings.from_env(
+        token=token, api_url=config.discord_api_url, gateway_url=config.discord_gateway_url,
+        shard_count=config.discord_shard_count, shard_ids=config.discord_shard_ids,
+        dev_guild_id=config.discord_dev_guild_id)
+
+
+def validate(config: Config) -> list[str]:
+    """What `leanon run` will start; ConfigError (one line) when a setting does not fit."""
+    try:
+        database_url(config.database_url)
+        make_url(config.database_url)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL: not a database URL (sqlite:///leanon.db or "
+                          "postgresql://user@host/db)") from None
+    started = []
+    mode = config.slack_mode()
+    if mode is not None and not re.match(r"https?://[^/\s]+", config.slack_api_url):
+        raise ConfigError("SLACK_API_URL: use an http(s) URL like https://slack.com/api/")
+    if mode == "socket":
+        started.append("slack (Socket Mode)")
+    elif mode == "http":
+        installs = " with OAuth installs" if getattr(config, "slack_oauth", False) else ""
+        started.append(f"slack (HTTP mode{installs}, POST /slack/events on port "
+                       f"{config.leanon_port})")
+    if config.has_discord:
+        shards = discord_settings(config).shard_ids
+        which = f"shards {','.join(map(str, shards))}" if shards else "all shards"
+        started.append(f"discord ({which})")
+    return started
+
+
+def report(config: Config) -> str:
+    """The check's output: the effective settings, then what `leanon run` starts."""
+    started = validate(config)
+    rows = effective(config)
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
+    runs = ", ".join(started) if started else "the console workspace (no Slack or Discord settings)"
+    server = f"; HTTP server on {config.leanon_host}:{config.leanon_port}" if started else ""
+    lines += ["", f"configuration is valid; leanon run starts: {runs}{server}"]
+    return "\n".join(lines)
+
+
+def secret_values(config: Config) -> list[str]:
+    """Every secret in the configuration, for the log redactor."""
+    values = [value.get_secret_value() for name in type(config).model_fields
+              if isinstance(value := getattr(config, name), SecretStr)]
+    try:
+        password = make_url(config.database_url).password
+    except ArgumentError:
+        password = None
+    return [v for v in [*values, password or ""] if v]
