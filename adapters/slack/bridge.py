@@ -14,7 +14,7 @@ import aiohttp
 from adapters.slack.auth import WorkspaceAuth, workspace_ref
 from adapters.slack.chat import SlackChat
 from adapters.slack.members import Members
-from bot.commands import ChangeConfig, Command, ExportData, ResolveAsk
+from bot.commands import ChangeConfig, Command, ExportData, NudgeNow, ResolveAsk
 from bot.domain import Actor, Settings, WorkspaceRef
 from bot.errors import ChatError, StorageError
 from bot.messages import Message, Reply, error
@@ -28,7 +28,8 @@ SOMETHING_WENT_WRONG = error("leanon hit a problem and could not finish that. "
                              "Please try again in a moment.")
 
 # Commands whose outcome depends on the member being a workspace admin or owner.
-ADMIN_SENSITIVE = (ResolveAsk, ChangeConfig, ExportData)
+# Commands whose outcome depends on whether the member is an admin (looked up, then cached).
+ADMIN_SENSITIVE = (ResolveAsk, ChangeConfig, ExportData, NudgeNow)
 
 
 class InFlight:

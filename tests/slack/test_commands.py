@@ -144,3 +144,14 @@ async def test_a_waiting_ask_gets_its_follow_up_in_the_cards_thread(
     [follow_up] = [c for c in fake.posts(CHANNEL) if c.args.get("thread_ts")]
     assert follow_up.args["thread_ts"] == card.result["ts"]
     assert "still waiting for a hand" in follow_up.text()
+
+
+async def test_an_admin_can_post_the_weekly_encouragement_now(slack: Harness,
+                                                              fake: FakeSlack) -> None:
+    await slack.command("/leanon", "nudge now", user=ALICE)
+    assert any("Only workspace admins" in t for t in slack.private(ALICE))
+    assert fake.posts() == []
+    await slack.command("/leanon", "nudge now", user=ADMIN)
+    assert any("Posted" in t for t in slack.private(ADMIN))
+    [post] = fake.posts()
+    assert "It's okay to ask" in json.dumps(post.args, ensure_ascii=False)
