@@ -5,21 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import discord
 from fake_discord import APP_ID, CHANNEL, GUILD, TOKEN, Answer, FakeDiscord, Json
+from leanon_testing import MovableClock, database_down  # noqa: F401 - re-exported for the tests
 
 from adapters.discord import DiscordSettings, run_discord
 from bot.app import Runtime, bootstrap
 from bot.config import Config
 from bot.domain import Platform, Thanks, WorkspaceRef
-from bot.errors import StorageError
 
 ALICE, BOB, CAROL, OTHER_BOT = ("700000000000000001", "700000000000000002",
                                 "700000000000000003", "700000000000000009")
@@ -118,31 +116,10 @@ def reaction(kind: str = "add", who: str = ALICE, message_id: str = "12000000000
     return payload
 
 
-class MovableClock:
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
-class _UnreachableDatabase:
-    async def __aenter__(self) -> Any:
-        raise StorageError("database unreachable (test)")
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
 
 
-@contextmanager
-def database_down(runtime: Runtime) -> Iterator[None]:
-    """While inside, every unit of work fails like an unreachable database."""
-    saved = runtime.service.deps
-    runtime.service.deps = replace(saved, uow=_UnreachableDatabase)  # type: ignore[arg-type]
-    try:
-        yield
-    finally:
-        runtime.service.deps = saved
 
 
 def settings_for(fake: FakeDiscord, **changes: Any) -> DiscordSettings:

@@ -5,22 +5,19 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 from fake_slack import TEAM, FakeSlack
+from leanon_testing import MovableClock, database_down  # noqa: F401 - re-exported for the tests
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.app import SlackAdapter
 from bot.app import Runtime
 from bot.domain import Platform, WorkspaceRef
-from bot.errors import StorageError
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -120,33 +117,7 @@ def dm(user: str) -> str:
     return "D" + user[1:]
 
 
-class MovableClock:
-    """The real time plus an offset a test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
-class _UnreachableDatabase:
-    """A unit of work whose database can't be reached."""
-
-    async def __aenter__(self) -> _UnreachableDatabase:
-        raise StorageError("connection refused (test)")
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
 
 
-@contextmanager
-def database_down(runtime: Runtime) -> Iterator[None]:
-    """While inside, every unit of work fails the way an unreachable database does."""
-    service = runtime.service
-    saved = service.deps
-    service.deps = replace(saved, uow=_UnreachableDatabase)  # type: ignore[arg-type]
-    try:
-        yield
-    finally:
-        service.deps = saved

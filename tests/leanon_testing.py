@@ -1,0 +1,36 @@
+"""Test helpers shared by the adapter suites: a movable clock and a database that fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from adapters.console.chat import ConsoleClock as MovableClock
+from bot.app import Runtime
+from bot.errors import StorageError
+
+__all__ = ["MovableClock", "database_down"]
+
+
+class _UnreachableDatabase:
+    """A unit of work whose database can't be reached."""
+
+    async def __aenter__(self) -> Any:
+        raise StorageError("connection refused (test)")
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+@contextmanager
+def database_down(runtime: Runtime) -> Iterator[None]:
+    """While inside, every unit of work fails the way an unreachable database does."""
+    service = runtime.service
+    saved = service.deps
+    service.deps = replace(saved, uow=_UnreachableDatabase)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        service.deps = saved
