@@ -1,0 +1,89 @@
+"""The tests' fake Slack Web API (tests/slack/fake_slack.py) as its own process, for the benchmarks.
+
+Own process so that it does not share a core with the load generator. Adds a fixed
+latency per API call, a share of `429 ratelimited` answers (with `Retry-After`), and
+`GET /_bench/posts`, the number of channel posts per channel. Prints its base URL on
+stdout once listening, then serves until SIGTERM or SIGINT.
+
+    python benchmarks/fake_slack_server.py [--latency 0.05] [--rate-limited 0.01] [--retry-after 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import sys
+from collections import Counter
+
+from aiohttp import web
+from common import TESTS_SLACK
+
+sys.path.insert(0, str(TESTS_SLACK))
+from fake_slack import FakeSlack
+
+
+class BenchSlack(FakeSlack):
+    """FakeSlack with latency, random 429s, and a cap on what it keeps in memory."""
+
+    latency: float = 0.0
+    rate_limited: float = 0.0
+    retry_after: int = 1
+    posts: Counter[str]  # type: ignore[assignment]
+    limited: int = 0
+    rng: random.Random
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        method = request.match_info["method"]
+        if method == "chat.postMessage" and self.rate_limited and self.rng.random() < self.rate_limited:
+            self.limited += 1
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(self.retry_after)})
+        response = await super()._api(request)
+        call = self.calls[-1]
+        if method == "chat.postMessage" and call.result.get("ok"):
+            self.posts[str(call.args.get("channel"))] += 1
+        if len(self.calls) > 1000:  # memory: the benchmarks send many thousands
+            del self.calls[:-100]
+            self.messages.clear()
+        return response
+
+    async def _bench_posts(self, _request: web.Request) -> web.Response:
+        return web.json_response({"posts": dict(self.posts), "rate_limited": self.limited})
+
+
+async def serve(args: argparse.Namespace) -> None:
+    fake = BenchSlack()
+    fake.latency, fake.rate_limited, fake.retry_after = args.latency, args.rate_limited, args.retry_after
+    fake.posts, fake.rng = Counter(), random.Random(3)  # noqa: S311 - which calls get a 429
+    app = web.Application()
+    app.add_routes([web.route("*", "/api/{method}", fake._api),
+                    web.post("/response/{name}", fake._response_url),
+                    web.get("/_bench/posts", fake._bench_posts)])
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024).start()
+    fake.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    print(fake.base, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="a fake Slack Web API on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
+    parser.add_argument("--rate-limited", type=float, default=0.0, help="share of chat.postMessage → 429")
+    parser.add_argument("--retry-after", type=int, default=1)
+    asyncio.run(serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
