@@ -55,6 +55,16 @@ async def set_monday_nudge(runtime, tz: str = "Europe/Berlin") -> None:
     assert reply.ok, reply
 
 
+async def monday_schedule(tmp_path: Path) -> tuple[Path, SettableClock, RecordingChat]:
+    """A database with a Monday 09:30 UTC schedule, set on the Wednesday before."""
+    db = tmp_path / "db.sqlite"
+    clock = SettableClock(utc(2026, 11, 25, 12, 0))
+    chat = RecordingChat(clock)
+    async with leanon(db, clock, chat) as runtime:
+        await set_monday_nudge(runtime, "UTC")
+    return db, clock, chat
+
+
 async def test_fires_at_0930_local_and_only_once(tmp_path: Path) -> None:
     clock = SettableClock(utc(2026, 10, 22, 12, 0))  # the Thursday before
     chat = RecordingChat(clock)
@@ -72,11 +82,7 @@ async def test_fires_at_0930_local_and_only_once(tmp_path: Path) -> None:
 
 
 async def test_restart_inside_the_same_day_posts_once(tmp_path: Path) -> None:
-    db = tmp_path / "db.sqlite"
-    clock = SettableClock(utc(2026, 11, 25, 12, 0))
-    chat = RecordingChat(clock)
-    async with leanon(db, clock, chat) as runtime:
-        await set_monday_nudge(runtime, "UTC")
+    db, clock, chat = await monday_schedule(tmp_path)
     # leanon was down over 09:30 and comes back at 15:00 the same Monday.
     clock.set(utc(2026, 11, 30, 15, 0))
     async with leanon(db, clock, chat) as runtime:
@@ -88,11 +94,7 @@ async def test_restart_inside_the_same_day_posts_once(tmp_path: Path) -> None:
 
 async def test_a_post_missed_on_an_earlier_day_is_skipped_and_logged(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    db = tmp_path / "db.sqlite"
-    clock = SettableClock(utc(2026, 11, 25, 12, 0))
-    chat = RecordingChat(clock)
-    async with leanon(db, clock, chat) as runtime:
-        await set_monday_nudge(runtime, "UTC")
+    db, clock, chat = await monday_schedule(tmp_path)
     clock.set(utc(2026, 12, 1, 10, 0))  # back on Tuesday
     with caplog.at_level(logging.WARNING):
         async with leanon(db, clock, chat) as runtime:
@@ -119,11 +121,7 @@ async def test_setting_a_schedule_after_its_time_waits_for_next_week(tmp_path: P
 
 
 async def test_a_crash_between_claim_and_post_posts_once_after_restart(tmp_path: Path) -> None:
-    db = tmp_path / "db.sqlite"
-    clock = SettableClock(utc(2026, 11, 25, 12, 0))
-    chat = RecordingChat(clock)
-    async with leanon(db, clock, chat) as runtime:
-        await set_monday_nudge(runtime, "UTC")
+    db, clock, chat = await monday_schedule(tmp_path)
     clock.set(utc(2026, 11, 30, 9, 30))
     # The claim is made, then the process dies.
     async with leanon(db, clock, chat) as runtime, runtime.store.unit_of_work() as uow:
@@ -142,11 +140,7 @@ async def test_a_crash_between_claim_and_post_posts_once_after_restart(tmp_path:
 
 
 async def test_a_crash_after_posting_is_completed_without_a_second_post(tmp_path: Path) -> None:
-    db = tmp_path / "db.sqlite"
-    clock = SettableClock(utc(2026, 11, 25, 12, 0))
-    chat = RecordingChat(clock)
-    async with leanon(db, clock, chat) as runtime:
-        await set_monday_nudge(runtime, "UTC")
+    db, clock, chat = await monday_schedule(tmp_path)
     clock.set(utc(2026, 11, 30, 9, 30))
     async with leanon(db, clock, chat) as runtime:
         async with runtime.store.unit_of_work() as uow:
