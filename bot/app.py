@@ -28,7 +28,7 @@ from adapters.ops.readiness import Check, Readiness
 from adapters.ops.shutdown import Deadline, within
 from adapters.scheduler import Scheduler
 from adapters.slack.app import SlackAdapter, build_app
-from adapters.slack.auth import SingleWorkspace, WorkspaceAuth
+from adapters.slack.auth import SingleWorkspace, WorkspaceAuth, close_shared_session
 from adapters.slack.installs import InstalledWorkspaces
 from adapters.slack.oauth import STATE_SECONDS, oauth_flow
 from adapters.slack.server import close_socket_mode, connect_socket_mode, web_app
@@ -187,6 +187,13 @@ async def run_bots(config: Config, stop: asyncio.Event | None = None) -> None:
     turns 503, the server finishes its requests, Socket Mode and the Discord gateway close
     and the scheduler stops together; then Slack's pending work gets what time is left.
     """
+    try:
+        await _run_bots(config, stop)
+    finally:
+        await close_shared_session()  # the Slack Web API's pooled connections
+
+
+async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
     validate(config)
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)

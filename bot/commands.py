@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import time
 
 from bot.domain import Actor, MessageRef, WorkspaceRef
@@ -66,6 +67,10 @@ class ReactionAdded:
     emoji: str
     # The parent message when the reacted message sits in a thread.
     thread: MessageRef | None = None
+    # Where the platform's event does not say (Slack), how to find that parent: asked only
+    # after the thanks is recorded, and only when the channel has ask cards.
+    find_thread: Callable[[], Awaitable[MessageRef | None]] | None = field(
+        default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, time
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -82,6 +82,15 @@ class AskRepository(Protocol):
         """The ask whose card is `ref` (for a message in a card's thread, pass the card)."""
         ...
 
+    async def by_messages(self, workspace: WorkspaceRef,
+                          refs: Collection[MessageRef]) -> dict[MessageRef, Ask]:
+        """The asks whose cards are among `refs`, by card (one query for many reactions)."""
+        ...
+
+    async def has_cards_in_channel(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        """True when some ask's card was posted in the channel (its threads may hold thanks)."""
+        ...
+
     async def count_by_asker_since(
         self, workspace: WorkspaceRef, asker_id: str, since: datetime
     ) -> int: ...
@@ -135,6 +144,15 @@ class ThanksRepository(Protocol):
 
     async def retract(self, workspace: WorkspaceRef, dedupe_key: str, at: datetime) -> Thanks | None:
         """Retract the active thanks with this key; None when there is none."""
+        ...
+
+    async def add_many(self, news: Sequence[NewThanks]) -> list[Thanks | None]:
+        """`add` for many thanks of one workspace, each with a distinct `dedupe_key`, in a
+        few statements; the results in the order of `news`."""
+        ...
+
+    async def link_to_ask(self, workspace: WorkspaceRef, dedupe_key: str, ask_id: int) -> bool:
+        """Link the thanks with this key to an ask, unless it is linked already."""
         ...
 
     async def count_given_since(

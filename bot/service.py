@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +36,12 @@ from bot.commands import (
 )
 from bot.deps import Deps
 from bot.domain import MessageRef, Platform, Settings, WorkspaceRef
-from bot.errors import ChatError
+from bot.errors import ChatError, StorageError
+from bot.groupcommit import GroupCommit
 from bot.messages import Message, Reply, error
 from bot.ports import Chat, OncePoster
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Deps], Awaitable[Reply]]
 
@@ -78,10 +83,33 @@ class Leanon:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        # Reactions come in floods (a busy channel, a redelivery after an outage): those
+        # arriving together are written together (see bot.groupcommit).
+        self._reactions: GroupCommit[thanks.Reaction, Reply] = GroupCommit(self._record_reactions)
 
-    async def handle(self, cmd: Command) -> Reply:
-        handler = HANDLERS[type(cmd)]
-        return await handler(cmd, self.deps)
+    async def _record_reactions(self, cmds: list[thanks.Reaction]) -> list[Reply]:
+        return await thanks.record_reactions(cmds, self.deps)
+
+    async def handle(self, cmd: Command, *, defer: bool = False) -> Reply:
+        """Run `cmd`. Its reply's `after` work is done before returning, unless `defer`:
+        then the caller answers the platform first and calls `finish(reply)`."""
+        if isinstance(cmd, ReactionAdded | ReactionRemoved):
+            reply = await self._reactions.submit(cmd)
+        else:
+            reply = await HANDLERS[type(cmd)](cmd, self.deps)
+        if defer or not reply.after:
+            return reply
+        await self.finish(reply)
+        return replace(reply, after=())
+
+    @staticmethod
+    async def finish(reply: Reply) -> None:
+        """Do a reply's `after` work; its failures are logged (the member has their answer)."""
+        for work in reply.after:
+            try:
+                await work()
+            except (ChatError, StorageError) as exc:
+                log.warning("follow-up work failed: %s", type(exc).__name__)
 
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """A workspace's settings, for adapters that shape their UI by them (StorageError passes)."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from functools import partial
+from typing import cast
 
 from bot.cards import people
 from bot.commands import ReactionAdded, ReactionRemoved, ThankHelper, ThankMembers
 from bot.deps import REASON_MAX_CHARS, Deps
-from bot.domain import NewThanks, Settings, ThanksSource, WorkspaceRef
+from bot.domain import Ask, NewThanks, Settings, ThanksSource, WorkspaceRef
 from bot.errors import ChatError
-from bot.messages import Line, Mention, MessageKind, Reply, UserText, error, line, notice
+from bot.messages import AfterWork, Line, Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
 from bot.text import clean_user_text, neutralise_mentions, preview
 
@@ -45,40 +48,79 @@ async def _notify_receiver(deps: Deps, workspace: WorkspaceRef, channel_id: str,
         log.warning("thanks note to the receiver failed: %s", exc)
 
 
+async def _warn_over_allowance(deps: Deps, cmd: ReactionAdded, settings: Settings) -> None:
+    try:
+        await deps.chat.whisper(cmd.workspace, cmd.message.channel_id, cmd.actor.user_id,
+                                error(_over_allowance_text(settings)))
+    except ChatError as exc:
+        log.warning("allowance note failed: %s", exc)
+
+
+async def _link_to_thread(deps: Deps, cmd: ReactionAdded) -> None:
+    """Link a recorded reaction thanks to the ask whose thread holds the message, if any."""
+    thread = await cmd.find_thread() if cmd.find_thread is not None else None
+    if thread is None:
+        return
+    async with deps.uow() as uow:
+        ask = await uow.asks.find_by_message(cmd.workspace, thread)
+        if ask is not None and await uow.thanks.link_to_ask(cmd.workspace, reaction_key(cmd),
+                                                            ask.id):
+            await uow.commit()
+
+
+def _counts(cmd: ReactionAdded, settings: Settings) -> bool:
+    """Yourself, bots and emoji that are not thanks are ignored."""
+    return not (cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id
+                ) and cmd.emoji in settings.thanks_emoji
+
+
+def _new_thanks(cmd: ReactionAdded, deps: Deps, ask: Ask | None) -> NewThanks:
+    return NewThanks(
+        workspace=cmd.workspace, giver_id=cmd.actor.user_id, receiver_id=cmd.author.user_id,
+        source=ThanksSource.REACTION, created_at=deps.clock.now(), message=cmd.message,
+        emoji=cmd.emoji, ask_id=ask.id if ask else None, dedupe_key=reaction_key(cmd))
+
+
+def _may_be_in_a_thread(cmd: ReactionAdded, ask: Ask | None) -> bool:
+    """Whether the platform should be asked for the message's thread (see `find_thread`)."""
+    return ask is None and cmd.thread is None and cmd.find_thread is not None
+
+
+def _recorded(deps: Deps, cmd: ReactionAdded, settings: Settings, look_up_thread: bool) -> Reply:
+    """The reply to a newly recorded reaction thanks: nothing to say, work for later."""
+    after: list[AfterWork] = []
+    if look_up_thread:
+        after.append(partial(_link_to_thread, deps, cmd))
+    if settings.receiver_dm:
+        after.append(partial(_notify_receiver, deps, cmd.workspace, cmd.message.channel_id,
+                             cmd.author.user_id,
+                             line(Mention(cmd.actor.user_id),
+                                  f" thanked you with :{cmd.emoji}: for a message you wrote.")))
+    return Reply(after=tuple(after))
+
+
 async def reaction_added(cmd: ReactionAdded, deps: Deps) -> Reply:
-    """A thanks emoji on a teammate's message thanks its author (silently ignored otherwise)."""
-    if cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id:
-        return Reply()
+    """A thanks emoji on a teammate's message thanks its author (silently ignored otherwise).
+
+    The thanks is recorded before this returns; the notes and the thread lookup are `after`
+    work, so that a platform waiting for its answer waits for the database alone.
+    """
     async with deps.uow() as uow:
         settings = await uow.workspaces.settings(cmd.workspace)
-        if cmd.emoji not in settings.thanks_emoji:
+        if not _counts(cmd, settings):
             return Reply()
         ask = await uow.asks.find_by_message(cmd.workspace, cmd.message)
         if ask is None and cmd.thread is not None:
             ask = await uow.asks.find_by_message(cmd.workspace, cmd.thread)
-        thanks = await uow.thanks.add(NewThanks(
-            workspace=cmd.workspace, giver_id=cmd.actor.user_id, receiver_id=cmd.author.user_id,
-            source=ThanksSource.REACTION, created_at=deps.clock.now(), message=cmd.message,
-            emoji=cmd.emoji, ask_id=ask.id if ask else None, dedupe_key=reaction_key(cmd)))
+        look_up = _may_be_in_a_thread(cmd, ask) and await uow.asks.has_cards_in_channel(
+            cmd.workspace, cmd.message.channel_id)
+        thanks = await uow.thanks.add(_new_thanks(cmd, deps, ask))
         if thanks is None:
             return Reply()
         if await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings):
-            over = True
-        else:
-            over = False
-            await uow.commit()
-    if over:
-        try:
-            await deps.chat.whisper(cmd.workspace, cmd.message.channel_id, cmd.actor.user_id,
-                                    error(_over_allowance_text(settings)))
-        except ChatError as exc:
-            log.warning("allowance note failed: %s", exc)
-        return Reply()
-    if settings.receiver_dm:
-        await _notify_receiver(deps, cmd.workspace, cmd.message.channel_id, cmd.author.user_id,
-                               line(Mention(cmd.actor.user_id),
-                                    f" thanked you with :{cmd.emoji}: for a message you wrote."))
-    return Reply()
+            return Reply(after=(partial(_warn_over_allowance, deps, cmd, settings),))
+        await uow.commit()
+    return _recorded(deps, cmd, settings, look_up)
 
 
 async def reaction_removed(cmd: ReactionRemoved, deps: Deps) -> Reply:
@@ -89,6 +131,75 @@ async def reaction_removed(cmd: ReactionRemoved, deps: Deps) -> Reply:
         await uow.thanks.retract(cmd.workspace, reaction_key(cmd), deps.clock.now())
         await uow.commit()
     return Reply()
+
+
+Reaction = ReactionAdded | ReactionRemoved
+
+
+async def record_reactions(cmds: Sequence[Reaction], deps: Deps) -> list[Reply]:
+    """Reactions, in arrival order, in one transaction (`bot.groupcommit`): what
+    `reaction_added`/`reaction_removed` do one by one, in a few statements for them all.
+
+    Where a workspace has a daily allowance, a thanks over it must be rolled back alone,
+    so a batch that holds such a workspace's reactions is done one by one.
+    """
+    async with deps.uow() as uow:
+        settings = {ws: await uow.workspaces.settings(ws)
+                    for ws in dict.fromkeys(cmd.workspace for cmd in cmds)}
+        if all(s.daily_allowance is None for s in settings.values()):
+            replies = await _record_batch(uow, deps, cmds, settings)
+            await uow.commit()
+            return replies
+    return [await (reaction_added(cmd, deps) if isinstance(cmd, ReactionAdded)
+                   else reaction_removed(cmd, deps)) for cmd in cmds]
+
+
+async def _record_batch(uow: UnitOfWork, deps: Deps, cmds: Sequence[Reaction],
+                        settings: dict[WorkspaceRef, Settings]) -> list[Reply]:
+    replies = [Reply()] * len(cmds)
+    adds: list[int] = []  # reactions waiting to be written, by index
+
+    async def write_adds() -> None:
+        by_workspace: dict[WorkspaceRef, list[int]] = {}
+        for i in adds:
+            by_workspace.setdefault(cmds[i].workspace, []).append(i)
+        for workspace, indexes in by_workspace.items():
+            await _add_reactions(uow, deps, [(i, cast(ReactionAdded, cmds[i])) for i in indexes],
+                                 settings[workspace], replies)
+        adds.clear()
+
+    for i, cmd in enumerate(cmds):
+        if isinstance(cmd, ReactionRemoved):
+            await write_adds()  # an add, then its removal: in that order
+            if not cmd.actor.is_bot:
+                await uow.thanks.retract(cmd.workspace, reaction_key(cmd), deps.clock.now())
+        elif _counts(cmd, settings[cmd.workspace]):
+            adds.append(i)
+    await write_adds()
+    return replies
+
+
+async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, ReactionAdded]],
+                         settings: Settings, replies: list[Reply]) -> None:
+    """Record one workspace's reaction thanks; a repeated delivery in the batch is one."""
+    workspace = adds[0][1].workspace
+    refs = {cmd.message for _, cmd in adds} | {cmd.thread for _, cmd in adds if cmd.thread}
+    asks = await uow.asks.by_messages(workspace, refs)
+    first: dict[str, int] = {}
+    unique = [(i, cmd) for i, cmd in adds if first.setdefault(reaction_key(cmd), i) == i]
+    found = [asks.get(cmd.message) or (asks.get(cmd.thread) if cmd.thread else None)
+             for _, cmd in unique]
+    with_cards: dict[str, bool] = {}
+    for (_, cmd), ask in zip(unique, found, strict=True):
+        channel = cmd.message.channel_id
+        if _may_be_in_a_thread(cmd, ask) and channel not in with_cards:
+            with_cards[channel] = await uow.asks.has_cards_in_channel(workspace, channel)
+    added = await uow.thanks.add_many([_new_thanks(cmd, deps, ask)
+                                       for (_, cmd), ask in zip(unique, found, strict=True)])
+    for (i, cmd), ask, thanks in zip(unique, found, added, strict=True):
+        if thanks is not None:
+            look_up = _may_be_in_a_thread(cmd, ask) and with_cards[cmd.message.channel_id]
+            replies[i] = _recorded(deps, cmd, settings, look_up)
 
 
 async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:

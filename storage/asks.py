@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Delete, Update, exists, func, select, update
+from sqlalchemy import ColumnElement, Delete, Update, exists, func, select, tuple_, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -67,6 +68,29 @@ class SqlAskRepository(SqlRepository):
         )
         row = await self._session.scalar(query.execution_options(**FRESH))
         return to_ask(row) if row is not None else None
+
+    @translate_errors
+    async def by_messages(self, workspace: WorkspaceRef,
+                          refs: Collection[MessageRef]) -> dict[MessageRef, Ask]:
+        if not refs:
+            return {}
+        query = select(AskRow).where(
+            in_workspace(AskRow, workspace),
+            tuple_(AskRow.message_channel_id, AskRow.message_id).in_(
+                [(ref.channel_id, ref.message_id) for ref in refs]),
+        ).order_by(AskRow.id)
+        found: dict[MessageRef, Ask] = {}
+        for row in await self._session.scalars(query.execution_options(**FRESH)):
+            ask = to_ask(row)
+            if ask.message is not None:
+                found.setdefault(ask.message, ask)  # the first, as find_by_message
+        return found
+
+    @translate_errors
+    async def has_cards_in_channel(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        query = select(
+            exists().where(in_workspace(AskRow, workspace), AskRow.message_channel_id == channel_id))
+        return bool((await self._session.execute(query)).scalar_one())
 
     @translate_errors
     async def count_by_asker_since(self, workspace: WorkspaceRef, asker_id: str, since: datetime) -> int:

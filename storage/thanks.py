@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 
@@ -13,6 +15,23 @@ from storage.models import ThanksRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
 
 _DEDUPE = ["platform", "workspace_id", "dedupe_key"]
+
+
+def _columns(new: NewThanks) -> dict[str, Any]:
+    message = new.message
+    return {
+        **workspace_columns(new.workspace),
+        "giver_id": new.giver_id,
+        "receiver_id": new.receiver_id,
+        "source": new.source.value,
+        "reason": new.reason,
+        "message_channel_id": message.channel_id if message else new.channel_id,
+        "message_id": message.message_id if message else None,
+        "emoji": new.emoji,
+        "ask_id": new.ask_id,
+        "created_at": new.created_at,
+        "dedupe_key": new.dedupe_key,
+    }
 
 
 class SqlThanksRepository(SqlRepository):
@@ -30,22 +49,9 @@ class SqlThanksRepository(SqlRepository):
 
         Its channel is the message's when there is a message, else `new.channel_id`.
         """
-        message = new.message
         statement = (
             self._insert(ThanksRow)
-            .values(
-                **workspace_columns(new.workspace),
-                giver_id=new.giver_id,
-                receiver_id=new.receiver_id,
-                source=new.source.value,
-                reason=new.reason,
-                message_channel_id=message.channel_id if message else new.channel_id,
-                message_id=message.message_id if message else None,
-                emoji=new.emoji,
-                ask_id=new.ask_id,
-                created_at=new.created_at,
-                dedupe_key=new.dedupe_key,
-            )
+            .values(**_columns(new))
             .on_conflict_do_nothing(index_elements=_DEDUPE)
             .returning(ThanksRow)
         )
@@ -85,6 +91,57 @@ class SqlThanksRepository(SqlRepository):
         )
         row = (await self._session.scalars(statement)).one_or_none()
         return to_thanks(row) if row is not None else None
+
+    @translate_errors
+    async def add_many(self, news: Sequence[NewThanks]) -> list[Thanks | None]:
+        """`add` for many (see there): one INSERT … ON CONFLICT DO NOTHING for all, then one
+        UPDATE reviving the retracted ones among those that were already there."""
+        if not news:
+            return []
+        workspace = news[0].workspace
+        keys = [new.dedupe_key for new in news]
+        if any(new.workspace != workspace for new in news) or None in keys or len(set(keys)) < len(keys):
+            raise ValueError("add_many takes thanks of one workspace with distinct dedupe keys")
+        # Parameters as a list: SQLAlchemy's "insertmanyvalues" batches them into one cached
+        # statement (a .values([...]) statement would be compiled anew for each batch size).
+        insert = (
+            self._insert(ThanksRow)
+            .on_conflict_do_nothing(index_elements=_DEDUPE)
+            .returning(ThanksRow)
+            .execution_options(**FRESH)
+        )
+        rows = await self._session.scalars(insert, [_columns(new) for new in news])
+        done = {row.dedupe_key: to_thanks(row) for row in rows}
+        there = [key for key in keys if key not in done]
+        if there:
+            revive = (
+                update(ThanksRow)
+                .where(
+                    in_workspace(ThanksRow, workspace),
+                    ThanksRow.dedupe_key.in_(there),
+                    ThanksRow.retracted_at.is_not(None),
+                )
+                .values(retracted_at=None)
+                .returning(ThanksRow)
+                .execution_options(**FRESH, **NO_SYNC)
+            )
+            done.update((row.dedupe_key, to_thanks(row))
+                        for row in await self._session.scalars(revive))
+        return [done.get(key) for key in keys]
+
+    @translate_errors
+    async def link_to_ask(self, workspace: WorkspaceRef, dedupe_key: str, ask_id: int) -> bool:
+        statement = (
+            update(ThanksRow)
+            .where(
+                in_workspace(ThanksRow, workspace),
+                ThanksRow.dedupe_key == dedupe_key,
+                ThanksRow.ask_id.is_(None),
+            )
+            .values(ask_id=ask_id)
+            .execution_options(**NO_SYNC)
+        )
+        return rowcount(await self._session.execute(statement)) > 0
 
     @translate_errors
     async def count_given_since(self, workspace: WorkspaceRef, giver_id: str, since: datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -35,6 +36,11 @@ class SqlUnitOfWork:
     The transaction begins on entry (on SQLite it takes the write lock then, waiting
     for other writers up to the busy timeout) and is rolled back on exit unless
     `commit()` was called. Database failures surface as `bot.errors.StorageError`.
+
+    On SQLite, the units of work of one process first queue on `turn` (FIFO), so that
+    they never meet SQLite's busy handler, which polls with sleeps of up to 100 ms and
+    would leave the event loop idle while requests wait. Other processes on the same
+    file still wait through the busy timeout.
     """
 
     asks: AskRepository
@@ -45,8 +51,11 @@ class SqlUnitOfWork:
     workspaces: WorkspaceRepository
     members: MemberRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str,
+                 turn: asyncio.Lock | None = None) -> None:
         self._session = sessions()
+        self._turn = turn
+        self._holding = False
         self.asks = SqlAskRepository(self._session, dialect)
         self.thanks = SqlThanksRepository(self._session, dialect)
         self.stats = SqlStatsRepository(self._session, dialect)
@@ -56,12 +65,23 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(self._session, dialect)
 
     async def __aenter__(self) -> Self:
+        if self._turn is not None:
+            await self._turn.acquire()
+            self._holding = True
         try:
             await self._session.connection()
         except DATABASE_ERRORS as error:
             await self._close_quietly()
             raise storage_error(error, "starting a database transaction") from error
+        except BaseException:
+            self._release()
+            raise
         return self
+
+    def _release(self) -> None:
+        if self._holding and self._turn is not None:
+            self._holding = False
+            self._turn.release()
 
     async def __aexit__(
         self,
@@ -69,14 +89,17 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is not None:
-            # The error in flight says more than a failed rollback would.
-            await self._close_quietly()
-            return
         try:
-            await self._session.close()  # rolls back whatever was not committed
-        except DATABASE_ERRORS as error:
-            raise storage_error(error, "ending a database transaction") from error
+            if exc is not None:
+                # The error in flight says more than a failed rollback would.
+                await self._close_quietly()
+                return
+            try:
+                await self._session.close()  # rolls back whatever was not committed
+            except DATABASE_ERRORS as error:
+                raise storage_error(error, "ending a database transaction") from error
+        finally:
+            self._release()
 
     async def commit(self) -> None:
         """Make the work so far permanent."""
@@ -87,9 +110,12 @@ class SqlUnitOfWork:
 
     async def _close_quietly(self) -> None:
         try:
-            await self._session.close()
-        except DATABASE_ERRORS:
-            await self._session.invalidate()
+            try:
+                await self._session.close()
+            except DATABASE_ERRORS:
+                await self._session.invalidate()
+        finally:
+            self._release()
 
 
 class SqlStore:
@@ -98,6 +124,7 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
@@ -106,7 +133,7 @@ class SqlStore:
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work, to use once as `async with store.unit_of_work() as uow:`."""
-        return SqlUnitOfWork(self._sessions, self.engine.dialect.name)
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn)
 
     async def ping(self) -> None:
         """Check that the database answers; raise StorageError when it does not."""

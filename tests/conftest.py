@@ -15,6 +15,16 @@ import asyncpg
 import pytest_asyncio
 from pg_testing import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV, PostgresServer, asyncpg_dsn, unreachable
 
+from adapters.slack.auth import close_shared_session
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _slack_connections_closed() -> AsyncIterator[None]:
+    """Each test closes the Slack Web API's pooled connections it opened (as `leanon run`
+    does at exit), so that no test leaves an open session behind."""
+    yield
+    await close_shared_session()
+
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def postgres_server() -> AsyncIterator[PostgresServer]:

@@ -118,11 +118,11 @@ class MeteredLeanon(Leanon):
         super().__init__(deps)
         self.metrics = metrics
 
-    async def handle(self, cmd: Command) -> Reply:
+    async def handle(self, cmd: Command, *, defer: bool = False) -> Reply:
         start = time.perf_counter()
         outcome = "error"
         try:
-            reply = await super().handle(cmd)
+            reply = await super().handle(cmd, defer=defer)
             outcome = outcome_of(reply)
             return reply
         except StorageError:

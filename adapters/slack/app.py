@@ -77,7 +77,8 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, signing_secret: str = "",
         name="leanon",
         logger=logging.getLogger("leanon.slack.bolt"),
         signing_secret=signing_secret,
-        client=web_client(api_url),  # no token: authorize gives each request its workspace's
+        # No token: authorize gives each request its workspace's. Not pooled (see web_client).
+        client=web_client(api_url, pooled=False),
         # bolt accepts None (not installed); an AsyncAuthorize may be combined with oauth_flow.
         authorize=AsyncCallableAuthorize(logger=logging.getLogger("leanon.slack.bolt"),
                                          func=authorize),  # type: ignore[arg-type]

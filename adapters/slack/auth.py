@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+import aiohttp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -27,12 +29,62 @@ from bot.errors import ChatError
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
+API_TIMEOUT_SECONDS = 10
+
+_SESSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary())
 
 
-def web_client(api_url: str = DEFAULT_API_URL, token: str | None = None) -> AsyncWebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries dropped connections."""
+def shared_session() -> aiohttp.ClientSession | None:
+    """The HTTP session (keep-alive connection pool) of every Web API client on this loop.
+
+    slack-sdk opens a new session, and so a new connection, for each call of a client that
+    has none; sharing one saves a TCP and TLS handshake per call. None outside a loop.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    session = _SESSIONS.get(loop)
+    if session is None or session.closed:
+        session = _SESSIONS[loop] = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
+    return session
+
+
+async def close_shared_session() -> None:
+    """Close this loop's shared session (at shutdown); a later call opens a new one."""
+    session = _SESSIONS.pop(asyncio.get_running_loop(), None)
+    if session is not None:
+        await session.close()
+
+
+class PooledWebClient(AsyncWebClient):
+    """An AsyncWebClient on the loop's shared session (bolt's per-request clients too)."""
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        return shared_session()
+
+    @session.setter
+    def session(self, _value: Any) -> None:
+        pass  # the shared session is always used
+
+    def __deepcopy__(self, _memo: dict[int, Any]) -> PooledWebClient:
+        return self  # a handle on the shared pool: copies would share it anyway
+
+
+def web_client(api_url: str = DEFAULT_API_URL, token: str | None = None, *,
+               pooled: bool = True) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries dropped connections.
+
+    `pooled=False` for bolt's own client: bolt hands each request a copy holding that
+    client's session, and deep-copies requests for lazy listeners, which a live session
+    can't survive; leanon's own calls go through the pooled clients of `WorkspaceAuth`.
+    """
     base = api_url if api_url.endswith("/") else api_url + "/"
-    return AsyncWebClient(token=token, base_url=base, timeout=10, retry_handlers=[
+    kind = PooledWebClient if pooled else AsyncWebClient
+    return kind(token=token, base_url=base, timeout=API_TIMEOUT_SECONDS, retry_handlers=[
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
         AsyncServerErrorRetryHandler(max_retry_count=1),

@@ -93,6 +93,8 @@ class Bridge:
     in_flight: InFlight = field(default_factory=InFlight)
     # How long an event may take before Slack is asked to deliver it again (its limit is 3 s).
     event_deadline: float = 2.5
+    # Each workspace's thanks emoji as last read (see may_be_thanks).
+    thanks_emoji: dict[WorkspaceRef, tuple[str, ...]] = field(default_factory=dict)
 
     @staticmethod
     def workspace(context: Any) -> WorkspaceRef | None:
@@ -150,4 +152,14 @@ class Bridge:
 
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """The workspace's settings (StorageError passes)."""
-        return await self.service.settings(workspace)
+        settings = await self.service.settings(workspace)
+        self.thanks_emoji[workspace] = settings.thanks_emoji
+        return settings
+
+    async def may_be_thanks(self, workspace: WorkspaceRef, emoji: str) -> bool:
+        """Whether `emoji` is one of the workspace's thanks emoji, to spare the member
+        lookups for other reactions. A yes from the last settings read is enough (the core
+        checks again in its transaction); a no is checked against the database."""
+        if emoji in self.thanks_emoji.get(workspace, ()):
+            return True
+        return emoji in (await self.settings(workspace)).thanks_emoji

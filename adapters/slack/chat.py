@@ -55,6 +55,8 @@ class SlackChat:
     def __init__(self, auth: WorkspaceAuth, members: Members) -> None:
         self.auth = auth
         self.members = members
+        # A member's DM channel with the bot does not change: opened once, then remembered.
+        self._dm_channels: dict[tuple[WorkspaceRef, str], str] = {}
 
     async def _client(self, workspace: WorkspaceRef) -> AsyncWebClient:
         return await self.auth.client_for(workspace)
@@ -116,16 +118,26 @@ class SlackChat:
         return None
 
     async def dm_channel(self, workspace: WorkspaceRef, user_id: str) -> str:
+        key = (workspace, user_id)
+        if key in self._dm_channels:
+            return self._dm_channels[key]
         client = await self._client(workspace)
         opened = await call(client.conversations_open, "conversations.open", users=user_id)
-        return str(opened["channel"]["id"])
+        if len(self._dm_channels) >= 10_000:
+            self._dm_channels.clear()
+        channel = self._dm_channels[key] = str(opened["channel"]["id"])
+        return channel
 
     async def dm(self, workspace: WorkspaceRef, user_id: str, message: Message) -> None:
         """A direct message from the bot to one member."""
         channel = await self.dm_channel(workspace, user_id)
         client = await self._client(workspace)
-        await call(client.chat_postMessage, "chat.postMessage", channel=channel,
-                   **await self.render(workspace, message))
+        try:
+            await call(client.chat_postMessage, "chat.postMessage", channel=channel,
+                       **await self.render(workspace, message))
+        except ChatError:
+            self._dm_channels.pop((workspace, user_id), None)  # opened again next time
+            raise
 
     async def ephemeral(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
                         message: Message) -> None:

@@ -1,8 +1,10 @@
 """Events API: thanks reactions, the App Home tab, uninstalls, and what a failure answers.
 
-Reactions are handled before Slack gets its answer (the app runs with
+Reactions are recorded before Slack gets its answer (the app runs with
 `process_before_response`), so when the database is unreachable the answer is a 503
 and Slack delivers the event again; the thanks dedupe key makes redeliveries harmless.
+What can wait (the receiver's note, finding the thread of a reacted reply) runs after
+the answer, tracked in `bridge.in_flight`.
 `app_uninstalled` and `tokens_revoked` (bot) make `WorkspaceAuth` forget the team's token.
 """
 
@@ -43,15 +45,39 @@ def base_emoji(name: str) -> str:
     return name.split("::", 1)[0].strip(":").lower()
 
 
+class Threads:
+    """Thread parents of reacted messages, remembered: a message never changes thread."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._parents: dict[tuple[WorkspaceRef, MessageRef], MessageRef | None] = {}
+
+    async def parent(self, bridge: Bridge, workspace: WorkspaceRef,
+                     ref: MessageRef) -> MessageRef | None:
+        key = (workspace, ref)
+        if key in self._parents:
+            return self._parents[key]
+        found = await thread_of(bridge, workspace, ref)
+        if found is not _UNKNOWN:
+            if len(self._parents) >= self._size:
+                del self._parents[next(iter(self._parents))]  # the oldest
+            self._parents[key] = found
+        return found
+
+
+_UNKNOWN = MessageRef("", "")  # Slack could not say; asked again next time
+
+
 async def thread_of(bridge: Bridge, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
-    """The thread's parent when the reacted message is a thread reply (best effort)."""
+    """The thread's parent when the message is a thread reply, else None; `_UNKNOWN`
+    when Slack could not say."""
     try:
         client = await bridge.auth.client_for(workspace)
         found = await call(client.conversations_replies, "conversations.replies",
                            channel=ref.channel_id, ts=ref.message_id, limit=1)
     except ChatError as exc:
         log.info("thread of a reacted message unknown: %s", exc)
-        return None
+        return _UNKNOWN
     for message in found.get("messages") or []:
         parent = message.get("thread_ts")
         if message.get("ts") == ref.message_id and parent and parent != ref.message_id:
@@ -94,6 +120,7 @@ def _log_late_failure(task: asyncio.Future[None]) -> None:
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Add the reaction and App Home listeners, and the error handler."""
+    threads = Threads()
 
     async def reaction_added(event: dict[str, Any], context: AsyncBoltContext) -> None:
         await within_deadline(bridge, add_reaction(event, context))
@@ -106,15 +133,23 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if workspace is None or found is None:
             return
         reactor, author, ref, emoji = found
-        if reactor == author or emoji not in (await bridge.settings(workspace)).thanks_emoji:
+        if reactor == author or not await bridge.may_be_thanks(workspace, emoji):
             return  # yourself, or not a thanks: spare the lookups below
         own = context.bot_user_id
         actor = Actor(reactor, is_bot=await bridge.members.is_bot(workspace, reactor, own))
         person = Person(author, is_bot=await bridge.members.is_bot(workspace, author, own))
         if actor.is_bot or person.is_bot:
             return
-        thread = await thread_of(bridge, workspace, ref)
-        await bridge.service.handle(ReactionAdded(workspace, actor, person, ref, emoji, thread))
+
+        async def find_thread() -> MessageRef | None:
+            parent = await threads.parent(bridge, workspace, ref)
+            return None if parent is _UNKNOWN else parent
+
+        reply = await bridge.service.handle(
+            ReactionAdded(workspace, actor, person, ref, emoji, find_thread=find_thread),
+            defer=True)
+        if reply.after:
+            bridge.in_flight.add(asyncio.create_task(bridge.service.finish(reply)))
 
     async def remove_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
         workspace, found = bridge.workspace(context), _reaction(event)

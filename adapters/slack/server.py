@@ -65,7 +65,7 @@ async def connect_socket_mode(adapter: SlackAdapter, app_token: str,
                               api_url: str = DEFAULT_API_URL) -> AsyncSocketModeHandler:
     """Open the Socket Mode connection (apps.connections.open, then the WebSocket)."""
     handler = AsyncSocketModeHandler(adapter.app, app_token=app_token,
-                                     web_client=web_client(api_url))
+                                     web_client=web_client(api_url, pooled=False))
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("Slack Socket Mode connected")
     return handler

@@ -31,15 +31,17 @@ async def test_sigterm_finishes_requests_and_pending_work_and_closes_the_gateway
             assert (await leanon.readyz(session))[1]["checks"] == {"database": "ok", "discord": "ok"}
             assert len(discord.gateway.sessions) == 1
             # Work still running at SIGTERM: an ask card whose post takes 2 s (after the ack),
-            # and a reaction whose request is in flight (its thread lookup takes 1 s).
-            fake.delays.update({"chat.postMessage": 2.0, "conversations.replies": 1.0})
+            # and a reaction whose request is in flight (its member lookup takes 1 s).
+            fake.delays.update({"chat.postMessage": 2.0})
             assert await command(session, leanon.base, fake, "/ask",
                                  "How do I rotate the staging TLS certificate safely?") == 200
             await fake.wait_for("chat.postMessage", within=10)
             del fake.delays["chat.postMessage"]  # the card's post is slow, later ones are not
+            fake.delays["users.info"] = 1.0
+            lookups = len(fake.find("users.info"))
             reaction = asyncio.create_task(event(session, leanon.base,
                                                  payload("event_reaction_added")))
-            await fake.wait_for("conversations.replies", within=10)
+            await fake.wait_for("users.info", count=lookups + 1, within=10)
             started = time.monotonic()
             leanon.signal(signal.SIGTERM)
             assert await reaction == 200  # the request in flight was finished, not dropped

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from fake_slack import BOT_USER, FakeSlack
-from slack_testing import ALICE, BOB, CHANNEL, WS, Harness, database_down, dm, payload
+from slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, database_down, dm, payload
 
 from bot.domain import Thanks, ThanksSource
 
@@ -117,3 +119,31 @@ async def test_a_slow_reaction_asks_for_redelivery_and_still_counts_once(
     [thanks] = await thanks_rows(slack)
     assert thanks.receiver_id == BOB
     assert len([c for c in fake.posts() if c.args["channel"] == dm(BOB)]) == 1
+
+
+async def test_the_answer_waits_for_the_thanks_not_for_the_receivers_note(
+        slack: Harness, fake: FakeSlack) -> None:
+    slack.adapter.bridge.event_deadline = 0.5
+    fake.delays["conversations.open"] = 1.5  # the note to the receiver is slow
+    answer = await slack.send(json.dumps(reaction()), "application/json")
+    assert answer.status == 200  # not a 503: the thanks was recorded before the answer
+    assert len(await thanks_rows(slack)) == 1
+    await slack.settle()
+    assert len([c for c in fake.posts() if c.args["channel"] == dm(BOB)]) == 1
+
+
+async def test_threads_are_looked_up_only_where_asks_are_and_once_per_message(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.event(reaction())
+    assert fake.find("conversations.replies") == []  # no ask card in this channel yet
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    [card] = fake.posts(CHANNEL)
+    reply_ts = fake.add_message(CHANNEL, BOB, thread_ts=card.result["ts"])
+    await slack.event(reaction(ts=reply_ts, event_id="Ev2"))
+    await slack.event(reaction(reactor=CAROL, ts=reply_ts, event_id="Ev3"))
+    assert len(fake.find("conversations.replies")) == 1  # a message never changes thread
+    async with slack.runtime.store.unit_of_work() as uow:
+        [ask] = await uow.asks.list_open(WS)
+    linked = {t.giver_id: t.ask_id for t in await thanks_rows(slack)
+              if t.message and t.message.message_id == reply_ts}
+    assert linked == {ALICE: ask.id, CAROL: ask.id}

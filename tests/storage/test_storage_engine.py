@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from storage_testing import WORKSPACE, new_ask
 
 from bot.errors import ConfigError, StorageError
@@ -74,6 +74,33 @@ async def test_sqlite_writers_queue_for_the_write_lock(tmp_path: Path) -> None:
 
         async with first.unit_of_work() as uow:
             assert len(await uow.asks.list_open(WORKSPACE)) == 2
+
+
+async def test_one_process_queues_its_sqlite_units_of_work_without_the_busy_handler(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    await upgrade(url)
+    async with SqlStore.from_url(url) as store:
+
+        def no_busy_wait(dbapi_connection: object, _record: object) -> None:
+            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA busy_timeout = 0")  # a second writer would fail at once
+            cursor.close()
+
+        event.listen(store.engine.sync_engine, "connect", no_busy_wait)
+        order: list[int] = []
+
+        async def write(n: int) -> None:
+            async with store.unit_of_work() as uow:
+                order.append(n)
+                await uow.asks.add(new_ask(f"U-{n}"))
+                await asyncio.sleep(0.01)  # hold the write lock while the others arrive
+                await uow.commit()
+
+        await asyncio.gather(*(write(n) for n in range(20)))
+        assert order == list(range(20))  # first come, first served
+        async with store.unit_of_work() as uow:
+            assert len(await uow.asks.list_open(WORKSPACE)) == 20
 
 
 async def test_an_unreachable_postgresql_is_a_storage_error() -> None:

@@ -223,3 +223,70 @@ async def test_any_sequence_of_reactions_counts_like_the_model(
         assert {(t.giver_id, t.emoji) for t in stored if t.retracted_at is None} == active
         week = await uow.stats.member_stats(workspace, "U-receiver", T0)
         assert week.thanks_received == len(active)
+
+
+async def test_add_many_is_add_for_each_in_a_few_statements(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        active = await uow.thanks.add(reaction("U-active"))
+        retracted = await uow.thanks.add(reaction("U-gone"))
+        await uow.thanks.retract(WORKSPACE, reaction_key("U-gone"), T0 + minutes(1))
+        await uow.thanks.add(reaction("U-elsewhere", workspace=OTHER_WORKSPACE))
+        await uow.commit()
+    batch = [reaction("U-new"), reaction("U-active"), reaction("U-gone"), reaction("U-elsewhere"),
+             reaction("U-new", emoji="raised_hands")]
+    async with store.unit_of_work() as uow:
+        results = await uow.thanks.add_many(batch)
+        await uow.commit()
+    new, again, revived, elsewhere, other_emoji = results
+    assert again is None  # already active: not recorded twice
+    assert revived == retracted and active is not None  # same id, created_at, now active
+    assert new is not None and elsewhere is not None and other_emoji is not None
+    assert (new.giver_id, new.emoji, other_emoji.emoji) == ("U-new", "pray", "raised_hands")
+    stored = await _all(store)
+    assert len(stored) == 5 and all(t.retracted_at is None for t in stored)
+    async with store.unit_of_work() as uow:
+        assert await uow.thanks.add_many(batch) == [None] * 5
+        assert await uow.thanks.add_many([]) == []
+
+
+async def test_add_many_refuses_a_mixed_batch(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        for batch in ([reaction(), reaction()],
+                      [reaction(), reaction("U-2", workspace=OTHER_WORKSPACE)],
+                      [command_thanks()]):
+            try:
+                await uow.thanks.add_many(batch)
+            except ValueError:
+                continue
+            raise AssertionError(f"accepted {batch}")
+
+
+async def test_by_messages_finds_the_asks_of_many_cards_at_once(store: SqlStore) -> None:
+    cards = [MessageRef("C-help", f"17000000{n:02d}.000100") for n in range(3)]
+    async with store.unit_of_work() as uow:
+        asks = [await uow.asks.add(new_ask(f"U-{n}")) for n in range(3)]
+        for ask, card in zip(asks, cards, strict=True):
+            await uow.asks.set_message(ask.id, card)
+        elsewhere = await uow.asks.add(new_ask(workspace=OTHER_WORKSPACE))
+        await uow.asks.set_message(elsewhere.id, MessageRef("C-help", "1800000000.000100"))
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        found = await uow.asks.by_messages(WORKSPACE, [*cards[:2], MessageRef("C-x", cards[2].message_id),
+                                                      MessageRef("C-help", "1800000000.000100")])
+        assert await uow.asks.by_messages(WORKSPACE, []) == {}
+        assert await uow.asks.has_cards_in_channel(WORKSPACE, "C-help")
+        assert not await uow.asks.has_cards_in_channel(WORKSPACE, "C-x")
+        assert not await uow.asks.has_cards_in_channel(OTHER_WORKSPACE, "C-other")
+    assert {ref: ask.id for ref, ask in found.items()} == {cards[0]: asks[0].id, cards[1]: asks[1].id}
+
+
+async def test_link_to_ask_links_once(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        ask = await uow.asks.add(new_ask())
+        await uow.thanks.add(reaction())
+        assert await uow.thanks.link_to_ask(WORKSPACE, reaction_key("U-giver"), ask.id)
+        assert not await uow.thanks.link_to_ask(WORKSPACE, reaction_key("U-giver"), ask.id)
+        assert not await uow.thanks.link_to_ask(OTHER_WORKSPACE, reaction_key("U-giver"), ask.id)
+        await uow.commit()
+    [stored] = await _all(store)
+    assert stored.ask_id == ask.id

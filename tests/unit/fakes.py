@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -182,6 +182,19 @@ class FakeAskRepository:
                 return copy.copy(ask)
         return None
 
+    async def by_messages(self, workspace: WorkspaceRef,
+                          refs: Collection[MessageRef]) -> dict[MessageRef, Ask]:
+        found: dict[MessageRef, Ask] = {}
+        for ref in refs:
+            ask = await self.find_by_message(workspace, ref)
+            if ask is not None:
+                found[ref] = ask
+        return found
+
+    async def has_cards_in_channel(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        return any(ask.workspace == workspace and ask.message is not None
+                   and ask.message.channel_id == channel_id for ask in self._data.asks.values())
+
     async def count_by_asker_since(self, workspace: WorkspaceRef, asker_id: str,
                                    since: datetime) -> int:
         return sum(1 for a in self._data.asks.values()
@@ -296,6 +309,19 @@ class FakeThanksRepository:
             return None
         stored.thanks = replace(stored.thanks, retracted_at=at)
         return stored.thanks
+
+    async def add_many(self, news: Sequence[NewThanks]) -> list[Thanks | None]:
+        keys = [new.dedupe_key for new in news]
+        assert None not in keys and len(set(keys)) == len(keys)
+        assert len({new.workspace for new in news}) <= 1
+        return [await self.add(new) for new in news]
+
+    async def link_to_ask(self, workspace: WorkspaceRef, dedupe_key: str, ask_id: int) -> bool:
+        stored = self._by_key(workspace, dedupe_key)
+        if stored is None or stored.thanks.ask_id is not None:
+            return False
+        stored.thanks = replace(stored.thanks, ask_id=ask_id)
+        return True
 
     async def count_given_since(self, workspace: WorkspaceRef, giver_id: str,
                                 since: datetime) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from fakes import (
     HELPER,
     HELPER2,
     OTHER,
+    OTHER_WS,
     WS,
     World,
     card,
@@ -31,7 +34,9 @@ from bot.commands import (
     ThankMembers,
 )
 from bot.domain import Actor, MessageRef, Settings, ThanksSource
+from bot.errors import StorageError
 from bot.messages import MessageKind, UserText
+from bot.thanks import record_reactions
 
 GIVER = "U_GIVER"
 AUTHOR = "U_AUTHOR"
@@ -87,6 +92,49 @@ async def test_reaction_in_an_ask_thread_is_linked_to_the_ask(world: World) -> N
     [thanks] = world.store.all_thanks()
     assert thanks.ask_id == ask.id and thanks.message == in_thread
     assert (thanks.giver_id, thanks.receiver_id) == (ASKER, HELPER)
+
+
+async def test_a_thread_is_looked_up_after_the_thanks_and_only_where_asks_are(
+        world: World) -> None:
+    looked_up: list[MessageRef] = []
+    in_thread = MessageRef(CHANNEL, "1700000099.000200")
+
+    def lookup(message: MessageRef, parent: MessageRef | None) -> ReactionAdded:
+        async def find_thread() -> MessageRef | None:
+            looked_up.append(message)
+            return parent
+        return replace(react(giver=ASKER, author=HELPER, message=message),
+                       find_thread=find_thread)
+
+    await world.handle(lookup(in_thread, None))
+    assert looked_up == []  # no ask card in the channel: no thread worth looking for
+    ask = await open_ask(world)
+    elsewhere = MessageRef(CHANNEL, "1700000099.000300")
+    deferred = await world.app.handle(lookup(elsewhere, ask.message), defer=True)
+    assert looked_up == [] and len(deferred.after) == 2  # the link, the receiver's note
+    [_, recorded] = world.store.all_thanks()
+    assert recorded.message == elsewhere and recorded.ask_id is None  # recorded already
+    await world.app.finish(deferred)
+    assert looked_up == [elsewhere]
+    assert world.store.all_thanks()[1].ask_id == ask.id
+    assert len(world.chat.whispers_to(HELPER)) == 2
+    await world.handle(lookup(card(ask), ask.message))  # the card itself: linked directly
+    assert looked_up == [elsewhere]
+
+
+async def test_failing_after_work_is_logged_not_raised_and_the_thanks_stays(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    await open_ask(world)
+
+    async def find_thread() -> MessageRef | None:
+        raise StorageError("the database went away")
+
+    world.chat.fail("whisper")
+    reply = await world.app.handle(replace(react(), find_thread=find_thread), defer=True)
+    await world.app.finish(reply)  # does not raise
+    assert len(world.store.active_thanks()) == 1
+    assert [r.getMessage() for r in caplog.records if "follow-up" in r.getMessage()] == [
+        "follow-up work failed: StorageError"]
 
 
 async def test_repeated_delivery_of_the_same_reaction_is_one_thanks(world: World) -> None:
@@ -187,6 +235,55 @@ async def test_thanks_is_recorded_even_when_the_note_cannot_be_sent(world: World
 
 def messages(n: int) -> list[MessageRef]:
     return [MessageRef(CHANNEL, f"17000000{i:02}.000100") for i in range(n)]
+
+
+# --- reactions written together (group commit) ---------------------------------------------
+
+
+async def test_reactions_arriving_together_count_as_they_would_one_by_one(world: World) -> None:
+    first, second = messages(2)
+    replies = await asyncio.gather(
+        *(world.handle(react(giver=f"U{n}", message=first)) for n in range(20)),
+        world.handle(react(message=second)), world.handle(react(message=second)),  # a redelivery
+        world.handle(react(giver=AUTHOR)),  # yourself: ignored
+        world.handle(ReactionAdded(OTHER_WS, member(GIVER), Person(AUTHOR), first, "pray")))
+    assert all(reply.private == () for reply in replies)
+    assert len(world.store.active_thanks()) == 22
+    assert len(world.chat.whispers_to(AUTHOR)) == 22  # one note per recorded thanks
+
+
+async def test_an_add_and_its_removal_in_one_batch_keep_their_order(world: World) -> None:
+    first, second = messages(2)
+    await record_reactions([react(message=first), unreact(message=first),
+                            unreact(message=second), react(message=second)], world.deps)
+    retracted = {t.message: t.retracted_at is not None for t in world.store.all_thanks()}
+    assert retracted == {first: True, second: False}
+
+
+async def test_a_batch_links_cards_and_threads_and_defers_the_lookups(world: World) -> None:
+    ask = await open_ask(world)
+    in_thread, plain = messages(2)
+
+    async def no_thread() -> MessageRef | None:
+        return None
+
+    batch = [react(author=HELPER, message=card(ask)),
+             react(author=HELPER, message=in_thread, thread=ask.message),
+             replace(react(author=HELPER, message=plain), find_thread=no_thread)]
+    replies = await record_reactions(batch, world.deps)
+    assert {t.message: t.ask_id for t in world.store.all_thanks()} == {
+        card(ask): ask.id, in_thread: ask.id, plain: None}
+    assert [len(r.after) for r in replies] == [1, 1, 2]  # the note; the note and the lookup
+
+
+async def test_a_batch_with_a_daily_allowance_is_done_one_by_one(world: World) -> None:
+    world.store.put_settings(Settings(daily_allowance=1))
+    first, second = messages(2)
+    replies = await record_reactions([react(message=first), react(message=second)], world.deps)
+    assert [t.message for t in world.store.all_thanks()] == [first]
+    assert len(replies[1].after) == 1  # the giver is told about the allowance
+    await world.app.finish(replies[1])
+    assert "allowance" in world.chat.whispers[-1].message.plain_text()
 
 
 async def test_reaction_over_the_daily_allowance_is_not_recorded_and_the_giver_is_told(
