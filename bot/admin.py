@@ -124,11 +124,14 @@ def _ask_row(ask: Ask) -> dict[str, Any]:
     return row
 
 
-def _thanks_row(thanks: Thanks, anonymous_asks: set[int]) -> dict[str, Any]:
+def _thanks_row(thanks: Thanks, anonymous_askers: dict[int, str | None]) -> dict[str, Any]:
+    """A thanks as exported; on an anonymous ask, a thanks by its asker (a thank button, or
+    a reaction in the ask's thread) has no giver, or it would name the asker."""
     row = {k: _plain(v) for k, v in asdict(thanks).items() if k not in {"workspace", "message"}}
     row["channel_id"] = thanks.channel_id
     row["message_id"] = thanks.message.message_id if thanks.message else None
-    if thanks.source is ThanksSource.RESOLVE and thanks.ask_id in anonymous_asks:
+    if thanks.ask_id in anonymous_askers and (
+            thanks.source is ThanksSource.RESOLVE or thanks.giver_id == anonymous_askers[thanks.ask_id]):
         row["giver_id"] = None
     return row
 
@@ -159,7 +162,7 @@ async def export_data(cmd: ExportData, deps: Deps) -> Reply:
         current = await uow.workspaces.settings(cmd.workspace)
         asks, offers = await uow.asks.export(cmd.workspace)
         thanks = await uow.thanks.export(cmd.workspace)
-    anonymous = {a.id for a in asks if a.anonymous}
+    anonymous = {a.id: a.asker_id for a in asks if a.anonymous}
     ask_rows = [_ask_row(a) for a in asks]
     offer_rows = [{k: _plain(v) for k, v in asdict(o).items()} for o in offers]
     thanks_rows = [_thanks_row(t, anonymous) for t in thanks]

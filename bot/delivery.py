@@ -90,8 +90,8 @@ async def _claim(deps: Deps, schedule: Schedule, period: str,
         await uow.commit()
     if not taken:
         return None, None
-    log.warning("recovering the weekly post of schedule %s for %s after a crash",
-                schedule.id, period)
+    log.warning("recovering the weekly post of schedule %s for %s after a crash or a failed "
+                "attempt", schedule.id, period)
     return replace(existing, claimed_at=now), await _find_post(deps, schedule, existing)
 
 
@@ -120,7 +120,13 @@ async def deliver(deps: Deps, schedule: Schedule, period: str, now: datetime) ->
 
 async def _failed(deps: Deps, schedule: Schedule, delivery: Delivery, exc: ChatError) -> None:
     async with deps.uow() as uow:
-        await uow.deliveries.release(delivery.id)
+        if exc.permanent:
+            await uow.deliveries.release(delivery.id)
+        else:
+            # The post may have gone out all the same (a 5xx or a timeout after the platform
+            # posted it): the claim stays with its lease run out, so that the next tick takes
+            # it over like a crashed one's and looks for the post before posting again.
+            await uow.deliveries.reclaim(delivery, delivery.claimed_at - deps.delivery_lease)
         failures = await uow.schedules.record_failure(schedule.id)
         pause = exc.permanent and failures >= deps.max_failures
         if pause:

@@ -138,8 +138,14 @@ def _parse_nudge(args: list[str], workspace: WorkspaceRef, actor: Actor,
     return SetNudge(workspace, actor, channel_id, weekday, at, timezone)
 
 
+# Longer than any IANA name; zoneinfo recurses once per "/" and fails on very long ones.
+TIMEZONE_MAX_CHARS = 64
+
+
 def _timezone(word: str) -> str:
     try:
+        if len(word) > TIMEZONE_MAX_CHARS:
+            raise ValueError(word)
         return ZoneInfo(word).key
     except (ValueError, KeyError):
         raise ParseError(f"I don't know the timezone '{word[:60]}'. Use an IANA name like "

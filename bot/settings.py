@@ -48,7 +48,7 @@ def _allowance(value: str) -> int | None:
         raise SettingError("Use a number from 1 to 1000, or off.")
     if v in _OFF or v == "none":
         return None
-    if not v.isdigit() or not 1 <= int(v) <= 1000:
+    if not v.isdecimal() or len(v) > 9 or not 1 <= int(v) <= 1000:  # isdigit() lets ² through
         raise SettingError("Use a number from 1 to 1000, or off.")
     return int(v)
 

@@ -83,5 +83,8 @@ def parse_duration(text: str) -> timedelta | None:
     compact = text.strip().replace(" ", "")
     if not compact or _DURATION.sub("", compact):
         return None
-    seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(compact))
-    return timedelta(seconds=seconds) if seconds > 0 else None
+    try:
+        seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(compact))
+        return timedelta(seconds=seconds) if seconds > 0 else None
+    except (OverflowError, ValueError):  # more digits than int() or timedelta take
+        return None

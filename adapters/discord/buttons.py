@@ -59,7 +59,9 @@ async def command_for(interaction: discord.Interaction[Any], ref: ButtonRef,
                               thread_participants=await thread_authors(interaction, workspace))
         if ref.action is ActionId.THANK_HELPER:
             ask_id, _, helper_id = ref.value.partition(":")
-            return ThankHelper(workspace, actor, int(ask_id), helper_id) if helper_id else None
+            if not helper_id.isdecimal():  # a member's id, never a word like "everyone"
+                return None
+            return ThankHelper(workspace, actor, int(ask_id), helper_id)
     except ValueError:
         return None
     if ref.action is ActionId.FORGET_DELETE_ASKS:
@@ -80,7 +82,14 @@ def _remember_card(interaction: discord.Interaction[Any]) -> None:
 async def press(interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
     """A leanon button was pressed (in a server, or in a direct message from leanon)."""
     leanon_client(interaction).names.remember(interaction.user)
-    workspace = workspace_of(interaction) or WorkspaceRef(Platform.DISCORD, ref.guild_id)
+    workspace = workspace_of(interaction)
+    if workspace is None:
+        # Leanon sends only thank buttons by direct message (they act for the asker alone):
+        # any other button there names a server in a custom id that no server vouches for.
+        if ref.action is not ActionId.THANK_HELPER:
+            await tell(interaction, None, [BUTTON_GONE])
+            return
+        workspace = WorkspaceRef(Platform.DISCORD, ref.guild_id)
     if ref.action in {ActionId.OFFER_HELP, ActionId.RESOLVE}:
         _remember_card(interaction)
     cmd = await command_for(interaction, ref, workspace, actor_of(interaction))

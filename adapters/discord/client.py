@@ -15,6 +15,7 @@ from discord import app_commands
 from adapters.discord import buttons
 from adapters.discord.chat import DiscordChat
 from adapters.discord.components import ButtonRef, LeanonButton
+from adapters.discord.interactions import tell, workspace_of
 from adapters.discord.names import NameBook
 from adapters.discord.reactions import ReactionQueue, reaction_command, reaction_key
 from adapters.discord.settings import DiscordSettings, discord_endpoints
@@ -22,9 +23,16 @@ from adapters.discord.slash import register_commands
 from adapters.ops.logs import bind, new_id
 from bot.domain import Platform
 from bot.errors import ChatError, ConfigError
+from bot.messages import error
 from bot.service import ChatRouter, Leanon
 
 log = logging.getLogger(__name__)
+
+COMMAND_FAILED = error("leanon could not run that command (it may have changed since your "
+                       "app loaded it). Try /leanon help.")
+# Gateway events from members. discord.py parses them in the connection's own loop, where
+# one it can't parse would end the connection: leanon drops that one event instead.
+MEMBER_EVENTS = ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE", "INTERACTION_CREATE")
 
 
 def intents() -> discord.Intents:
@@ -51,7 +59,11 @@ class LeanonClient(discord.AutoShardedClient):
         self.reactions = ReactionQueue(service, settings.retry_capacity,
                                        settings.retry_first_delay, settings.retry_max_delay)
         self.tree: app_commands.CommandTree[LeanonClient] = app_commands.CommandTree(self)
+        self.tree.error(self.command_failed)
         register_commands(self.tree)
+        parsers = self._connection.parsers
+        for event in MEMBER_EVENTS:
+            parsers[event] = _dropping_malformed(event, parsers[event])
 
     async def setup_hook(self) -> None:
         # Buttons are rebuilt from their custom ids, so cards posted before a restart work.
@@ -110,6 +122,17 @@ class LeanonClient(discord.AutoShardedClient):
             if cmd is not None:
                 await self.reactions.submit(cmd)
 
+    async def command_failed(self, interaction: discord.Interaction[Any],
+                             failure: app_commands.AppCommandError) -> None:
+        """A command discord.py could not run (unknown to leanon, options it can't read, or a
+        failure): the member is told privately, instead of "the application did not respond"."""
+        if isinstance(failure, app_commands.CommandNotFound | app_commands.TransformerError):
+            log.warning("an app command leanon can't run: %s", type(failure).__name__)
+        else:
+            log.error("an app command failed: %s", type(failure).__name__, exc_info=failure)
+        if not interaction.response.is_done():
+            await tell(interaction, workspace_of(interaction), [COMMAND_FAILED])
+
     async def button_pressed(self, interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
         await buttons.press(interaction, ref)
 
@@ -120,6 +143,15 @@ class LeanonClient(discord.AutoShardedClient):
     async def close(self) -> None:
         await self.reactions.close()
         await super().close()
+
+
+def _dropping_malformed(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    def parse_or_drop(data: Any) -> None:
+        try:
+            parse(data)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("a malformed %s gateway event was dropped (%s)", event, type(exc).__name__)
+    return parse_or_drop
 
 
 async def run_discord(service: Leanon, router: ChatRouter, settings: DiscordSettings,

@@ -44,7 +44,7 @@ def _thread_parent(client: discord.Client, channel_id: int) -> MessageRef | None
 
 async def _author(client: discord.Client, payload: discord.RawReactionActionEvent) -> Person | None:
     """The reacted message's author: from the event, else one fetch of the message."""
-    if payload.message_author_id is not None:
+    if payload.message_author_id:  # not 0 or "": discord.py passes those through as they came
         return Person(str(payload.message_author_id), _is_bot(client, payload.message_author_id))
     channel = client.get_partial_messageable(payload.channel_id, guild_id=payload.guild_id)
     try:
@@ -101,6 +101,7 @@ class ReactionQueue:
         self._waiting: deque[ReactionCommand] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+        self._notes: set[asyncio.Task[None]] = set()  # the core's work after recording
         self.dropped = 0
 
     @contextlib.asynccontextmanager
@@ -127,11 +128,16 @@ class ReactionQueue:
             self._keep(cmd)  # behind the ones already waiting, so order holds
             return
         try:
-            await self._service.handle(cmd)
+            reply = await self._service.handle(cmd, defer=True)
         except StorageError:
             self._keep(cmd)
             log.warning("database unreachable: a reaction is kept and will be retried "
                         "(%d waiting)", len(self._waiting))
+            return
+        if reply.after:  # the receiver's note: not in the way of the next reactions
+            task = asyncio.create_task(self._service.finish(reply))
+            self._notes.add(task)
+            task.add_done_callback(self._notes.discard)
 
     def _keep(self, cmd: ReactionCommand) -> None:
         if len(self._waiting) >= self._capacity:
@@ -171,8 +177,10 @@ class ReactionQueue:
             self._waiting.popleft()
         return applied
 
-    async def close(self) -> None:
-        """Stop retrying; say how many reactions were never saved."""
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop retrying; say how many reactions were never saved; let the notes finish."""
+        if self._notes:
+            await asyncio.wait(set(self._notes), timeout=grace)
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,6 +93,11 @@ class Bridge:
     in_flight: InFlight = field(default_factory=InFlight)
     # How long an event may take before Slack is asked to deliver it again (its limit is 3 s).
     event_deadline: float = 2.5
+    # Events handled at once; the rest wait their turn in arrival order, so that under a
+    # burst (Socket Mode delivers without waiting) the first ones are answered in time.
+    event_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
+    # Reaction events still running, by what identifies them (see events.within_deadline).
+    running: dict[Hashable, asyncio.Future[None]] = field(default_factory=dict)
     # Each workspace's thanks emoji as last read (see may_be_thanks).
     thanks_emoji: dict[WorkspaceRef, tuple[str, ...]] = field(default_factory=dict)
 

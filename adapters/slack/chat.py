@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -45,8 +48,17 @@ async def call(method: Call, name: str, **kwargs: Any) -> AsyncSlackResponse:
     except SlackApiError as exc:
         code = str(exc.response.get("error", "unknown_error"))
         raise ChatError(f"{name} failed: {code}", permanent=code in PERMANENT) from None
-    except (SlackClientError, OSError, TimeoutError) as exc:
+    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        # aiohttp.ClientError: a connection Slack dropped (ServerDisconnectedError) is no OSError.
         raise ChatError(f"{name} failed: {type(exc).__name__}") from None
+
+
+def _retrying_only_rate_limits(client: AsyncWebClient) -> AsyncWebClient:
+    """`client` with only its retry of 429 answers (a shallow copy: same token and session)."""
+    once = copy.copy(client)
+    once.retry_handlers = [handler for handler in client.retry_handlers
+                           if isinstance(handler, AsyncRateLimitErrorRetryHandler)]
+    return once
 
 
 class SlackChat:
@@ -91,8 +103,13 @@ class SlackChat:
 
     async def post_once(self, workspace: WorkspaceRef, channel_id: str, message: Message,
                         nonce: str) -> MessageRef:
-        """`post`, tagged with `nonce` in the message's metadata (see `find_post`)."""
-        client = await self._client(workspace)
+        """`post`, tagged with `nonce` in the message's metadata (see `find_post`).
+
+        Sent once: a 5xx or a dropped connection may come after Slack posted the message,
+        so only a 429 (never posted) is tried again here; on any other failure the caller
+        looks for the post with `find_post` before posting again.
+        """
+        client = _retrying_only_rate_limits(await self._client(workspace))
         metadata = {"event_type": POST_EVENT, "event_payload": {"nonce": nonce}}
         sent = await call(client.chat_postMessage, "chat.postMessage", channel=channel_id,
                           metadata=metadata, **await self.render(workspace, message))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Hashable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -87,7 +87,9 @@ async def thread_of(bridge: Bridge, workspace: WorkspaceRef, ref: MessageRef) ->
 
 def _reaction(event: dict[str, Any]) -> tuple[str, str, MessageRef, str] | None:
     """(reactor, author, message, emoji) for a reaction on a message, else None."""
-    item = event.get("item") or {}
+    item = event.get("item")
+    if not isinstance(item, dict):
+        return None
     reactor, author = event.get("user"), event.get("item_user")
     channel, ts, emoji = item.get("channel"), item.get("ts"), event.get("reaction")
     if item.get("type") != "message" or not all(
@@ -96,20 +98,46 @@ def _reaction(event: dict[str, Any]) -> tuple[str, str, MessageRef, str] | None:
     return str(reactor), str(author), MessageRef(str(channel), str(ts)), base_emoji(str(emoji))
 
 
+def _key(event: dict[str, Any], context: AsyncBoltContext) -> Hashable:
+    """What makes two deliveries the same reaction event (None: nothing to go by)."""
+    found = _reaction(event)
+    if found is None:
+        return None
+    return (event.get("type"), context.enterprise_id, context.team_id, *found)
+
+
 class StillWorking(Exception):
     """An event took longer than Slack waits; it goes on, and Slack is asked to redeliver."""
 
 
-async def within_deadline(bridge: Bridge, work: Coroutine[Any, Any, None]) -> None:
+async def within_deadline(bridge: Bridge, work: Coroutine[Any, Any, None],
+                          key: Hashable = None) -> None:
     """Run `work`, answering Slack in time: a redelivery of a slow event is harmless
-    (the thanks dedupe key), a 200 for an event that later fails would lose it."""
-    task = asyncio.ensure_future(work)
-    bridge.in_flight.add(task)
+    (the thanks dedupe key), a 200 for an event that later fails would lose it.
+
+    A redelivery (same `key`) of an event still running waits for that run instead of
+    starting a second one, so that a slow database is not given each event twice.
+    """
+    running = bridge.running.get(key) if key is not None else None
+    if running is not None and not running.done():
+        work.close()
+        task = running
+    else:
+        task = asyncio.ensure_future(_in_turn(bridge, work))
+        bridge.in_flight.add(task)
+        if key is not None:
+            bridge.running[key] = task
+            task.add_done_callback(lambda _: bridge.running.pop(key, None))
     done, _ = await asyncio.wait({task}, timeout=bridge.event_deadline)
     if not done:
         task.add_done_callback(_log_late_failure)
         raise StillWorking
     task.result()
+
+
+async def _in_turn(bridge: Bridge, work: Coroutine[Any, Any, None]) -> None:
+    async with bridge.event_slots:
+        await work
 
 
 def _log_late_failure(task: asyncio.Future[None]) -> None:
@@ -123,10 +151,10 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
     threads = Threads()
 
     async def reaction_added(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        await within_deadline(bridge, add_reaction(event, context))
+        await within_deadline(bridge, add_reaction(event, context), _key(event, context))
 
     async def reaction_removed(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        await within_deadline(bridge, remove_reaction(event, context))
+        await within_deadline(bridge, remove_reaction(event, context), _key(event, context))
 
     async def add_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
         workspace, found = bridge.workspace(context), _reaction(event)
@@ -181,11 +209,14 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
 
     async def revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
         # tokens_revoked may name user tokens only: leanon keeps none, so only the bot matters.
-        if event.get("type") == APP_UNINSTALLED or (event.get("tokens") or {}).get("bot"):
+        tokens = event.get("tokens")
+        if event.get("type") == APP_UNINSTALLED or (isinstance(tokens, dict) and tokens.get("bot")):
             await bridge.auth.revoked(context.enterprise_id, context.team_id)
 
     async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
-        kind = (body.get("event") or {}).get("type") or body.get("type") or "request"
+        event = body.get("event") if isinstance(body, dict) else None
+        kind = str((event.get("type") if isinstance(event, dict) else None)
+                   or (body.get("type") if isinstance(body, dict) else None) or "request")
         if isinstance(error, BoltUnhandledRequestError):
             # Bolt's own warning would log the whole payload; the kind is enough.
             log.info("no listener for a Slack %s", kind)

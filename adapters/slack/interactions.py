@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _ask_id(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isdecimal() and len(value) < 19 else None  # isdigit() takes ²
 
 
 async def thread_repliers(bridge: Bridge, workspace: WorkspaceRef, channel_id: str | None,
@@ -71,7 +71,8 @@ async def _command(bridge: Bridge, body: dict[str, Any], origin: Origin, action:
         ask_id = _ask_id(value)
         if ask_id is None:
             return None
-        container = body.get("container") or {}
+        container = body.get("container")
+        container = container if isinstance(container, dict) else {}
         repliers = await thread_repliers(bridge, workspace, container.get("channel_id"),
                                          container.get("message_ts"))
         return ResolveAsk(workspace, actor, ask_id, thread_participants=repliers)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from adapters.slack.auth import WorkspaceAuth
@@ -45,7 +46,8 @@ class Members:
         try:
             client = await self._auth.client_for(workspace)
             user = (await client.users_info(user=user_id))["user"]
-        except (SlackApiError, SlackClientError, ChatError, OSError, TimeoutError) as exc:
+        except (SlackApiError, SlackClientError, ChatError, aiohttp.ClientError, OSError,
+                TimeoutError) as exc:
             log.warning("users.info failed: %s", type(exc).__name__)
             return None
         profile = user.get("profile") or {}

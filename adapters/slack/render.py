@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.domain import MessageRef
 from bot.messages import Button, ButtonStyle, Line, Link, Mention, Message, UserText
+from bot.text import neutralise_mentions
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -22,6 +23,8 @@ Block = dict[str, Any]
 
 # Escaped entities, mentions and links must never be cut in half when a section is split.
 _ATOMS = re.compile(r"&(?:amp|lt|gt);|<@[A-Z0-9]+>|<https?://[^<>]*>|.", re.DOTALL)
+# A Slack member id; anything else in a Mention (a forged button value) is shown as text.
+_MEMBER_ID = re.compile(r"[A-Z0-9]+")
 
 
 def escape(text: str) -> str:
@@ -39,7 +42,9 @@ def mrkdwn_line(parts: Line, team_url: str | None = None) -> str:
     out = []
     for part in parts:
         if isinstance(part, Mention):
-            out.append(f"<@{part.user_id}>")
+            user = part.user_id
+            out.append(f"<@{user}>" if _MEMBER_ID.fullmatch(user)
+                       else escape(neutralise_mentions(f"@{user}")))
         elif isinstance(part, Link):
             label = escape(part.text)
             out.append(f"<{message_url(team_url, part.ref)}|{label}>" if team_url else label)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -16,6 +18,9 @@ from adapters.slack.auth import DEFAULT_API_URL, web_client
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1024 * 1024
+# What Slack sends: commands, buttons and forms as a form, events as JSON.
+SLACK_CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
 
 
 def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
@@ -23,13 +28,18 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
+        # Checked here, before bolt: bolt logs a refused request with its whole body (member
+        # ids, ask text), and a timestamp that is not a number makes it fail with a 500.
+        body = await request.read()
+        if not _signed(verifier, body, request):
+            return web.json_response({"error": "invalid request"}, status=401)
+        if request.content_type not in SLACK_CONTENT_TYPES or (  # bolt reads "{…" as JSON
+                request.content_type != "application/json" and body.lstrip().startswith(b"{")):
+            return web.json_response({"error": "unsupported content type"}, status=415)
         try:
             bolt_request = await to_bolt_request(request)
+            _check_shape(bolt_request.body)
         except (ValueError, TypeError, AttributeError, KeyError):
-            # Unparseable: unsigned → 401 like any other, signed but broken → 400.
-            body = await request.read()
-            if not verifier.is_valid_request(body, dict(request.headers)):
-                return web.json_response({"error": "invalid request"}, status=401)
             log.warning("signed Slack request with a malformed body (%d bytes)", len(body))
             return web.json_response({"error": "malformed body"}, status=400)
         response = await adapter.app.async_dispatch(bolt_request)
@@ -38,11 +48,38 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
     async def healthz(request: web.Request) -> web.StreamResponse:
         return web.Response(text="ok")
 
-    application = web.Application(client_max_size=1024 * 1024)
+    application = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_limit_body])
     application.add_routes([web.post(EVENTS_PATH, slack_events), web.get("/healthz", healthz)])
     if adapter.app.oauth_flow is not None:  # OAuth installs: /slack/install, /slack/oauth_redirect
         application.add_routes(oauth.routes(adapter.app.oauth_flow))
     return application
+
+
+@web.middleware
+async def _limit_body(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """A body declared over the limit gets 413 on every path, before anything reads it
+    (a body sent without its length is cut off at the limit where it is read)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length)
+    return await handler(request)
+
+
+def _check_shape(body: dict[str, Any]) -> None:
+    """TypeError for fields bolt reads as objects without checking (it would answer 500)."""
+    if not isinstance(body.get("event", {}), dict):
+        raise TypeError("event is not an object")
+    actions = body.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+        raise TypeError("actions is not a list of objects")
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, request: web.Request) -> bool:
+    """True when Slack signed this body with the signing secret less than 5 minutes ago."""
+    try:
+        return verifier.is_valid_request(body, dict(request.headers))
+    except ValueError:  # a timestamp that is not a number
+        return False
 
 
 async def serve_http(adapter: SlackAdapter, signing_secret: str, host: str,

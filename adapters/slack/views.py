@@ -65,21 +65,27 @@ def read_ask_form(view: dict[str, Any]) -> AskForm | None:
     """The submitted ask form; None when the view is not one leanon opened."""
     try:
         channel_id = json.loads(view.get("private_metadata") or "{}").get("channel", "")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError):
         return None
     if not isinstance(channel_id, str) or not _CHANNEL.match(channel_id):
         return None
-    values = (view.get("state") or {}).get("values") or {}
+    values = _dict(_dict(view.get("state")).get("values"))
 
     def field(block_id: str) -> dict[str, Any]:
-        found = (values.get(block_id) or {}).get("value") or {}
-        return found if isinstance(found, dict) else {}
+        return _dict(_dict(values.get(block_id)).get("value"))
 
-    question = field("question").get("value") or ""
-    tried = field("tried").get("value") or None
-    selected = field("anonymous").get("selected_options") or []
-    anonymous = any(isinstance(o, dict) and o.get("value") == "anonymous" for o in selected)
-    return AskForm(channel_id, str(question), str(tried) if tried else None, anonymous)
+    question = field("question").get("value")
+    tried = field("tried").get("value")
+    selected = field("anonymous").get("selected_options")
+    anonymous = isinstance(selected, list) and any(
+        isinstance(o, dict) and o.get("value") == "anonymous" for o in selected)
+    # A value that is not text counts as left empty.
+    return AskForm(channel_id, question if isinstance(question, str) else "",
+                   tried if isinstance(tried, str) and tried else None, anonymous)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def home_view(sections: list[Message], tips: tuple[str, ...],

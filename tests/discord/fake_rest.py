@@ -120,7 +120,8 @@ def _record(fake: FakeDiscord, token: str, answer_kind: str, kind: int | None, d
     if message:
         made = fake._message(interaction.get("channel_id", "0"), data, bot_user(fake))
         made["interaction_metadata"] = {"id": interaction_id, "type": interaction.get("type", 2),
-                                        "user": (interaction.get("member") or {}).get("user"),
+                                        "user": (interaction.get("member") or {}).get("user")
+                                        or interaction.get("user"),  # a direct message
                                         "authorizing_integration_owners": {}}
     fake.answers.setdefault(interaction_id, []).append(Answer(answer_kind, kind, data, made))
     return made

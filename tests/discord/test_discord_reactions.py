@@ -149,3 +149,17 @@ async def test_a_quick_add_then_remove_ends_retracted(leanon: Harness, fake: Fak
         rows = await leanon.thanks()
         return rows if rows and rows[0].retracted_at is not None else None
     await leanon.eventually(settled)
+
+
+async def test_a_slow_note_to_the_receiver_holds_up_no_reaction(
+        leanon: Harness, fake: FakeDiscord) -> None:
+    fake.delays["POST /users/@me/channels"] = 4.0  # opening the receiver's DM is slow
+    await leanon.react(reaction())
+    await leanon.eventually(leanon.thanks)
+    await leanon.react(reaction("remove"), kind="remove")  # same member, message and emoji
+
+    async def retracted() -> bool:
+        rows = await leanon.thanks()
+        return bool(rows) and rows[0].retracted_at is not None
+    await leanon.eventually(retracted, within=3.0)
+    assert fake.find("POST", r"/channels/\d+/messages") == []  # the note is still on its way

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from fake_slack import BOT_USER, FakeSlack
@@ -147,3 +148,35 @@ async def test_threads_are_looked_up_only_where_asks_are_and_once_per_message(
     linked = {t.giver_id: t.ask_id for t in await thanks_rows(slack)
               if t.message and t.message.message_id == reply_ts}
     assert linked == {ALICE: ask.id, CAROL: ask.id}
+
+
+async def test_a_burst_of_reactions_is_handled_a_few_at_a_time_in_arrival_order(
+        slack: Harness, fake: FakeSlack) -> None:
+    slack.adapter.bridge.event_slots = asyncio.Semaphore(2)
+    fake.delays["users.info"] = 0.5  # every reactor below is new: each is looked up
+    reactors = [f"UBURST{n}" for n in range(6)]
+    for user in reactors:
+        fake.users[user] = {**fake.users[ALICE], "id": user, "name": user.lower()}
+    answers = await asyncio.gather(*(
+        slack.send(json.dumps(reaction(reactor=user, event_id=f"EvB{n}")), "application/json")
+        for n, user in enumerate(reactors)))
+    await slack.settle()
+    assert [a.status for a in answers] == [200] * 6
+    looked_up = [c for c in fake.find("users.info") if c.args["user"] in reactors]
+    arrived = sorted(c.at for c in looked_up)
+    assert arrived[2] - arrived[0] >= 0.4  # the third waited for a free slot
+    assert len(await thanks_rows(slack)) == 6
+
+
+async def test_a_redelivery_of_a_reaction_still_running_joins_it(
+        slack: Harness, fake: FakeSlack) -> None:
+    slack.adapter.bridge.event_deadline = 0.3
+    fake.delays["users.info"] = 1.0
+    first = await slack.send(json.dumps(reaction()), "application/json")
+    assert first.status == 503  # still running: Slack is asked to deliver it again
+    retry = await slack.send(json.dumps(reaction()), "application/json",
+                             {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"})
+    assert retry.status in {200, 503}
+    await slack.settle()
+    assert sorted(c.args["user"] for c in fake.find("users.info")) == sorted([ALICE, BOB])
+    assert len(await thanks_rows(slack)) == 1

@@ -11,6 +11,7 @@ import pytest
 from fakes import (
     ADMIN,
     ASKER,
+    CHANNEL,
     HELPER,
     HELPER2,
     OTHER,
@@ -241,6 +242,9 @@ async def test_export_never_contains_an_anonymous_askers_id(world: World) -> Non
     await offer(world, helped, HELPER)
     await world.handle(ResolveAsk(WS, member(ASKER), helped.id))
     await world.handle(ThankHelper(WS, member(ASKER), helped.id, HELPER))
+    in_thread = MessageRef(CHANNEL, "1700000099.000500")  # a helper's reply in the ask's thread
+    await world.handle(ReactionAdded(WS, member(ASKER), Person(HELPER2), in_thread, "pray",
+                                     card(helped)))
 
     for fmt in ("json", "csv"):
         reply = await world.handle(ExportData(WS, member(ADMIN, admin=True), fmt))
@@ -250,8 +254,8 @@ async def test_export_never_contains_an_anonymous_askers_id(world: World) -> Non
     doc = json.loads((await world.handle(ExportData(WS, member(ADMIN, admin=True)))
                       ).private[0].attachments[0].content)
     assert doc["asks"][0]["asker_id"] is None and doc["asks"][0]["anonymous"] is True
-    [thanks] = doc["thanks"]
-    assert thanks["giver_id"] is None and thanks["receiver_id"] == HELPER
+    assert [(t["giver_id"], t["receiver_id"], t["ask_id"]) for t in doc["thanks"]] == [
+        (None, HELPER, helped.id), (None, HELPER2, helped.id)]
 
 
 async def test_export_csv_returns_three_files_with_headers(world: World) -> None:

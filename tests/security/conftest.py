@@ -1,0 +1,76 @@
+"""Fixtures for the security suite: leanon's real Slack and Discord adapters against the
+local fakes (127.0.0.1 only), on SQLite, with every outbound payload recorded."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+for helpers in ("slack", "discord", "ops"):
+    if str(TESTS / helpers) not in sys.path:
+        sys.path.append(str(TESTS / helpers))
+
+from discord_testing import ALICE, BOB, CAROL, OTHER_BOT, user  # noqa: E402 - the path above first
+from fake_slack import FakeSlack  # noqa: E402
+from security_testing import (  # noqa: E402
+    GUILD_B,
+    RecordingDiscord,
+    RecordingSlack,
+    SlackStack,
+    slack_stack,
+)
+
+LOCAL = {"127.0.0.1", "localhost", "::1", None}
+
+
+@pytest.fixture(autouse=True)
+def only_local_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Resolving any real host (slack.com, discord.com, a gateway) fails the test."""
+    resolve = socket.getaddrinfo
+
+    def local_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in LOCAL:
+            raise AssertionError(f"a test tried to reach {host!r}; only 127.0.0.1 is allowed")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
+    yield
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = await RecordingSlack().start()
+    yield slack
+    await slack.stop()
+
+
+@pytest.fixture
+async def slack(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[SlackStack]:
+    """leanon in Slack HTTP mode with one bot token (the production aiohttp app)."""
+    async with slack_stack(fake, tmp_path) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def installs(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[SlackStack]:
+    """leanon in Slack HTTP mode with OAuth installs (no bot token)."""
+    async with slack_stack(fake, tmp_path, oauth=True) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[RecordingDiscord]:
+    """A fake Discord with two servers (the second one: GUILD_B)."""
+    from fake_discord import GUILD
+
+    fake_ = await RecordingDiscord(guild_ids=(GUILD, GUILD_B)).start()
+    for user_id in (ALICE, BOB, CAROL, OTHER_BOT):
+        fake_.users[user_id] = user(user_id)
+    yield fake_
+    await fake_.stop()
