@@ -2,10 +2,14 @@
 
 Own process so that it does not share a core with the load generator. Adds a fixed
 latency per API call, a share of `429 ratelimited` answers (with `Retry-After`), and
-`GET /_bench/posts`, the number of channel posts per channel. Prints its base URL on
-stdout once listening, then serves until SIGTERM or SIGINT.
+`GET /_bench/posts`, the number of channel posts per channel. `users.info` knows any member
+whose id starts with `UBENCH` (a plain member), `conversations.replies` any message in a
+channel whose id starts with `CBENCH` (a message outside threads), and `--ws-url` is what
+`apps.connections.open` answers (a Socket Mode server). Prints its base URL on stdout once
+listening, then serves until SIGTERM or SIGINT.
 
     python benchmarks/fake_slack_server.py [--latency 0.05] [--rate-limited 0.01] [--retry-after 1]
+        [--ws-url ws://127.0.0.1:PORT/link]
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ import random
 import signal
 import sys
 from collections import Counter
+from typing import Any
 
 from aiohttp import web
 from common import TESTS_SLACK
 
 sys.path.insert(0, str(TESTS_SLACK))
-from fake_slack import FakeSlack
+from fake_slack import FakeSlack, Team, _user
+
+BENCH_MEMBER = "UBENCH"  # users.info answers for any id with this prefix
+BENCH_CHANNEL = "CBENCH"  # conversations.replies answers for any message in these channels
 
 
 class BenchSlack(FakeSlack):
@@ -51,6 +59,18 @@ class BenchSlack(FakeSlack):
             self.messages.clear()
         return response
 
+    def _answer(self, method: str, args: dict[str, Any], team: Team) -> dict[str, Any]:
+        user_id = str(args.get("user"))
+        if method == "users.info" and user_id.startswith(BENCH_MEMBER) and user_id not in self.users:
+            if len(self.users) > 20_000:  # memory
+                self.users = {k: v for k, v in self.users.items() if not k.startswith(BENCH_MEMBER)}
+            self.users[user_id] = _user(user_id, user_id.lower())
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        bench_message = channel.startswith(BENCH_CHANNEL) and ts not in self.messages
+        if method == "conversations.replies" and bench_message:
+            return {"messages": [{"type": "message", "user": BENCH_MEMBER, "ts": ts, "text": "thanks!"}]}
+        return super()._answer(method, args, team)
+
     async def _bench_posts(self, _request: web.Request) -> web.Response:
         return web.json_response({"posts": dict(self.posts), "rate_limited": self.limited})
 
@@ -58,6 +78,7 @@ class BenchSlack(FakeSlack):
 async def serve(args: argparse.Namespace) -> None:
     fake = BenchSlack()
     fake.latency, fake.rate_limited, fake.retry_after = args.latency, args.rate_limited, args.retry_after
+    fake.ws_url = args.ws_url
     fake.posts, fake.rng = Counter(), random.Random(3)  # noqa: S311 - which calls get a 429
     app = web.Application()
     app.add_routes([web.route("*", "/api/{method}", fake._api),
@@ -82,6 +103,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
     parser.add_argument("--rate-limited", type=float, default=0.0, help="share of chat.postMessage → 429")
     parser.add_argument("--retry-after", type=int, default=1)
+    parser.add_argument("--ws-url", default=None, help="apps.connections.open's answer (Socket Mode)")
     asyncio.run(serve(parser.parse_args()))
 
 

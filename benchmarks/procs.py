@@ -1,4 +1,4 @@
-"""Starting and stopping the processes the benchmarks measure: the fake Slack, leanon, a bare bolt app."""
+"""Starting and stopping the processes the benchmarks measure: the fakes, leanon, a bare bolt app."""
 
 from __future__ import annotations
 
@@ -70,12 +70,22 @@ class Proc:
 
 async def fake_slack(workdir: Path, *options: str) -> tuple[Proc, str]:
     """The fake Slack API process and its base URL."""
-    proc = Proc([sys.executable, str(BENCH / "fake_slack_server.py"), *options], None, ROOT,
-                workdir / "fake_slack.log")
+    return await _fake("fake_slack_server.py", workdir / "fake_slack.log", *options)
+
+
+async def fake_discord(workdir: Path, *options: str) -> tuple[Proc, str]:
+    """The fake Discord process (REST, gateway, the load's controls) and its base URL."""
+    return await _fake("fake_discord_server.py", workdir / "fake_discord.log", *options)
+
+
+async def _fake(script: str, log: Path, *options: str) -> tuple[Proc, str]:
+    proc = Proc([sys.executable, str(BENCH / script), *options], None, ROOT, log)
     await proc.start(stdout_pipe=True)
     if proc.process is None or proc.process.stdout is None:
-        raise RuntimeError("fake Slack did not start")
-    line = await asyncio.wait_for(proc.process.stdout.readline(), 15)
+        raise RuntimeError(f"{script} did not start")
+    line = await asyncio.wait_for(proc.process.stdout.readline(), 30)
+    if not line:
+        raise RuntimeError(f"{script} exited; see {log}")
     return proc, line.decode().strip()
 
 
