@@ -57,7 +57,10 @@ class DiscordSettings:
     defer_after: float = 2.0
     # Discord allows one IDENTIFY per 5 s (per max_concurrency bucket).
     identify_delay: float = 5.0
-    guild_ready_timeout: float = 2.0
+    # discord.py declares itself ready this long after the last GUILD_CREATE of the start-up
+    # burst (its default: 2 s, all of it added to start-up). Guilds that come later are
+    # still added; leanon needs none of them to be present at ready.
+    guild_ready_timeout: float = 0.5
     # Reactions that met an unreachable database: how many are kept, how retries back off.
     retry_capacity: int = 1000
     retry_first_delay: float = 1.0
