@@ -9,13 +9,33 @@ with the reason, except when `CI=true`: then they fail.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import asyncpg
+import pytest
 import pytest_asyncio
 from pg_testing import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV, PostgresServer, asyncpg_dsn, unreachable
 
 from adapters.slack.auth import close_shared_session
+
+LOCAL = {"127.0.0.1", "localhost", "::1", None}
+
+
+@pytest.fixture(autouse=True)
+def only_local_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Resolving any real host (slack.com, discord.com, a gateway, a response_url at
+    hooks.slack.com) fails the test: every test talks to 127.0.0.1 only."""
+    resolve = socket.getaddrinfo
+
+    def local_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in LOCAL:
+            raise AssertionError(f"a test tried to reach {host!r}; only 127.0.0.1 is allowed")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
+    yield
 
 
 @pytest_asyncio.fixture(autouse=True)

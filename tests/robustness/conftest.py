@@ -3,14 +3,11 @@ SQLite, against the local fakes (127.0.0.1 only), with ERROR log records collect
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -21,35 +18,16 @@ for helpers in ("slack", "discord", "ops"):
 from discord_testing import ALICE, BOB, CAROL, OTHER_BOT, running, user  # noqa: E402 - the path above first
 from discord_testing import Harness as DiscordHarness  # noqa: E402
 from fake_discord import FakeDiscord  # noqa: E402
-from fake_slack import BOT_TOKEN, FakeSlack  # noqa: E402
+from fake_slack import FakeSlack  # noqa: E402
 from leanon_testing import MovableClock  # noqa: E402
 from robustness_testing import LogWatch, watching_logs  # noqa: E402
-from slack_testing import SECRET, Harness  # noqa: E402
+from slack_testing import Harness, serving  # noqa: E402
 
 from adapters.console.chat import ConsoleChat  # noqa: E402
 from adapters.console.workspace import ConsoleWorkspace  # noqa: E402
-from adapters.slack.app import build_app  # noqa: E402
-from adapters.slack.auth import SingleWorkspace  # noqa: E402
-from adapters.slack.server import bound_port, serve_http  # noqa: E402
 from bot.app import Runtime, bootstrap  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.domain import Platform  # noqa: E402
-
-LOCAL = {"127.0.0.1", "localhost", "::1", None}
-
-
-@pytest.fixture(autouse=True)
-def only_local_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Resolving any real host (a response_url at hooks.slack.com, discord.com) fails the test."""
-    resolve = socket.getaddrinfo
-
-    def local_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in LOCAL:
-            raise AssertionError(f"a test tried to reach {host!r}; only 127.0.0.1 is allowed")
-        return resolve(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", local_only)
-    yield
 
 
 @pytest.fixture
@@ -75,15 +53,8 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 async def slack(fake_slack: FakeSlack, runtime: Runtime) -> AsyncIterator[Harness]:
     """leanon in Slack HTTP mode (one bot token), served by the production aiohttp app."""
-    auth = SingleWorkspace(BOT_TOKEN, fake_slack.api_url)
-    adapter = build_app(runtime.service, auth, signing_secret=SECRET, api_url=fake_slack.api_url)
-    runtime.router.register(Platform.SLACK, adapter.chat)
-    runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
-    async with aiohttp.ClientSession() as session:
-        yield Harness(url, fake_slack, adapter, runtime, session)
-    await runner.cleanup()
-    await adapter.lazy.drain()
+    async with serving(fake_slack, runtime) as harness:
+        yield harness
 
 
 @pytest.fixture

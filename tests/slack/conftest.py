@@ -8,12 +8,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fake_slack import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlack
+from fake_slack import CLIENT_ID, CLIENT_SECRET, FakeSlack
 from oauth_testing import Installs
-from slack_testing import SECRET, Harness, MovableClock
+from slack_testing import SECRET, Harness, MovableClock, serving
 
 from adapters.slack.app import build_app
-from adapters.slack.auth import SingleWorkspace
 from adapters.slack.installs import InstalledWorkspaces
 from adapters.slack.oauth import oauth_flow
 from adapters.slack.server import bound_port, serve_http
@@ -40,15 +39,8 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 @pytest.fixture
 async def slack(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Harness]:
     """leanon in Slack HTTP mode, served by the production aiohttp app on 127.0.0.1."""
-    auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
-    adapter = build_app(runtime.service, auth, signing_secret=SECRET, api_url=fake.api_url)
-    runtime.router.register(Platform.SLACK, adapter.chat)
-    runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
-    async with aiohttp.ClientSession() as session:
-        yield Harness(url, fake, adapter, runtime, session)
-    await runner.cleanup()
-    await adapter.lazy.drain()
+    async with serving(fake, runtime) as harness:
+        yield harness
 
 
 @pytest.fixture

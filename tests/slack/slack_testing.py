@@ -5,17 +5,21 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from fake_slack import TEAM, FakeSlack
+from fake_slack import BOT_TOKEN, TEAM, FakeSlack
 from leanon_testing import MovableClock, database_down  # noqa: F401 - re-exported for the tests
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.app import SlackAdapter
+from adapters.slack.app import SlackAdapter, build_app
+from adapters.slack.auth import SingleWorkspace
+from adapters.slack.server import bound_port, serve_http
 from bot.app import Runtime
 from bot.domain import Platform, WorkspaceRef
 
@@ -117,7 +121,15 @@ def dm(user: str) -> str:
     return "D" + user[1:]
 
 
-
-
-
-
+@asynccontextmanager
+async def serving(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Harness]:
+    """leanon in Slack HTTP mode (one bot token), served by the production aiohttp app."""
+    auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
+    adapter = build_app(runtime.service, auth, signing_secret=SECRET, api_url=fake.api_url)
+    runtime.router.register(Platform.SLACK, adapter.chat)
+    runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
+    async with aiohttp.ClientSession() as session:
+        yield Harness(url, fake, adapter, runtime, session)
+    await runner.cleanup()
+    await adapter.lazy.drain()
