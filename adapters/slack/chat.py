@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 Call = Callable[..., Awaitable[AsyncSlackResponse]]
 
 # Message metadata that tags a weekly post with its nonce (bot.ports.OncePoster).
-POST_EVENT = "leanon_post"
+POST_EVENT = "leanon_post"  # a weekly post's metadata (its nonce: schedule and week)
+MESSAGE_EVENT = "leanon_message"  # any other channel message's (a nonce of its own)
 FIND_POST_PAGES = 5
 
 # Slack errors that trying again will not fix (the scheduler pauses a channel on these).
@@ -85,10 +87,26 @@ class SlackChat:
             return None
 
     async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
-        client = await self._client(workspace)
-        sent = await call(client.chat_postMessage, "chat.postMessage", channel=channel_id,
-                          **await self.render(workspace, message))
-        return MessageRef(str(sent.get("channel") or channel_id), str(sent["ts"]))
+        """A message in a channel (an ask card, a thanks note), posted once.
+
+        A 5xx or a dropped connection may come after Slack posted it, so it is tagged with a
+        nonce and sent without the client's retry of those; after such a failure the channel
+        is searched for it, and only if it is not there is it sent again (twice in all).
+        """
+        nonce = uuid.uuid4().hex
+        since = datetime.now(UTC) - timedelta(minutes=1)  # Slack's clock, not ours
+        for _ in range(2):
+            try:
+                return await self._post_tagged(workspace, channel_id, message, MESSAGE_EVENT,
+                                               nonce)
+            except ChatError as exc:
+                if exc.permanent:
+                    raise
+                failure = exc
+            found = await self._find_tagged(workspace, channel_id, MESSAGE_EVENT, nonce, since)
+            if found is not None:
+                return found
+        raise failure
 
     async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
         client = await self._client(workspace)
@@ -109,14 +127,23 @@ class SlackChat:
         so only a 429 (never posted) is tried again here; on any other failure the caller
         looks for the post with `find_post` before posting again.
         """
+        return await self._post_tagged(workspace, channel_id, message, POST_EVENT, nonce)
+
+    async def _post_tagged(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                           event_type: str, nonce: str) -> MessageRef:
         client = _retrying_only_rate_limits(await self._client(workspace))
-        metadata = {"event_type": POST_EVENT, "event_payload": {"nonce": nonce}}
+        metadata = {"event_type": event_type, "event_payload": {"nonce": nonce}}
         sent = await call(client.chat_postMessage, "chat.postMessage", channel=channel_id,
                           metadata=metadata, **await self.render(workspace, message))
         return MessageRef(str(sent.get("channel") or channel_id), str(sent["ts"]))
 
     async def find_post(self, workspace: WorkspaceRef, channel_id: str, nonce: str,
                         since: datetime) -> MessageRef | None:
+        """The bot's weekly post tagged `nonce` in the channel since `since`."""
+        return await self._find_tagged(workspace, channel_id, POST_EVENT, nonce, since)
+
+    async def _find_tagged(self, workspace: WorkspaceRef, channel_id: str, event_type: str,
+                           nonce: str, since: datetime) -> MessageRef | None:
         """The bot's message tagged `nonce` in the channel since `since` (a few pages back)."""
         client = await self._client(workspace)
         cursor = None
@@ -126,7 +153,7 @@ class SlackChat:
                                include_all_metadata=True, limit=200, cursor=cursor)
             for item in found.get("messages") or []:
                 meta = item.get("metadata") or {}
-                if meta.get("event_type") == POST_EVENT and (
+                if meta.get("event_type") == event_type and (
                         meta.get("event_payload") or {}).get("nonce") == nonce:
                     return MessageRef(channel_id, str(item["ts"]))
             cursor = (found.get("response_metadata") or {}).get("next_cursor")

@@ -37,14 +37,15 @@ class ReplicaSlack(FakeSlack):
     async def _api(self, request: web.Request) -> web.Response:
         response = await super()._api(request)
         weekly = request.match_info["method"] == "chat.postMessage" and self.post_delay and (
-            await self._read(request)).get("metadata")
+            (await self._read(request)).get("metadata") or {}).get("event_type") == "leanon_post"
         if weekly:
             await asyncio.sleep(self.post_delay)
         return response
 
     def weekly_posts(self) -> list[dict[str, Any]]:
         """The weekly posts Slack received (tagged with message metadata)."""
-        return [c.args for c in self.find("chat.postMessage") if c.args.get("metadata")]
+        return [c.args for c in self.find("chat.postMessage")
+                if (c.args.get("metadata") or {}).get("event_type") == "leanon_post"]
 
 
 class PastClock:

@@ -56,7 +56,8 @@ async def test_a_post_tagged_with_a_nonce_is_found_again(chat: SlackChat, fake: 
     since = datetime.fromtimestamp(1700000000, UTC)
     await chat.post(WS, CHANNEL, notice(line("an ordinary message")))
     ref = await chat.post_once(WS, CHANNEL, notice(line("this week's post")), "w2026-48:7")
-    [tagged] = [c for c in fake.posts(CHANNEL) if c.args.get("metadata")]
+    [tagged] = [c for c in fake.posts(CHANNEL)
+                if c.args.get("metadata", {}).get("event_type") == "leanon_post"]
     assert tagged.args["metadata"]["event_payload"] == {"nonce": "w2026-48:7"}
     assert await chat.find_post(WS, CHANNEL, "w2026-48:7", since) == ref
     assert await chat.find_post(WS, CHANNEL, "w2026-49:7", since) is None
