@@ -50,9 +50,8 @@ class GroupCommit(Generic[T, R]):
                         if not future.done():
                             future.set_result(result)
                 batch = []
-        finally:
+        finally:  # both are empty unless the writer was cancelled: then nobody waits forever
             self._writer = None
-            for _, future in batch + self._waiting:  # only when cancelled: nobody waits forever
+            for _, future in batch + self._waiting:
                 future.cancel()
-            if batch:
-                self._waiting.clear()
+            self._waiting.clear()

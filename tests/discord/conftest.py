@@ -6,17 +6,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from discord_testing import ALICE, BOB, CAROL, OTHER_BOT, Harness, running, user
+from discord_testing import Harness, running, started
 from fake_discord import FakeDiscord
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    discord_ = await FakeDiscord().start()
-    for user_id in (ALICE, BOB, CAROL, OTHER_BOT):
-        discord_.users[user_id] = user(user_id)
-    yield discord_
-    await discord_.stop()
+    async with started(FakeDiscord()) as discord_:
+        yield discord_
 
 
 @pytest.fixture

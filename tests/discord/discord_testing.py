@@ -173,6 +173,18 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
+async def started(fake: FakeDiscord) -> AsyncIterator[FakeDiscord]:
+    """`fake` listening on 127.0.0.1, with alice, bob, carol and another bot as members."""
+    await fake.start()
+    for user_id in (ALICE, BOB, CAROL, OTHER_BOT):
+        fake.users[user_id] = user(user_id)
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@contextlib.asynccontextmanager
 async def running(tmp_path: Path, fake: FakeDiscord, shards: int = 1,
                   **changes: Any) -> AsyncIterator[Harness]:
     config = Config(database_url=f"sqlite:///{tmp_path}/leanon.db")

@@ -15,8 +15,8 @@ for helpers in ("slack", "discord", "ops"):
     if str(TESTS / helpers) not in sys.path:
         sys.path.append(str(TESTS / helpers))
 
-from discord_testing import ALICE, BOB, CAROL, OTHER_BOT, running, user  # noqa: E402 - the path above first
 from discord_testing import Harness as DiscordHarness  # noqa: E402
+from discord_testing import running, started  # noqa: E402 - the path above first
 from fake_discord import FakeDiscord  # noqa: E402
 from fake_slack import FakeSlack  # noqa: E402
 from leanon_testing import MovableClock  # noqa: E402
@@ -59,11 +59,8 @@ async def slack(fake_slack: FakeSlack, runtime: Runtime) -> AsyncIterator[Harnes
 
 @pytest.fixture
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    discord_ = await FakeDiscord().start()
-    for user_id in (ALICE, BOB, CAROL, OTHER_BOT):
-        discord_.users[user_id] = user(user_id)
-    yield discord_
-    await discord_.stop()
+    async with started(FakeDiscord()) as discord_:
+        yield discord_
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ for helpers in ("slack", "discord", "ops"):
     if str(TESTS / helpers) not in sys.path:
         sys.path.append(str(TESTS / helpers))
 
-from discord_testing import ALICE, BOB, CAROL, OTHER_BOT, user  # noqa: E402 - the path above first
+from discord_testing import started  # noqa: E402 - the path above first
 from fake_slack import FakeSlack  # noqa: E402
 from security_testing import (  # noqa: E402
     GUILD_B,
@@ -51,8 +51,5 @@ async def discord_fake() -> AsyncIterator[RecordingDiscord]:
     """A fake Discord with two servers (the second one: GUILD_B)."""
     from fake_discord import GUILD
 
-    fake_ = await RecordingDiscord(guild_ids=(GUILD, GUILD_B)).start()
-    for user_id in (ALICE, BOB, CAROL, OTHER_BOT):
-        fake_.users[user_id] = user(user_id)
-    yield fake_
-    await fake_.stop()
+    async with started(RecordingDiscord(guild_ids=(GUILD, GUILD_B))) as fake_:
+        yield fake_
