@@ -53,6 +53,7 @@ class Call:
     at: float
     target: str = ""  # the response_url's name
     result: dict[str, Any] = field(default_factory=dict)  # what the fake answered
+    peer: Any = None  # the caller's (host, port): one per connection
 
     def text(self) -> str:
         """Everything sent, as one string (for "never contains" assertions)."""
@@ -179,7 +180,8 @@ class FakeSlack:
             args.update(client_id=client_id, client_secret=secret)
             auth = ""
         token = auth.removeprefix("Bearer ") if auth else args.get("token")
-        self.calls.append(Call(method, args, token, time.monotonic()))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.calls.append(Call(method, args, token, time.monotonic(), peer=peer))
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
         if method in self.rate_limit_once:

@@ -63,3 +63,14 @@ async def test_a_post_tagged_with_a_nonce_is_found_again(chat: SlackChat, fake: 
     assert await chat.find_post(WS, CHANNEL, "w2026-49:7", since) is None
     later = datetime.fromtimestamp(float(ref.message_id), UTC) + timedelta(seconds=1)
     assert await chat.find_post(WS, CHANNEL, "w2026-48:7", later) is None
+
+
+async def test_calls_share_connections_and_a_dm_channel_is_opened_once(
+        chat: SlackChat, fake: FakeSlack) -> None:
+    for n in range(3):
+        await chat.post(WS, CHANNEL, notice(line(f"hello {n}")))
+        await chat.dm(WS, BOB, notice(line(f"a note {n}")))
+    assert len(fake.find("conversations.open")) == 1
+    posts = fake.find("chat.postMessage")
+    assert len(posts) == 6 and len({c.peer for c in posts}) == 1  # one kept-alive connection
+
