@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import aiohttp
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.failures import SLACK_FAILURES, TRANSPORT_FAILURES, error_code
 from bot.domain import Platform, WorkspaceRef
 from bot.errors import ChatError
 
@@ -153,8 +154,8 @@ class SingleWorkspace:
             return await self.identity()
         except SlackApiError as exc:
             raise ChatError(f"SLACK_BOT_TOKEN was refused by Slack "
-                            f"({exc.response.get('error', 'unknown_error')})") from None
-        except (SlackClientError, OSError, TimeoutError) as exc:
+                            f"({error_code(exc)})") from None
+        except TRANSPORT_FAILURES as exc:
             raise ChatError(f"Slack's Web API is unreachable ({type(exc).__name__})") from None
 
     async def authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
@@ -174,7 +175,9 @@ class SingleWorkspace:
         try:
             me = await self.identity()
         except SlackApiError as exc:
-            raise ChatError(f"auth.test failed: {exc.response.get('error')}") from None
+            raise ChatError(f"auth.test failed: {error_code(exc)}") from None
+        except TRANSPORT_FAILURES as exc:
+            raise ChatError(f"auth.test failed: {type(exc).__name__}") from None
         if workspace.platform is not Platform.SLACK or workspace.workspace_id not in {
                 me.team_id, me.enterprise_id}:
             raise ChatError(f"leanon is not installed in {workspace}")
@@ -196,7 +199,7 @@ class SingleWorkspace:
         """SLACK_BOT_TOKEN no longer works: serve nothing until leanon restarts with a new one."""
         try:
             ours = self._is_ours(await self.identity(), enterprise_id, team_id)
-        except (SlackClientError, OSError, TimeoutError):
+        except SLACK_FAILURES:
             ours = True  # the token no longer answers: there is nothing left to serve anyway
         if ours:
             self._revoked = True

@@ -5,18 +5,15 @@ from __future__ import annotations
 import copy
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack import render
 from adapters.slack.auth import WorkspaceAuth
+from adapters.slack.failures import call
 from adapters.slack.members import Members
 from bot.domain import MessageRef, WorkspaceRef
 from bot.errors import ChatError
@@ -24,36 +21,11 @@ from bot.messages import Attachment, Message
 
 log = logging.getLogger(__name__)
 
-Call = Callable[..., Awaitable[AsyncSlackResponse]]
 
 # Message metadata that tags a weekly post with its nonce (bot.ports.OncePoster).
 POST_EVENT = "leanon_post"  # a weekly post's metadata (its nonce: schedule and week)
 MESSAGE_EVENT = "leanon_message"  # any other channel message's (a nonce of its own)
 FIND_POST_PAGES = 5
-
-# Slack errors that trying again will not fix (the scheduler pauses a channel on these).
-PERMANENT = frozenset({
-    "channel_not_found", "is_archived", "not_in_channel", "channel_is_archived",
-    "account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired",
-    "missing_scope", "no_permission", "restricted_action", "team_access_not_granted",
-    "ekm_access_denied", "user_not_found", "cannot_dm_bot",
-})
-
-
-async def call(method: Call, name: str, **kwargs: Any) -> AsyncSlackResponse:
-    """One Web API call; Slack's refusals and network failures become ChatError.
-
-    The error names the method and Slack's error code only: never a token or a payload.
-    """
-    try:
-        return await method(**kwargs)
-    except SlackApiError as exc:
-        code = str(exc.response.get("error", "unknown_error"))
-        raise ChatError(f"{name} failed: {code}", permanent=code in PERMANENT) from None
-    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-        # aiohttp.ClientError: a connection Slack dropped (ServerDisconnectedError) is no OSError.
-        raise ChatError(f"{name} failed: {type(exc).__name__}") from None
-
 
 def _retrying_only_rate_limits(client: AsyncWebClient) -> AsyncWebClient:
     """`client` with only its retry of 429 answers (a shallow copy: same token and session)."""

@@ -11,14 +11,14 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.bridge import Bridge, Origin, Respond
+from adapters.slack.failures import call
 from adapters.slack.views import ASK_MODAL, ask_modal, read_ask_form
 from bot.commands import CreateAsk, Person, ThankMembers
 from bot.domain import Actor
-from bot.errors import StorageError
+from bot.errors import ChatError, StorageError
 from bot.messages import error
 from bot.parsing import ParseError, leading_mentions, parse_leanon
 from bot.service import STORAGE_TROUBLE
@@ -65,10 +65,10 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             await bridge.tell(STORAGE_TROUBLE, origin)
             return
         try:
-            await client.views_open(trigger_id=body["trigger_id"],
-                                    view=ask_modal(origin.channel_id, allowed))
-        except SlackApiError as exc:
-            log.warning("views.open failed: %s", exc.response.get("error"))
+            await call(client.views_open, "views.open", trigger_id=body["trigger_id"],
+                       view=ask_modal(origin.channel_id, allowed))
+        except ChatError as exc:
+            log.warning("%s", exc)
             await bridge.tell(error("leanon could not open the ask form. Try "
                                     "/ask <your question> instead."), origin)
 

@@ -18,12 +18,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.bridge import Bridge
-from adapters.slack.chat import call
 from adapters.slack.commands import ack_now
+from adapters.slack.failures import call
 from adapters.slack.render import fallback_text
 from adapters.slack.views import home_view
 from bot.admin import TIPS
@@ -203,9 +202,9 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             sections = [STORAGE_TROUBLE]
         try:
             view = home_view(sections, TIPS, await bridge.chat.team_url(workspace))
-            await client.views_publish(user_id=user_id, view=view)
-        except SlackApiError as exc:
-            log.warning("views.publish failed: %s", exc.response.get("error"))
+            await call(client.views_publish, "views.publish", user_id=user_id, view=view)
+        except ChatError as exc:
+            log.warning("%s", exc)
 
     async def revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
         # tokens_revoked may name user tokens only: leanon keeps none, so only the bot matters.

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.auth import DEFAULT_API_URL, web_client
+from adapters.slack.failures import call
 from bot.domain import Platform, WorkspaceRef
 from bot.errors import ChatError, StorageError
 
@@ -80,12 +80,7 @@ class InstalledWorkspaces:
         """The team's address, from auth.test (asked once per token)."""
         token = (await self._installed(workspace)).bot_token
         if token not in self._urls:
-            try:
-                me = await self._client(token).auth_test()
-            except SlackApiError as exc:
-                raise ChatError(f"auth.test failed: {exc.response.get('error')}") from None
-            except (SlackClientError, OSError, TimeoutError) as exc:
-                raise ChatError(f"auth.test failed: {type(exc).__name__}") from None
+            me = await call(self._client(token).auth_test, "auth.test")
             if len(self._urls) >= MAX_CLIENTS:
                 self._urls.clear()
             self._urls[token] = me.get("url") or None

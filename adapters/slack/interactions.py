@@ -11,8 +11,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from adapters.slack.bridge import Bridge, Origin, Respond
-from adapters.slack.chat import call
 from adapters.slack.commands import ack_now
+from adapters.slack.failures import call
 from bot.commands import Command, ForgetMe, OfferHelp, ResolveAsk, ThankHelper
 from bot.domain import Actor, WorkspaceRef
 from bot.errors import ChatError

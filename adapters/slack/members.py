@@ -7,10 +7,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
-
 from adapters.slack.auth import WorkspaceAuth
+from adapters.slack.failures import call
 from bot.domain import WorkspaceRef
 from bot.errors import ChatError
 
@@ -45,10 +43,11 @@ class Members:
             return cached[1]
         try:
             client = await self._auth.client_for(workspace)
-            user = (await client.users_info(user=user_id))["user"]
-        except (SlackApiError, SlackClientError, ChatError, aiohttp.ClientError, OSError,
-                TimeoutError) as exc:
-            log.warning("users.info failed: %s", type(exc).__name__)
+            user = (await call(client.users_info, "users.info", user=user_id)).get("user")
+            if not isinstance(user, dict):
+                raise ChatError("users.info failed: no user in the answer")
+        except ChatError as exc:
+            log.warning("%s", exc)
             return None
         profile = user.get("profile") or {}
         info = MemberInfo(

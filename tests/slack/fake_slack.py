@@ -74,6 +74,8 @@ class FakeSlack:
     rate_limit_once: dict[str, int] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    bad_answers: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    """Methods answered with (status, content type, body) that is not Slack's JSON (a proxy's page)."""
     calls: list[Call] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=lambda: {BOT_TOKEN: TEAM})
@@ -188,6 +190,9 @@ class FakeSlack:
             retry_after = self.rate_limit_once.pop(method)
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(retry_after)})
+        if method in self.bad_answers:
+            status, content_type, text = self.bad_answers[method]
+            return web.Response(status=status, body=text.encode(), content_type=content_type)
         if method in self.failures:
             return web.json_response({"ok": False, "error": self.failures[method]})
         call = self.calls[-1]
