@@ -37,6 +37,7 @@ from bot.config_check import discord_settings, validate
 from bot.deps import Deps, SystemClock
 from bot.domain import Platform
 from bot.errors import ChatError, StorageError
+from bot.inbox import Inbox
 from bot.ports import Chat, Clock
 from bot.service import ChatRouter, Leanon
 from storage.engine import create_engine
@@ -58,6 +59,7 @@ class Runtime:
     store: SqlStore
     router: ChatRouter
     service: Leanon
+    inbox: Inbox
 
 
 @asynccontextmanager
@@ -74,9 +76,12 @@ async def bootstrap(config: Config, clock: Clock | None = None,
     deps = Deps(uow=store.unit_of_work, chat=chat, clock=clock or SystemClock(),
                 timezone=config.timezone)
     service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
+    inbox = Inbox(store.unit_of_work, deps.clock)
+    await inbox.start()
     try:
-        yield Runtime(store=store, router=router, service=service)
+        yield Runtime(store=store, router=router, service=service, inbox=inbox)
     finally:
+        await inbox.stop(grace=0)
         await store.close()
 
 
@@ -138,8 +143,8 @@ async def _slack(config: Config, runtime: Runtime, readiness: Readiness) -> Slac
     mode = config.slack_mode()
     auth, oauth = await _slack_auth(config, runtime)
     secret = _secret(config.slack_signing_secret)
-    slack = build_app(runtime.service, auth, signing_secret=secret, api_url=config.slack_api_url,
-                      oauth=oauth)
+    slack = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=secret,
+                      api_url=config.slack_api_url, oauth=oauth)
     runtime.router.register(Platform.SLACK, slack.chat)
     running = SlackRunning(slack)
     if mode == "socket":
@@ -234,7 +239,7 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
         finally:
             readiness.stopping = True
             stop.set()
-            await _shut_down(runner, scheduler, slack, connection)
+            await _shut_down(runner, scheduler, slack, connection, runtime.inbox)
         if connection is not None and connection.done() and not connection.cancelled():
             connection.result()  # ConfigError or ChatError from Discord, as one line
             if not asked_to_stop:
@@ -242,7 +247,7 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
 
 
 async def _shut_down(runner: web.AppRunner, scheduler: Scheduler, slack: SlackRunning | None,
-                     discord: asyncio.Task[None] | None) -> None:
+                     discord: asyncio.Task[None] | None, inbox: Inbox) -> None:
     """Stop taking work and finish what is in flight, all within SHUTDOWN_SECONDS."""
     log.info("leanon is shutting down")
     deadline = Deadline(SHUTDOWN_SECONDS)
@@ -254,6 +259,9 @@ async def _shut_down(runner: web.AppRunner, scheduler: Scheduler, slack: SlackRu
     if discord is not None:
         steps.append(within(deadline, "the Discord gateway", discord))
     await asyncio.gather(*steps)
+    # What was stored and not yet worked stays in the inbox for the next start (or another
+    # replica); work in progress gets the time that is left.
+    await inbox.stop(grace=deadline.left())
     if slack is not None:
         await slack.adapter.lazy.drain(grace=deadline.left())
     log.info("leanon stopped")

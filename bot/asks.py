@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot import cards
 from bot.commands import CreateAsk, ListAsks, OfferHelp, ResolveAsk, RunAskMaintenance
@@ -12,7 +12,7 @@ from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, TRIED_MAX_CHARS, Deps
 from bot.domain import Ask, AskStatus, CloseReason, NewAsk, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Mention, Message, MessageKind, Reply, UserText, error, line, notice
-from bot.ports import UnitOfWork
+from bot.ports import OncePoster, UnitOfWork
 from bot.text import clean_user_text, needs_specific_tip, neutralise_mentions, preview
 
 log = logging.getLogger(__name__)
@@ -34,30 +34,73 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
                               f"{TRIED_MAX_CHARS:,}. Nothing was posted."))
     now = deps.clock.now()
     async with deps.uow() as uow:
-        settings = await uow.workspaces.settings(cmd.workspace)
-        if cmd.anonymous and not settings.anonymous_asks:
-            return Reply.of(error("Anonymous asks are turned off in this workspace, so nothing "
-                                  "was posted. Ask with your name, or talk to an admin."))
-        recent = await uow.asks.count_by_asker_since(
-            cmd.workspace, cmd.actor.user_id, now - timedelta(hours=1))
-        if recent >= ASKS_PER_HOUR:
-            return Reply.of(error(f"You have opened {ASKS_PER_HOUR} asks in the last hour, the "
-                                  "most leanon takes. Nothing was posted; try again a bit later."))
-        ask = await uow.asks.add(NewAsk(
-            workspace=cmd.workspace, channel_id=cmd.channel_id, asker_id=cmd.actor.user_id,
-            text=neutralise_mentions(text), tried=neutralise_mentions(tried) if tried else None,
-            anonymous=cmd.anonymous, created_at=now))
-        await uow.commit()
+        made = await uow.asks.by_request(cmd.workspace, cmd.request_id) if cmd.request_id else None
+        if made is None:
+            refusal = await _refusal(uow, cmd, now)
+            if refusal is not None:
+                return refusal
+            ask = await uow.asks.add(NewAsk(
+                workspace=cmd.workspace, channel_id=cmd.channel_id, asker_id=cmd.actor.user_id,
+                text=neutralise_mentions(text), tried=neutralise_mentions(tried) if tried else None,
+                anonymous=cmd.anonymous, created_at=now, request_key=cmd.request_id))
+            await uow.commit()
+    if made is not None:
+        return await _finish_made_ask(deps, made, text)
+    return await _post_card(deps, ask, text, made_before=False)
+
+
+async def _refusal(uow: UnitOfWork, cmd: CreateAsk, now: datetime) -> Reply | None:
+    """Why the workspace's settings or the hourly limit refuse this ask, if they do."""
+    settings = await uow.workspaces.settings(cmd.workspace)
+    if cmd.anonymous and not settings.anonymous_asks:
+        return Reply.of(error("Anonymous asks are turned off in this workspace, so nothing "
+                              "was posted. Ask with your name, or talk to an admin."))
+    recent = await uow.asks.count_by_asker_since(
+        cmd.workspace, cmd.actor.user_id, now - timedelta(hours=1))
+    if recent >= ASKS_PER_HOUR:
+        return Reply.of(error(f"You have opened {ASKS_PER_HOUR} asks in the last hour, the "
+                              "most leanon takes. Nothing was posted; try again a bit later."))
+    return None
+
+
+CARD_NOT_POSTED = error("leanon could not post your ask in this channel (is the bot a member "
+                        "of it?). Nothing was posted.")
+
+
+async def _finish_made_ask(deps: Deps, ask: Ask, text: str) -> Reply:
+    """The same delivery worked again (after a crash): post its card if it has none yet."""
+    if ask.message is not None:
+        return _posted(text)
+    if ask.status is AskStatus.CLOSED:
+        return Reply.of(CARD_NOT_POSTED)
+    return await _post_card(deps, ask, text, made_before=True)
+
+
+async def _post_card(deps: Deps, ask: Ask, text: str, *, made_before: bool) -> Reply:
+    """Post the ask's card once: tagged with the ask's nonce, and when an earlier attempt
+    may have posted it, looked for in the channel first."""
+    nonce = f"ask:{ask.id}"
+    card = cards.ask_card(ask, [])
     try:
-        ref = await deps.chat.post(cmd.workspace, cmd.channel_id, cards.ask_card(ask, []))
+        ref = None
+        if made_before and isinstance(deps.chat, OncePoster):
+            ref = await deps.chat.find_post(ask.workspace, ask.channel_id, nonce,
+                                            ask.created_at - timedelta(minutes=5))
+        if ref is None:
+            ref = await deps.chat.post(ask.workspace, ask.channel_id, card, nonce=nonce)
     except ChatError as exc:
+        if not exc.permanent and made_before:
+            raise  # the inbox tries the delivery again later
         log.warning("ask card could not be posted: %s", exc)
         await _close(deps, ask, CloseReason.WITHDRAWN)
-        return Reply.of(error("leanon could not post your ask in this channel (is the bot a "
-                              "member of it?). Nothing was posted."))
+        return Reply.of(CARD_NOT_POSTED)
     async with deps.uow() as uow:
         await uow.asks.set_message(ask.id, ref)
         await uow.commit()
+    return _posted(text)
+
+
+def _posted(text: str) -> Reply:
     answer = notice(line("Your ask is posted. Teammates can press ", "I can help",
                          " on it; you press ", "Resolved", " when you're sorted."))
     if needs_specific_tip(text):

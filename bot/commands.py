@@ -25,6 +25,8 @@ class CreateAsk:
     text: str
     tried: str | None = None
     anonymous: bool = False
+    request_id: str | None = None
+    """The platform's delivery id: working the same delivery again makes no second ask."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,9 @@ class NewAsk:
     tried: str | None
     anonymous: bool
     created_at: datetime
+    request_key: str | None = None
+    """The platform delivery that asked for it: the same key is the same ask, however often
+    the delivery is worked (an inbox item taken over after a crash)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,3 +229,33 @@ class WeeklyNumbers:
     thanks_given: int = 0
     helpers: int = 0
     first_time_askers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NewInboxItem:
+    """Something a platform delivered and leanon acknowledged: stored before the answer.
+
+    `key` is the platform's delivery id (unique: a redelivery or a replay is no new item);
+    `payload` is the adapter's own encoding (JSON text) of what it needs to do the work.
+    """
+
+    source: str
+    key: str
+    workspace: WorkspaceRef
+    kind: str
+    payload: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A stored delivery waiting for (or taken by) a worker."""
+
+    id: int
+    source: str
+    key: str
+    workspace: WorkspaceRef
+    kind: str
+    payload: str
+    received_at: datetime
+    attempts: int

@@ -11,10 +11,12 @@ from bot.domain import (
     Ask,
     Delivery,
     HelpOffer,
+    InboxItem,
     LeaderboardEntry,
     MemberStats,
     MessageRef,
     NewAsk,
+    NewInboxItem,
     NewThanks,
     Schedule,
     Settings,
@@ -34,8 +36,14 @@ class Clock(Protocol):
 class Chat(Protocol):
     """What the core asks of a chat platform. Adapters implement it per platform."""
 
-    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
-        """Post a public message in a channel."""
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                   nonce: str | None = None) -> MessageRef:
+        """Post a public message in a channel.
+
+        `nonce`, when given, tags the message so that the same post made again (work taken
+        over after a crash) can be found (`OncePoster.find_post`) or is answered with the
+        first message by the platform itself (Discord), never shown to members.
+        """
         ...
 
     async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
@@ -75,6 +83,10 @@ class AskRepository(Protocol):
     async def add(self, new: NewAsk) -> Ask: ...
 
     async def get(self, workspace: WorkspaceRef, ask_id: int) -> Ask | None: ...
+
+    async def by_request(self, workspace: WorkspaceRef, request_key: str) -> Ask | None:
+        """The ask made by the delivery `request_key`, if it was made already."""
+        ...
 
     async def set_message(self, ask_id: int, ref: MessageRef) -> None: ...
 
@@ -273,6 +285,50 @@ class MemberRepository(Protocol):
     async def forget(self, workspace: WorkspaceRef, user_id: str) -> None: ...
 
 
+class InboxRepository(Protocol):
+    """Deliveries acknowledged to a platform and not yet worked (see `bot.inbox`).
+
+    An item is claimed with a lease: its owner works it and completes it; when the owner
+    dies, the lease runs out and any worker of any process takes the item over.
+    """
+
+    async def put(self, item: NewInboxItem) -> bool:
+        """Store `item`; False when an item with its key is stored already."""
+        ...
+
+    async def claim(self, sources: Collection[str], owner: str, now: datetime,
+                    lease_until: datetime, limit: int) -> list[InboxItem]:
+        """Take up to `limit` waiting items (never claimed, or their lease ran out).
+
+        Fair between workspaces: the oldest item of each workspace with work comes before
+        a second item of any of them, so that one flooding workspace delays no other.
+        """
+        ...
+
+    async def renew(self, ids: Collection[int], owner: str, lease_until: datetime) -> None:
+        """Extend the lease of the items `owner` is still working."""
+        ...
+
+    async def complete(self, item_id: int, at: datetime) -> None: ...
+
+    async def retry(self, item_id: int, not_before: datetime, error: str) -> None:
+        """Give the item back, to be taken again from `not_before` on."""
+        ...
+
+    async def give_up(self, item_id: int, at: datetime, error: str) -> None:
+        """Stop trying: the item is kept as done, with why."""
+        ...
+
+    async def waiting(self, sources: Collection[str]) -> int:
+        """How many items are not done yet."""
+        ...
+
+    async def prune(self, done_before: datetime, limit: int = 1000) -> int:
+        """Forget done items (their keys no longer stop replays, which platforms stop
+        making within minutes); the number removed."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories. Leaving without `commit()` rolls back."""
 
@@ -283,6 +339,7 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
+    inbox: InboxRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -132,8 +132,9 @@ class ChatRouter:
             raise ChatError(f"no chat adapter for {workspace.platform}")
         return chat
 
-    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
-        return await self._for(workspace).post(workspace, channel_id, message)
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                   nonce: str | None = None) -> MessageRef:
+        return await self._for(workspace).post(workspace, channel_id, message, nonce)
 
     async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
         await self._for(workspace).update(workspace, ref, message)

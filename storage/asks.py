@@ -33,6 +33,7 @@ class SqlAskRepository(SqlRepository):
             anonymous=new.anonymous,
             status=_OPEN,
             created_at=new.created_at,
+            request_key=new.request_key,
         )
         self._session.add(row)
         await self._session.flush()
@@ -41,6 +42,12 @@ class SqlAskRepository(SqlRepository):
     @translate_errors
     async def get(self, workspace: WorkspaceRef, ask_id: int) -> Ask | None:
         query = select(AskRow).where(AskRow.id == ask_id, in_workspace(AskRow, workspace))
+        row = await self._session.scalar(query.execution_options(**FRESH))
+        return to_ask(row) if row is not None else None
+
+    @translate_errors
+    async def by_request(self, workspace: WorkspaceRef, request_key: str) -> Ask | None:
+        query = select(AskRow).where(in_workspace(AskRow, workspace), AskRow.request_key == request_key)
         row = await self._session.scalar(query.execution_options(**FRESH))
         return to_ask(row) if row is not None else None
 

@@ -98,6 +98,8 @@ class AskRow(WorkspaceScoped, Base):
         Index(None, "platform", "workspace_id", "channel_id", "created_at"),
         # ... and asks resolved in it.
         Index(None, "platform", "workspace_id", "channel_id", "status", "closed_at"),
+        # One ask per platform delivery, however often the delivery is worked.
+        Index(None, "platform", "workspace_id", "request_key", unique=True),
         CheckConstraint(_one_of("status", AskStatus), name="status"),
         CheckConstraint(_one_of("close_reason", CloseReason), name="close_reason"),
         # AUTOINCREMENT: a deleted ask's id is never reused, so an old card's buttons
@@ -118,6 +120,7 @@ class AskRow(WorkspaceScoped, Base):
     message_channel_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     message_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     follow_up_at: Mapped[datetime | None]
+    request_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class HelpOfferRow(Base):
@@ -256,3 +259,32 @@ class SlackOAuthStateRow(Base):
 
     state: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime]
+
+
+class InboxItemRow(WorkspaceScoped, Base):
+    """A delivery a platform made and leanon acknowledged, until a worker has done it.
+
+    Waiting: `done_at` is null and `lease_until` is null or past. Taken: `owner` holds it
+    until `lease_until`. Done items are kept a while so that a replay of their key is
+    recognised, then pruned.
+    """
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (
+        UniqueConstraint("delivery_key"),
+        # The waiting items of each workspace in arrival order (claims are fair per workspace).
+        Index("ix_inbox_items_waiting", "done_at", "platform", "workspace_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True, sort_order=-20)
+    source: Mapped[str] = mapped_column(String(16))
+    delivery_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    attempts: Mapped[int]
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(255))

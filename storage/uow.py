@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.ports import (
     AskRepository,
     DeliveryRepository,
+    InboxRepository,
     MemberRepository,
     ScheduleRepository,
     StatsRepository,
@@ -24,6 +25,7 @@ from storage.asks import SqlAskRepository
 from storage.deliveries import SqlDeliveryRepository
 from storage.engine import create_engine
 from storage.errors import DATABASE_ERRORS, storage_error
+from storage.inbox import SqlInboxRepository
 from storage.schedules import SqlScheduleRepository
 from storage.stats import SqlStatsRepository
 from storage.thanks import SqlThanksRepository
@@ -50,6 +52,7 @@ class SqlUnitOfWork:
     deliveries: DeliveryRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
+    inbox: InboxRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str,
                  turn: asyncio.Lock | None = None) -> None:
@@ -63,6 +66,7 @@ class SqlUnitOfWork:
         self.deliveries = SqlDeliveryRepository(self._session, dialect)
         self.workspaces = SqlWorkspaceRepository(self._session, dialect)
         self.members = SqlMemberRepository(self._session, dialect)
+        self.inbox = SqlInboxRepository(self._session, dialect)
 
     async def __aenter__(self) -> Self:
         if self._turn is not None:

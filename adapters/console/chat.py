@@ -87,7 +87,8 @@ class ConsoleChat:
         return self.add(ConsoleMessage(self.new_id(), BOT_NAME, message=message,
                                        private_to=private_to, thread_of=thread_of))
 
-    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                   nonce: str | None = None) -> MessageRef:
         msg = self.bot_message(message)
         return MessageRef(channel_id, msg.id)
 

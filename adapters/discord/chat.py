@@ -65,19 +65,24 @@ class DiscordChat:
         return self._client.get_partial_messageable(int(channel_id), guild_id=guild_id)
 
     async def _send(self, channel: discord.abc.Messageable, workspace: WorkspaceRef,
-                    messages: Sequence[Message], nonce: str | None = None) -> discord.Message:
+                    messages: Sequence[Message], nonce: str | None = None,
+                    footer: bool = True) -> discord.Message:
         names = await self._names.names(label_mentions(messages))
         rendered = render(messages, workspace.workspace_id)
         if nonce is not None:
             # The tag `find_post` looks for (history does not return nonces).
-            for embed in rendered.embeds[:1]:
+            for embed in rendered.embeds[:1] if footer else ():
                 embed.set_footer(text=nonce)
             return await channel.send(**rendered.send_kwargs(names), nonce=nonce)
         return await channel.send(**rendered.send_kwargs(names))
 
-    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                   nonce: str | None = None) -> MessageRef:
+        """A message in a channel; with `nonce`, enforced (Discord answers a repeat within
+        minutes with the first message) but kept out of the footer."""
         async with refused("post a message"):
-            sent = await self._send(self._channel(channel_id, workspace), workspace, [message])
+            sent = await self._send(self._channel(channel_id, workspace), workspace, [message],
+                                    nonce=nonce[:25] if nonce else None, footer=False)
         self._note_card(str(sent.id), message)
         return MessageRef(channel_id, str(sent.id))
 

@@ -98,3 +98,9 @@ def bound(**ids: str) -> Iterator[None]:
 def bind(**ids: str) -> None:
     """Bind `ids` for the rest of the current task (each discord.py event has its own task)."""
     structlog.contextvars.bind_contextvars(**ids)
+
+
+def log_context() -> dict[str, str]:
+    """The ids bound now (`request_id`, `event_id`), to bind again where the work goes on."""
+    return {key: value for key, value in structlog.contextvars.get_contextvars().items()
+            if key in {"request_id", "event_id"} and isinstance(value, str)}

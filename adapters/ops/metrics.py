@@ -146,9 +146,10 @@ class MeteredChat:
         kind = "permanent" if exc.permanent else "transient"
         self._metrics.api_errors.labels(workspace.platform.value, kind).inc()
 
-    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                   nonce: str | None = None) -> MessageRef:
         try:
-            return await self._chat.post(workspace, channel_id, message)
+            return await self._chat.post(workspace, channel_id, message, nonce)
         except ChatError as exc:
             self._failed(workspace, exc)
             raise

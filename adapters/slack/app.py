@@ -1,8 +1,9 @@
 """The bolt `AsyncApp` for leanon: listeners, authorization, and how work is scheduled.
 
 `process_before_response=True`: an event's listener finishes before Slack gets its
-answer, so a failure can ask Slack to redeliver. Commands, buttons and forms only ack in
-that time; their work runs in lazy listeners, tracked here so shutdown can wait for them.
+answer, so a failure can ask Slack to redeliver. Commands, buttons and forms are stored in
+the inbox before their ack and worked by its workers (`adapters.slack.delivered`); the
+App Home view is published in a lazy listener, tracked here so shutdown can wait for it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from adapters.slack import commands, events, interactions
 from adapters.slack.auth import DEFAULT_API_URL, WorkspaceAuth, web_client
 from adapters.slack.bridge import Bridge, InFlight
 from adapters.slack.chat import SlackChat
+from adapters.slack.delivered import Deliveries
 from adapters.slack.members import Members
+from bot.inbox import Inbox
 from bot.service import Leanon
 
 log = logging.getLogger(__name__)
@@ -58,10 +61,18 @@ class SlackAdapter:
     def chat(self) -> SlackChat:
         return self.bridge.chat
 
+    async def settle(self, grace: float = 15.0) -> None:
+        """Wait until every stored delivery is worked and lazy work is done (for tests)."""
+        await self.bridge.deliveries.inbox.settled(grace)
+        await self.lazy.drain(grace)
 
-def build_app(service: Leanon, auth: WorkspaceAuth, *, signing_secret: str = "",
+
+def build_app(service: Leanon, auth: WorkspaceAuth, *, inbox: Inbox, signing_secret: str = "",
               api_url: str = DEFAULT_API_URL, oauth: AsyncOAuthFlow | None = None) -> SlackAdapter:
     """The bolt app with every listener; `auth` decides which workspaces are served.
+
+    Commands, buttons and forms are stored in `inbox` before they are acknowledged, and
+    worked by its workers (see `adapters.slack.delivered`).
 
     `oauth` (HTTP mode with installs, see `oauth.oauth_flow`) adds /slack/install and
     /slack/oauth_redirect to the server; `auth` is then usually `InstalledWorkspaces`.
@@ -88,7 +99,8 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, signing_secret: str = "",
         user_facing_authorize_error_message="leanon is not installed in this workspace.",
     )
     members = Members(auth)
-    bridge = Bridge(service=service, chat=SlackChat(auth, members), members=members, auth=auth)
+    bridge = Bridge(service=service, chat=SlackChat(auth, members), members=members, auth=auth,
+                    deliveries=Deliveries(inbox))
     lazy = TrackedLazyRunner(app.logger, bridge.in_flight)
     app.listener_runner.lazy_listener_runner = lazy
     commands.register(app, bridge)

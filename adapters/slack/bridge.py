@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -13,6 +12,7 @@ import aiohttp
 
 from adapters.slack.auth import WorkspaceAuth, workspace_ref
 from adapters.slack.chat import SlackChat
+from adapters.slack.delivered import Deliveries, Respond
 from adapters.slack.members import Members
 from bot.commands import ChangeConfig, Command, ExportData, NudgeNow, ResolveAsk
 from bot.domain import Actor, Settings, WorkspaceRef
@@ -21,8 +21,6 @@ from bot.messages import Message, Reply, error
 from bot.service import STORAGE_TROUBLE, Leanon
 
 log = logging.getLogger(__name__)
-
-Respond = Callable[..., Awaitable[Any]]
 
 SOMETHING_WENT_WRONG = error("leanon hit a problem and could not finish that. "
                              "Please try again in a moment.")
@@ -51,28 +49,6 @@ class InFlight:
                 return
 
 
-class RecentDeliveries:
-    """Delivery ids seen in the last `ttl` seconds, so one delivery is acted on once."""
-
-    def __init__(self, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl = ttl
-        self._clock = clock
-        self._seen: dict[str, float] = {}
-
-    def first(self, key: str | None) -> bool:
-        """True the first time `key` is seen (always True when there is no key)."""
-        if not key:
-            return True
-        now = self._clock()
-        if len(self._seen) > 5000:
-            self._seen = {k: t for k, t in self._seen.items() if now - t < self._ttl}
-        seen = self._seen.get(key)
-        if seen is not None and now - seen < self._ttl:
-            return False
-        self._seen[key] = now
-        return True
-
-
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a member acted: whom and where to answer privately."""
@@ -89,7 +65,7 @@ class Bridge:
     chat: SlackChat
     members: Members
     auth: WorkspaceAuth
-    recent: RecentDeliveries = field(default_factory=RecentDeliveries)
+    deliveries: Deliveries
     in_flight: InFlight = field(default_factory=InFlight)
     # How long an event may take before Slack is asked to deliver it again (its limit is 3 s).
     event_deadline: float = 2.5
@@ -120,6 +96,8 @@ class Bridge:
         except StorageError as exc:
             log.warning("database unavailable for %s: %s", type(cmd).__name__, exc)
             reply = Reply.of(STORAGE_TROUBLE)
+        except ChatError:
+            raise  # a platform failure worth another try: the inbox works the delivery again
         except Exception as exc:
             log.error("%s failed: %s", type(cmd).__name__, type(exc).__name__, exc_info=exc)
             reply = Reply.of(SOMETHING_WENT_WRONG)

@@ -58,14 +58,15 @@ class SlackChat:
         except ChatError:
             return None
 
-    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                   nonce: str | None = None) -> MessageRef:
         """A message in a channel (an ask card, a thanks note), posted once.
 
         A 5xx or a dropped connection may come after Slack posted it, so it is tagged with a
         nonce and sent without the client's retry of those; after such a failure the channel
         is searched for it, and only if it is not there is it sent again (twice in all).
         """
-        nonce = uuid.uuid4().hex
+        nonce = nonce or uuid.uuid4().hex
         since = datetime.now(UTC) - timedelta(minutes=1)  # Slack's clock, not ours
         for _ in range(2):
             try:
@@ -75,7 +76,7 @@ class SlackChat:
                 if exc.permanent:
                     raise
                 failure = exc
-            found = await self._find_tagged(workspace, channel_id, MESSAGE_EVENT, nonce, since)
+            found = await self._find_tagged(workspace, channel_id, (MESSAGE_EVENT,), nonce, since)
             if found is not None:
                 return found
         raise failure
@@ -111,10 +112,12 @@ class SlackChat:
 
     async def find_post(self, workspace: WorkspaceRef, channel_id: str, nonce: str,
                         since: datetime) -> MessageRef | None:
-        """The bot's weekly post tagged `nonce` in the channel since `since`."""
-        return await self._find_tagged(workspace, channel_id, POST_EVENT, nonce, since)
+        """The bot's message tagged `nonce` in the channel since `since`: a weekly post
+        (`post_once`) or another message posted with that nonce (`post`)."""
+        return await self._find_tagged(workspace, channel_id, (POST_EVENT, MESSAGE_EVENT), nonce,
+                                       since)
 
-    async def _find_tagged(self, workspace: WorkspaceRef, channel_id: str, event_type: str,
+    async def _find_tagged(self, workspace: WorkspaceRef, channel_id: str, event_types: tuple[str, ...],
                            nonce: str, since: datetime) -> MessageRef | None:
         """The bot's message tagged `nonce` in the channel since `since` (a few pages back)."""
         client = await self._client(workspace)
@@ -125,7 +128,7 @@ class SlackChat:
                                include_all_metadata=True, limit=200, cursor=cursor)
             for item in found.get("messages") or []:
                 meta = item.get("metadata") or {}
-                if meta.get("event_type") == event_type and (
+                if meta.get("event_type") in event_types and (
                         meta.get("event_payload") or {}).get("nonce") == nonce:
                     return MessageRef(channel_id, str(item["ts"]))
             cursor = (found.get("response_metadata") or {}).get("next_cursor")

@@ -1,7 +1,8 @@
 """Slash commands (`/ask`, `/thanks`, `/leanon`) and the ask form's submission.
 
-Each listener acks at once (Slack wants an answer within 3 s) and does the work in a
-lazy listener, which answers privately through the command's response_url.
+Each listener stores the delivery in the inbox and then acks (Slack wants an answer
+within 3 s); an inbox worker does the work and answers privately through the command's
+response_url (see `adapters.slack.delivered`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
-from adapters.slack.bridge import Bridge, Origin, Respond
+from adapters.slack.bridge import Bridge, Origin
+from adapters.slack.delivered import Delivered, Respond
 from adapters.slack.failures import call
 from adapters.slack.views import ASK_MODAL, ask_modal, read_ask_form
 from bot.commands import CreateAsk, Person, ThankMembers
@@ -32,13 +33,8 @@ ASK, THANKS, LEANON = "/ask", "/thanks", "/leanon"
 COMMANDS = (ASK, THANKS, LEANON)
 
 
-async def ack_now(ack: AsyncAck) -> None:
-    await ack()
-
-
-def _origin(bridge: Bridge, context: AsyncBoltContext, body: dict[str, Any],
-            respond: Respond | None) -> Origin | None:
-    workspace = bridge.workspace(context)
+def _origin(context: Delivered, body: dict[str, Any], respond: Respond | None) -> Origin | None:
+    workspace = context.workspace
     user_id = context.user_id or body.get("user_id")
     if workspace is None or not user_id:
         return None
@@ -48,16 +44,14 @@ def _origin(bridge: Bridge, context: AsyncBoltContext, body: dict[str, Any],
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Add the slash command and ask-form listeners to `app`."""
 
-    async def ask(body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient,
-                  respond: Respond) -> None:
-        origin = _origin(bridge, context, body, respond)
-        if origin is None or origin.channel_id is None or not bridge.recent.first(
-                "command:" + str(body.get("trigger_id"))):
+    async def ask(body: dict[str, Any], context: Delivered, respond: Respond | None) -> None:
+        origin = _origin(context, body, respond)
+        if origin is None or origin.channel_id is None:
             return
         text = str(body.get("text") or "").strip()
         if text:
             await bridge.run(CreateAsk(origin.workspace, Actor(origin.user_id), origin.channel_id,
-                                       text), origin)
+                                       text, request_id=body.get("leanon_delivery")), origin)
             return
         try:
             allowed = (await bridge.settings(origin.workspace)).anonymous_asks
@@ -65,15 +59,16 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             await bridge.tell(STORAGE_TROUBLE, origin)
             return
         try:
+            client = await bridge.auth.client_for(origin.workspace)
             await call(client.views_open, "views.open", trigger_id=body["trigger_id"],
                        view=ask_modal(origin.channel_id, allowed))
-        except ChatError as exc:
-            log.warning("%s", exc)
+        except (ChatError, KeyError) as exc:
+            log.warning("the ask form was not opened: %s", exc)
             await bridge.tell(error("leanon could not open the ask form. Try "
                                     "/ask <your question> instead."), origin)
 
-    async def thanks(body: dict[str, Any], context: AsyncBoltContext, respond: Respond) -> None:
-        origin = _origin(bridge, context, body, respond)
+    async def thanks(body: dict[str, Any], context: Delivered, respond: Respond | None) -> None:
+        origin = _origin(context, body, respond)
         if origin is None or origin.channel_id is None:
             return
         ids, reason = leading_mentions(str(body.get("text") or ""), SLACK_MENTION)
@@ -84,8 +79,8 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
                                       receivers, reason or None,
                                       event_id=body.get("trigger_id")), origin)
 
-    async def leanon(body: dict[str, Any], context: AsyncBoltContext, respond: Respond) -> None:
-        origin = _origin(bridge, context, body, respond)
+    async def leanon(body: dict[str, Any], context: Delivered, respond: Respond | None) -> None:
+        origin = _origin(context, body, respond)
         if origin is None:
             return
         try:
@@ -96,19 +91,18 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             return
         await bridge.run(cmd, origin)
 
-    async def ask_form(body: dict[str, Any], context: AsyncBoltContext) -> None:
-        view = body.get("view") or {}
-        form = read_ask_form(view)
-        workspace = bridge.workspace(context)
+    async def ask_form(body: dict[str, Any], context: Delivered, respond: Respond | None) -> None:
+        form = read_ask_form(body.get("view") or {})
+        workspace = context.workspace
         user_id = context.user_id
-        if form is None or workspace is None or not user_id or not bridge.recent.first(
-                "view:" + str(view.get("id")) + ":" + str(view.get("hash"))):
+        if form is None or workspace is None or not user_id:
             return
         origin = Origin(workspace, user_id, form.channel_id)
         await bridge.run(CreateAsk(workspace, Actor(user_id), form.channel_id, form.question,
-                                   form.tried, form.anonymous), origin)
+                                   form.tried, form.anonymous,
+                                   request_id=body.get("leanon_delivery")), origin)
 
-    app.command(ASK)(ack=ack_now, lazy=[ask])
-    app.command(THANKS)(ack=ack_now, lazy=[thanks])
-    app.command(LEANON)(ack=ack_now, lazy=[leanon])
-    app.view(ASK_MODAL)(ack=ack_now, lazy=[ask_form])
+    app.command(ASK)(bridge.deliveries.listener("ask", ask))
+    app.command(THANKS)(bridge.deliveries.listener("thanks", thanks))
+    app.command(LEANON)(bridge.deliveries.listener("leanon", leanon))
+    app.view(ASK_MODAL)(bridge.deliveries.listener("ask_form", ask_form))

@@ -15,13 +15,12 @@ import logging
 from collections.abc import Coroutine, Hashable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.bridge import Bridge
-from adapters.slack.commands import ack_now
 from adapters.slack.failures import call
 from adapters.slack.render import fallback_text
 from adapters.slack.views import home_view
@@ -143,6 +142,10 @@ def _log_late_failure(task: asyncio.Future[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("a slow event failed after its answer (Slack redelivers it): %s",
                     type(task.exception()).__name__)
+
+
+async def ack_now(ack: AsyncAck) -> None:
+    await ack()
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:

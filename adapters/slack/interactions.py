@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 
-from adapters.slack.bridge import Bridge, Origin, Respond
-from adapters.slack.commands import ack_now
+from adapters.slack.bridge import Bridge, Origin
+from adapters.slack.delivered import Delivered, Respond
 from adapters.slack.failures import call
 from bot.commands import Command, ForgetMe, OfferHelp, ResolveAsk, ThankHelper
 from bot.domain import Actor, WorkspaceRef
@@ -45,8 +45,8 @@ async def thread_repliers(bridge: Bridge, workspace: WorkspaceRef, channel_id: s
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Add a listener for each of the core's buttons."""
 
-    async def pressed(body: dict[str, Any], context: AsyncBoltContext, respond: Respond) -> None:
-        workspace = bridge.workspace(context)
+    async def pressed(body: dict[str, Any], context: Delivered, respond: Respond | None) -> None:
+        workspace = context.workspace
         actions = body.get("actions") or []
         if workspace is None or not context.user_id or not actions:
             return
@@ -56,8 +56,9 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if cmd is not None:
             await bridge.run(cmd, origin)
 
+    stored = bridge.deliveries.listener("pressed", pressed)
     for action in ActionId:
-        app.action(action.value)(ack=ack_now, lazy=[pressed])
+        app.action(action.value)(stored)
 
 
 async def _command(bridge: Bridge, body: dict[str, Any], origin: Origin, action: str,

@@ -48,7 +48,8 @@ async def leanon(database_url: str, fake: StormSlack) -> AsyncIterator[Harness]:
     config = Config(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
     async with bootstrap(config) as runtime:
         auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
-        adapter = build_app(runtime.service, auth, signing_secret=SECRET, api_url=fake.api_url)
+        adapter = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=SECRET,
+                            api_url=fake.api_url)
         runtime.router.register(Platform.SLACK, adapter.chat)
         runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
         url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
@@ -57,7 +58,7 @@ async def leanon(database_url: str, fake: StormSlack) -> AsyncIterator[Harness]:
                 yield Harness(url, fake, adapter, runtime, session)
         finally:
             await runner.cleanup()
-            await adapter.lazy.drain()
+            await adapter.settle()
 
 
 def tagged(fake: StormSlack, channel: str) -> list[str]:

@@ -72,7 +72,8 @@ class RecordingChat:
     def posts_in(self, channel_id: str) -> list[Post]:
         return [p for p in self.posts if p.channel_id == channel_id]
 
-    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                   nonce: str | None = None) -> MessageRef:
         return await self.post_once(workspace, channel_id, message, None)
 
     async def post_once(self, workspace: WorkspaceRef, channel_id: str, message: Message,

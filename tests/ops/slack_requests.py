@@ -44,6 +44,7 @@ async def press(session: aiohttp.ClientSession, base: str, fake: FakeSlack, acti
     body["channel"]["id"] = channel
     body["message"]["ts"] = message_ts
     body["response_url"] = fake.response_url(f"act-{user}")
+    body["trigger_id"] = f"trig.{time.monotonic_ns()}"  # Slack's: one per press
     return await interactive(session, base, body)
 
 

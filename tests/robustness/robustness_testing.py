@@ -111,10 +111,13 @@ Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 async def snapshot(store: SqlStore) -> Snapshot:
-    """Every row of every table, in a stable order."""
+    """Every row of every table, in a stable order (but the inbox: each delivery is stored
+    there before its answer, whatever it asks for, and pruned later)."""
     out: Snapshot = {}
     async with store.engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
+            if table.name == "inbox_items":
+                continue
             rows = (await connection.execute(select(table))).all()
             out[table.name] = sorted((tuple(row) for row in rows), key=repr)
     return out

@@ -117,7 +117,7 @@ async def installs_url(fake_slack: FakeSlack, runtime: Runtime) -> AsyncIterator
     flow = oauth_flow(CLIENT_ID, CLIENT_SECRET, installations,
                       SqlOAuthStateStore(runtime.store.engine), fake_slack.api_url)
     adapter = build_app(runtime.service, InstalledWorkspaces(installations, fake_slack.api_url),
-                        signing_secret=SECRET, api_url=fake_slack.api_url, oauth=flow)
+                        inbox=runtime.inbox, signing_secret=SECRET, api_url=fake_slack.api_url, oauth=flow)
     runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
     yield f"http://127.0.0.1:{bound_port(runner)}"
     await runner.cleanup()

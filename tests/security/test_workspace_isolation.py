@@ -12,6 +12,7 @@ weekly preview are unchanged.
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ async def slack_press(stack: SlackStack, team: str, action: ActionId, value: str
     body["channel"]["id"] = channel
     body["message"]["ts"] = ts
     body["response_url"] = harness.fake.response_url(f"act-{user}")
+    body["trigger_id"] = f"trig.{time.monotonic_ns()}"  # Slack's: one per press
     start = len(harness.fake.calls)
     assert (await harness.interactive(body)).status == 200
     return " ".join(c.text() for c in harness.fake.calls[start:] if c.method == "response_url")

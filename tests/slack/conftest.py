@@ -51,7 +51,7 @@ async def installs(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Installs]
     states = SqlOAuthStateStore(runtime.store.engine, clock=clock.now)
     flow = oauth_flow(CLIENT_ID, CLIENT_SECRET, installations, states, fake.api_url)
     adapter = build_app(runtime.service, InstalledWorkspaces(installations, fake.api_url),
-                        signing_secret=SECRET, api_url=fake.api_url, oauth=flow)
+                        inbox=runtime.inbox, signing_secret=SECRET, api_url=fake.api_url, oauth=flow)
     runtime.router.register(Platform.SLACK, adapter.chat)
     runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
     base = f"http://127.0.0.1:{bound_port(runner)}"
@@ -60,4 +60,4 @@ async def installs(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Installs]
         harness = Harness(base + "/slack/events", fake, adapter, runtime, session)
         yield Installs(session, base, harness, clock, installations)
     await runner.cleanup()
-    await adapter.lazy.drain()
+    await adapter.settle()

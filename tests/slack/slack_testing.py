@@ -92,6 +92,7 @@ class Harness:
         body["channel"]["id"] = channel
         body["message"]["ts"] = message_ts
         body["response_url"] = self.fake.response_url(f"act-{user}")
+        body["trigger_id"] = f"trig.{time.monotonic_ns()}"  # Slack's: one per press
         return await self.interactive(body)
 
     async def event(self, body: dict[str, Any], retry: int | None = None) -> Reply:
@@ -103,7 +104,7 @@ class Harness:
 
     async def settle(self) -> None:
         """Wait for the work leanon does after acking."""
-        await self.adapter.lazy.drain(grace=15)
+        await self.adapter.settle()
 
     def private(self, user: str = ALICE) -> list[str]:
         """What only `user` was shown: response_url answers, ephemerals and DMs, as text."""
@@ -125,11 +126,12 @@ def dm(user: str) -> str:
 async def serving(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Harness]:
     """leanon in Slack HTTP mode (one bot token), served by the production aiohttp app."""
     auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
-    adapter = build_app(runtime.service, auth, signing_secret=SECRET, api_url=fake.api_url)
+    adapter = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=SECRET,
+                        api_url=fake.api_url)
     runtime.router.register(Platform.SLACK, adapter.chat)
     runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
     async with aiohttp.ClientSession() as session:
         yield Harness(url, fake, adapter, runtime, session)
     await runner.cleanup()
-    await adapter.lazy.drain()
+    await adapter.settle()

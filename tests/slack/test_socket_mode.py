@@ -41,13 +41,13 @@ async def socket(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[SocketHarne
     server = await FakeSocketMode(hello=payload("socket_hello")).start()
     fake.ws_url = server.url
     adapter = build_app(runtime.service, SingleWorkspace(BOT_TOKEN, fake.api_url),
-                        api_url=fake.api_url)
+                        inbox=runtime.inbox, api_url=fake.api_url)
     runtime.router.register(Platform.SLACK, adapter.chat)
     handler = await connect_socket_mode(adapter, APP_TOKEN, fake.api_url)
     await server.connected()
     yield SocketHarness(server, adapter, runtime)
     await close_socket_mode(handler)
-    await adapter.lazy.drain()
+    await adapter.settle()
     await server.stop()
 
 
@@ -62,7 +62,7 @@ async def test_socket_mode_runs_commands_buttons_and_reactions(
     assert "payload" not in ack  # an empty ack: the answer comes through response_url
     [card] = await fake.wait_for("chat.postMessage")
     assert card.args["channel"] == CHANNEL
-    await socket.adapter.lazy.drain()
+    await socket.adapter.settle()
     async with socket.runtime.store.unit_of_work() as uow:
         [ask] = await uow.asks.list_open(WS)
     assert ask.message is not None and ask.message.message_id == card.result["ts"]

@@ -120,6 +120,7 @@ class FakeStore:
         self.version = 0  # bumped by every commit
         self._ask_ids = itertools.count(1)
         self._thanks_ids = itertools.count(1)
+        self.ask_requests: dict[tuple[WorkspaceRef, str], int] = {}  # never rolled back
         self.units: list[FakeUnitOfWork] = []
 
     def uow(self) -> FakeUnitOfWork:
@@ -167,7 +168,13 @@ class FakeAskRepository:
                   asker_id=new.asker_id, text=new.text, tried=new.tried, anonymous=new.anonymous,
                   status=AskStatus.OPEN, created_at=new.created_at)
         self._data.asks[ask.id] = ask
+        if new.request_key is not None:
+            self._store.ask_requests[(new.workspace, new.request_key)] = ask.id
         return copy.copy(ask)
+
+    async def by_request(self, workspace: WorkspaceRef, request_key: str) -> Ask | None:
+        ask_id = self._store.ask_requests.get((workspace, request_key))
+        return await self.get(workspace, ask_id) if ask_id is not None else None
 
     async def get(self, workspace: WorkspaceRef, ask_id: int) -> Ask | None:
         ask = self._data.asks.get(ask_id)
@@ -407,6 +414,7 @@ class FakeMemberRepository:
         self._data.forgotten.append((workspace, user_id))
 
 
+
 class FakeUnitOfWork:
     """One transaction: repositories see a private copy of the store until `commit()`.
 
@@ -468,6 +476,7 @@ class Posted:
     channel_id: str
     message: Message
     ref: MessageRef
+    nonce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -524,10 +533,11 @@ class FakeChat:
                 self._failing[method] = left - 1
         raise ChatError(f"fake {method} failure")
 
-    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message) -> MessageRef:
+    async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                   nonce: str | None = None) -> MessageRef:
         await self._call("post")
         ref = MessageRef(channel_id, f"m{next(self._ids)}")
-        self.posted.append(Posted(workspace, channel_id, message, ref))
+        self.posted.append(Posted(workspace, channel_id, message, ref, nonce))
         return ref
 
     async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:

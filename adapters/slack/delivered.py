@@ -1,0 +1,121 @@
+"""Slack's commands, button presses and forms through the inbox: stored, then acknowledged.
+
+A listener's ack function stores what Slack delivered (the body and the few things bolt's
+authorization found out) as an inbox item keyed by the delivery's trigger id, and only
+then acknowledges. A worker later decodes the item and runs the listener's work with a
+`Delivered` context in place of bolt's, answering privately through the response_url
+(valid for 30 minutes) as before. A delivery whose key was stored before (a replay, a
+double submit) is acknowledged and nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from adapters.ops.logs import bound, log_context
+from adapters.slack.auth import workspace_ref
+from bot.domain import InboxItem, WorkspaceRef
+from bot.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+SOURCE = "slack"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What the work of a listener needs of bolt's context, kept with the inbox item."""
+
+    enterprise_id: str | None
+    team_id: str | None
+    user_id: str | None
+    channel_id: str | None
+    bot_user_id: str | None
+
+    @property
+    def workspace(self) -> WorkspaceRef | None:
+        return workspace_ref(self.enterprise_id, self.team_id)
+
+
+Respond = Callable[..., Awaitable[Any]]
+Work = Callable[[dict[str, Any], Delivered, Respond | None], Awaitable[None]]
+AckListener = Callable[..., Awaitable[None]]
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def delivery_key(workspace: WorkspaceRef, name: str, body: dict[str, Any]) -> str:
+    """The delivery's id: a form's view id and hash (a double submit of one form is one
+    delivery), a button's trigger id and action, a command's trigger id."""
+    view = body.get("view")
+    view = view if isinstance(view, dict) else {}
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    if body.get("type") == "view_submission" and _str(view.get("id")):
+        delivery = f"{view.get('id')}:{view.get('hash')}"
+    elif trigger := _str(body.get("trigger_id")):
+        delivery = f"{trigger}:{action.get('action_id')}" if action else trigger
+    else:
+        delivery = uuid.uuid4().hex  # Slack always sends a trigger id; without one, no dedupe
+    return f"slack:{workspace.workspace_id}:{name}:{delivery}"
+
+
+class Deliveries:
+    """The Slack adapter's inbox source: its listeners' work, by name."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+        self._work: dict[str, Work] = {}
+        inbox.register(SOURCE, self.process)
+
+    def listener(self, name: str, work: Work) -> AckListener:
+        """The ack function of a listener whose `work` is done from the inbox.
+
+        When the database can't store the delivery, StorageError passes and nothing is
+        acknowledged: `events.on_error` tells a command's member so, and answers anything
+        else with a failure that Slack shows (or redelivers).
+        """
+        self._work[name] = work
+
+        async def store_then_ack(ack: AsyncAck, body: dict[str, Any],
+                                 context: AsyncBoltContext) -> None:
+            delivered = Delivered(context.enterprise_id, context.team_id, context.user_id,
+                                  context.channel_id, context.bot_user_id)
+            workspace = delivered.workspace
+            if workspace is None:
+                await ack()
+                return
+            payload = json.dumps({"work": name, "body": body, "context": asdict(delivered),
+                                  "log": log_context()})
+            await self.inbox.put(SOURCE, delivery_key(workspace, name, body), workspace, name,
+                                 payload)
+            await ack()
+
+        return store_then_ack
+
+    async def process(self, item: InboxItem) -> None:
+        """Do a stored delivery's work (an inbox worker calls this)."""
+        stored = json.loads(item.payload)
+        work = self._work.get(str(stored.get("work")))
+        if work is None:
+            log.warning("no Slack work named %r; dropped", stored.get("work"))
+            return
+        body = stored.get("body") or {}
+        body["leanon_delivery"] = item.key  # read by the work (CreateAsk.request_id)
+        delivered = Delivered(**stored.get("context") or {})
+        url = _str(body.get("response_url"))
+        respond = AsyncRespond(response_url=url) if url else None
+        logged = stored.get("log")
+        with bound(**(logged if isinstance(logged, dict) else {})):  # the request's request_id
+            await work(body, delivered, respond)
+

@@ -1,0 +1,221 @@
+"""The inbox: what platforms delivered, stored before it is acknowledged, worked from the database.
+
+An adapter stores each command, button press or form (`Inbox.put`, one short transaction
+keyed by the platform's delivery id) before it answers the platform, and registers a
+processor for its source. A fixed number of workers claim stored items (fairly between
+workspaces, see `InboxRepository.claim`) and run their processors. A worker holds an item
+under a lease that it renews while it works; when a process dies, its leases run out and
+any process on the same database takes the items over. Processors must therefore be safe
+to run again for the same item: the core keys what they create by the delivery id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.domain import InboxItem, NewInboxItem, WorkspaceRef
+from bot.errors import ChatError, StorageError
+from bot.ports import Clock, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+Processor = Callable[[InboxItem], Awaitable[None]]
+
+
+class Retry(Exception):
+    """Raised by a processor: the item could not be done now; try it again later."""
+
+
+class Inbox:
+    """Stores deliveries and works them with `workers` concurrent workers.
+
+    `lease`: how long a claimed item stays with its worker without a renewal (renewed every
+    third of it while the work runs). `poll`: how often to look for items that other
+    processes left or that wait for a retry, when nothing new arrives here.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, workers: int = 8,
+                 lease: timedelta = timedelta(seconds=30), poll: float = 1.0,
+                 max_attempts: int = 6, keep_done: timedelta = timedelta(hours=1)) -> None:
+        self._uow = uow
+        self._clock = clock
+        self.workers = workers
+        self.lease = lease
+        self.poll = poll
+        self.max_attempts = max_attempts
+        self.keep_done = keep_done
+        self.owner = uuid.uuid4().hex
+        self._processors: dict[str, Processor] = {}
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._pruned_at = 0.0
+
+    def register(self, source: str, processor: Processor) -> None:
+        """Work the items of `source` (a platform adapter) with `processor`."""
+        self._processors[source] = processor
+        self._wake.set()
+
+    async def put(self, source: str, key: str, workspace: WorkspaceRef, kind: str,
+                  payload: str) -> bool:
+        """Store a delivery; False when its key was stored before (a redelivery or a replay).
+
+        StorageError passes: the delivery was not stored, so it must not be acknowledged.
+        """
+        item = NewInboxItem(source=source, key=key[:255], workspace=workspace, kind=kind[:64],
+                            payload=payload, received_at=self._clock.now())
+        async with self._uow() as uow:
+            stored = await uow.inbox.put(item)
+            await uow.commit()
+        if stored:
+            self._wake.set()
+        return stored
+
+    async def waiting(self) -> int:
+        """Items of the registered sources not done yet, in every process (StorageError passes)."""
+        async with self._uow() as uow:
+            return await uow.inbox.waiting(list(self._processors))
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def start(self) -> None:
+        if self._loop is None:
+            self._stopping = False
+            self._loop = asyncio.create_task(self._run(), name="leanon-inbox")
+            self._renewer = asyncio.create_task(self._renew(), name="leanon-inbox-leases")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop claiming; give the work in progress `grace` seconds, then leave it to the
+        lease (another process, or this one's next start, takes it over)."""
+        self._stopping = True
+        self._wake.set()
+        for task in (self._loop, self._renewer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._loop = self._renewer = None
+        running = list(self._running.values())
+        if running:
+            _, late = await asyncio.wait(running, timeout=max(grace, 0))
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("%d inbox items still running at shutdown: left to their lease",
+                            len(late))
+                await asyncio.wait(late)
+
+    async def settled(self, within: float = 15.0) -> None:
+        """Wait until no item of the registered sources is waiting or running (for tests)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if not self._running and await self.waiting() == 0 and not self._running:
+                return
+            self._wake.set()
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"inbox not settled within {within} s")
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            free = self.workers - len(self._running)
+            claimed = await self._claim(free) if free > 0 and self._processors else 0
+            if claimed and claimed == free:
+                continue  # maybe more are waiting; the loop waits for a free worker first
+            await self._prune_now_and_then()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def _claim(self, free: int) -> int:
+        now = self._clock.now()
+        try:
+            async with self._uow() as uow:
+                items = await uow.inbox.claim(list(self._processors), self.owner, now,
+                                              now + self.lease, free)
+                await uow.commit()
+        except StorageError as exc:
+            log.warning("inbox: can't claim work: %s", exc)
+            return 0
+        for item in items:
+            self._running[item.id] = asyncio.create_task(self._work(item),
+                                                         name=f"leanon-inbox-{item.id}")
+        return len(items)
+
+    async def _work(self, item: InboxItem) -> None:
+        try:
+            await self._processors[item.source](item)
+        except (Retry, StorageError, ChatError) as exc:
+            await self._again(item, exc)
+        except Exception as exc:
+            log.error("inbox: %s item failed: %s", item.kind, type(exc).__name__, exc_info=exc)
+            await self._end(item, f"{type(exc).__name__}")
+        else:
+            await self._end(item, None)
+        finally:
+            self._running.pop(item.id, None)
+            self._wake.set()
+
+    async def _again(self, item: InboxItem, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        if item.attempts >= self.max_attempts:
+            log.warning("inbox: %s item given up after %d attempts: %s", item.kind,
+                        item.attempts, reason)
+            await self._end(item, reason)
+            return
+        backoff = timedelta(seconds=min(2 ** item.attempts, 60))
+        log.info("inbox: %s item will be tried again in %s: %s", item.kind, backoff, reason)
+        try:
+            async with self._uow() as uow:
+                await uow.inbox.retry(item.id, self._clock.now() + backoff, reason)
+                await uow.commit()
+        except StorageError as failed:
+            log.warning("inbox: item %d left to its lease: %s", item.id, failed)
+
+    async def _end(self, item: InboxItem, error: str | None) -> None:
+        now = self._clock.now()
+        try:
+            async with self._uow() as uow:
+                if error is None:
+                    await uow.inbox.complete(item.id, now)
+                else:
+                    await uow.inbox.give_up(item.id, now, error)
+                await uow.commit()
+        except StorageError as exc:
+            # The work is done but not marked: it runs again when the lease ends, which
+            # the processors are made for (what they create is keyed by the delivery).
+            log.warning("inbox: item %d done but not marked: %s", item.id, exc)
+
+    async def _renew(self) -> None:
+        every = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            if not self._running:
+                continue
+            try:
+                async with self._uow() as uow:
+                    await uow.inbox.renew(list(self._running), self.owner,
+                                          self._clock.now() + self.lease)
+                    await uow.commit()
+            except StorageError as exc:
+                log.warning("inbox: leases not renewed: %s", exc)
+
+    async def _prune_now_and_then(self) -> None:
+        if time.monotonic() - self._pruned_at < 60:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            async with self._uow() as uow:
+                await uow.inbox.prune(self._clock.now() - self.keep_done)
+                await uow.commit()
+        except StorageError as exc:
+            log.info("inbox: old items not pruned: %s", exc)

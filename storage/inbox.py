@@ -1,0 +1,128 @@
+"""The inbox in SQL: deliveries stored before they are acknowledged, claimed with leases."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from itertools import chain, zip_longest
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+
+from bot.domain import InboxItem, NewInboxItem
+from storage.errors import translate_errors
+from storage.mapping import workspace_columns, workspace_of
+from storage.models import InboxItemRow
+from storage.repository import NO_SYNC, SqlRepository, rowcount
+
+ERROR_LENGTH = 255
+
+
+def _waiting(sources: Collection[str], now: datetime) -> ColumnElement[bool]:
+    row = InboxItemRow
+    return and_(row.done_at.is_(None), row.source.in_(list(sources)),
+                or_(row.lease_until.is_(None), row.lease_until <= now))
+
+
+def _item(row: InboxItemRow) -> InboxItem:
+    return InboxItem(id=row.id, source=row.source, key=row.delivery_key,
+                     workspace=workspace_of(row), kind=row.kind, payload=row.payload,
+                     received_at=row.received_at, attempts=row.attempts)
+
+
+class SqlInboxRepository(SqlRepository):
+    """`bot.ports.InboxRepository` over SQL.
+
+    A claim is a conditional UPDATE of items that are still waiting, so of two workers
+    (or two replicas) only one gets each item; on PostgreSQL the items are first locked
+    with `FOR UPDATE SKIP LOCKED`, so claimers pass each other instead of queueing.
+    """
+
+    @translate_errors
+    async def put(self, item: NewInboxItem) -> bool:
+        statement = (
+            self._insert(InboxItemRow)
+            .values(**workspace_columns(item.workspace), source=item.source,
+                    delivery_key=item.key, kind=item.kind, payload=item.payload,
+                    received_at=item.received_at, attempts=0)
+            .on_conflict_do_nothing(index_elements=["delivery_key"])
+            .returning(InboxItemRow.id)
+        )
+        return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    @translate_errors
+    async def claim(self, sources: Collection[str], owner: str, now: datetime,
+                    lease_until: datetime, limit: int) -> list[InboxItem]:
+        row = InboxItemRow
+        waiting = _waiting(sources, now)
+        # The workspaces with waiting work, the one waiting longest first...
+        workspaces = (await self._session.execute(
+            select(row.platform, row.workspace_id).where(waiting)
+            .group_by(row.platform, row.workspace_id)
+            .order_by(func.min(row.id)).limit(limit))).all()
+        # ... then each one's oldest items, taken in turns.
+        queues = [
+            (await self._session.scalars(
+                select(row.id).where(waiting, row.platform == platform,
+                                     row.workspace_id == workspace_id)
+                .order_by(row.id).limit(limit))).all()
+            for platform, workspace_id in workspaces]
+        chosen = [i for i in chain.from_iterable(zip_longest(*queues)) if i is not None][:limit]
+        if not chosen:
+            return []
+        lockable = select(row.id).where(row.id.in_(chosen), waiting)
+        if self._dialect == "postgresql":
+            lockable = lockable.with_for_update(skip_locked=True)
+        statement = (
+            update(row)
+            .where(row.id.in_(lockable.scalar_subquery()), waiting)
+            .values(owner=owner, lease_until=lease_until, attempts=row.attempts + 1)
+            .returning(row)
+            .execution_options(**NO_SYNC)
+        )
+        claimed = {r.id: _item(r) for r in (await self._session.scalars(statement)).all()}
+        return [claimed[i] for i in chosen if i in claimed]
+
+    @translate_errors
+    async def renew(self, ids: Collection[int], owner: str, lease_until: datetime) -> None:
+        if not ids:
+            return
+        row = InboxItemRow
+        await self._session.execute(
+            update(row).where(row.id.in_(list(ids)), row.owner == owner, row.done_at.is_(None))
+            .values(lease_until=lease_until).execution_options(**NO_SYNC))
+
+    @translate_errors
+    async def complete(self, item_id: int, at: datetime) -> None:
+        await self._finish(item_id, done_at=at, owner=None, lease_until=None)
+
+    @translate_errors
+    async def retry(self, item_id: int, not_before: datetime, error: str) -> None:
+        await self._finish(item_id, owner=None, lease_until=not_before,
+                           error=error[:ERROR_LENGTH])
+
+    @translate_errors
+    async def give_up(self, item_id: int, at: datetime, error: str) -> None:
+        await self._finish(item_id, done_at=at, owner=None, lease_until=None,
+                           error=error[:ERROR_LENGTH])
+
+    async def _finish(self, item_id: int, **values: object) -> None:
+        row = InboxItemRow
+        await self._session.execute(
+            update(row).where(row.id == item_id, row.done_at.is_(None)).values(**values)
+            .execution_options(**NO_SYNC))
+
+    @translate_errors
+    async def waiting(self, sources: Collection[str]) -> int:
+        row = InboxItemRow
+        count = await self._session.scalar(
+            select(func.count()).select_from(row)
+            .where(row.done_at.is_(None), row.source.in_(list(sources))))
+        return int(count or 0)
+
+    @translate_errors
+    async def prune(self, done_before: datetime, limit: int = 1000) -> int:
+        row = InboxItemRow
+        old = select(row.id).where(row.done_at.is_not(None), row.done_at < done_before).limit(limit)
+        result = await self._session.execute(
+            delete(row).where(row.id.in_(old.scalar_subquery())).execution_options(**NO_SYNC))
+        return rowcount(result)

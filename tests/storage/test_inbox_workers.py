@@ -1,0 +1,153 @@
+"""bot.inbox.Inbox on a real database: each stored delivery is worked once, by a bounded
+number of workers; failures are tried again or given up; a process that dies mid-work
+leaves its items to another after the lease."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from leanon_testing import MovableClock
+
+from bot.domain import InboxItem, Platform, WorkspaceRef
+from bot.errors import ChatError, StorageError
+from bot.inbox import Inbox, Retry
+from storage import SqlStore
+
+WS = WorkspaceRef(Platform.SLACK, "T1")
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+async def inbox(store: SqlStore, clock: MovableClock) -> AsyncIterator[Inbox]:
+    box = Inbox(store.unit_of_work, clock, workers=2, poll=0.05)
+    await box.start()
+    yield box
+    await box.stop(grace=0)
+
+
+async def put_many(box: Inbox, n: int, prefix: str = "d") -> None:
+    for i in range(n):
+        assert await box.put("slack", f"{prefix}{i}", WS, "ask", f'{{"n": {i}}}')
+
+
+async def test_each_delivery_is_worked_once_and_never_more_than_the_workers_at_a_time(
+        inbox: Inbox) -> None:
+    done: Counter[str] = Counter()
+    running = peak = 0
+
+    async def work(item: InboxItem) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        done[item.key] += 1
+        running -= 1
+
+    inbox.register("slack", work)
+    await put_many(inbox, 20)
+    assert not await inbox.put("slack", "d3", WS, "ask", "{}")  # a replay: nothing new
+    await inbox.settled(10)
+    assert done == Counter({f"d{i}": 1 for i in range(20)})
+    assert peak == 2
+
+
+@pytest.mark.parametrize("failure", [Retry("later"), ChatError("ratelimited"),
+                                     StorageError("connection reset")])
+async def test_a_passing_failure_is_tried_again_later(
+        inbox: Inbox, clock: MovableClock, failure: Exception) -> None:
+    attempts: list[int] = []
+
+    async def work(item: InboxItem) -> None:
+        attempts.append(item.attempts)
+        if len(attempts) == 1:
+            raise failure
+
+    inbox.register("slack", work)
+    await put_many(inbox, 1)
+    for _ in range(100):
+        if attempts:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    assert attempts == [1]  # not before its time
+    clock.offset += timedelta(seconds=3)
+    await inbox.settled(5)
+    assert attempts == [1, 2]
+
+
+async def test_a_bug_is_given_up_at_once_and_logged(
+        inbox: Inbox, caplog: pytest.LogCaptureFixture) -> None:
+    attempts: list[int] = []
+
+    async def work(item: InboxItem) -> None:
+        attempts.append(item.attempts)
+        raise KeyError("oops")
+
+    inbox.register("slack", work)
+    await put_many(inbox, 1)
+    await inbox.settled(5)
+    assert attempts == [1]
+    assert "item failed: KeyError" in caplog.text
+
+
+async def test_an_item_that_keeps_failing_is_given_up_after_max_attempts(
+        store: SqlStore, clock: MovableClock) -> None:
+    box = Inbox(store.unit_of_work, clock, workers=1, poll=0.02, max_attempts=3)
+    attempts: list[int] = []
+
+    async def work(item: InboxItem) -> None:
+        attempts.append(item.attempts)
+        raise Retry("still not")
+
+    box.register("slack", work)
+    await box.start()
+    try:
+        await put_many(box, 1)
+        for _ in range(6):
+            await asyncio.sleep(0.1)
+            clock.offset += timedelta(seconds=61)
+        await box.settled(5)
+    finally:
+        await box.stop(grace=0)
+    assert attempts == [1, 2, 3]
+
+
+async def test_work_of_a_process_that_died_is_taken_over_after_the_lease(
+        store: SqlStore, other_store: SqlStore, clock: MovableClock) -> None:
+    dying = Inbox(store.unit_of_work, clock, workers=4, poll=0.02)
+    started = asyncio.Event()
+
+    async def hang(item: InboxItem) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    dying.register("slack", hang)
+    await dying.start()
+    await put_many(dying, 1)
+    await started.wait()
+    await dying.stop(grace=0)  # as if killed: the item stays claimed
+
+    done: list[int] = []
+
+    async def work(item: InboxItem) -> None:
+        done.append(item.attempts)
+
+    survivor = Inbox(other_store.unit_of_work, clock, workers=4, poll=0.02)
+    survivor.register("slack", work)
+    await survivor.start()
+    try:
+        await asyncio.sleep(0.2)
+        assert done == []  # still leased to the dead process
+        clock.offset += survivor.lease
+        await survivor.settled(5)
+    finally:
+        await survivor.stop(grace=0)
+    assert done == [2]

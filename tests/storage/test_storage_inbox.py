@@ -1,0 +1,140 @@
+"""The inbox in SQL: stored once per delivery, claimed under leases, fair between workspaces,
+and one claimer per item when several processes claim at once."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from storage_testing import OTHER_WORKSPACE, T0, WORKSPACE, minutes, new_ask
+
+from bot.domain import InboxItem, NewInboxItem, WorkspaceRef
+from storage import SqlStore
+
+SOURCES = ["slack"]
+
+
+def item(key: str, workspace: WorkspaceRef = WORKSPACE, source: str = "slack") -> NewInboxItem:
+    return NewInboxItem(source=source, key=key, workspace=workspace, kind="ask",
+                        payload='{"text": "how?"}', received_at=T0)
+
+
+async def put(store: SqlStore, *items: NewInboxItem) -> list[bool]:
+    async with store.unit_of_work() as uow:
+        stored = [await uow.inbox.put(i) for i in items]
+        await uow.commit()
+    return stored
+
+
+async def claim(store: SqlStore, limit: int = 10, owner: str = "me", now_minutes: float = 0,
+                lease_minutes: float = 1) -> list[InboxItem]:
+    async with store.unit_of_work() as uow:
+        got = await uow.inbox.claim(SOURCES, owner, T0 + minutes(now_minutes),
+                                    T0 + minutes(now_minutes + lease_minutes), limit)
+        await uow.commit()
+    return got
+
+
+async def test_a_delivery_is_stored_once_and_claimed_once(store: SqlStore) -> None:
+    assert await put(store, item("d1"), item("d1"), item("d2")) == [True, False, True]
+    first = await claim(store)
+    assert [(i.key, i.attempts, i.kind, i.payload) for i in first] == [
+        ("d1", 1, "ask", '{"text": "how?"}'), ("d2", 1, "ask", '{"text": "how?"}')]
+    assert first[0].workspace == WORKSPACE and first[0].received_at == T0
+    assert await claim(store) == []  # leased
+
+
+async def test_other_sources_are_left_alone(store: SqlStore) -> None:
+    await put(store, item("d1", source="discord"))
+    assert await claim(store) == []
+    async with store.unit_of_work() as uow:
+        assert await uow.inbox.waiting(["discord"]) == 1
+        assert await uow.inbox.waiting(SOURCES) == 0
+
+
+async def test_a_lease_that_ran_out_is_taken_over_by_another_owner(store: SqlStore) -> None:
+    await put(store, item("d1"))
+    [mine] = await claim(store, owner="dead")
+    assert await claim(store, owner="alive", now_minutes=0.5) == []
+    [taken] = await claim(store, owner="alive", now_minutes=1)
+    assert taken.id == mine.id and taken.attempts == 2
+
+
+async def test_a_renewed_lease_keeps_the_item(store: SqlStore) -> None:
+    await put(store, item("d1"))
+    [mine] = await claim(store, owner="me")
+    async with store.unit_of_work() as uow:
+        await uow.inbox.renew([mine.id], "someone else", T0 + minutes(10))  # not theirs
+        await uow.commit()
+    assert len(await claim(store, owner="other", now_minutes=1)) == 1
+    [again] = await claim(store, owner="me", now_minutes=3)
+    async with store.unit_of_work() as uow:
+        await uow.inbox.renew([again.id], "me", T0 + minutes(10))
+        await uow.commit()
+    assert await claim(store, owner="other", now_minutes=9) == []
+
+
+async def test_done_items_are_never_claimed_and_keep_their_key_until_pruned(
+        store: SqlStore) -> None:
+    await put(store, item("d1"), item("d2"))
+    one, two = await claim(store)
+    async with store.unit_of_work() as uow:
+        await uow.inbox.complete(one.id, T0)
+        await uow.inbox.give_up(two.id, T0 + minutes(1), "ValueError: " + "x" * 500)
+        await uow.commit()
+    assert await claim(store, now_minutes=60) == []
+    assert await put(store, item("d1")) == [False]
+    async with store.unit_of_work() as uow:
+        assert await uow.inbox.waiting(SOURCES) == 0
+        assert await uow.inbox.prune(T0 + minutes(0.5)) == 1
+        await uow.commit()
+    assert await put(store, item("d1"), item("d2")) == [True, False]
+
+
+async def test_a_retried_item_waits_until_its_time(store: SqlStore) -> None:
+    await put(store, item("d1"))
+    [mine] = await claim(store)
+    async with store.unit_of_work() as uow:
+        await uow.inbox.retry(mine.id, T0 + minutes(5), "ChatError: ratelimited")
+        await uow.commit()
+    assert await claim(store, now_minutes=4) == []
+    [again] = await claim(store, now_minutes=5)
+    assert again.attempts == 2
+
+
+async def test_one_flooding_workspace_does_not_hold_up_another(store: SqlStore) -> None:
+    quiet = WorkspaceRef(WORKSPACE.platform, "T-quiet")
+    await put(store, *(item(f"flood{n}") for n in range(50)))
+    await put(store, item("q1", quiet), item("o1", OTHER_WORKSPACE))
+    got = await claim(store, limit=3)
+    assert [i.key for i in got] == ["flood0", "q1", "o1"]
+    got = await claim(store, limit=4)
+    assert [i.key for i in got] == ["flood1", "flood2", "flood3", "flood4"]
+
+
+async def test_two_processes_claiming_at_once_never_share_an_item(
+        store: SqlStore, other_store: SqlStore) -> None:
+    await put(store, *(item(f"d{n}", WorkspaceRef(WORKSPACE.platform, f"T{n % 3}"))
+                       for n in range(60)))
+    seen: list[int] = []
+
+    async def drain(s: SqlStore, owner: str) -> None:
+        while got := await claim(s, limit=4, owner=owner):
+            seen.extend(i.id for i in got)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(drain(store, "a"), drain(other_store, "b"), drain(store, "c"))
+    assert len(seen) == 60 and len(set(seen)) == 60
+
+
+async def test_an_ask_is_found_by_the_delivery_that_made_it(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        made = await uow.asks.add(dataclasses.replace(new_ask(), request_key="slack:T:ask:trig.1"))
+        await uow.asks.add(new_ask())
+        await uow.asks.add(new_ask())  # asks without a key do not collide
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        found = await uow.asks.by_request(WORKSPACE, "slack:T:ask:trig.1")
+        assert found is not None and found.id == made.id
+        assert await uow.asks.by_request(WORKSPACE, "slack:T:ask:trig.2") is None
+        assert await uow.asks.by_request(OTHER_WORKSPACE, "slack:T:ask:trig.1") is None
