@@ -52,6 +52,7 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
 async def _refusal(uow: UnitOfWork, cmd: CreateAsk, now: datetime) -> Reply | None:
     """Why the workspace's settings or the hourly limit refuse this ask, if they do."""
     settings = await uow.workspaces.settings(cmd.workspace)
+    await uow.members.lock(cmd.workspace, cmd.actor.user_id)  # the hourly count holds under races
     if cmd.anonymous and not settings.anonymous_asks:
         return Reply.of(error("Anonymous asks are turned off in this workspace, so nothing "
                               "was posted. Ask with your name, or talk to an admin."))

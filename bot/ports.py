@@ -284,6 +284,11 @@ class MemberRepository(Protocol):
 
     async def forget(self, workspace: WorkspaceRef, user_id: str) -> None: ...
 
+    async def lock(self, workspace: WorkspaceRef, user_id: str) -> None:
+        """Hold the member's lock until this unit of work ends: their concurrent units of
+        work that take it run one after the other, so a count-then-insert limit holds."""
+        ...
+
 
 class InboxRepository(Protocol):
     """Deliveries acknowledged to a platform and not yet worked (see `bot.inbox`).

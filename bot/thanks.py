@@ -31,12 +31,22 @@ def _over_allowance_text(settings: Settings) -> str:
 
 async def _over_allowance(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef, giver_id: str,
                           settings: Settings) -> bool:
-    """True when the giver's active thanks today, counting new ones, exceed the allowance."""
+    """True when the giver's active thanks today, counting new ones, exceed the allowance.
+
+    Callers take the giver's lock (`_lock_giver`) before adding the new ones.
+    """
     if settings.daily_allowance is None:
         return False
     since = deps.day_start(deps.clock.now())
     given = await uow.thanks.count_given_since(workspace, giver_id, since)
     return given > settings.daily_allowance
+
+
+async def _lock_giver(uow: UnitOfWork, workspace: WorkspaceRef, giver_id: str,
+                      settings: Settings) -> None:
+    """With a daily allowance, the giver's concurrent thanks are counted one after the other."""
+    if settings.daily_allowance is not None:
+        await uow.members.lock(workspace, giver_id)
 
 
 async def _notify_receiver(deps: Deps, workspace: WorkspaceRef, channel_id: str,
@@ -109,6 +119,7 @@ async def reaction_added(cmd: ReactionAdded, deps: Deps) -> Reply:
         settings = await uow.workspaces.settings(cmd.workspace)
         if not _counts(cmd, settings):
             return Reply()
+        await _lock_giver(uow, cmd.workspace, cmd.actor.user_id, settings)
         ask = await uow.asks.find_by_message(cmd.workspace, cmd.message)
         if ask is None and cmd.thread is not None:
             ask = await uow.asks.find_by_message(cmd.workspace, cmd.thread)
@@ -221,6 +232,7 @@ async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
     now = deps.clock.now()
     async with deps.uow() as uow:
         settings = await uow.workspaces.settings(cmd.workspace)
+        await _lock_giver(uow, cmd.workspace, cmd.actor.user_id, settings)
         recorded = []
         for receiver in receivers:
             key = f"command:{cmd.event_id}:{receiver}" if cmd.event_id else None
@@ -264,6 +276,7 @@ async def thank_helper(cmd: ThankHelper, deps: Deps) -> Reply:
             return Reply.of(error("Only the person who asked can use these thank buttons. "
                                   "You can thank anyone with /thanks @name."))
         settings = await uow.workspaces.settings(cmd.workspace)
+        await _lock_giver(uow, cmd.workspace, cmd.actor.user_id, settings)
         thanks = await uow.thanks.add(NewThanks(
             workspace=cmd.workspace, giver_id=cmd.actor.user_id, receiver_id=cmd.helper_id,
             source=ThanksSource.RESOLVE, created_at=deps.clock.now(), ask_id=ask.id,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+import hashlib
+
+from sqlalchemy import delete, func, select
 
 from bot.domain import Settings, WorkspaceRef
 from storage.errors import translate_errors
@@ -59,3 +61,13 @@ class SqlMemberRepository(SqlRepository):
         """Delete what leanon remembers about the member beyond asks and thanks."""
         statement = delete(MemberRow).where(in_workspace(MemberRow, workspace), MemberRow.user_id == user_id)
         await self._session.execute(statement.execution_options(**NO_SYNC))
+
+    @translate_errors
+    async def lock(self, workspace: WorkspaceRef, user_id: str) -> None:
+        """PostgreSQL: a transaction-level advisory lock on the member. SQLite: nothing to
+        do, since a transaction already holds the database's one write lock."""
+        if self._dialect != "postgresql":
+            return
+        name = f"member:{workspace.platform.value}:{workspace.workspace_id}:{user_id}".encode()
+        key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+        await self._session.execute(select(func.pg_advisory_xact_lock(key)))

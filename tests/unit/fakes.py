@@ -398,6 +398,7 @@ class FakeWorkspaceRepository:
 class FakeMemberRepository:
     def __init__(self, data: StoreData) -> None:
         self._data = data
+        self.locked: list[tuple[WorkspaceRef, str]] = []
 
     async def opted_out(self, workspace: WorkspaceRef) -> set[str]:
         return set(self._data.opted_out.get(workspace, set()))
@@ -412,6 +413,9 @@ class FakeMemberRepository:
     async def forget(self, workspace: WorkspaceRef, user_id: str) -> None:
         self._data.opted_out.get(workspace, set()).discard(user_id)
         self._data.forgotten.append((workspace, user_id))
+
+    async def lock(self, workspace: WorkspaceRef, user_id: str) -> None:
+        self.locked.append((workspace, user_id))
 
 
 
