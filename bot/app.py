@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TextIO
 
 from aiohttp import web
-from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 
@@ -33,7 +32,7 @@ from adapters.slack.installs import InstalledWorkspaces
 from adapters.slack.oauth import STATE_SECONDS, oauth_flow
 from adapters.slack.server import close_socket_mode, connect_socket_mode, web_app
 from bot.config import Config
-from bot.config_check import discord_settings, validate
+from bot.config_check import CLEAR_TOKENS, discord_settings, secret_text, validate
 from bot.deps import Deps, SystemClock
 from bot.domain import Platform
 from bot.errors import ChatError, StorageError
@@ -43,6 +42,7 @@ from bot.service import ChatRouter, Leanon
 from storage.engine import create_engine
 from storage.leader import leader_lock
 from storage.migrate import upgrade
+from storage.sealing import TokenCipher
 from storage.slack_installations import SqlInstallationStore, SqlOAuthStateStore
 from storage.uow import SqlStore
 
@@ -98,10 +98,6 @@ async def run_console_workspace(config: Config, stream: TextIO = sys.stdin,
         await run_console(workspace, stream)
 
 
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value() if value is not None else ""
-
-
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -128,12 +124,17 @@ async def _slack_auth(config: Config,
                       runtime: Runtime) -> tuple[WorkspaceAuth, AsyncOAuthFlow | None]:
     """One bot token (checked with Slack now), or OAuth installs kept in the database."""
     if not config.slack_oauth:
-        single = SingleWorkspace(_secret(config.slack_bot_token), config.slack_api_url)
+        single = SingleWorkspace(secret_text(config.slack_bot_token), config.slack_api_url)
         await single.verify()
         return single, None
-    installations = SqlInstallationStore(runtime.store.engine)
+    cipher = TokenCipher.from_setting(secret_text(config.leanon_secret_keys))
+    installations = SqlInstallationStore(runtime.store.engine, cipher=cipher)
+    if cipher is None:
+        log.warning(CLEAR_TOKENS.removeprefix("warning: "))
+    elif sealed := await installations.seal_stored():
+        log.info("sealed %d stored bot tokens with the newest of LEANON_SECRET_KEYS", sealed)
     states = SqlOAuthStateStore(runtime.store.engine, expiration_seconds=STATE_SECONDS)
-    flow = oauth_flow(config.slack_client_id or "", _secret(config.slack_client_secret),
+    flow = oauth_flow(config.slack_client_id or "", secret_text(config.slack_client_secret),
                       installations, states, config.slack_api_url)
     return InstalledWorkspaces(installations, config.slack_api_url), flow
 
@@ -142,13 +143,13 @@ async def _slack(config: Config, runtime: Runtime, readiness: Readiness) -> Slac
     """The Slack adapter in Socket Mode or HTTP mode (its routes: `web_app`), from the configuration."""
     mode = config.slack_mode()
     auth, oauth = await _slack_auth(config, runtime)
-    secret = _secret(config.slack_signing_secret)
+    secret = secret_text(config.slack_signing_secret)
     slack = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=secret,
                       api_url=config.slack_api_url, oauth=oauth)
     runtime.router.register(Platform.SLACK, slack.chat)
     running = SlackRunning(slack)
     if mode == "socket":
-        running.socket = await connect_socket_mode(slack, _secret(config.slack_app_token),
+        running.socket = await connect_socket_mode(slack, secret_text(config.slack_app_token),
                                                    config.slack_api_url)
 
         async def socket_check() -> str | None:
@@ -211,7 +212,7 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
             readiness.add("discord", _waiting("logging in"))
         slack = await _slack(config, runtime, readiness) if slack_mode is not None else None
         if slack is not None and slack_mode == "http":
-            application = web_app(slack.adapter, _secret(config.slack_signing_secret))
+            application = web_app(slack.adapter, secret_text(config.slack_signing_secret))
         else:
             application = web.Application()
         ops_server.install(application, readiness, metrics)

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="leanon's own configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     config_sub.add_parser("check", help="validate the configuration and print it, secrets masked")
+    sub.add_parser("secret-key", help="print a new key for LEANON_SECRET_KEYS (seals OAuth "
+                   "installs' bot tokens at rest)")
     sub.add_parser("healthcheck", help="exit 0 when the leanon on this machine answers GET "
                                        "/healthz on LEANON_PORT (for container health checks)")
     return parser
@@ -103,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         args.command = "run"
+    if args.command == "secret-key":
+        from storage.sealing import TokenCipher
+
+        print(TokenCipher.new_key())
+        return 0
     try:
         config = load_config()
         if args.command == "config":

@@ -25,6 +25,8 @@ class Config(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Fernet keys (comma-separated, newest first) that seal OAuth installs' bot tokens at rest.
+    leanon_secret_keys: SecretStr | None = None
     # The HTTP server (Slack HTTP mode): where it listens.
     leanon_host: str = "0.0.0.0"  # noqa: S104 - a server behind Slack's requests listens on all interfaces
     leanon_port: int = Field(default=3000, ge=0, le=65535)

@@ -16,6 +16,10 @@ from adapters.discord import DiscordSettings
 from bot.config import Config
 from bot.errors import ConfigError
 from storage.engine import database_url
+from storage.sealing import TokenCipher
+
+CLEAR_TOKENS = ("warning: OAuth installs keep each workspace's bot token in the database in "
+                "clear; set LEANON_SECRET_KEYS (make a key with `leanon secret-key`)")
 
 MASK = "********"
 SECRET_WORDS = ("token", "secret", "password", "key")  # masked whatever their type
@@ -64,6 +68,7 @@ def validate(config: Config) -> list[str]:
     except ArgumentError:
         raise ConfigError("DATABASE_URL: not a database URL (sqlite:///leanon.db or "
                           "postgresql://user@host/db)") from None
+    TokenCipher.from_setting(secret_text(config.leanon_secret_keys))  # ConfigError when malformed
     started = []
     mode = config.slack_mode()
     if mode is not None and not re.match(r"https?://[^/\s]+", config.slack_api_url):
@@ -90,7 +95,19 @@ def report(config: Config) -> str:
     runs = ", ".join(started) if started else "the console workspace (no Slack or Discord settings)"
     server = f"; HTTP server on {config.leanon_host}:{config.leanon_port}" if started else ""
     lines += ["", f"configuration is valid; leanon run starts: {runs}{server}"]
+    if clear_tokens(config):
+        lines.append(CLEAR_TOKENS)
     return "\n".join(lines)
+
+
+def clear_tokens(config: Config) -> bool:
+    """OAuth installs without LEANON_SECRET_KEYS: their bot tokens are stored in clear."""
+    return bool(getattr(config, "slack_oauth", False)) and not secret_text(config.leanon_secret_keys)
+
+
+def secret_text(value: SecretStr | None) -> str:
+    """A secret setting's value, or "" when unset."""
+    return value.get_secret_value() if value is not None else ""
 
 
 def secret_values(config: Config) -> list[str]:

@@ -25,6 +25,7 @@ from bot.domain import Platform
 from storage.errors import translate_errors
 from storage.models import SlackInstallationRow, SlackOAuthStateRow
 from storage.repository import rowcount
+from storage.sealing import TokenCipher, open_token
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,33 @@ class _SqlStore:
 
 
 class SqlInstallationStore(_SqlStore, AsyncInstallationStore):
-    """slack_sdk's `AsyncInstallationStore` over the `slack_installations` table."""
+    """slack_sdk's `AsyncInstallationStore` over the `slack_installations` table.
+
+    With a `cipher` (LEANON_SECRET_KEYS), bot tokens are sealed before they are stored and
+    opened when read (`storage.sealing`); without one they are stored in clear.
+    """
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = _utc_now,
+                 cipher: TokenCipher | None = None) -> None:
+        super().__init__(engine, clock)
+        self._cipher = cipher
+
+    @translate_errors
+    async def seal_stored(self) -> int:
+        """Seal every token stored in clear, and any sealed with an older key, with the
+        newest key (at start: after a key is first set, or put in front of the others).
+        The number of tokens sealed anew."""
+        if self._cipher is None:
+            return 0
+        sealed = 0
+        async with self._sessions.begin() as session:
+            rows = (await session.scalars(select(SlackInstallationRow).with_for_update())).all()
+            for row in rows:
+                resealed = self._cipher.reseal(row.bot_token)
+                if resealed is not None:
+                    row.bot_token = resealed
+                    sealed += 1
+        return sealed
 
     @translate_errors
     async def async_save(self, installation: Installation) -> None:
@@ -79,7 +106,7 @@ class SqlInstallationStore(_SqlStore, AsyncInstallationStore):
             "team_name": bot.team_name,
             "is_enterprise_install": bool(bot.is_enterprise_install),
             "app_id": bot.app_id,
-            "bot_token": bot.bot_token,
+            "bot_token": self._cipher.seal(bot.bot_token) if self._cipher else bot.bot_token,
             "bot_id": bot.bot_id,
             "bot_user_id": bot.bot_user_id,
             "bot_scopes": ",".join(bot.bot_scopes or ()),
@@ -112,7 +139,7 @@ class SqlInstallationStore(_SqlStore, AsyncInstallationStore):
                              is_enterprise_install: bool | None = False) -> Bot | None:
         """The workspace's bot installation, or None where leanon is not installed."""
         row = await self._find(enterprise_id, team_id, is_enterprise_install)
-        return _to_bot(row) if row is not None else None
+        return _to_bot(row, open_token(self._cipher, row.bot_token)) if row is not None else None
 
     @translate_errors
     async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,
@@ -122,7 +149,7 @@ class SqlInstallationStore(_SqlStore, AsyncInstallationStore):
         row = await self._find(enterprise_id, team_id, is_enterprise_install)
         if row is None or (user_id is not None and user_id != row.installer_id):
             return None
-        return _to_installation(row)
+        return _to_installation(row, open_token(self._cipher, row.bot_token))
 
     @translate_errors
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
@@ -153,18 +180,18 @@ class SqlInstallationStore(_SqlStore, AsyncInstallationStore):
             await session.execute(statement.execution_options(synchronize_session=False))
 
 
-def _to_bot(row: SlackInstallationRow) -> Bot:
+def _to_bot(row: SlackInstallationRow, token: str) -> Bot:
     return Bot(app_id=row.app_id, enterprise_id=row.enterprise_id,
                enterprise_name=row.enterprise_name, team_id=row.team_id, team_name=row.team_name,
-               bot_token=row.bot_token, bot_id=row.bot_id, bot_user_id=row.bot_user_id,
+               bot_token=token, bot_id=row.bot_id, bot_user_id=row.bot_user_id,
                bot_scopes=row.bot_scopes, is_enterprise_install=row.is_enterprise_install,
                installed_at=row.installed_at.timestamp())
 
 
-def _to_installation(row: SlackInstallationRow) -> Installation:
+def _to_installation(row: SlackInstallationRow, token: str) -> Installation:
     return Installation(app_id=row.app_id, enterprise_id=row.enterprise_id,
                         enterprise_name=row.enterprise_name, team_id=row.team_id,
-                        team_name=row.team_name, bot_token=row.bot_token, bot_id=row.bot_id,
+                        team_name=row.team_name, bot_token=token, bot_id=row.bot_id,
                         bot_user_id=row.bot_user_id, bot_scopes=row.bot_scopes,
                         user_id=row.installer_id or "",
                         is_enterprise_install=row.is_enterprise_install,

@@ -102,3 +102,25 @@ async def test_config_check_prints_the_configuration_masked_and_refuses_what_run
     assert unhealthy[:2] == (1, "")
     assert unhealthy[2].startswith(f"leanon: http://127.0.0.1:{port}/healthz did not answer")
     assert unhealthy[2].count("\n") == 1
+
+
+async def test_oauth_installs_without_a_secret_key_are_flagged_and_a_made_key_is_taken(
+        tmp_path: Path) -> None:
+    code, key, err = await leanon(leanon_env("sqlite:///x.db"), tmp_path, "secret-key")
+    assert (code, err) == (0, "") and len(key.strip()) == 44
+    oauth = {"SLACK_SIGNING_SECRET": SECRET, "SLACK_CLIENT_ID": "1111.2222",
+             "SLACK_CLIENT_SECRET": "client-secret-value"}
+    clear, sealed, malformed = await asyncio.gather(
+        leanon(leanon_env("sqlite:///x.db", **oauth), tmp_path, "config", "check"),
+        leanon(leanon_env("sqlite:///x.db", LEANON_SECRET_KEYS=key.strip(), **oauth), tmp_path,
+               "config", "check"),
+        leanon(leanon_env("sqlite:///x.db", LEANON_SECRET_KEYS="not-a-key", **oauth), tmp_path,
+               "config", "check"))
+    assert clear[0] == 0
+    assert clear[1].strip().splitlines()[-1].startswith(
+        "warning: OAuth installs keep each workspace's bot token in the database in clear")
+    assert sealed[0] == 0 and "warning" not in sealed[1] and key.strip() not in sealed[1]
+    settings = dict(line.split(None, 1) for line in sealed[1].splitlines() if "  " in line)
+    assert settings["LEANON_SECRET_KEYS"] == "********"
+    assert malformed[:2] == (2, "")
+    assert malformed[2].startswith("leanon: LEANON_SECRET_KEYS: each key must be a Fernet key")

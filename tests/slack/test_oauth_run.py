@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -17,7 +18,9 @@ from test_run import free_port, leanon_env, run_leanon, wait_until_serving
 
 from bot.config import Config
 from bot.errors import ConfigError
+from storage.sealing import TokenCipher
 
+NEW_KEY, OLD_KEY = TokenCipher.new_key(), TokenCipher.new_key()
 OAUTH = {"slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET,
          "slack_signing_secret": SECRET}
 
@@ -59,7 +62,8 @@ async def test_leanon_run_installs_a_workspace_and_serves_it_with_its_token(
     fake.redirect_url = base + "/slack/oauth_redirect"
     env = leanon_env(tmp_path, SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET,
                      SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.api_url,
-                     LEANON_PORT=str(port), LEANON_HOST="127.0.0.1")
+                     LEANON_PORT=str(port), LEANON_HOST="127.0.0.1",
+                     LEANON_SECRET_KEYS=f"{NEW_KEY},{OLD_KEY}")
     process = await run_leanon(env, tmp_path)
     try:
         async with aiohttp.ClientSession() as session:
@@ -80,3 +84,8 @@ async def test_leanon_run_installs_a_workspace_and_serves_it_with_its_token(
         code = await asyncio.wait_for(process.wait(), 15)
     assert code == 0
     assert fake.find("oauth.v2.access")[0].args["client_secret"] == CLIENT_SECRET
+    # The token is sealed at rest with the first key, and opened to make the call above.
+    with sqlite3.connect(tmp_path / "run.db") as db:
+        [(stored,)] = db.execute("SELECT bot_token FROM slack_installations").fetchall()
+    assert stored.startswith("fernet:") and fake.token_of(TEAM_B) not in stored
+    assert TokenCipher([NEW_KEY]).open(stored) == fake.token_of(TEAM_B)
