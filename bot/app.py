@@ -76,7 +76,7 @@ async def bootstrap(config: Config, clock: Clock | None = None,
     deps = Deps(uow=store.unit_of_work, chat=chat, clock=clock or SystemClock(),
                 timezone=config.timezone)
     service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
-    inbox = Inbox(store.unit_of_work, deps.clock)
+    inbox = Inbox(store.unit_of_work, deps.clock, busy_at=config.leanon_busy_backlog)
     await inbox.start()
     try:
         yield Runtime(store=store, router=router, service=service, inbox=inbox)

@@ -38,6 +38,9 @@ class Config(BaseSettings):
     discord_shard_ids: str | None = None
     discord_dev_guild_id: int | None = None
 
+    # Requests waiting in the inbox from which members are told theirs is queued.
+    leanon_busy_backlog: int = Field(default=500, ge=1)
+
     # The console workspace: who may change settings there.
     leanon_console_admins: str = Field(default="alice")
 

@@ -37,12 +37,15 @@ class Inbox:
 
     `lease`: how long a claimed item stays with its worker without a renewal (renewed every
     third of it while the work runs). `poll`: how often to look for items that other
-    processes left or that wait for a retry, when nothing new arrives here.
+    processes left or that wait for a retry, when nothing new arrives here. `busy_at`: the
+    backlog (items not done, in every process) from which `busy` is true, so that adapters
+    tell members their request is queued.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, workers: int = 8,
                  lease: timedelta = timedelta(seconds=30), poll: float = 1.0,
-                 max_attempts: int = 6, keep_done: timedelta = timedelta(hours=1)) -> None:
+                 max_attempts: int = 6, keep_done: timedelta = timedelta(hours=1),
+                 busy_at: int = 500) -> None:
         self._uow = uow
         self._clock = clock
         self.workers = workers
@@ -50,6 +53,9 @@ class Inbox:
         self.poll = poll
         self.max_attempts = max_attempts
         self.keep_done = keep_done
+        self.busy_at = busy_at
+        self.backlog = 0  # as last counted, plus what was stored here since
+        self._counted_at = 0.0
         self.owner = uuid.uuid4().hex
         self._processors: dict[str, Processor] = {}
         self._running: dict[int, asyncio.Task[None]] = {}
@@ -76,8 +82,14 @@ class Inbox:
             stored = await uow.inbox.put(item)
             await uow.commit()
         if stored:
+            self.backlog += 1
             self._wake.set()
         return stored
+
+    @property
+    def busy(self) -> bool:
+        """Whether the backlog has reached `busy_at`: work will wait a while."""
+        return self.backlog >= self.busy_at
 
     async def waiting(self) -> int:
         """Items of the registered sources not done yet, in every process (StorageError passes)."""
@@ -133,6 +145,7 @@ class Inbox:
             if claimed and claimed == free:
                 continue  # maybe more are waiting; the loop waits for a free worker first
             await self._prune_now_and_then()
+            await self._count_now_and_then()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
 
@@ -208,6 +221,15 @@ class Inbox:
                     await uow.commit()
             except StorageError as exc:
                 log.warning("inbox: leases not renewed: %s", exc)
+
+    async def _count_now_and_then(self) -> None:
+        if not self._processors or time.monotonic() - self._counted_at < 1:
+            return
+        self._counted_at = time.monotonic()
+        try:
+            self.backlog = await self.waiting()
+        except StorageError as exc:
+            log.info("inbox: backlog not counted: %s", exc)
 
     async def _prune_now_and_then(self) -> None:
         if time.monotonic() - self._pruned_at < 60:

@@ -28,6 +28,8 @@ from bot.inbox import Inbox
 log = logging.getLogger(__name__)
 
 SOURCE = "slack"
+BUSY = ("leanon is busy right now: your request is queued and will be done shortly. "
+        "No need to send it again.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,11 @@ class Deliveries:
                 return
             payload = json.dumps({"work": name, "body": body, "context": asdict(delivered),
                                   "log": log_context()})
-            await self.inbox.put(SOURCE, delivery_key(workspace, name, body), workspace, name,
-                                 payload)
+            stored = await self.inbox.put(SOURCE, delivery_key(workspace, name, body), workspace,
+                                          name, payload)
+            if stored and self.inbox.busy and body.get("command"):
+                await ack(text=BUSY)  # shown only to the member, at once
+                return
             await ack()
 
         return store_then_ack

@@ -155,3 +155,14 @@ async def test_an_admin_can_post_the_weekly_encouragement_now(slack: Harness,
     assert any("Posted" in t for t in slack.private(ADMIN))
     [post] = fake.posts()
     assert "It's okay to ask" in json.dumps(post.args, ensure_ascii=False)
+
+
+async def test_a_command_past_the_busy_backlog_is_told_it_is_queued_and_still_done(
+        slack: Harness, fake: FakeSlack) -> None:
+    slack.runtime.inbox.busy_at = 1  # every stored request counts as a backlog
+    reply = await slack.command("/ask", "how do I renew the staging TLS certificate?")
+    assert reply.status == 200 and "your request is queued" in reply.text
+    assert len(fake.posts(CHANNEL)) == 1  # done all the same
+    slack.runtime.inbox.busy_at = 10_000
+    reply = await slack.command("/ask", "and how do I rotate the VPN keys afterwards?")
+    assert (reply.status, reply.text) == (200, "")

@@ -151,3 +151,26 @@ async def test_work_of_a_process_that_died_is_taken_over_after_the_lease(
     finally:
         await survivor.stop(grace=0)
     assert done == [2]
+
+
+async def test_the_backlog_makes_the_inbox_busy_until_it_is_worked_off(
+        store: SqlStore, clock: MovableClock) -> None:
+    box = Inbox(store.unit_of_work, clock, workers=1, poll=0.02, busy_at=3)
+    go = asyncio.Event()
+
+    async def work(item: InboxItem) -> None:
+        await go.wait()
+
+    box.register("slack", work)
+    await box.start()
+    try:
+        await put_many(box, 2)
+        assert not box.busy
+        await put_many(box, 3, prefix="more")
+        assert box.busy and box.backlog >= 3
+        go.set()
+        await box.settled(5)
+        await asyncio.sleep(1.2)  # counted again at most once a second
+        assert box.backlog == 0 and not box.busy
+    finally:
+        await box.stop(grace=0)
