@@ -46,7 +46,7 @@ class Inbox:
                  lease: timedelta = timedelta(seconds=30), poll: float = 1.0,
                  max_attempts: int = 6, keep_done: timedelta = timedelta(hours=1),
                  busy_at: int = 500) -> None:
-        self._uow = uow
+        self.uow = uow
         self._clock = clock
         self.workers = workers
         self.lease = lease
@@ -78,7 +78,7 @@ class Inbox:
         """
         item = NewInboxItem(source=source, key=key[:255], workspace=workspace, kind=kind[:64],
                             payload=payload, received_at=self._clock.now())
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             stored = await uow.inbox.put(item)
             await uow.commit()
         if stored:
@@ -93,7 +93,7 @@ class Inbox:
 
     async def waiting(self) -> int:
         """Items of the registered sources not done yet, in every process (StorageError passes)."""
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             return await uow.inbox.waiting(list(self._processors))
 
     @property
@@ -131,7 +131,11 @@ class Inbox:
         """Wait until no item of the registered sources is waiting or running (for tests)."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if not self._running and await self.waiting() == 0 and not self._running:
+            try:
+                waiting = await self.waiting()
+            except StorageError:
+                waiting = 0  # nothing can be stored or claimed either
+            if not self._running and waiting == 0:
                 return
             self._wake.set()
             await asyncio.sleep(0.01)
@@ -152,7 +156,7 @@ class Inbox:
     async def _claim(self, free: int) -> int:
         now = self._clock.now()
         try:
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 items = await uow.inbox.claim(list(self._processors), self.owner, now,
                                               now + self.lease, free)
                 await uow.commit()
@@ -188,7 +192,7 @@ class Inbox:
         backoff = timedelta(seconds=min(2 ** item.attempts, 60))
         log.info("inbox: %s item will be tried again in %s: %s", item.kind, backoff, reason)
         try:
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 await uow.inbox.retry(item.id, self._clock.now() + backoff, reason)
                 await uow.commit()
         except StorageError as failed:
@@ -197,7 +201,7 @@ class Inbox:
     async def _end(self, item: InboxItem, error: str | None) -> None:
         now = self._clock.now()
         try:
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 if error is None:
                     await uow.inbox.complete(item.id, now)
                 else:
@@ -215,7 +219,7 @@ class Inbox:
             if not self._running:
                 continue
             try:
-                async with self._uow() as uow:
+                async with self.uow() as uow:
                     await uow.inbox.renew(list(self._running), self.owner,
                                           self._clock.now() + self.lease)
                     await uow.commit()
@@ -236,7 +240,7 @@ class Inbox:
             return
         self._pruned_at = time.monotonic()
         try:
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 await uow.inbox.prune(self._clock.now() - self.keep_done)
                 await uow.commit()
         except StorageError as exc:

@@ -26,11 +26,14 @@ class _UnreachableDatabase:
 
 @contextmanager
 def database_down(runtime: Runtime) -> Iterator[None]:
-    """While inside, every unit of work fails the way an unreachable database does."""
+    """While inside, every unit of work fails the way an unreachable database does (the
+    core's, and the inbox's: nothing can be stored before an answer either)."""
     service = runtime.service
-    saved = service.deps
+    saved, saved_inbox = service.deps, runtime.inbox.uow
     service.deps = replace(saved, uow=_UnreachableDatabase)  # type: ignore[arg-type]
+    runtime.inbox.uow = _UnreachableDatabase  # type: ignore[assignment]
     try:
         yield
     finally:
         service.deps = saved
+        runtime.inbox.uow = saved_inbox

@@ -166,3 +166,23 @@ async def test_a_command_past_the_busy_backlog_is_told_it_is_queued_and_still_do
     slack.runtime.inbox.busy_at = 10_000
     reply = await slack.command("/ask", "and how do I rotate the VPN keys afterwards?")
     assert (reply.status, reply.text) == (200, "")
+
+
+async def asks(slack: Harness) -> list:
+    async with slack.runtime.store.unit_of_work() as uow:
+        return await uow.asks.list_open(WS)
+
+
+async def test_nothing_is_acknowledged_that_the_database_could_not_store(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    [ask] = await asks(slack)
+    with database_down(slack.runtime):
+        command = await slack.command("/ask", "and where do the new keys go?")
+        press = await slack.press(ActionId.OFFER_HELP, str(ask.id), user=BOB)
+    # The command's member is told at once; the press fails visibly (Slack shows an error).
+    assert command.status == 200 and "can't reach its database" in command.text
+    assert press.status == 503
+    assert len(await asks(slack)) == 1 and fake.find("chat.update") == []
+    async with slack.runtime.store.unit_of_work() as uow:
+        assert await uow.inbox.waiting(["slack"]) == 0

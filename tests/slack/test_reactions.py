@@ -101,11 +101,10 @@ async def test_a_reaction_while_the_database_is_down_is_redelivered_not_lost(
 async def test_a_command_while_the_database_is_down_explains_privately(
         slack: Harness, fake: FakeSlack) -> None:
     with database_down(slack.runtime):
-        reply = await slack.command("/leanon", "stats")
-        await slack.command("/ask", "how do I rotate the staging keys without downtime?")
-    assert reply.status == 200
-    answers = slack.private(ALICE)
-    assert len(answers) == 2 and all("can't reach its database" in a for a in answers)
+        replies = [await slack.command("/leanon", "stats"),
+                   await slack.command("/ask", "how do I rotate the staging keys without downtime?")]
+    # Nothing could be stored, so nothing was acknowledged: the answer itself says why.
+    assert all(r.status == 200 and "can't reach its database" in r.text for r in replies)
     assert fake.posts(CHANNEL) == []
 
 

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, FakeSocketMode
 from slack_testing import ALICE, BOB, CHANNEL, WS, database_down, payload
+from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, build_app
 from adapters.slack.auth import SingleWorkspace
 from adapters.slack.server import close_socket_mode, connect_socket_mode
 from bot.app import Runtime
 from bot.domain import Platform
+from storage.models import InboxItemRow
 
 
 @dataclass
@@ -96,3 +98,21 @@ async def test_a_reaction_is_not_acked_while_the_database_is_down(
         [thanks] = await uow.thanks.export(WS)
     assert thanks.receiver_id == BOB
 
+
+
+async def test_a_command_is_stored_before_its_ack_and_refused_when_it_cannot_be(
+        socket: SocketHarness, fake: FakeSlack) -> None:
+    command = payload("slash_command")
+    command.update(response_url=fake.response_url(f"cmd-{ALICE}"), trigger_id="sm.2")
+    await socket.server.wait_ack(await socket.deliver("slash_commands", command))
+    async with socket.runtime.store.engine.connect() as connection:
+        keys = (await connection.scalars(select(InboxItemRow.delivery_key))).all()
+    assert keys == [f"slack:{WS.workspace_id}:ask:sm.2"]  # stored by the time of the ack
+    await fake.wait_for("chat.postMessage")
+
+    command.update(trigger_id="sm.3", text="and the second one?")
+    with database_down(socket.runtime):
+        ack = await socket.server.wait_ack(await socket.deliver("slash_commands", command))
+    assert "can't reach its database" in str(ack.get("payload"))
+    await socket.adapter.settle()
+    assert len(fake.posts(CHANNEL)) == 1
