@@ -5,12 +5,13 @@ BENCH = PYTHONPATH=$(CURDIR) $(PYTHON)
 
 .PHONY: bench bench-quick
 
-bench:  ## the full benchmarks (about 20 minutes; needs PostgreSQL on 127.0.0.1:5432)
+bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:5432)
 	$(BENCH) benchmarks/stats_at_scale.py
 	$(BENCH) benchmarks/slack_http.py
 	$(BENCH) benchmarks/slack_socket_mode.py
 	$(BENCH) benchmarks/discord_events.py
 	$(BENCH) benchmarks/fanout.py
+	$(BENCH) benchmarks/inbox_flood.py
 
 bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/stats_at_scale.py --scale 0.02 --runs 50
@@ -18,3 +19,4 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/slack_socket_mode.py --envelopes 200
 	$(BENCH) benchmarks/discord_events.py --reactions 300 --interactions 30 --startups 2 --slack-load 50 --slack-duration 3
 	$(BENCH) benchmarks/fanout.py --channels 100
+	$(BENCH) benchmarks/inbox_flood.py --flood 3 --after 2 --concurrency 32

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from bot.domain import InboxItem, NewInboxItem, WorkspaceRef
 from bot.errors import ChatError, StorageError
+from bot.groupcommit import GroupCommit
 from bot.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class Inbox:
         self._renewer: asyncio.Task[None] | None = None
         self._stopping = False
         self._pruned_at = 0.0
+        # Under load, deliveries stored together and items finished together share one
+        # transaction each (see bot.groupcommit), so the answers wait less for the database.
+        self._puts: GroupCommit[NewInboxItem, bool] = GroupCommit(self._put_many)
+        self._completions: GroupCommit[int, None] = GroupCommit(self._complete_many)
 
     def register(self, source: str, processor: Processor) -> None:
         """Work the items of `source` (a platform adapter) with `processor`."""
@@ -78,9 +83,7 @@ class Inbox:
         """
         item = NewInboxItem(source=source, key=key[:255], workspace=workspace, kind=kind[:64],
                             payload=payload, received_at=self._clock.now())
-        async with self.uow() as uow:
-            stored = await uow.inbox.put(item)
-            await uow.commit()
+        stored = await self._puts.submit(item)
         if stored:
             self.backlog += 1
             self._wake.set()
@@ -90,6 +93,18 @@ class Inbox:
     def busy(self) -> bool:
         """Whether the backlog has reached `busy_at`: work will wait a while."""
         return self.backlog >= self.busy_at
+
+    async def _put_many(self, items: list[NewInboxItem]) -> list[bool]:
+        async with self.uow() as uow:
+            stored = await uow.inbox.put_many(items)
+            await uow.commit()
+        return stored
+
+    async def _complete_many(self, item_ids: list[int]) -> list[None]:
+        async with self.uow() as uow:
+            await uow.inbox.complete(item_ids, self._clock.now())
+            await uow.commit()
+        return [None] * len(item_ids)
 
     async def waiting(self) -> int:
         """Items of the registered sources not done yet, in every process (StorageError passes)."""
@@ -199,14 +214,13 @@ class Inbox:
             log.warning("inbox: item %d left to its lease: %s", item.id, failed)
 
     async def _end(self, item: InboxItem, error: str | None) -> None:
-        now = self._clock.now()
         try:
-            async with self.uow() as uow:
-                if error is None:
-                    await uow.inbox.complete(item.id, now)
-                else:
-                    await uow.inbox.give_up(item.id, now, error)
-                await uow.commit()
+            if error is None:
+                await self._completions.submit(item.id)
+            else:
+                async with self.uow() as uow:
+                    await uow.inbox.give_up(item.id, self._clock.now(), error)
+                    await uow.commit()
         except StorageError as exc:
             # The work is done but not marked: it runs again when the lease ends, which
             # the processors are made for (what they create is keyed by the delivery).

@@ -301,6 +301,10 @@ class InboxRepository(Protocol):
         """Store `item`; False when an item with its key is stored already."""
         ...
 
+    async def put_many(self, items: Sequence[NewInboxItem]) -> list[bool]:
+        """`put` for many items in one statement; the results in the order of `items`."""
+        ...
+
     async def claim(self, sources: Collection[str], owner: str, now: datetime,
                     lease_until: datetime, limit: int) -> list[InboxItem]:
         """Take up to `limit` waiting items (never claimed, or their lease ran out).
@@ -314,7 +318,7 @@ class InboxRepository(Protocol):
         """Extend the lease of the items `owner` is still working."""
         ...
 
-    async def complete(self, item_id: int, at: datetime) -> None: ...
+    async def complete(self, item_ids: Collection[int], at: datetime) -> None: ...
 
     async def retry(self, item_id: int, not_before: datetime, error: str) -> None:
         """Give the item back, to be taken again from `not_before` on."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from itertools import chain, zip_longest
 
@@ -50,6 +50,29 @@ class SqlInboxRepository(SqlRepository):
         return (await self._session.execute(statement)).scalar_one_or_none() is not None
 
     @translate_errors
+    async def put_many(self, items: Sequence[NewInboxItem]) -> list[bool]:
+        first: dict[str, NewInboxItem] = {}
+        for item in items:
+            first.setdefault(item.key, item)
+        if not first:
+            return []
+        statement = (
+            self._insert(InboxItemRow)
+            .values([{**workspace_columns(i.workspace), "source": i.source, "delivery_key": i.key,
+                      "kind": i.kind, "payload": i.payload, "received_at": i.received_at,
+                      "attempts": 0} for i in first.values()])
+            .on_conflict_do_nothing(index_elements=["delivery_key"])
+            .returning(InboxItemRow.delivery_key)
+        )
+        stored = set((await self._session.scalars(statement)).all())
+        results = []
+        for item in items:  # a key twice in one batch: the first one is the delivery
+            results.append(item.key in stored and first.get(item.key) is item)
+            if first.get(item.key) is item:
+                first.pop(item.key)
+        return results
+
+    @translate_errors
     async def claim(self, sources: Collection[str], owner: str, now: datetime,
                     lease_until: datetime, limit: int) -> list[InboxItem]:
         row = InboxItemRow
@@ -92,8 +115,11 @@ class SqlInboxRepository(SqlRepository):
             .values(lease_until=lease_until).execution_options(**NO_SYNC))
 
     @translate_errors
-    async def complete(self, item_id: int, at: datetime) -> None:
-        await self._finish(item_id, done_at=at, owner=None, lease_until=None)
+    async def complete(self, item_ids: Collection[int], at: datetime) -> None:
+        row = InboxItemRow
+        await self._session.execute(
+            update(row).where(row.id.in_(list(item_ids)), row.done_at.is_(None))
+            .values(done_at=at, owner=None, lease_until=None).execution_options(**NO_SYNC))
 
     @translate_errors
     async def retry(self, item_id: int, not_before: datetime, error: str) -> None:

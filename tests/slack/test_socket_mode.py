@@ -109,6 +109,7 @@ async def test_a_command_is_stored_before_its_ack_and_refused_when_it_cannot_be(
         keys = (await connection.scalars(select(InboxItemRow.delivery_key))).all()
     assert keys == [f"slack:{WS.workspace_id}:ask:sm.2"]  # stored by the time of the ack
     await fake.wait_for("chat.postMessage")
+    await socket.adapter.settle()
 
     command.update(trigger_id="sm.3", text="and the second one?")
     with database_down(socket.runtime):

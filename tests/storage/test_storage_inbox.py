@@ -79,7 +79,7 @@ async def test_done_items_are_never_claimed_and_keep_their_key_until_pruned(
     await put(store, item("d1"), item("d2"))
     one, two = await claim(store)
     async with store.unit_of_work() as uow:
-        await uow.inbox.complete(one.id, T0)
+        await uow.inbox.complete([one.id], T0)
         await uow.inbox.give_up(two.id, T0 + minutes(1), "ValueError: " + "x" * 500)
         await uow.commit()
     assert await claim(store, now_minutes=60) == []
@@ -138,3 +138,13 @@ async def test_an_ask_is_found_by_the_delivery_that_made_it(store: SqlStore) -> 
         assert found is not None and found.id == made.id
         assert await uow.asks.by_request(WORKSPACE, "slack:T:ask:trig.2") is None
         assert await uow.asks.by_request(OTHER_WORKSPACE, "slack:T:ask:trig.1") is None
+
+
+async def test_many_deliveries_are_stored_in_one_statement_each_key_once(store: SqlStore) -> None:
+    await put(store, item("old"))
+    async with store.unit_of_work() as uow:
+        stored = await uow.inbox.put_many([item("a"), item("old"), item("b"), item("a")])
+        await uow.commit()
+        assert await uow.inbox.put_many([]) == []
+    assert stored == [True, False, True, False]
+    assert sorted(i.key for i in await claim(store)) == ["a", "b", "old"]

@@ -1,0 +1,189 @@
+"""A `/ask` flood, then reactions: what members get while and right after leanon is swamped.
+
+Against a bare slack-bolt app (acks only) and `leanon run` (Slack HTTP mode, SQLite, then
+PostgreSQL), in one run, each on its own:
+
+1. flood: `/ask` from a new member each (so no hourly limit refuses them), `--concurrency`
+   in flight for `--flood` seconds: acks per second, statuses, latency;
+2. right after: `reaction_added` at `--rate` req/s for `--after` seconds (open loop):
+   statuses and p99 — is every valid request still answered, and quickly?
+3. leanon only: how long until every acknowledged `/ask` has its card (the inbox worked
+   off), whether any acknowledged ask is missing or was carded twice, and RSS before the
+   flood, right after it and once the backlog is done.
+
+    PYTHONPATH=. python benchmarks/inbox_flood.py [--flood 10] [--after 5] [--rate 200]
+        [--concurrency 64] [--targets bare,sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from common import CHANNEL, ROOT, TEAM, ScratchPostgres, free_port, leanon_env, machine
+from procs import Proc, bare_bolt_command, fake_slack, leanon_command
+from slack_http import REQUEST_TIMEOUT, Phase, Request, _send, _signed, open_loop
+from sqlalchemy import text
+
+from storage import SqlStore
+
+_serial = iter(range(1, 10**9))
+
+
+def flood_ask(api_base: str) -> Request:
+    n = next(_serial)
+    form = {"token": "x", "team_id": TEAM, "team_domain": "example", "channel_id": CHANNEL,
+            "channel_name": "help-desk", "user_id": f"UFLOOD{n:07d}", "user_name": f"m{n}",
+            "command": "/ask", "text": f"flood ask {n}: how do I rotate the staging password?",
+            "api_app_id": "A123456", "is_enterprise_install": "false",
+            "response_url": f"{api_base}/response/flood-{n}",
+            "trigger_id": f"{n}.flood.{time.monotonic_ns()}"}
+    body = urlencode(form)
+    return Request("ask", body.encode(), _signed(body, "application/x-www-form-urlencoded"))
+
+
+async def flood(session: aiohttp.ClientSession, url: str, api_base: str, concurrency: int,
+                duration: float) -> Phase:
+    phase = Phase(f"/ask flood ({concurrency} in flight, {duration:.0f} s)", None)
+    deadline = time.perf_counter() + duration
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            await _send(session, url, flood_ask(api_base), time.perf_counter(), phase)
+
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))),
+                           duration + REQUEST_TIMEOUT + 5)
+    phase.elapsed = time.perf_counter() - started
+    return phase
+
+
+async def asks_done(database_url: str) -> tuple[int, int, int]:
+    """(flood asks stored, those with their card recorded, inbox items not done yet)."""
+    store = SqlStore.from_url(database_url)
+    try:
+        async with store.engine.connect() as connection:
+            row = (await connection.execute(text(
+                "SELECT count(*), count(message_id) FROM asks WHERE asker_id LIKE 'UFLOOD%'"))).one()
+            waiting = (await connection.execute(text(
+                "SELECT count(*) FROM inbox_items WHERE done_at IS NULL"))).scalar_one()
+            return int(row[0]), int(row[1]), int(waiting)
+    finally:
+        await store.close()
+
+
+async def run_load(base: str, api_base: str, args: argparse.Namespace) -> list[Phase]:
+    url = f"{base}/slack/events"
+    connector = aiohttp.TCPConnector(limit=512)
+    async with aiohttp.ClientSession(connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as session:
+        first = await flood(session, url, api_base, args.concurrency, args.flood)
+        after = await open_loop(session, url, api_base, args.rate, args.after)
+        after.name = f"right after: {args.rate:.0f} req/s for {args.after:.0f} s (half reactions)"
+    return [first, after]
+
+
+async def bench_leanon(label: str, database_url: str, workdir: Path, api_base: str,
+                       args: argparse.Namespace) -> tuple[list[Phase], dict[str, Any]]:
+    port = free_port()
+    env = leanon_env(database_url, port, f"{api_base}/api/", LEANON_LOG_LEVEL="WARNING")
+    proc = await Proc(leanon_command(), env, workdir, workdir / f"leanon-{label}.log").start()
+    try:
+        await proc.wait_http(f"http://127.0.0.1:{port}/readyz")
+        await asyncio.sleep(1)
+        rss_start = proc.rss()
+        phases = await run_load(f"http://127.0.0.1:{port}", api_base, args)
+        rss_flood = proc.rss()
+        acked = phases[0].ok  # the flood's /ask, each from a new member
+        started = time.perf_counter()
+        stored = carded = waiting = 0
+        while time.perf_counter() - started < args.drain_limit:
+            stored, carded, waiting = await asks_done(database_url)
+            if waiting == 0:
+                break
+            await asyncio.sleep(0.5)
+        drained = time.perf_counter() - started
+        rss_done = proc.rss()
+    finally:
+        await proc.stop()
+    return phases, {"flood_asks_acked": acked, "asks_stored": stored, "asks_carded": carded,
+                    "lost": acked - carded, "inbox_left": waiting,
+                    "backlog_worked_off_s": drained, "rss_start_mb": rss_start,
+                    "rss_after_flood_mb": rss_flood, "rss_backlog_done_mb": rss_done}
+
+
+async def bench_bare(workdir: Path, api_base: str,
+                     args: argparse.Namespace) -> tuple[list[Phase], dict[str, Any]]:
+    port = free_port()
+    proc = await Proc(bare_bolt_command(port, f"{api_base}/api/"), None, ROOT,
+                      workdir / "bare.log").start()
+    try:
+        await proc.wait_http(f"http://127.0.0.1:{port}/readyz")
+        rss_start = proc.rss()
+        phases = await run_load(f"http://127.0.0.1:{port}", api_base, args)
+        rss_after = proc.rss()
+    finally:
+        await proc.stop()
+    return phases, {"rss_start_mb": rss_start, "rss_after_mb": rss_after}
+
+
+def report(label: str, phases: list[Phase], extra: dict[str, Any]) -> None:
+    print(f"\n## {label}")
+    print("| load | 2xx/s | median ms | p99 ms | median ms reaction / ask | statuses |")
+    print("|---|---:|---:|---:|---:|---|")
+    for phase in phases:
+        print(phase.row())
+    print("  " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"
+                           for k, v in extra.items()))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flood", type=float, default=10.0)
+    parser.add_argument("--after", type=float, default=5.0)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--drain-limit", type=float, default=300.0)
+    parser.add_argument("--targets", default="bare,sqlite,postgres")
+    args = parser.parse_args()
+    args.flood = min(max(args.flood, 1.0), 60.0)
+    args.after = min(max(args.after, 1.0), 60.0)
+    args.concurrency = min(max(args.concurrency, 1), 256)
+    targets = [t.strip() for t in args.targets.split(",")]
+    print(f"# /ask flood then reactions ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC) on {machine()}")
+    rates: dict[str, float] = {}
+    with __import__("tempfile").TemporaryDirectory(prefix="leanon-bench-flood-") as tmp:
+        workdir = Path(tmp)
+        fake, api_base = await fake_slack(workdir)
+        try:
+            if "bare" in targets:
+                phases, extra = await bench_bare(workdir, api_base, args)
+                report("bare slack-bolt AsyncApp (acks only)", phases, extra)
+                rates["bare"] = phases[0].ok / phases[0].elapsed
+            if "sqlite" in targets:
+                phases, extra = await bench_leanon("sqlite", f"sqlite:///{workdir / 'leanon.db'}",
+                                                   workdir, api_base, args)
+                report("leanon run, SQLite", phases, extra)
+                rates["sqlite"] = phases[0].ok / phases[0].elapsed
+            if "postgres" in targets:
+                async with ScratchPostgres() as url:
+                    phases, extra = await bench_leanon("postgres", url, workdir, api_base, args)
+                report("leanon run, PostgreSQL", phases, extra)
+                rates["postgres"] = phases[0].ok / phases[0].elapsed
+        finally:
+            await fake.stop()
+    if "bare" in rates:
+        for name in ("sqlite", "postgres"):
+            if name in rates:
+                print(f"  /ask acked per second, leanon ({name}) / bare: "
+                      f"{rates[name] / rates['bare']:.0%}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
