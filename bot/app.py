@@ -74,9 +74,10 @@ async def bootstrap(config: Config, clock: Clock | None = None,
     router = ChatRouter()
     chat: Chat = MeteredChat(router, metrics) if metrics else router
     deps = Deps(uow=store.unit_of_work, chat=chat, clock=clock or SystemClock(),
-                timezone=config.timezone)
+                timezone=config.timezone, answer_uow=store.urgent_unit_of_work)
     service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
-    inbox = Inbox(store.unit_of_work, deps.clock, busy_at=config.leanon_busy_backlog)
+    inbox = Inbox(store.unit_of_work, deps.clock, busy_at=config.leanon_busy_backlog,
+                  urgent_uow=store.urgent_unit_of_work)
     await inbox.start()
     try:
         yield Runtime(store=store, router=router, service=service, inbox=inbox)

@@ -34,6 +34,9 @@ class Deps:
     delivery_lease: timedelta = timedelta(minutes=2)
     # Consecutive permanent failures after which a channel's schedule is paused.
     max_failures: int = 3
+    # Units of work a platform waits on for its answer (reactions are recorded before it):
+    # they go before background work where the database serialises writers. None: `uow`.
+    answer_uow: UnitOfWorkFactory | None = None
 
     def day_start(self, now: datetime) -> datetime:
         """The start of `now`'s local day, in UTC."""

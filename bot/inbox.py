@@ -46,8 +46,10 @@ class Inbox:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, workers: int = 8,
                  lease: timedelta = timedelta(seconds=30), poll: float = 1.0,
                  max_attempts: int = 6, keep_done: timedelta = timedelta(hours=1),
-                 busy_at: int = 500) -> None:
+                 busy_at: int = 500, urgent_uow: UnitOfWorkFactory | None = None) -> None:
         self.uow = uow
+        # Storing a delivery holds up the platform's answer: it goes before the workers.
+        self.urgent_uow = urgent_uow or uow
         self._clock = clock
         self.workers = workers
         self.lease = lease
@@ -95,7 +97,7 @@ class Inbox:
         return self.backlog >= self.busy_at
 
     async def _put_many(self, items: list[NewInboxItem]) -> list[bool]:
-        async with self.uow() as uow:
+        async with self.urgent_uow() as uow:
             stored = await uow.inbox.put_many(items)
             await uow.commit()
         return stored

@@ -88,7 +88,10 @@ class Leanon:
         self._reactions: GroupCommit[thanks.Reaction, Reply] = GroupCommit(self._record_reactions)
 
     async def _record_reactions(self, cmds: list[thanks.Reaction]) -> list[Reply]:
-        return await thanks.record_reactions(cmds, self.deps)
+        deps = self.deps
+        if deps.answer_uow is not None:
+            deps = replace(deps, uow=deps.answer_uow)
+        return await thanks.record_reactions(cmds, deps)
 
     async def handle(self, cmd: Command, *, defer: bool = False) -> Reply:
         """Run `cmd`. Its reply's `after` work is done before returning, unless `defer`:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -29,6 +28,7 @@ from storage.inbox import SqlInboxRepository
 from storage.schedules import SqlScheduleRepository
 from storage.stats import SqlStatsRepository
 from storage.thanks import SqlThanksRepository
+from storage.turn import Turn
 from storage.workspaces import SqlMemberRepository, SqlWorkspaceRepository
 
 
@@ -39,10 +39,11 @@ class SqlUnitOfWork:
     for other writers up to the busy timeout) and is rolled back on exit unless
     `commit()` was called. Database failures surface as `bot.errors.StorageError`.
 
-    On SQLite, the units of work of one process first queue on `turn` (FIFO), so that
-    they never meet SQLite's busy handler, which polls with sleeps of up to 100 ms and
-    would leave the event loop idle while requests wait. Other processes on the same
-    file still wait through the busy timeout.
+    On SQLite, the units of work of one process first queue on `turn` (FIFO; `urgent` ones,
+    which a platform waits on for its answer, first: see `storage.turn`), so that they
+    never meet SQLite's busy handler, which polls with sleeps of up to 100 ms and would
+    leave the event loop idle while requests wait. Other processes on the same file still
+    wait through the busy timeout.
     """
 
     asks: AskRepository
@@ -55,9 +56,10 @@ class SqlUnitOfWork:
     inbox: InboxRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str,
-                 turn: asyncio.Lock | None = None) -> None:
+                 turn: Turn | None = None, urgent: bool = False) -> None:
         self._session = sessions()
         self._turn = turn
+        self._urgent = urgent
         self._holding = False
         self.asks = SqlAskRepository(self._session, dialect)
         self.thanks = SqlThanksRepository(self._session, dialect)
@@ -70,7 +72,7 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         if self._turn is not None:
-            await self._turn.acquire()
+            await self._turn.acquire(self._urgent)
             self._holding = True
         try:
             await self._session.connection()
@@ -128,7 +130,7 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        self._turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._turn = Turn() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
@@ -138,6 +140,11 @@ class SqlStore:
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work, to use once as `async with store.unit_of_work() as uow:`."""
         return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn)
+
+    def urgent_unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work a platform waits on for its answer: on SQLite it goes before the
+        background's in this process (`storage.turn`); elsewhere it is `unit_of_work()`."""
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn, urgent=True)
 
     async def ping(self) -> None:
         """Check that the database answers; raise StorageError when it does not."""

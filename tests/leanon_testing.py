@@ -28,12 +28,13 @@ class _UnreachableDatabase:
 def database_down(runtime: Runtime) -> Iterator[None]:
     """While inside, every unit of work fails the way an unreachable database does (the
     core's, and the inbox's: nothing can be stored before an answer either)."""
-    service = runtime.service
-    saved, saved_inbox = service.deps, runtime.inbox.uow
-    service.deps = replace(saved, uow=_UnreachableDatabase)  # type: ignore[arg-type]
-    runtime.inbox.uow = _UnreachableDatabase  # type: ignore[assignment]
+    service, inbox = runtime.service, runtime.inbox
+    saved, saved_inbox = service.deps, (inbox.uow, inbox.urgent_uow)
+    service.deps = replace(saved, uow=_UnreachableDatabase,  # type: ignore[arg-type]
+                           answer_uow=_UnreachableDatabase)
+    inbox.uow = inbox.urgent_uow = _UnreachableDatabase  # type: ignore[assignment]
     try:
         yield
     finally:
         service.deps = saved
-        runtime.inbox.uow = saved_inbox
+        inbox.uow, inbox.urgent_uow = saved_inbox
