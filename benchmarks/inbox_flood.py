@@ -26,9 +26,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from common import CHANNEL, ROOT, TEAM, ScratchPostgres, free_port, leanon_env, machine
-from procs import Proc, bare_bolt_command, fake_slack, leanon_command
-from slack_http import REQUEST_TIMEOUT, Phase, Request, _send, _signed, open_loop
+from common import CHANNEL, ROOT, TEAM, free_port, leanon_env, machine
+from procs import Proc, bare_bolt_command, leanon_command
+from slack_http import REQUEST_TIMEOUT, Phase, Request, _send, _signed, open_loop, side_by_side
 from sqlalchemy import text
 
 from storage import SqlStore
@@ -133,16 +133,6 @@ async def bench_bare(workdir: Path, api_base: str,
     return phases, {"rss_start_mb": rss_start, "rss_after_mb": rss_after}
 
 
-def report(label: str, phases: list[Phase], extra: dict[str, Any]) -> None:
-    print(f"\n## {label}")
-    print("| load | 2xx/s | median ms | p99 ms | median ms reaction / ask | statuses |")
-    print("|---|---:|---:|---:|---:|---|")
-    for phase in phases:
-        print(phase.row())
-    print("  " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"
-                           for k, v in extra.items()))
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flood", type=float, default=10.0)
@@ -157,27 +147,8 @@ async def main() -> None:
     args.concurrency = min(max(args.concurrency, 1), 256)
     targets = [t.strip() for t in args.targets.split(",")]
     print(f"# /ask flood then reactions ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC) on {machine()}")
-    rates: dict[str, float] = {}
-    with __import__("tempfile").TemporaryDirectory(prefix="leanon-bench-flood-") as tmp:
-        workdir = Path(tmp)
-        fake, api_base = await fake_slack(workdir)
-        try:
-            if "bare" in targets:
-                phases, extra = await bench_bare(workdir, api_base, args)
-                report("bare slack-bolt AsyncApp (acks only)", phases, extra)
-                rates["bare"] = phases[0].ok / phases[0].elapsed
-            if "sqlite" in targets:
-                phases, extra = await bench_leanon("sqlite", f"sqlite:///{workdir / 'leanon.db'}",
-                                                   workdir, api_base, args)
-                report("leanon run, SQLite", phases, extra)
-                rates["sqlite"] = phases[0].ok / phases[0].elapsed
-            if "postgres" in targets:
-                async with ScratchPostgres() as url:
-                    phases, extra = await bench_leanon("postgres", url, workdir, api_base, args)
-                report("leanon run, PostgreSQL", phases, extra)
-                rates["postgres"] = phases[0].ok / phases[0].elapsed
-        finally:
-            await fake.stop()
+    rates = await side_by_side(targets, "leanon-bench-flood-", args, bench_bare, bench_leanon,
+                               lambda phases: phases[0].ok / phases[0].elapsed)
     if "bare" in rates:
         for name in ("sqlite", "postgres"):
             if name in rates:

@@ -25,6 +25,7 @@ import json
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,10 +249,46 @@ def report(label: str, phases: list[Phase], extra: dict[str, Any]) -> None:
     print(f"\n## {label}")
     print("| load | 2xx/s | median ms | p99 ms | median ms reaction / ask | statuses |")
     print("|---|---:|---:|---:|---:|---|")
-    for phase in phases[1:]:
-        print(phase.row())
+    for phase in phases:
+        if phase.name != "warm-up":
+            print(phase.row())
     print("  " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"
                            for k, v in extra.items()))
+
+
+BenchBare = Callable[[Path, str, argparse.Namespace], Awaitable[tuple[list[Phase], dict[str, Any]]]]
+BenchLeanon = Callable[[str, str, Path, str, argparse.Namespace],
+                       Awaitable[tuple[list[Phase], dict[str, Any]]]]
+
+
+async def side_by_side(targets: list[str], prefix: str, args: argparse.Namespace,
+                       bare: BenchBare, leanon: BenchLeanon,
+                       measure: Callable[[list[Phase]], float]) -> dict[str, float]:
+    """Run the bare bolt app, leanon on SQLite and on a fresh PostgreSQL database (those of
+    `targets`) one after the other against one fake Slack; print each one's tables and
+    return `measure` of each one's phases, by target."""
+    measured: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        workdir = Path(tmp)
+        fake, api_base = await fake_slack(workdir)
+        try:
+            if "bare" in targets:
+                phases, extra = await bare(workdir, api_base, args)
+                report("bare slack-bolt AsyncApp (acks only)", phases, extra)
+                measured["bare"] = measure(phases)
+            if "sqlite" in targets:
+                phases, extra = await leanon("sqlite", f"sqlite:///{workdir / 'leanon.db'}",
+                                             workdir, api_base, args)
+                report("leanon run, SQLite", phases, extra)
+                measured["sqlite"] = measure(phases)
+            if "postgres" in targets:
+                async with ScratchPostgres() as url:
+                    phases, extra = await leanon("postgres", url, workdir, api_base, args)
+                report("leanon run, PostgreSQL", phases, extra)
+                measured["postgres"] = measure(phases)
+        finally:
+            await fake.stop()
+    return measured
 
 
 async def main() -> None:
@@ -269,27 +306,8 @@ async def main() -> None:
     print(f"# Slack HTTP ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC) on {machine()}")
     print(f"  rates {args.rates} req/s for {args.duration} s each, then {args.concurrency} in flight; "
           "half reaction_added, half /ask")
-    saturation: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="leanon-bench-http-") as tmp:
-        workdir = Path(tmp)
-        fake, api_base = await fake_slack(workdir)
-        try:
-            if "bare" in targets:
-                phases, extra = await bench_bare(workdir, api_base, args)
-                report("bare slack-bolt AsyncApp (acks only)", phases, extra)
-                saturation["bare"] = phases[-1].ok / phases[-1].elapsed
-            if "sqlite" in targets:
-                phases, extra = await bench_leanon("sqlite", f"sqlite:///{workdir / 'leanon.db'}", workdir,
-                                                   api_base, args)
-                report("leanon run, SQLite", phases, extra)
-                saturation["sqlite"] = phases[-1].ok / phases[-1].elapsed
-            if "postgres" in targets:
-                async with ScratchPostgres() as url:
-                    phases, extra = await bench_leanon("postgres", url, workdir, api_base, args)
-                report("leanon run, PostgreSQL", phases, extra)
-                saturation["postgres"] = phases[-1].ok / phases[-1].elapsed
-        finally:
-            await fake.stop()
+    saturation = await side_by_side(targets, "leanon-bench-http-", args, bench_bare, bench_leanon,
+                                    lambda phases: phases[-1].ok / phases[-1].elapsed)
     if "bare" in saturation:
         for name in ("sqlite", "postgres"):
             if name in saturation:
