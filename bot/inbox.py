@@ -27,6 +27,7 @@ from bot.ports import Clock, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 Processor = Callable[[InboxItem], Awaitable[None]]
+GivenUp = Callable[[InboxItem], Awaitable[None]]
 
 
 class Retry(Exception):
@@ -61,6 +62,7 @@ class Inbox:
         self._counted_at = 0.0
         self.owner = uuid.uuid4().hex
         self._processors: dict[str, Processor] = {}
+        self._given_up: dict[str, GivenUp] = {}
         self._running: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -72,9 +74,13 @@ class Inbox:
         self._puts: GroupCommit[NewInboxItem, bool] = GroupCommit(self._put_many)
         self._completions: GroupCommit[int, None] = GroupCommit(self._complete_many)
 
-    def register(self, source: str, processor: Processor) -> None:
-        """Work the items of `source` (a platform adapter) with `processor`."""
+    def register(self, source: str, processor: Processor,
+                 given_up: GivenUp | None = None) -> None:
+        """Work the items of `source` (a platform adapter) with `processor`; `given_up` is
+        told of an item that will not be tried again (to tell the member who asked)."""
         self._processors[source] = processor
+        if given_up is not None:
+            self._given_up[source] = given_up
         self._wake.set()
 
     async def put(self, source: str, key: str, workspace: WorkspaceRef, kind: str,
@@ -227,6 +233,12 @@ class Inbox:
             # The work is done but not marked: it runs again when the lease ends, which
             # the processors are made for (what they create is keyed by the delivery).
             log.warning("inbox: item %d done but not marked: %s", item.id, exc)
+            return
+        if error is not None and (tell := self._given_up.get(item.source)) is not None:
+            try:
+                await tell(item)
+            except (ChatError, StorageError) as exc:
+                log.warning("inbox: the member of a given-up item was not told: %s", exc)
 
     async def _renew(self) -> None:
         every = self.lease.total_seconds() / 3

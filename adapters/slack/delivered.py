@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
@@ -28,6 +29,8 @@ from bot.inbox import Inbox
 log = logging.getLogger(__name__)
 
 SOURCE = "slack"
+GIVEN_UP = ("leanon could not finish that, even after trying again for a while. Nothing "
+            "more will happen with it: please try again.")
 BUSY = ("leanon is busy right now: your request is queued and will be done shortly. "
         "No need to send it again.")
 
@@ -78,7 +81,7 @@ class Deliveries:
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
         self._work: dict[str, Work] = {}
-        inbox.register(SOURCE, self.process)
+        inbox.register(SOURCE, self.process, self.given_up)
 
     def listener(self, name: str, work: Work) -> AckListener:
         """The ack function of a listener whose `work` is done from the inbox.
@@ -124,3 +127,14 @@ class Deliveries:
         with bound(**(logged if isinstance(logged, dict) else {})):  # the request's request_id
             await work(body, delivered, respond)
 
+    async def given_up(self, item: InboxItem) -> None:
+        """The member who asked is told that it could not be done (when Slack gave a way)."""
+        body = json.loads(item.payload).get("body") or {}
+        url = _str(body.get("response_url"))
+        if url is None:
+            return
+        try:
+            await AsyncRespond(response_url=url)(text=GIVEN_UP, response_type="ephemeral",
+                                                 replace_original=False)
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            log.info("response_url failed: %s", type(exc).__name__)

@@ -186,3 +186,15 @@ async def test_nothing_is_acknowledged_that_the_database_could_not_store(
     assert len(await asks(slack)) == 1 and fake.find("chat.update") == []
     async with slack.runtime.store.unit_of_work() as uow:
         assert await uow.inbox.waiting(["slack"]) == 0
+
+
+async def test_work_that_can_not_be_done_is_given_up_and_the_member_told(
+        slack: Harness, fake: FakeSlack) -> None:
+    # A stored delivery whose work fails as a bug would (its context is not one leanon wrote).
+    stored = {"work": "ask", "context": {"team": "not a field"},
+              "body": {"response_url": fake.response_url(f"cmd-{ALICE}"), "text": "hi"}}
+    assert await slack.runtime.inbox.put("slack", "slack:T0001:ask:broken", WS, "ask",
+                                         json.dumps(stored))
+    await slack.settle()
+    [told] = slack.private(ALICE)
+    assert "could not finish that" in told and fake.posts(CHANNEL) == []

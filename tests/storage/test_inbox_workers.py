@@ -174,3 +174,31 @@ async def test_the_backlog_makes_the_inbox_busy_until_it_is_worked_off(
         assert box.backlog == 0 and not box.busy
     finally:
         await box.stop(grace=0)
+
+
+async def test_the_member_is_told_of_an_item_given_up_and_only_then(
+        store: SqlStore, clock: MovableClock) -> None:
+    box = Inbox(store.unit_of_work, clock, workers=2, poll=0.02, max_attempts=2)
+    told: list[str] = []
+
+    async def work(item: InboxItem) -> None:
+        if item.key == "bug":
+            raise KeyError("oops")
+        if item.key == "flaky":
+            raise Retry("not now")
+
+    async def given_up(item: InboxItem) -> None:
+        told.append(item.key)
+
+    box.register("slack", work, given_up)
+    await box.start()
+    try:
+        for key in ("fine", "bug", "flaky"):
+            await box.put("slack", key, WS, "ask", "{}")
+        for _ in range(5):
+            await asyncio.sleep(0.1)
+            clock.offset += timedelta(seconds=61)
+        await box.settled(5)
+    finally:
+        await box.stop(grace=0)
+    assert sorted(told) == ["bug", "flaky"]
