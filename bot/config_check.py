@@ -102,7 +102,7 @@ def report(config: Config) -> str:
 
 def clear_tokens(config: Config) -> bool:
     """OAuth installs without LEANON_SECRET_KEYS: their bot tokens are stored in clear."""
-    return bool(getattr(config, "slack_oauth", False)) and not secret_text(config.leanon_secret_keys)
+    return config.slack_oauth and not secret_text(config.leanon_secret_keys)
 
 
 def secret_text(value: SecretStr | None) -> str:

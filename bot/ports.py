@@ -297,12 +297,9 @@ class InboxRepository(Protocol):
     dies, the lease runs out and any worker of any process takes the item over.
     """
 
-    async def put(self, item: NewInboxItem) -> bool:
-        """Store `item`; False when an item with its key is stored already."""
-        ...
-
     async def put_many(self, items: Sequence[NewInboxItem]) -> list[bool]:
-        """`put` for many items in one statement; the results in the order of `items`."""
+        """Store `items` in one statement; for each, in order, False when an item with its
+        key is stored already (or comes earlier in `items`)."""
         ...
 
     async def claim(self, sources: Collection[str], owner: str, now: datetime,

@@ -38,18 +38,6 @@ class SqlInboxRepository(SqlRepository):
     """
 
     @translate_errors
-    async def put(self, item: NewInboxItem) -> bool:
-        statement = (
-            self._insert(InboxItemRow)
-            .values(**workspace_columns(item.workspace), source=item.source,
-                    delivery_key=item.key, kind=item.kind, payload=item.payload,
-                    received_at=item.received_at, attempts=0)
-            .on_conflict_do_nothing(index_elements=["delivery_key"])
-            .returning(InboxItemRow.id)
-        )
-        return (await self._session.execute(statement)).scalar_one_or_none() is not None
-
-    @translate_errors
     async def put_many(self, items: Sequence[NewInboxItem]) -> list[bool]:
         first: dict[str, NewInboxItem] = {}
         for item in items:

@@ -113,28 +113,31 @@ class Deliveries:
 
     async def process(self, item: InboxItem) -> None:
         """Do a stored delivery's work (an inbox worker calls this)."""
-        stored = json.loads(item.payload)
+        stored, body, respond = _decode(item)
         work = self._work.get(str(stored.get("work")))
         if work is None:
             log.warning("no Slack work named %r; dropped", stored.get("work"))
             return
-        body = stored.get("body") or {}
         body["leanon_delivery"] = item.key  # read by the work (CreateAsk.request_id)
         delivered = Delivered(**stored.get("context") or {})
-        url = _str(body.get("response_url"))
-        respond = AsyncRespond(response_url=url) if url else None
         logged = stored.get("log")
         with bound(**(logged if isinstance(logged, dict) else {})):  # the request's request_id
             await work(body, delivered, respond)
 
     async def given_up(self, item: InboxItem) -> None:
         """The member who asked is told that it could not be done (when Slack gave a way)."""
-        body = json.loads(item.payload).get("body") or {}
-        url = _str(body.get("response_url"))
-        if url is None:
+        _, _, respond = _decode(item)
+        if respond is None:
             return
         try:
-            await AsyncRespond(response_url=url)(text=GIVEN_UP, response_type="ephemeral",
-                                                 replace_original=False)
+            await respond(text=GIVEN_UP, response_type="ephemeral", replace_original=False)
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
             log.info("response_url failed: %s", type(exc).__name__)
+
+
+def _decode(item: InboxItem) -> tuple[dict[str, Any], dict[str, Any], Respond | None]:
+    """A stored delivery: what was stored, Slack's body, and its response_url (if any)."""
+    stored = json.loads(item.payload)
+    body = stored.get("body") or {}
+    url = _str(body.get("response_url"))
+    return stored, body, AsyncRespond(response_url=url) if url else None

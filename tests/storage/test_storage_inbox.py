@@ -21,7 +21,7 @@ def item(key: str, workspace: WorkspaceRef = WORKSPACE, source: str = "slack") -
 
 async def put(store: SqlStore, *items: NewInboxItem) -> list[bool]:
     async with store.unit_of_work() as uow:
-        stored = [await uow.inbox.put(i) for i in items]
+        stored = await uow.inbox.put_many(items)
         await uow.commit()
     return stored
 
