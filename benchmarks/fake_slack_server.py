@@ -2,14 +2,16 @@
 
 Own process so that it does not share a core with the load generator. Adds a fixed
 latency per API call, a share of `429 ratelimited` answers (with `Retry-After`), and
-`GET /_bench/posts`, the number of channel posts per channel. `users.info` knows any member
+`GET /_bench/posts`, the number of channel posts per channel; with `--channel-limit`, Slack's
+posting limit per channel (a token bucket: `--channel-burst` at once, then that many a
+second), its 429s counted apart from the random ones. `users.info` knows any member
 whose id starts with `UBENCH` (a plain member), `conversations.replies` any message in a
 channel whose id starts with `CBENCH` (a message outside threads), and `--ws-url` is what
 `apps.connections.open` answers (a Socket Mode server). Prints its base URL on stdout once
 listening, then serves until SIGTERM or SIGINT.
 
     python benchmarks/fake_slack_server.py [--latency 0.05] [--rate-limited 0.01] [--retry-after 1]
-        [--ws-url ws://127.0.0.1:PORT/link]
+        [--channel-limit 1 --channel-burst 4] [--ws-url ws://127.0.0.1:PORT/link]
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import asyncio
 import random
 import signal
 import sys
+import time
 from collections import Counter
 from typing import Any
 
@@ -41,11 +44,31 @@ class BenchSlack(FakeSlack):
     posts: Counter[str]  # type: ignore[assignment]
     limited: int = 0
     rng: random.Random
+    channel_limit: float = 0.0  # posts a second per channel (0: no limit)
+    channel_burst: int = 4
+    over_pace: int = 0  # 429s of the per-channel limit
+    buckets: dict[str, tuple[float, float]]  # channel → (tokens, at)
+
+    def _within_pace(self, channel: str) -> bool:
+        now = time.monotonic()
+        tokens, at = self.buckets.get(channel, (float(self.channel_burst), now))
+        tokens = min(self.channel_burst, tokens + (now - at) * self.channel_limit)
+        if tokens < 1:
+            self.buckets[channel] = (tokens, now)
+            return False
+        self.buckets[channel] = (tokens - 1, now)
+        return True
 
     async def _api(self, request: web.Request) -> web.Response:
         if self.latency:
             await asyncio.sleep(self.latency)
         method = request.match_info["method"]
+        if method == "chat.postMessage" and self.channel_limit:
+            args = await self._read(request)
+            if not self._within_pace(str(args.get("channel"))):
+                self.over_pace += 1
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                         headers={"Retry-After": "1"})
         if method == "chat.postMessage" and self.rate_limited and self.rng.random() < self.rate_limited:
             self.limited += 1
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
@@ -72,7 +95,8 @@ class BenchSlack(FakeSlack):
         return super()._answer(method, args, team)
 
     async def _bench_posts(self, _request: web.Request) -> web.Response:
-        return web.json_response({"posts": dict(self.posts), "rate_limited": self.limited})
+        return web.json_response({"posts": dict(self.posts), "rate_limited": self.limited,
+                                  "over_pace": self.over_pace})
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -80,6 +104,7 @@ async def serve(args: argparse.Namespace) -> None:
     fake.latency, fake.rate_limited, fake.retry_after = args.latency, args.rate_limited, args.retry_after
     fake.ws_url = args.ws_url
     fake.posts, fake.rng = Counter(), random.Random(3)  # noqa: S311 - which calls get a 429
+    fake.channel_limit, fake.channel_burst, fake.buckets = args.channel_limit, args.channel_burst, {}
     app = web.Application()
     app.add_routes([web.route("*", "/api/{method}", fake._api),
                     web.post("/response/{name}", fake._response_url),
@@ -103,6 +128,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
     parser.add_argument("--rate-limited", type=float, default=0.0, help="share of chat.postMessage → 429")
     parser.add_argument("--retry-after", type=int, default=1)
+    parser.add_argument("--channel-limit", type=float, default=0.0,
+                        help="chat.postMessage a second per channel, then 429 (0: no limit)")
+    parser.add_argument("--channel-burst", type=int, default=4)
     parser.add_argument("--ws-url", default=None, help="apps.connections.open's answer (Socket Mode)")
     asyncio.run(serve(parser.parse_args()))
 

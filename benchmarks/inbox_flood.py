@@ -3,8 +3,9 @@
 Against a bare slack-bolt app (acks only) and `leanon run` (Slack HTTP mode, SQLite, then
 PostgreSQL), in one run, each on its own:
 
-1. flood: `/ask` from a new member each (so no hourly limit refuses them), `--concurrency`
-   in flight for `--flood` seconds: acks per second, statuses, latency;
+1. flood: `/ask` from a new member each (so no hourly limit refuses them), spread over 500
+   channels (leanon posts about one card a second per channel, as Slack takes them),
+   `--concurrency` in flight for `--flood` seconds: acks per second, statuses, latency;
 2. right after: `reaction_added` at `--rate` req/s for `--after` seconds (open loop):
    statuses and p99 — is every valid request still answered, and quickly?
 3. leanon only: how long until every acknowledged `/ask` has its card (the inbox worked
@@ -36,9 +37,13 @@ from storage import SqlStore
 _serial = iter(range(1, 10**9))
 
 
+FLOOD_CHANNELS = 500  # a busy workspace's channels: Slack posts about one message a second in each
+
+
 def flood_ask(api_base: str) -> Request:
     n = next(_serial)
-    form = {"token": "x", "team_id": TEAM, "team_domain": "example", "channel_id": CHANNEL,
+    channel = f"{CHANNEL}{n % FLOOD_CHANNELS:04d}"
+    form = {"token": "x", "team_id": TEAM, "team_domain": "example", "channel_id": channel,
             "channel_name": "help-desk", "user_id": f"UFLOOD{n:07d}", "user_name": f"m{n}",
             "command": "/ask", "text": f"flood ask {n}: how do I rotate the staging password?",
             "api_app_id": "A123456", "is_enterprise_install": "false",

@@ -6,17 +6,16 @@ import csv
 import io
 import json
 import logging
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from bot import cards
+from bot import outbox
 from bot import settings as settings_mod
 from bot.commands import ChangeConfig, ExportData, ForgetMe, ShowConfig, ShowHelp
 from bot.deps import Deps
 from bot.domain import Ask, Thanks, ThanksSource
-from bot.errors import ChatError
 from bot.messages import (
     ActionId,
     Attachment,
@@ -76,26 +75,15 @@ async def forget_me(cmd: ForgetMe, deps: Deps) -> Reply:
             ),
             title="Forget me",
         ))
-    user_id = cmd.actor.user_id
+    user_id, now = cmd.actor.user_id, deps.clock.now()
     async with deps.uow() as uow:
         asks = await uow.asks.by_asker(cmd.workspace, user_id)
         removed_thanks = await uow.thanks.forget_member(cmd.workspace, user_id)
         await uow.asks.forget_asker(cmd.workspace, user_id, delete=not cmd.keep_asks)
         await uow.members.forget(cmd.workspace, user_id)
+        for ask in asks:  # shown as removed, or with no name, when the card is refreshed
+            await outbox.refresh_card(uow, now, ask)
         await uow.commit()
-    for ask in asks:
-        if ask.message is None:
-            continue
-        if cmd.keep_asks:
-            async with deps.uow() as uow:
-                helpers = [o.helper_id for o in await uow.asks.offers(ask.id)]
-            card = cards.ask_card(replace(ask, asker_id=None, anonymous=True), helpers)
-        else:
-            card = cards.removed_card()
-        try:
-            await deps.chat.update(cmd.workspace, ask.message, card)
-        except ChatError as exc:
-            log.warning("card of a forgotten ask could not be updated: %s", exc)
     what = "kept without your name" if cmd.keep_asks else "deleted"
     return Reply.of(notice(line(
         f"Done. {removed_thanks} thanks were deleted and your {len(asks)} asks were {what}. "

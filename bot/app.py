@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -37,6 +38,7 @@ from bot.deps import Deps, SystemClock
 from bot.domain import Platform
 from bot.errors import ChatError, StorageError
 from bot.inbox import Inbox
+from bot.outbox import Outbox
 from bot.ports import Chat, Clock
 from bot.service import ChatRouter, Leanon
 from storage.engine import create_engine
@@ -63,26 +65,31 @@ class Runtime:
 
 
 @asynccontextmanager
-async def bootstrap(config: Config, clock: Clock | None = None,
-                    metrics: Metrics | None = None) -> AsyncIterator[Runtime]:
+async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics | None = None,
+                    send_in_background: bool = True) -> AsyncIterator[Runtime]:
     """Migrate the database, open the store and build the core; close everything after.
 
-    With `metrics`, the core's commands and its calls to the platforms are counted.
+    With `metrics`, the core's commands and its calls to the platforms are counted. Without
+    `send_in_background`, the outbox has no workers: its owner drains it (the console).
     """
     await upgrade(config.database_url)
     store = SqlStore(create_engine(config.database_url))
     router = ChatRouter()
     chat: Chat = MeteredChat(router, metrics) if metrics else router
     deps = Deps(uow=store.unit_of_work, chat=chat, clock=clock or SystemClock(),
-                timezone=config.timezone, answer_uow=store.urgent_unit_of_work)
+                timezone=config.timezone, answer_uow=store.urgent_unit_of_work,
+                note_window=timedelta(seconds=config.leanon_note_window))
     service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
     inbox = Inbox(store.unit_of_work, deps.clock, busy_at=config.leanon_busy_backlog,
                   urgent_uow=store.urgent_unit_of_work)
     await inbox.start()
+    if send_in_background:
+        await service.outbox.start()
     try:
         yield Runtime(store=store, router=router, service=service, inbox=inbox)
     finally:
         await inbox.stop(grace=0)
+        await service.outbox.stop(grace=0)
         await store.close()
 
 
@@ -90,7 +97,8 @@ async def run_console_workspace(config: Config, stream: TextIO = sys.stdin,
                                 out: TextIO = sys.stdout, export_dir: Path | None = None) -> None:
     """The console workspace on the configured database."""
     clock = ConsoleClock()
-    async with bootstrap(config, clock) as runtime:
+    # What the console's commands say is shown in turn, after each command.
+    async with bootstrap(config, clock, send_in_background=False) as runtime:
         chat = ConsoleChat(out=out)
         runtime.router.register(Platform.CONSOLE, chat)
         workspace = ConsoleWorkspace(service=runtime.service, chat=chat, clock=clock, out=out,
@@ -232,7 +240,8 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
             if discord is not None:
                 connection = asyncio.create_task(run_discord(
                     runtime.service, runtime.router, discord, stop,
-                    on_login=lambda client: readiness.add("discord", _discord_check(client))))
+                    on_login=lambda client: readiness.add("discord", _discord_check(client)),
+                    inbox=runtime.inbox))
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({stopping, *([connection] if connection else [])},
                                return_when=asyncio.FIRST_COMPLETED)
@@ -241,7 +250,8 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
         finally:
             readiness.stopping = True
             stop.set()
-            await _shut_down(runner, scheduler, slack, connection, runtime.inbox)
+            await _shut_down(runner, scheduler, slack, connection, runtime.inbox,
+                             runtime.service.outbox)
         if connection is not None and connection.done() and not connection.cancelled():
             connection.result()  # ConfigError or ChatError from Discord, as one line
             if not asked_to_stop:
@@ -249,7 +259,7 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
 
 
 async def _shut_down(runner: web.AppRunner, scheduler: Scheduler, slack: SlackRunning | None,
-                     discord: asyncio.Task[None] | None, inbox: Inbox) -> None:
+                     discord: asyncio.Task[None] | None, inbox: Inbox, outbox: Outbox) -> None:
     """Stop taking work and finish what is in flight, all within SHUTDOWN_SECONDS."""
     log.info("leanon is shutting down")
     deadline = Deadline(SHUTDOWN_SECONDS)
@@ -266,4 +276,6 @@ async def _shut_down(runner: web.AppRunner, scheduler: Scheduler, slack: SlackRu
     await inbox.stop(grace=deadline.left())
     if slack is not None:
         await slack.adapter.lazy.drain(grace=deadline.left())
+    # What is being sent gets what is left; the rest stays in the outbox.
+    await outbox.stop(grace=deadline.left())
     log.info("leanon stopped")

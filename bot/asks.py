@@ -6,13 +6,12 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import cards
+from bot import cards, outbox
 from bot.commands import CreateAsk, ListAsks, OfferHelp, ResolveAsk, RunAskMaintenance
 from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, TRIED_MAX_CHARS, Deps
 from bot.domain import Ask, AskStatus, CloseReason, NewAsk, WorkspaceRef
-from bot.errors import ChatError
-from bot.messages import Mention, Message, MessageKind, Reply, UserText, error, line, notice
-from bot.ports import OncePoster, UnitOfWork
+from bot.messages import Mention, MessageKind, Reply, UserText, error, line, notice
+from bot.ports import UnitOfWork
 from bot.text import clean_user_text, needs_specific_tip, neutralise_mentions, preview
 
 log = logging.getLogger(__name__)
@@ -35,18 +34,19 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
     now = deps.clock.now()
     async with deps.uow() as uow:
         made = await uow.asks.by_request(cmd.workspace, cmd.request_id) if cmd.request_id else None
-        if made is None:
-            refusal = await _refusal(uow, cmd, now)
-            if refusal is not None:
-                return refusal
-            ask = await uow.asks.add(NewAsk(
-                workspace=cmd.workspace, channel_id=cmd.channel_id, asker_id=cmd.actor.user_id,
-                text=neutralise_mentions(text), tried=neutralise_mentions(tried) if tried else None,
-                anonymous=cmd.anonymous, created_at=now, request_key=cmd.request_id))
-            await uow.commit()
-    if made is not None:
-        return await _finish_made_ask(deps, made, text)
-    return await _post_card(deps, ask, text, made_before=False)
+        if made is not None:  # the same delivery worked again (after a crash)
+            card_refused = made.message is None and made.status is AskStatus.CLOSED
+            return Reply.of(outbox.CARD_NOT_POSTED) if card_refused else _posted(text)
+        refusal = await _refusal(uow, cmd, now)
+        if refusal is not None:
+            return refusal
+        ask = await uow.asks.add(NewAsk(
+            workspace=cmd.workspace, channel_id=cmd.channel_id, asker_id=cmd.actor.user_id,
+            text=neutralise_mentions(text), tried=neutralise_mentions(tried) if tried else None,
+            anonymous=cmd.anonymous, created_at=now, request_key=cmd.request_id))
+        await outbox.post_card(uow, now, ask)
+        await uow.commit()
+    return _posted(text)
 
 
 async def _refusal(uow: UnitOfWork, cmd: CreateAsk, now: datetime) -> Reply | None:
@@ -64,43 +64,6 @@ async def _refusal(uow: UnitOfWork, cmd: CreateAsk, now: datetime) -> Reply | No
     return None
 
 
-CARD_NOT_POSTED = error("leanon could not post your ask in this channel (is the bot a member "
-                        "of it?). Nothing was posted.")
-
-
-async def _finish_made_ask(deps: Deps, ask: Ask, text: str) -> Reply:
-    """The same delivery worked again (after a crash): post its card if it has none yet."""
-    if ask.message is not None:
-        return _posted(text)
-    if ask.status is AskStatus.CLOSED:
-        return Reply.of(CARD_NOT_POSTED)
-    return await _post_card(deps, ask, text, made_before=True)
-
-
-async def _post_card(deps: Deps, ask: Ask, text: str, *, made_before: bool) -> Reply:
-    """Post the ask's card once: tagged with the ask's nonce, and when an earlier attempt
-    may have posted it, looked for in the channel first."""
-    nonce = f"ask:{ask.id}"
-    card = cards.ask_card(ask, [])
-    try:
-        ref = None
-        if made_before and isinstance(deps.chat, OncePoster):
-            ref = await deps.chat.find_post(ask.workspace, ask.channel_id, nonce,
-                                            ask.created_at - timedelta(minutes=5))
-        if ref is None:
-            ref = await deps.chat.post(ask.workspace, ask.channel_id, card, nonce=nonce)
-    except ChatError as exc:
-        if not exc.permanent and made_before:
-            raise  # the inbox tries the delivery again later
-        log.warning("ask card could not be posted: %s", exc)
-        await _close(deps, ask, CloseReason.WITHDRAWN)
-        return Reply.of(CARD_NOT_POSTED)
-    async with deps.uow() as uow:
-        await uow.asks.set_message(ask.id, ref)
-        await uow.commit()
-    return _posted(text)
-
-
 def _posted(text: str) -> Reply:
     answer = notice(line("Your ask is posted. Teammates can press ", "I can help",
                          " on it; you press ", "Resolved", " when you're sorted."))
@@ -109,28 +72,11 @@ def _posted(text: str) -> Reply:
     return Reply.of(answer)
 
 
-async def _close(deps: Deps, ask: Ask, reason: CloseReason) -> bool:
-    closed = replace(ask, status=AskStatus.CLOSED, closed_at=deps.clock.now(), close_reason=reason)
-    async with deps.uow() as uow:
-        done = await uow.asks.close(closed)
-        await uow.commit()
-    return done
-
-
 async def _load(uow: UnitOfWork, workspace: WorkspaceRef, ask_id: int) -> Ask | None:
     return await uow.asks.get(workspace, ask_id)
 
 
 ASK_GONE = "That ask no longer exists (it may have been removed)."
-
-
-async def _refresh_card(deps: Deps, ask: Ask, helper_ids: list[str]) -> None:
-    if ask.message is None:
-        return
-    try:
-        await deps.chat.update(ask.workspace, ask.message, cards.ask_card(ask, helper_ids))
-    except ChatError as exc:
-        log.warning("ask card %s could not be updated: %s", ask.id, exc)
 
 
 async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
@@ -144,32 +90,20 @@ async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
             return Reply.of(error("This ask is already resolved or closed. Thanks for offering!"))
         if ask.asker_id == cmd.actor.user_id:
             return Reply.of(error("That's your own ask. When someone helps, press Resolved."))
-        added = await uow.asks.add_offer(ask.id, cmd.actor.user_id, now)
-        helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
-        await uow.commit()
-    if not added:
-        return Reply.of(notice(line("You already offered to help with this ask. "
-                                    "Say hi in its thread.")))
-    await _refresh_card(deps, ask, helper_ids)
-    if ask.message is not None:
-        try:
-            await deps.chat.reply(ask.workspace, ask.message, notice(
+        if not await uow.asks.add_offer(ask.id, cmd.actor.user_id, now):
+            return Reply.of(notice(line("You already offered to help with this ask. "
+                                        "Say hi in its thread.")))
+        await outbox.refresh_card(uow, now, ask)
+        if ask.message is not None:
+            await outbox.reply(uow, now, ask.workspace, ask.message, notice(
                 line(Mention(cmd.actor.user_id), " can help. Talk it through in this thread.")))
-        except ChatError as exc:
-            log.warning("thread reply for ask %s failed: %s", ask.id, exc)
-    if ask.asker_id is not None:
-        await _whisper(deps, ask, ask.asker_id, notice(line(
-            Mention(cmd.actor.user_id), " offered to help with your ask: ",
-            UserText(preview(ask.text)))))
+        if ask.asker_id is not None:
+            await outbox.whisper(uow, now, ask.workspace, ask.channel_id, ask.asker_id, notice(
+                line(Mention(cmd.actor.user_id), " offered to help with your ask: ",
+                     UserText(preview(ask.text)))))
+        await uow.commit()
     return Reply.of(notice(line("Thank you for offering to help! The person who asked knows; "
                                 "carry on in the card's thread.")))
-
-
-async def _whisper(deps: Deps, ask: Ask, user_id: str, message: Message) -> None:
-    try:
-        await deps.chat.whisper(ask.workspace, ask.channel_id, user_id, message)
-    except ChatError as exc:
-        log.warning("private note about ask %s failed: %s", ask.id, exc)
 
 
 async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
@@ -189,15 +123,15 @@ async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
         if not await uow.asks.close(resolved):
             return Reply.of(notice(line("This ask is already resolved or closed.")))
         helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
+        await outbox.refresh_card(uow, now, resolved)
+        thankable = [h for h in dict.fromkeys([*helper_ids, *cmd.thread_participants])
+                     if h != ask.asker_id]
+        buttons = cards.thank_buttons(resolved, thankable)
+        if not is_asker and ask.asker_id is not None:
+            await outbox.whisper(uow, now, ask.workspace, ask.channel_id, ask.asker_id, buttons)
         await uow.commit()
-    await _refresh_card(deps, resolved, helper_ids)
-    thankable = [h for h in dict.fromkeys([*helper_ids, *cmd.thread_participants])
-                 if h != ask.asker_id]
-    buttons = cards.thank_buttons(resolved, thankable)
     if is_asker:
         return Reply.of(buttons)
-    if ask.asker_id is not None:
-        await _whisper(deps, resolved, ask.asker_id, buttons)
     return Reply.of(notice(line("Resolved. The person who asked can now thank the helpers.")))
 
 
@@ -227,25 +161,21 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
             waiting = await uow.asks.waiting_without_offer(workspace, now - settings.stale_after)
             old = await uow.asks.open_created_before(workspace, now - settings.expire_after)
         for ask in old:
-            if await _close(deps, ask, CloseReason.EXPIRED):
-                expired += 1
-                async with deps.uow() as uow:
-                    helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
-                closed = replace(ask, status=AskStatus.CLOSED, close_reason=CloseReason.EXPIRED)
-                await _refresh_card(deps, closed, helper_ids)
+            closed = replace(ask, status=AskStatus.CLOSED, closed_at=now,
+                             close_reason=CloseReason.EXPIRED)
+            async with deps.uow() as uow:
+                if await uow.asks.close(closed):
+                    await outbox.refresh_card(uow, now, closed)
+                    await uow.commit()
+                    expired += 1
         old_ids = {a.id for a in old}
         for ask in waiting:
             if ask.id in old_ids or ask.message is None:
                 continue
             async with deps.uow() as uow:
-                claimed = await uow.asks.claim_follow_up(ask.id, now)
-                await uow.commit()
-            if not claimed:
-                continue
-            try:
-                await deps.chat.reply(workspace, ask.message, cards.FOLLOW_UP)
-                followed += 1
-            except ChatError as exc:
-                log.warning("follow-up for ask %s failed: %s", ask.id, exc)
+                if await uow.asks.claim_follow_up(ask.id, now):
+                    await outbox.reply(uow, now, workspace, ask.message, cards.FOLLOW_UP)
+                    await uow.commit()
+                    followed += 1
     log.info("ask maintenance: %d follow-ups, %d expired", followed, expired)
     return Reply()

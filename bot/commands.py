@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 
 from bot.domain import Actor, MessageRef, WorkspaceRef
@@ -69,10 +68,10 @@ class ReactionAdded:
     emoji: str
     # The parent message when the reacted message sits in a thread.
     thread: MessageRef | None = None
-    # Where the platform's event does not say (Slack), how to find that parent: asked only
-    # after the thanks is recorded, and only when the channel has ask cards.
-    find_thread: Callable[[], Awaitable[MessageRef | None]] | None = field(
-        default=None, compare=False)
+    # False where the platform's event does not say whether it does (Slack): the core then
+    # asks the platform (`ThreadFinder`) after recording the thanks, only in channels with
+    # ask cards.
+    thread_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)

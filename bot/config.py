@@ -40,6 +40,8 @@ class Config(BaseSettings):
 
     # Requests waiting in the inbox from which members are told theirs is queued.
     leanon_busy_backlog: int = Field(default=500, ge=1)
+    # Thanks notes to one member within this many seconds are sent as one note (0: each alone).
+    leanon_note_window: int = Field(default=60, ge=0, le=3600)
 
     # The console workspace: who may change settings there.
     leanon_console_admins: str = Field(default="alice")

@@ -37,6 +37,8 @@ class Deps:
     # Units of work a platform waits on for its answer (reactions are recorded before it):
     # they go before background work where the database serialises writers. None: `uow`.
     answer_uow: UnitOfWorkFactory | None = None
+    # Thanks notes to one member within this window are sent as one note (0: each alone).
+    note_window: timedelta = timedelta(seconds=60)
 
     def day_start(self, now: datetime) -> datetime:
         """The start of `now`'s local day, in UTC."""

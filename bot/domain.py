@@ -237,6 +237,10 @@ class NewInboxItem:
 
     `key` is the platform's delivery id (unique: a redelivery or a replay is no new item);
     `payload` is the adapter's own encoding (JSON text) of what it needs to do the work.
+    Outgoing messages are items too (`bot.outbox`): `group` names the notes that may be
+    sent as one, `not_before` holds an item back until then; with `owner`, the item is
+    stored already taken by that worker until `not_before` (it sends the item at once, and
+    when it dies, others take the item over from then on).
     """
 
     source: str
@@ -245,6 +249,9 @@ class NewInboxItem:
     kind: str
     payload: str
     received_at: datetime
+    group: str | None = None
+    not_before: datetime | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,3 +266,4 @@ class InboxItem:
     payload: str
     received_at: datetime
     attempts: int
+    group: str | None = None

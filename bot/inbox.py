@@ -17,7 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain import InboxItem, NewInboxItem, WorkspaceRef
 from bot.errors import ChatError, StorageError
@@ -30,8 +30,21 @@ Processor = Callable[[InboxItem], Awaitable[None]]
 GivenUp = Callable[[InboxItem], Awaitable[None]]
 
 
+GIVEN_UP = ("leanon could not finish that, even after trying again for a while. Nothing "
+            "more will happen with it: please try again.")
+
+
 class Retry(Exception):
     """Raised by a processor: the item could not be done now; try it again later."""
+
+
+class Later(Exception):
+    """Raised by a processor: not yet (a rate limit, a note gathering others); the item
+    is taken again from `at` on, and this was not an attempt."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__(f"not before {at:%H:%M:%S}")
+        self.at = at
 
 
 class Inbox:
@@ -47,7 +60,9 @@ class Inbox:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, workers: int = 8,
                  lease: timedelta = timedelta(seconds=30), poll: float = 1.0,
                  max_attempts: int = 6, keep_done: timedelta = timedelta(hours=1),
-                 busy_at: int = 500, urgent_uow: UnitOfWorkFactory | None = None) -> None:
+                 busy_at: int = 500, urgent_uow: UnitOfWorkFactory | None = None,
+                 name: str = "inbox") -> None:
+        self.name = name
         self.uow = uow
         # Storing a delivery holds up the platform's answer: it goes before the workers.
         self.urgent_uow = urgent_uow or uow
@@ -64,6 +79,7 @@ class Inbox:
         self._processors: dict[str, Processor] = {}
         self._given_up: dict[str, GivenUp] = {}
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._inline: set[int] = set()  # items worked by `run_now`, in their caller's task
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -84,17 +100,23 @@ class Inbox:
         self._wake.set()
 
     async def put(self, source: str, key: str, workspace: WorkspaceRef, kind: str,
-                  payload: str) -> bool:
+                  payload: str, *, run_here: bool = False) -> bool:
         """Store a delivery; False when its key was stored before (a redelivery or a replay).
 
+        `run_here`: stored as taken by this process for one lease, for the caller to work it
+        at once with `run_now` (other workers take it only if this process dies first).
         StorageError passes: the delivery was not stored, so it must not be acknowledged.
         """
+        now = self._clock.now()
         item = NewInboxItem(source=source, key=key[:255], workspace=workspace, kind=kind[:64],
-                            payload=payload, received_at=self._clock.now())
+                            payload=payload, received_at=now,
+                            owner=self.owner if run_here else None,
+                            not_before=now + self.lease if run_here else None)
         stored = await self._puts.submit(item)
         if stored:
             self.backlog += 1
-            self._wake.set()
+            if not run_here:
+                self._wake.set()
         return stored
 
     @property
@@ -114,10 +136,12 @@ class Inbox:
             await uow.commit()
         return [None] * len(item_ids)
 
-    async def waiting(self) -> int:
-        """Items of the registered sources not done yet, in every process (StorageError passes)."""
+    async def waiting(self, due_within: float | None = None) -> int:
+        """Items of the registered sources not done yet, in every process; with
+        `due_within`, only those due within that many seconds (StorageError passes)."""
+        due_by = None if due_within is None else self._clock.now() + timedelta(seconds=due_within)
         async with self.uow() as uow:
-            return await uow.inbox.waiting(list(self._processors))
+            return await uow.inbox.waiting(list(self._processors), due_by)
 
     @property
     def running(self) -> int:
@@ -126,8 +150,8 @@ class Inbox:
     async def start(self) -> None:
         if self._loop is None:
             self._stopping = False
-            self._loop = asyncio.create_task(self._run(), name="leanon-inbox")
-            self._renewer = asyncio.create_task(self._renew(), name="leanon-inbox-leases")
+            self._loop = asyncio.create_task(self._run(), name=f"leanon-{self.name}")
+            self._renewer = asyncio.create_task(self._renew(), name=f"leanon-{self.name}-leases")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop claiming; give the work in progress `grace` seconds, then leave it to the
@@ -150,12 +174,14 @@ class Inbox:
                             len(late))
                 await asyncio.wait(late)
 
-    async def settled(self, within: float = 15.0) -> None:
-        """Wait until no item of the registered sources is waiting or running (for tests)."""
+    async def settled(self, within: float = 15.0, ahead: float = 5.0) -> None:
+        """Wait until no item of the registered sources is running or due within `ahead`
+        seconds: retries and paced messages are waited for, notes gathering for a minute
+        are not (for tests)."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             try:
-                waiting = await self.waiting()
+                waiting = await self.waiting(due_within=ahead)
             except StorageError:
                 waiting = 0  # nothing can be stored or claimed either
             if not self._running and waiting == 0:
@@ -182,22 +208,67 @@ class Inbox:
             async with self.uow() as uow:
                 items = await uow.inbox.claim(list(self._processors), self.owner, now,
                                               now + self.lease, free)
-                await uow.commit()
+                if items:
+                    await uow.commit()
         except StorageError as exc:
-            log.warning("inbox: can't claim work: %s", exc)
+            log.warning("%s: can't claim work: %s", self.name, exc)
             return 0
         for item in items:
             self._running[item.id] = asyncio.create_task(self._work(item),
                                                          name=f"leanon-inbox-{item.id}")
         return len(items)
 
+    async def run_now(self, keys: list[str]) -> None:
+        """Work the items stored with `keys` here and now, one after the other, in the
+        order they were stored. Items another worker has taken, or that are done or gone
+        (their transaction rolled back), are skipped: their own workers see to them.
+        StorageError passes (the items stay stored, for the workers)."""
+        if not keys:
+            return
+        now = self._clock.now()
+        async with self.uow() as uow:
+            items = await uow.inbox.claim_keys(keys, self.owner, now, now + self.lease)
+            if items:
+                await uow.commit()
+        self._inline.update(item.id for item in items)
+        try:
+            for item in items:
+                await self._work(item)
+        finally:
+            self._inline.difference_update(item.id for item in items)
+
+    def wake(self) -> None:
+        """Look for waiting items now (something was stored by another unit of work)."""
+        self._wake.set()
+
+    async def drain(self) -> None:
+        """Work every waiting item of the registered sources, here and now, until none is
+        left that can be taken now (for tests and the console; the workers do this too)."""
+        while True:
+            now = self._clock.now()
+            async with self.uow() as uow:
+                items = await uow.inbox.claim(list(self._processors), self.owner, now,
+                                              now + self.lease, self.workers)
+                if items:
+                    await uow.commit()
+            if not items:
+                return
+            for item in items:
+                self._inline.add(item.id)
+                try:
+                    await self._work(item)
+                finally:
+                    self._inline.discard(item.id)
+
     async def _work(self, item: InboxItem) -> None:
         try:
             await self._processors[item.source](item)
+        except Later as later:
+            await self._postpone(item, later.at)
         except (Retry, StorageError, ChatError) as exc:
             await self._again(item, exc)
         except Exception as exc:
-            log.error("inbox: %s item failed: %s", item.kind, type(exc).__name__, exc_info=exc)
+            log.error("%s: %s item failed: %s", self.name, item.kind, type(exc).__name__, exc_info=exc)
             await self._end(item, f"{type(exc).__name__}")
         else:
             await self._end(item, None)
@@ -208,18 +279,27 @@ class Inbox:
     async def _again(self, item: InboxItem, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
         if item.attempts >= self.max_attempts:
-            log.warning("inbox: %s item given up after %d attempts: %s", item.kind,
+            log.warning("%s: %s item given up after %d attempts: %s", self.name, item.kind,
                         item.attempts, reason)
             await self._end(item, reason)
             return
         backoff = timedelta(seconds=min(2 ** item.attempts, 60))
-        log.info("inbox: %s item will be tried again in %s: %s", item.kind, backoff, reason)
+        log.info("%s: %s item will be tried again in %s: %s", self.name, item.kind, backoff,
+                 reason)
         try:
             async with self.uow() as uow:
                 await uow.inbox.retry(item.id, self._clock.now() + backoff, reason)
                 await uow.commit()
         except StorageError as failed:
-            log.warning("inbox: item %d left to its lease: %s", item.id, failed)
+            log.warning("%s: item %d left to its lease: %s", self.name, item.id, failed)
+
+    async def _postpone(self, item: InboxItem, at: datetime) -> None:
+        try:
+            async with self.uow() as uow:
+                await uow.inbox.postpone(item.id, at)
+                await uow.commit()
+        except StorageError as failed:
+            log.warning("%s: item %d left to its lease: %s", self.name, item.id, failed)
 
     async def _end(self, item: InboxItem, error: str | None) -> None:
         try:
@@ -232,27 +312,27 @@ class Inbox:
         except StorageError as exc:
             # The work is done but not marked: it runs again when the lease ends, which
             # the processors are made for (what they create is keyed by the delivery).
-            log.warning("inbox: item %d done but not marked: %s", item.id, exc)
+            log.warning("%s: item %d done but not marked: %s", self.name, item.id, exc)
             return
         if error is not None and (tell := self._given_up.get(item.source)) is not None:
             try:
                 await tell(item)
             except (ChatError, StorageError) as exc:
-                log.warning("inbox: the member of a given-up item was not told: %s", exc)
+                log.warning("%s: the member of a given-up item was not told: %s", self.name, exc)
 
     async def _renew(self) -> None:
         every = self.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(every)
-            if not self._running:
+            if not self._running and not self._inline:
                 continue
             try:
                 async with self.uow() as uow:
-                    await uow.inbox.renew(list(self._running), self.owner,
+                    await uow.inbox.renew([*self._running, *self._inline], self.owner,
                                           self._clock.now() + self.lease)
                     await uow.commit()
             except StorageError as exc:
-                log.warning("inbox: leases not renewed: %s", exc)
+                log.warning("%s: leases not renewed: %s", self.name, exc)
 
     async def _count_now_and_then(self) -> None:
         if not self._processors or time.monotonic() - self._counted_at < 1:
@@ -261,7 +341,7 @@ class Inbox:
         try:
             self.backlog = await self.waiting()
         except StorageError as exc:
-            log.info("inbox: backlog not counted: %s", exc)
+            log.info("%s: backlog not counted: %s", self.name, exc)
 
     async def _prune_now_and_then(self) -> None:
         if time.monotonic() - self._pruned_at < 60:
@@ -272,4 +352,4 @@ class Inbox:
                 await uow.inbox.prune(self._clock.now() - self.keep_done)
                 await uow.commit()
         except StorageError as exc:
-            log.info("inbox: old items not pruned: %s", exc)
+            log.info("%s: old items not pruned: %s", self.name, exc)

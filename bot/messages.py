@@ -7,7 +7,6 @@ wrote (renderers must escape it so it can never ping anyone), or a `Link` to a m
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -124,20 +123,14 @@ def error(text: str) -> Message:
     return Message(kind=MessageKind.ERROR, lines=((text,),))
 
 
-AfterWork = Callable[[], Awaitable[None]]
-
-
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What a use case answers to the member who acted, privately (ephemeral).
 
-    `after` is work that need not hold up the platform's answer (a note to someone else,
-    a detail filled in later): `Leanon.handle` runs it before returning unless the adapter
-    asks to run it itself, after answering (`defer=True`, then `Leanon.finish`).
+    What it says to anyone else goes through the outbox (`bot.outbox`).
     """
 
     private: tuple[Message, ...] = ()
-    after: tuple[AfterWork, ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, *messages: Message) -> Reply:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import outbox
 from bot.cards import asker_part, people
 from bot.commands import NudgeNow, NudgeOff, NudgePreview, SetNudge
 from bot.deps import Deps
 from bot.domain import Schedule, WeeklyNumbers, WorkspaceRef
-from bot.errors import ChatError
 from bot.messages import Line, Link, Message, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
 from bot.text import format_duration, preview
@@ -159,14 +159,10 @@ async def nudge_now(cmd: NudgeNow, deps: Deps) -> Reply:
     now = deps.clock.now()
     async with deps.uow() as uow:
         schedule = await _channel_schedule(uow, deps, cmd.workspace, cmd.channel_id)
-        await uow.commit()
         post, rotation = await build_post(uow, deps, cmd.workspace, cmd.channel_id,
                                           schedule.themes_used, schedule.posts_sent, now)
-    try:
-        await deps.chat.post(cmd.workspace, cmd.channel_id, post)
-    except ChatError:
-        return Reply.of(error("leanon could not post in this channel (is the bot a member?)."))
-    async with deps.uow() as uow:
+        await outbox.post(uow, now, cmd.workspace, cmd.channel_id, post, refused=error(
+            "leanon could not post in this channel (is the bot a member?)."))
         await uow.schedules.record_rotation(schedule.id, rotation, schedule.posts_sent + 1)
         await uow.commit()
     return Reply.of(notice(line("Posted. The weekly schedule is unchanged.")))

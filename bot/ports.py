@@ -79,6 +79,28 @@ class OncePoster(Protocol):
     ) -> MessageRef | None: ...
 
 
+@runtime_checkable
+class Paced(Protocol):
+    """What a platform whose limits are better kept than learned from 429s adds to `Chat`."""
+
+    def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
+        """Seconds to wait before a call of `kind` ("post", "reply", "whisper", "update",
+        "lookup") to `channel_id` keeps within the platform's limits; 0: it may go now
+        (and is counted)."""
+        ...
+
+
+@runtime_checkable
+class ThreadFinder(Protocol):
+    """What a platform whose events don't say whether a message is a thread reply (Slack)
+    adds to `Chat`."""
+
+    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+        """The thread's parent when `ref` is a reply in a thread, else None; ChatError
+        when the platform can't say now."""
+        ...
+
+
 class AskRepository(Protocol):
     async def add(self, new: NewAsk) -> Ask: ...
 
@@ -311,6 +333,12 @@ class InboxRepository(Protocol):
         """
         ...
 
+    async def claim_keys(self, keys: Collection[str], owner: str, now: datetime,
+                         lease_until: datetime) -> list[InboxItem]:
+        """Take the items with these keys that are waiting or stored as taken by `owner`,
+        oldest first (to work them at once)."""
+        ...
+
     async def renew(self, ids: Collection[int], owner: str, lease_until: datetime) -> None:
         """Extend the lease of the items `owner` is still working."""
         ...
@@ -325,8 +353,25 @@ class InboxRepository(Protocol):
         """Stop trying: the item is kept as done, with why."""
         ...
 
-    async def waiting(self, sources: Collection[str]) -> int:
-        """How many items are not done yet."""
+    async def postpone(self, item_id: int, not_before: datetime) -> None:
+        """Give the item back untried (not an attempt), to be taken from `not_before` on."""
+        ...
+
+    async def waiting_in_group(self, group: str) -> InboxItem | None:
+        """The newest item of `group` that is waiting and not taken by a worker."""
+        ...
+
+    async def replace_payload(self, item_id: int, payload: str) -> bool:
+        """Change a waiting item's payload; False when a worker took it in the meantime."""
+        ...
+
+    async def last_done_in_group(self, group: str, since: datetime) -> datetime | None:
+        """When the last item of `group` done since `since` was done (None: none was)."""
+        ...
+
+    async def waiting(self, sources: Collection[str], due_by: datetime | None = None) -> int:
+        """How many items are not done yet (with `due_by`: only those that may be taken
+        then, not those held back for later)."""
         ...
 
     async def prune(self, done_before: datetime, limit: int = 1000) -> int:

@@ -39,7 +39,8 @@ from bot.domain import MessageRef, Platform, Settings, WorkspaceRef
 from bot.errors import ChatError, StorageError
 from bot.groupcommit import GroupCommit
 from bot.messages import Message, Reply, error
-from bot.ports import Chat, OncePoster
+from bot.outbox import Outbox, not_sending_now, sending_now
+from bot.ports import Chat, OncePoster, Paced, ThreadFinder
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,13 @@ class Leanon:
 
     `handle` lets `StorageError` through so that each adapter can choose: explain it to a
     member (commands) or make the platform deliver the event again (reactions).
+    What use cases say to others is written to the outbox (`bot.outbox`) with their change;
+    `outbox` sends it (start it to have its workers take over what is left).
     """
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.outbox = Outbox(deps)
         # Reactions come in floods (a busy channel, a redelivery after an outage): those
         # arriving together are written together (see bot.groupcommit).
         self._reactions: GroupCommit[thanks.Reaction, Reply] = GroupCommit(self._record_reactions)
@@ -93,26 +97,27 @@ class Leanon:
             deps = replace(deps, uow=deps.answer_uow)
         return await thanks.record_reactions(cmds, deps)
 
-    async def handle(self, cmd: Command, *, defer: bool = False) -> Reply:
-        """Run `cmd`. Its reply's `after` work is done before returning, unless `defer`:
-        then the caller answers the platform first and calls `finish(reply)`."""
+    async def handle(self, cmd: Command, *, send: bool = True) -> Reply:
+        """Run `cmd`. With `send`, what it wrote to the outbox is sent before returning
+        (what can't be sent now is left to the outbox's workers); without, and always for
+        reactions (a platform waits for their answer), it is left to the workers."""
         if isinstance(cmd, ReactionAdded | ReactionRemoved):
-            reply = await self._reactions.submit(cmd)
-        else:
-            reply = await HANDLERS[type(cmd)](cmd, self.deps)
-        if defer or not reply.after:
+            with not_sending_now():
+                reply = await self._reactions.submit(cmd)
+            self.outbox.wake()
             return reply
-        await self.finish(reply)
-        return replace(reply, after=())
-
-    @staticmethod
-    async def finish(reply: Reply) -> None:
-        """Do a reply's `after` work; its failures are logged (the member has their answer)."""
-        for work in reply.after:
+        if not send:
+            with not_sending_now():
+                reply = await HANDLERS[type(cmd)](cmd, self.deps)
+            self.outbox.wake()
+            return reply
+        with sending_now(self.outbox) as (written, instead):
+            reply = await HANDLERS[type(cmd)](cmd, self.deps)
             try:
-                await work()
-            except (ChatError, StorageError) as exc:
-                log.warning("follow-up work failed: %s", type(exc).__name__)
+                await self.outbox.send_now(written)
+            except StorageError as exc:
+                log.warning("outbox: sending left to the workers: %s", exc)
+        return Reply.of(*instead) if instead else reply
 
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """A workspace's settings, for adapters that shape their UI by them (StorageError passes)."""
@@ -164,4 +169,14 @@ class ChatRouter:
         chat = self._for(workspace)
         if isinstance(chat, OncePoster):
             return await chat.find_post(workspace, channel_id, nonce, since)
+        return None
+
+    def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
+        chat = self._chats.get(workspace.platform)
+        return chat.pace(workspace, kind, channel_id) if isinstance(chat, Paced) else 0.0
+
+    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+        chat = self._for(workspace)
+        if isinstance(chat, ThreadFinder):
+            return await chat.thread_of(workspace, ref)
         return None

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from functools import partial
 from typing import cast
 
+from bot import outbox
 from bot.cards import people
 from bot.commands import ReactionAdded, ReactionRemoved, ThankHelper, ThankMembers
 from bot.deps import REASON_MAX_CHARS, Deps
 from bot.domain import Ask, NewThanks, Settings, ThanksSource, WorkspaceRef
-from bot.errors import ChatError
-from bot.messages import AfterWork, Line, Mention, MessageKind, Reply, UserText, error, line, notice
+from bot.messages import Line, Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
 from bot.text import clean_user_text, neutralise_mentions, preview
 
@@ -49,33 +48,18 @@ async def _lock_giver(uow: UnitOfWork, workspace: WorkspaceRef, giver_id: str,
         await uow.members.lock(workspace, giver_id)
 
 
-async def _notify_receiver(deps: Deps, workspace: WorkspaceRef, channel_id: str,
-                           receiver_id: str, text: Line) -> None:
-    try:
-        await deps.chat.whisper(workspace, channel_id, receiver_id,
-                                notice(text, kind=MessageKind.THANKS_NOTE))
-    except ChatError as exc:
-        log.warning("thanks note to the receiver failed: %s", exc)
+async def _note_receiver(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef,
+                         channel_id: str, receiver_id: str, text: Line) -> None:
+    await outbox.note(uow, deps.clock.now(), deps.note_window, workspace, channel_id,
+                      receiver_id, text)
 
 
 async def _warn_over_allowance(deps: Deps, cmd: ReactionAdded, settings: Settings) -> None:
-    try:
-        await deps.chat.whisper(cmd.workspace, cmd.message.channel_id, cmd.actor.user_id,
-                                error(_over_allowance_text(settings)))
-    except ChatError as exc:
-        log.warning("allowance note failed: %s", exc)
-
-
-async def _link_to_thread(deps: Deps, cmd: ReactionAdded) -> None:
-    """Link a recorded reaction thanks to the ask whose thread holds the message, if any."""
-    thread = await cmd.find_thread() if cmd.find_thread is not None else None
-    if thread is None:
-        return
+    """Tell the giver their reaction was over the allowance (its thanks was rolled back)."""
     async with deps.uow() as uow:
-        ask = await uow.asks.find_by_message(cmd.workspace, thread)
-        if ask is not None and await uow.thanks.link_to_ask(cmd.workspace, reaction_key(cmd),
-                                                            ask.id):
-            await uow.commit()
+        await outbox.whisper(uow, deps.clock.now(), cmd.workspace, cmd.message.channel_id,
+                             cmd.actor.user_id, error(_over_allowance_text(settings)))
+        await uow.commit()
 
 
 def _counts(cmd: ReactionAdded, settings: Settings) -> bool:
@@ -92,28 +76,30 @@ def _new_thanks(cmd: ReactionAdded, deps: Deps, ask: Ask | None) -> NewThanks:
 
 
 def _may_be_in_a_thread(cmd: ReactionAdded, ask: Ask | None) -> bool:
-    """Whether the platform should be asked for the message's thread (see `find_thread`)."""
-    return ask is None and cmd.thread is None and cmd.find_thread is not None
+    """Whether the platform should be asked for the message's thread (`ThreadFinder`)."""
+    return ask is None and cmd.thread is None and not cmd.thread_known
 
 
-def _recorded(deps: Deps, cmd: ReactionAdded, settings: Settings, look_up_thread: bool) -> Reply:
-    """The reply to a newly recorded reaction thanks: nothing to say, work for later."""
-    after: list[AfterWork] = []
+async def _recorded(uow: UnitOfWork, deps: Deps, cmd: ReactionAdded, settings: Settings,
+                    look_up_thread: bool) -> None:
+    """What follows a newly recorded reaction thanks, written with it to the outbox: the
+    receiver's note and, for a reply in a thread, linking the thanks to the thread's ask."""
     if look_up_thread:
-        after.append(partial(_link_to_thread, deps, cmd))
+        await outbox.link_thread(uow, deps.clock.now(), cmd.workspace, cmd.message,
+                                 reaction_key(cmd))
     if settings.receiver_dm:
-        after.append(partial(_notify_receiver, deps, cmd.workspace, cmd.message.channel_id,
+        await _note_receiver(uow, deps, cmd.workspace, cmd.message.channel_id,
                              cmd.author.user_id,
                              line(Mention(cmd.actor.user_id),
-                                  f" thanked you with :{cmd.emoji}: for a message you wrote.")))
-    return Reply(after=tuple(after))
+                                  f" thanked you with :{cmd.emoji}: for a message you wrote."))
 
 
 async def reaction_added(cmd: ReactionAdded, deps: Deps) -> Reply:
     """A thanks emoji on a teammate's message thanks its author (silently ignored otherwise).
 
-    The thanks is recorded before this returns; the notes and the thread lookup are `after`
-    work, so that a platform waiting for its answer waits for the database alone.
+    The thanks is recorded before this returns; the note and the thread lookup are written
+    to the outbox with it, so that a platform waiting for its answer waits for the database
+    alone.
     """
     async with deps.uow() as uow:
         settings = await uow.workspaces.settings(cmd.workspace)
@@ -128,10 +114,13 @@ async def reaction_added(cmd: ReactionAdded, deps: Deps) -> Reply:
         thanks = await uow.thanks.add(_new_thanks(cmd, deps, ask))
         if thanks is None:
             return Reply()
-        if await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings):
-            return Reply(after=(partial(_warn_over_allowance, deps, cmd, settings),))
-        await uow.commit()
-    return _recorded(deps, cmd, settings, look_up)
+        over = await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings)
+        if not over:
+            await _recorded(uow, deps, cmd, settings, look_up)
+            await uow.commit()
+    if over:  # rolled back
+        await _warn_over_allowance(deps, cmd, settings)
+    return Reply()
 
 
 async def reaction_removed(cmd: ReactionRemoved, deps: Deps) -> Reply:
@@ -167,7 +156,6 @@ async def record_reactions(cmds: Sequence[Reaction], deps: Deps) -> list[Reply]:
 
 async def _record_batch(uow: UnitOfWork, deps: Deps, cmds: Sequence[Reaction],
                         settings: dict[WorkspaceRef, Settings]) -> list[Reply]:
-    replies = [Reply()] * len(cmds)
     adds: list[int] = []  # reactions waiting to be written, by index
 
     async def write_adds() -> None:
@@ -176,7 +164,7 @@ async def _record_batch(uow: UnitOfWork, deps: Deps, cmds: Sequence[Reaction],
             by_workspace.setdefault(cmds[i].workspace, []).append(i)
         for workspace, indexes in by_workspace.items():
             await _add_reactions(uow, deps, [(i, cast(ReactionAdded, cmds[i])) for i in indexes],
-                                 settings[workspace], replies)
+                                 settings[workspace])
         adds.clear()
 
     for i, cmd in enumerate(cmds):
@@ -187,11 +175,11 @@ async def _record_batch(uow: UnitOfWork, deps: Deps, cmds: Sequence[Reaction],
         elif _counts(cmd, settings[cmd.workspace]):
             adds.append(i)
     await write_adds()
-    return replies
+    return [Reply()] * len(cmds)
 
 
 async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, ReactionAdded]],
-                         settings: Settings, replies: list[Reply]) -> None:
+                         settings: Settings) -> None:
     """Record one workspace's reaction thanks; a repeated delivery in the batch is one."""
     workspace = adds[0][1].workspace
     refs = {cmd.message for _, cmd in adds} | {cmd.thread for _, cmd in adds if cmd.thread}
@@ -207,10 +195,10 @@ async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, Reac
             with_cards[channel] = await uow.asks.has_cards_in_channel(workspace, channel)
     added = await uow.thanks.add_many([_new_thanks(cmd, deps, ask)
                                        for (_, cmd), ask in zip(unique, found, strict=True)])
-    for (i, cmd), ask, thanks in zip(unique, found, added, strict=True):
+    for (_, cmd), ask, thanks in zip(unique, found, added, strict=True):
         if thanks is not None:
             look_up = _may_be_in_a_thread(cmd, ask) and with_cards[cmd.message.channel_id]
-            replies[i] = _recorded(deps, cmd, settings, look_up)
+            await _recorded(uow, deps, cmd, settings, look_up)
 
 
 async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
@@ -247,20 +235,17 @@ async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
         if await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings):
             return Reply.of(error(_over_allowance_text(settings).replace("this one was",
                                                                          "these were")))
+        note = [Mention(cmd.actor.user_id), " thanked ", *people(recorded)]
+        if reason:
+            note += [": ", UserText(reason)]
+        await outbox.post(uow, now, cmd.workspace, cmd.channel_id,
+                          notice(tuple(note), kind=MessageKind.THANKS_NOTE))
+        if settings.receiver_dm:
+            for receiver in recorded:
+                text: Line = (Mention(cmd.actor.user_id), " thanked you")
+                text += (" for: ", UserText(reason)) if reason else (".",)
+                await _note_receiver(uow, deps, cmd.workspace, cmd.channel_id, receiver, text)
         await uow.commit()
-    note = [Mention(cmd.actor.user_id), " thanked ", *people(recorded)]
-    if reason:
-        note += [": ", UserText(reason)]
-    try:
-        await deps.chat.post(cmd.workspace, cmd.channel_id,
-                             notice(tuple(note), kind=MessageKind.THANKS_NOTE))
-    except ChatError as exc:
-        log.warning("public thanks note failed: %s", exc)
-    if settings.receiver_dm:
-        for receiver in recorded:
-            text: Line = (Mention(cmd.actor.user_id), " thanked you")
-            text += (" for: ", UserText(reason)) if reason else (".",)
-            await _notify_receiver(deps, cmd.workspace, cmd.channel_id, receiver, text)
     return Reply.of(notice(line("Thanks recorded for ", *people(recorded), ". 🙏")))
 
 
@@ -287,11 +272,11 @@ async def thank_helper(cmd: ThankHelper, deps: Deps) -> Reply:
                                         " for this ask.")))
         if await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings):
             return Reply.of(error(_over_allowance_text(settings)))
+        if settings.receiver_dm:
+            # An anonymous asker stays anonymous, even to the person they thank.
+            giver: Line = (("The person you helped",) if ask.anonymous
+                           else (Mention(ask.asker_id or ""),))
+            await _note_receiver(uow, deps, cmd.workspace, ask.channel_id, cmd.helper_id, (
+                *giver, " thanked you for helping with: ", UserText(preview(ask.text))))
         await uow.commit()
-    if settings.receiver_dm:
-        # An anonymous asker stays anonymous, even to the person they thank.
-        giver: Line = (("The person you helped",) if ask.anonymous
-                       else (Mention(ask.asker_id or ""),))
-        await _notify_receiver(deps, cmd.workspace, ask.channel_id, cmd.helper_id, (
-            *giver, " thanked you for helping with: ", UserText(preview(ask.text))))
     return Reply.of(notice(line("Thank-you sent to ", Mention(cmd.helper_id), ". 🙏")))

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from itertools import chain, zip_longest
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, update
 
 from bot.domain import InboxItem, NewInboxItem
 from storage.errors import translate_errors
@@ -26,7 +26,7 @@ def _waiting(sources: Collection[str], now: datetime) -> ColumnElement[bool]:
 def _item(row: InboxItemRow) -> InboxItem:
     return InboxItem(id=row.id, source=row.source, key=row.delivery_key,
                      workspace=workspace_of(row), kind=row.kind, payload=row.payload,
-                     received_at=row.received_at, attempts=row.attempts)
+                     received_at=row.received_at, attempts=row.attempts, group=row.group_key)
 
 
 class SqlInboxRepository(SqlRepository):
@@ -48,7 +48,9 @@ class SqlInboxRepository(SqlRepository):
             self._insert(InboxItemRow)
             .values([{**workspace_columns(i.workspace), "source": i.source, "delivery_key": i.key,
                       "kind": i.kind, "payload": i.payload, "received_at": i.received_at,
-                      "attempts": 0} for i in first.values()])
+                      "attempts": 0, "group_key": i.group, "lease_until": i.not_before,
+                      "owner": i.owner}
+                     for i in first.values()])
             .on_conflict_do_nothing(index_elements=["delivery_key"])
             .returning(InboxItemRow.delivery_key)
         )
@@ -80,6 +82,23 @@ class SqlInboxRepository(SqlRepository):
         chosen = [i for i in chain.from_iterable(zip_longest(*queues)) if i is not None][:limit]
         if not chosen:
             return []
+        return await self._take(chosen, waiting, owner, lease_until)
+
+    @translate_errors
+    async def claim_keys(self, keys: Collection[str], owner: str, now: datetime,
+                         lease_until: datetime) -> list[InboxItem]:
+        row = InboxItemRow
+        # Stored as taken by `owner` and not tried yet, or waiting.
+        waiting = and_(row.done_at.is_(None),
+                       or_(and_(row.owner == owner, row.attempts == 0),
+                           row.lease_until.is_(None), row.lease_until <= now))
+        chosen = (await self._session.scalars(
+            select(row.id).where(row.delivery_key.in_(list(keys)), waiting).order_by(row.id))).all()
+        return await self._take(list(chosen), waiting, owner, lease_until) if chosen else []
+
+    async def _take(self, chosen: list[int], waiting: ColumnElement[bool], owner: str,
+                    lease_until: datetime) -> list[InboxItem]:
+        row = InboxItemRow
         lockable = select(row.id).where(row.id.in_(chosen), waiting)
         if self._dialect == "postgresql":
             lockable = lockable.with_for_update(skip_locked=True)
@@ -115,6 +134,35 @@ class SqlInboxRepository(SqlRepository):
                            error=error[:ERROR_LENGTH])
 
     @translate_errors
+    async def postpone(self, item_id: int, not_before: datetime) -> None:
+        row = InboxItemRow
+        # Not an attempt: the claim that counted it is taken back.
+        await self._finish(item_id, owner=None, lease_until=not_before, attempts=row.attempts - 1)
+
+    @translate_errors
+    async def waiting_in_group(self, group: str) -> InboxItem | None:
+        row = InboxItemRow
+        found = await self._session.scalar(
+            select(row).where(row.group_key == group, row.done_at.is_(None), row.owner.is_(None))
+            .order_by(row.id.desc()).limit(1))
+        return _item(found) if found is not None else None
+
+    @translate_errors
+    async def replace_payload(self, item_id: int, payload: str) -> bool:
+        row = InboxItemRow
+        result = await self._session.execute(
+            update(row).where(row.id == item_id, row.done_at.is_(None), row.owner.is_(None))
+            .values(payload=payload).execution_options(**NO_SYNC))
+        return rowcount(result) == 1
+
+    @translate_errors
+    async def last_done_in_group(self, group: str, since: datetime) -> datetime | None:
+        row = InboxItemRow
+        return await self._session.scalar(
+            select(func.max(row.done_at)).where(row.group_key == group, row.done_at >= since,
+                                                row.error.is_(None)))
+
+    @translate_errors
     async def give_up(self, item_id: int, at: datetime, error: str) -> None:
         await self._finish(item_id, done_at=at, owner=None, lease_until=None,
                            error=error[:ERROR_LENGTH])
@@ -126,11 +174,12 @@ class SqlInboxRepository(SqlRepository):
             .execution_options(**NO_SYNC))
 
     @translate_errors
-    async def waiting(self, sources: Collection[str]) -> int:
+    async def waiting(self, sources: Collection[str], due_by: datetime | None = None) -> int:
         row = InboxItemRow
+        due = or_(row.lease_until.is_(None), row.lease_until <= due_by) if due_by else true()
         count = await self._session.scalar(
             select(func.count()).select_from(row)
-            .where(row.done_at.is_(None), row.source.in_(list(sources))))
+            .where(row.done_at.is_(None), row.source.in_(list(sources)), due))
         return int(count or 0)
 
     @translate_errors

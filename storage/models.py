@@ -274,6 +274,8 @@ class InboxItemRow(WorkspaceScoped, Base):
         UniqueConstraint("delivery_key"),
         # The waiting items of each workspace in arrival order (claims are fair per workspace).
         Index("ix_inbox_items_waiting", "done_at", "platform", "workspace_id", "id"),
+        # Notes to one member that are sent as one (`bot.outbox`).
+        Index("ix_inbox_items_group", "group_key", "done_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -288,3 +290,4 @@ class InboxItemRow(WorkspaceScoped, Base):
     lease_until: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(255))
+    group_key: Mapped[str | None] = mapped_column(String(255))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,8 @@ from bot.messages import ActionId, Message, error, line, notice
 from bot.parsing import ParseError, leading_mentions, parse_leanon
 from bot.service import STORAGE_TROUBLE, Leanon
 from bot.text import format_duration, parse_duration
+
+log = logging.getLogger(__name__)
 
 HELP = """\
 The console workspace: one channel (#general), many members, all typed by you.
@@ -175,6 +178,10 @@ class ConsoleWorkspace:
         for message in reply.private:
             self._save_attachments(message)
             self.private(message)
+        try:
+            await self.service.outbox.drain()  # notes of reactions, retries that are due
+        except StorageError as exc:
+            log.warning("outbox: not sent now: %s", exc)
 
     def _save_attachments(self, message: Message) -> None:
         for attachment in message.attachments:

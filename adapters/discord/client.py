@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import discord
 import yarl
 from discord import app_commands
 
-from adapters.discord import buttons
+from adapters.discord import buttons, interactions
 from adapters.discord.chat import DiscordChat
 from adapters.discord.components import ButtonRef, LeanonButton
 from adapters.discord.interactions import tell, workspace_of
@@ -23,6 +24,7 @@ from adapters.discord.slash import register_commands
 from adapters.ops.logs import bind, new_id
 from bot.domain import Platform
 from bot.errors import ChatError, ConfigError
+from bot.inbox import Inbox
 from bot.messages import error
 from bot.service import ChatRouter, Leanon
 
@@ -46,7 +48,8 @@ def intents() -> discord.Intents:
 class LeanonClient(discord.AutoShardedClient):
     """Gateway events and interactions in, core commands out; `chat` is the Chat port."""
 
-    def __init__(self, service: Leanon, settings: DiscordSettings) -> None:
+    def __init__(self, service: Leanon, settings: DiscordSettings,
+                 inbox: Inbox | None = None) -> None:
         sharding: dict[str, Any] = {"shard_count": settings.shard_count}
         if settings.shard_ids is not None:
             sharding["shard_ids"] = list(settings.shard_ids)
@@ -54,6 +57,13 @@ class LeanonClient(discord.AutoShardedClient):
                          guild_ready_timeout=settings.guild_ready_timeout, **sharding)
         self.service = service
         self.settings = settings
+        # Interactions are stored here before they are acknowledged (`interactions.answer`);
+        # those being answered by this process, by inbox key.
+        self.inbox = inbox
+        self.live: dict[str, discord.Interaction[Any]] = {}
+        if inbox is not None:
+            inbox.register(interactions.SOURCE, partial(interactions.work_stored, self),
+                           partial(interactions.tell_given_up, self))
         self.names = NameBook(self)
         self.chat = DiscordChat(self, self.names)
         self.reactions = ReactionQueue(service, settings.retry_capacity,
@@ -156,7 +166,8 @@ def _dropping_malformed(event: str, parse: Callable[[Any], None]) -> Callable[[A
 
 async def run_discord(service: Leanon, router: ChatRouter, settings: DiscordSettings,
                       stop: asyncio.Event,
-                      on_login: Callable[[LeanonClient], None] | None = None) -> None:
+                      on_login: Callable[[LeanonClient], None] | None = None,
+                      inbox: Inbox | None = None) -> None:
     """Run the Discord adapter until `stop` is set (or the connection ends for good).
 
     Registers the Discord Chat in `router` and hands the logged-in client to `on_login`
@@ -169,7 +180,7 @@ async def run_discord(service: Leanon, router: ChatRouter, settings: DiscordSett
     if library_log.getEffectiveLevel() < logging.INFO:
         library_log.setLevel(logging.INFO)
     with discord_endpoints(settings.api_url, settings.gateway_url):
-        client = LeanonClient(service, settings)
+        client = LeanonClient(service, settings, inbox)
         async with client:
             try:
                 await client.login(settings.token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -11,9 +12,11 @@ import discord
 
 from adapters.discord.render import label_mentions, render
 from adapters.ops.logs import bind
+from bot.codec import decode_command, encode_command
 from bot.commands import Command
-from bot.domain import Actor, Platform, WorkspaceRef
-from bot.errors import StorageError
+from bot.domain import Actor, InboxItem, Platform, WorkspaceRef
+from bot.errors import ChatError, StorageError
+from bot.inbox import GIVEN_UP
 from bot.messages import Message, Reply, error, line, notice
 from bot.service import STORAGE_TROUBLE
 
@@ -21,6 +24,8 @@ if TYPE_CHECKING:
     from adapters.discord.client import LeanonClient
 
 log = logging.getLogger(__name__)
+
+SOURCE = "discord"
 
 NOT_IN_A_SERVER = error("leanon works in servers: use it in a channel of your server.")
 SOMETHING_WENT_WRONG = error("Something went wrong in leanon, so this may not have worked. "
@@ -49,16 +54,103 @@ def actor_of(interaction: discord.Interaction[Any]) -> Actor:
 
 async def answer(interaction: discord.Interaction[Any], cmd: Command,
                  workspace: WorkspaceRef) -> None:
-    """Run `cmd` and answer privately; defer first when the work runs past the deadline."""
+    """Store `cmd` in the inbox, run it, answer privately; defer first when the work runs
+    past the deadline. What the member was acknowledged is stored before it is worked: if
+    this process dies, another takes it over and answers through the interaction's webhook.
+    """
     bind(event_id=str(interaction.id))  # this interaction's own task: its log lines carry the id
+    client = leanon_client(interaction)
+    if client.inbox is None:  # no inbox (some tests): run it here and now
+        await _run_and_tell(interaction, cmd, workspace)
+        return
+    key = f"{SOURCE}:{workspace.workspace_id}:{interaction.id}"
+    payload = json.dumps({"command": encode_command(cmd), "token": interaction.token,
+                          "application_id": str(interaction.application_id)})
+    try:
+        stored = await client.inbox.put(SOURCE, key, workspace, type(cmd).__name__, payload,
+                                         run_here=True)
+    except StorageError:
+        log.warning("database unreachable for %s: the member was told nothing changed",
+                    type(cmd).__name__)
+        await tell(interaction, workspace, [STORAGE_TROUBLE])
+        return
+    if not stored:
+        return  # the same interaction delivered twice: answered once
+    client.live[key] = interaction
+    try:
+        work = asyncio.ensure_future(client.inbox.run_now([key]))
+        done, _ = await asyncio.wait({work}, timeout=client.settings.defer_after)
+        if not done:
+            await _defer(interaction, cmd)
+        await work
+    except StorageError as exc:  # stored: the workers take it from here
+        log.warning("%s stored, not worked now: %s", type(cmd).__name__, exc)
+    finally:
+        client.live.pop(key, None)
+    # Not answered here (it will be tried again): acknowledged, answered by the webhook later.
+    await _defer(interaction, cmd)
+
+
+async def _defer(interaction: discord.Interaction[Any], cmd: Command) -> None:
+    if interaction.response.is_done():
+        return
+    try:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    except discord.HTTPException as exc:
+        log.warning("could not defer a %s interaction: HTTP %s", type(cmd).__name__, exc.status)
+
+
+async def work_stored(client: LeanonClient, item: InboxItem) -> None:
+    """An inbox worker's part: run the stored command and answer the member, in the
+    interaction itself when it is still here, otherwise through its webhook. StorageError
+    and ChatError pass (tried again later)."""
+    data = json.loads(item.payload)
+    cmd = decode_command(data["command"])
+    interaction = client.live.get(item.key)
+    try:
+        reply = await client.service.handle(cmd)
+    except (StorageError, ChatError):
+        raise
+    except Exception:
+        if interaction is None:
+            raise  # a bug: given up, and the member told through the webhook
+        log.exception("%s failed", type(cmd).__name__)
+        reply = Reply.of(SOMETHING_WENT_WRONG)
+    if interaction is not None:
+        await tell(interaction, item.workspace, reply.private)
+    else:
+        await _tell_later(client, data, item.workspace, reply.private)
+
+
+async def tell_given_up(client: LeanonClient, item: InboxItem) -> None:
+    await _tell_later(client, json.loads(item.payload), item.workspace, [error(GIVEN_UP)])
+
+
+async def _tell_later(client: LeanonClient, data: dict[str, Any], workspace: WorkspaceRef,
+                      messages: Sequence[Message]) -> None:
+    """Answer through the interaction's webhook (valid 15 minutes after it was made)."""
+    webhook = discord.Webhook.from_state(
+        {"id": data["application_id"], "type": 3, "token": data["token"]},
+        state=client._connection)
+    try:
+        if not messages:
+            await webhook.delete_message("@original")  # type: ignore[arg-type]
+            return
+        names = await client.names.names(label_mentions(messages))
+        kwargs = render(messages, workspace.workspace_id).send_kwargs(names)
+        await webhook.send(**kwargs, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning("could not answer an interaction later: HTTP %s (code %s)", exc.status,
+                    exc.code)
+
+
+async def _run_and_tell(interaction: discord.Interaction[Any], cmd: Command,
+                        workspace: WorkspaceRef) -> None:
     client = leanon_client(interaction)
     work = asyncio.ensure_future(client.service.handle(cmd))
     done, _ = await asyncio.wait({work}, timeout=client.settings.defer_after)
-    if not done and not interaction.response.is_done():
-        try:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        except discord.HTTPException as exc:
-            log.warning("could not defer a %s interaction: HTTP %s", type(cmd).__name__, exc.status)
+    if not done:
+        await _defer(interaction, cmd)
     try:
         reply = await work
     except StorageError:

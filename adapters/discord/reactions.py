@@ -101,7 +101,6 @@ class ReactionQueue:
         self._waiting: deque[ReactionCommand] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
-        self._notes: set[asyncio.Task[None]] = set()  # the core's work after recording
         self.dropped = 0
 
     @contextlib.asynccontextmanager
@@ -128,16 +127,12 @@ class ReactionQueue:
             self._keep(cmd)  # behind the ones already waiting, so order holds
             return
         try:
-            reply = await self._service.handle(cmd, defer=True)
+            await self._service.handle(cmd)
         except StorageError:
             self._keep(cmd)
             log.warning("database unreachable: a reaction is kept and will be retried "
                         "(%d waiting)", len(self._waiting))
             return
-        if reply.after:  # the receiver's note: not in the way of the next reactions
-            task = asyncio.create_task(self._service.finish(reply))
-            self._notes.add(task)
-            task.add_done_callback(self._notes.discard)
 
     def _keep(self, cmd: ReactionCommand) -> None:
         if len(self._waiting) >= self._capacity:
@@ -177,10 +172,8 @@ class ReactionQueue:
             self._waiting.popleft()
         return applied
 
-    async def close(self, grace: float = 5.0) -> None:
-        """Stop retrying; say how many reactions were never saved; let the notes finish."""
-        if self._notes:
-            await asyncio.wait(set(self._notes), timeout=grace)
+    async def close(self) -> None:
+        """Stop retrying; say how many reactions were never saved."""
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

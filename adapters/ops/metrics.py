@@ -32,7 +32,7 @@ from bot.deps import Deps
 from bot.domain import MessageRef, WorkspaceRef
 from bot.errors import ChatError, StorageError
 from bot.messages import Message, Reply
-from bot.ports import Chat, OncePoster
+from bot.ports import Chat, OncePoster, Paced, ThreadFinder
 from bot.service import Leanon
 
 NO_PLATFORM = "none"  # scheduler commands are not about one workspace
@@ -118,11 +118,11 @@ class MeteredLeanon(Leanon):
         super().__init__(deps)
         self.metrics = metrics
 
-    async def handle(self, cmd: Command, *, defer: bool = False) -> Reply:
+    async def handle(self, cmd: Command, *, send: bool = True) -> Reply:
         start = time.perf_counter()
         outcome = "error"
         try:
-            reply = await super().handle(cmd, defer=defer)
+            reply = await super().handle(cmd, send=send)
             outcome = outcome_of(reply)
             return reply
         except StorageError:
@@ -136,7 +136,8 @@ class MeteredLeanon(Leanon):
 
 
 class MeteredChat:
-    """The core's `Chat` (and `OncePoster`), counting weekly posts and platform failures."""
+    """The core's `Chat` (and `OncePoster`, `ThreadFinder`, `Paced`), counting weekly posts and
+    platform failures."""
 
     def __init__(self, chat: Chat, metrics: Metrics) -> None:
         self._chat = chat
@@ -198,6 +199,19 @@ class MeteredChat:
             return None
         try:
             return await self._chat.find_post(workspace, channel_id, nonce, since)
+        except ChatError as exc:
+            self._failed(workspace, exc)
+            raise
+
+    def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
+        chat = self._chat
+        return chat.pace(workspace, kind, channel_id) if isinstance(chat, Paced) else 0.0
+
+    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+        if not isinstance(self._chat, ThreadFinder):
+            return None
+        try:
+            return await self._chat.thread_of(workspace, ref)
         except ChatError as exc:
             self._failed(workspace, exc)
             raise

@@ -62,9 +62,11 @@ class SlackAdapter:
         return self.bridge.chat
 
     async def settle(self, grace: float = 15.0) -> None:
-        """Wait until every stored delivery is worked and lazy work is done (for tests)."""
+        """Wait until every stored delivery is worked, lazy work is done and what is due in
+        the outbox is sent (for tests)."""
         await self.bridge.deliveries.inbox.settled(grace)
         await self.lazy.drain(grace)
+        await self.bridge.service.outbox.settled(grace)
 
 
 def build_app(service: Leanon, auth: WorkspaceAuth, *, inbox: Inbox, signing_secret: str = "",

@@ -15,6 +15,7 @@ from adapters.slack import render
 from adapters.slack.auth import WorkspaceAuth
 from adapters.slack.failures import call
 from adapters.slack.members import Members
+from adapters.slack.pacing import Budgets
 from bot.domain import MessageRef, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Attachment, Message
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 POST_EVENT = "leanon_post"  # a weekly post's metadata (its nonce: schedule and week)
 MESSAGE_EVENT = "leanon_message"  # any other channel message's (a nonce of its own)
 FIND_POST_PAGES = 5
+THREADS_REMEMBERED = 10_000
 
 def _retrying_only_rate_limits(client: AsyncWebClient) -> AsyncWebClient:
     """`client` with only its retry of 429 answers (a shallow copy: same token and session)."""
@@ -36,13 +38,21 @@ def _retrying_only_rate_limits(client: AsyncWebClient) -> AsyncWebClient:
 
 
 class SlackChat:
-    """Implements bot.ports.Chat and OncePoster. Private notes go by DM (ephemeral as a fallback)."""
+    """Implements bot.ports.Chat, OncePoster, ThreadFinder and Paced. Private notes go by DM
+    (ephemeral as a fallback)."""
 
     def __init__(self, auth: WorkspaceAuth, members: Members) -> None:
         self.auth = auth
         self.members = members
         # A member's DM channel with the bot does not change: opened once, then remembered.
         self._dm_channels: dict[tuple[WorkspaceRef, str], str] = {}
+        # Nor does the thread a message is in.
+        self._threads: dict[tuple[WorkspaceRef, MessageRef], MessageRef | None] = {}
+        self.budgets = Budgets()
+
+    def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
+        """`bot.ports.Paced`: Slack's per-channel posting limit and method tiers."""
+        return self.budgets.pace(workspace, kind, channel_id)
 
     async def _client(self, workspace: WorkspaceRef) -> AsyncWebClient:
         return await self.auth.client_for(workspace)
@@ -135,6 +145,24 @@ class SlackChat:
             if not cursor:
                 break
         return None
+
+    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+        """The thread's parent when the message is a thread reply, else None (`ThreadFinder`)."""
+        key = (workspace, ref)
+        if key in self._threads:
+            return self._threads[key]
+        client = await self._client(workspace)
+        found = await call(client.conversations_replies, "conversations.replies",
+                           channel=ref.channel_id, ts=ref.message_id, limit=1)
+        parent = None
+        for message in found.get("messages") or []:
+            thread_ts = message.get("thread_ts")
+            if message.get("ts") == ref.message_id and thread_ts and thread_ts != ref.message_id:
+                parent = MessageRef(ref.channel_id, str(thread_ts))
+        if len(self._threads) >= THREADS_REMEMBERED:
+            del self._threads[next(iter(self._threads))]  # the oldest
+        self._threads[key] = parent
+        return parent
 
     async def dm_channel(self, workspace: WorkspaceRef, user_id: str) -> str:
         key = (workspace, user_id)

@@ -24,13 +24,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from adapters.ops.logs import bound, log_context
 from adapters.slack.auth import workspace_ref
 from bot.domain import InboxItem, WorkspaceRef
-from bot.inbox import Inbox
+from bot.inbox import GIVEN_UP, Inbox
 
 log = logging.getLogger(__name__)
 
 SOURCE = "slack"
-GIVEN_UP = ("leanon could not finish that, even after trying again for a while. Nothing "
-            "more will happen with it: please try again.")
 BUSY = ("leanon is busy right now: your request is queued and will be done shortly. "
         "No need to send it again.")
 

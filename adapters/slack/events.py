@@ -3,8 +3,8 @@
 Reactions are recorded before Slack gets its answer (the app runs with
 `process_before_response`), so when the database is unreachable the answer is a 503
 and Slack delivers the event again; the thanks dedupe key makes redeliveries harmless.
-What can wait (the receiver's note, finding the thread of a reacted reply) runs after
-the answer, tracked in `bridge.in_flight`.
+What can wait (the receiver's note, finding the thread of a reacted reply) is written to
+the outbox with the thanks and done after the answer.
 `app_uninstalled` and `tokens_revoked` (bot) make `WorkspaceAuth` forget the team's token.
 """
 
@@ -26,7 +26,7 @@ from adapters.slack.render import fallback_text
 from adapters.slack.views import home_view
 from bot.admin import TIPS
 from bot.commands import ListAsks, Person, ReactionAdded, ReactionRemoved, ShowStats
-from bot.domain import Actor, MessageRef, WorkspaceRef
+from bot.domain import Actor, MessageRef
 from bot.errors import ChatError, StorageError
 from bot.messages import Message
 from bot.service import STORAGE_TROUBLE
@@ -41,46 +41,6 @@ EVENTS = (REACTION_ADDED, REACTION_REMOVED, APP_HOME_OPENED, APP_UNINSTALLED, TO
 def base_emoji(name: str) -> str:
     """`pray::skin-tone-3` → `pray`."""
     return name.split("::", 1)[0].strip(":").lower()
-
-
-class Threads:
-    """Thread parents of reacted messages, remembered: a message never changes thread."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._parents: dict[tuple[WorkspaceRef, MessageRef], MessageRef | None] = {}
-
-    async def parent(self, bridge: Bridge, workspace: WorkspaceRef,
-                     ref: MessageRef) -> MessageRef | None:
-        key = (workspace, ref)
-        if key in self._parents:
-            return self._parents[key]
-        found = await thread_of(bridge, workspace, ref)
-        if found is not _UNKNOWN:
-            if len(self._parents) >= self._size:
-                del self._parents[next(iter(self._parents))]  # the oldest
-            self._parents[key] = found
-        return found
-
-
-_UNKNOWN = MessageRef("", "")  # Slack could not say; asked again next time
-
-
-async def thread_of(bridge: Bridge, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
-    """The thread's parent when the message is a thread reply, else None; `_UNKNOWN`
-    when Slack could not say."""
-    try:
-        client = await bridge.auth.client_for(workspace)
-        found = await call(client.conversations_replies, "conversations.replies",
-                           channel=ref.channel_id, ts=ref.message_id, limit=1)
-    except ChatError as exc:
-        log.info("thread of a reacted message unknown: %s", exc)
-        return _UNKNOWN
-    for message in found.get("messages") or []:
-        parent = message.get("thread_ts")
-        if message.get("ts") == ref.message_id and parent and parent != ref.message_id:
-            return MessageRef(ref.channel_id, str(parent))
-    return None
 
 
 def _reaction(event: dict[str, Any]) -> tuple[str, str, MessageRef, str] | None:
@@ -150,8 +110,6 @@ async def ack_now(ack: AsyncAck) -> None:
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Add the reaction and App Home listeners, and the error handler."""
-    threads = Threads()
-
     async def reaction_added(event: dict[str, Any], context: AsyncBoltContext) -> None:
         await within_deadline(bridge, add_reaction(event, context), _key(event, context))
 
@@ -171,15 +129,10 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if actor.is_bot or person.is_bot:
             return
 
-        async def find_thread() -> MessageRef | None:
-            parent = await threads.parent(bridge, workspace, ref)
-            return None if parent is _UNKNOWN else parent
-
-        reply = await bridge.service.handle(
-            ReactionAdded(workspace, actor, person, ref, emoji, find_thread=find_thread),
-            defer=True)
-        if reply.after:
-            bridge.in_flight.add(asyncio.create_task(bridge.service.finish(reply)))
+        # Whether the message is a thread reply, Slack's event does not say: the core asks
+        # (`SlackChat.thread_of`) after recording, where it matters.
+        await bridge.service.handle(
+            ReactionAdded(workspace, actor, person, ref, emoji, thread_known=False))
 
     async def remove_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
         workspace, found = bridge.workspace(context), _reaction(event)

@@ -69,9 +69,11 @@ async def test_demo_script_shows_the_whole_loop(tmp_path: Path) -> None:
 
 
 async def test_reacting_again_counts_carols_thanks(tmp_path: Path) -> None:
-    script = DEMO.read_text() + "carol> react m6 pray\nbob> /leanon stats\n"
+    script = DEMO.read_text() + "carol> react m6 pray\nbob> /leanon stats\ntime +1m\n"
     output = await run_script(script, tmp_path)
-    assert "Thanks received: 2" in block(output, "[m13] leanon (🔒 private to bob)")
+    # Within a minute of carol's first note: the stats come first, the note a minute later.
+    assert "Thanks received: 2" in block(output, "[m12] leanon (🔒 private to bob)")
+    assert "@carol thanked you with :pray:" in block(output, "[m13] leanon (🔒 private to bob)")
 
 
 async def test_bad_input_gets_a_clear_private_answer(tmp_path: Path) -> None:

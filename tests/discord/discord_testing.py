@@ -142,7 +142,8 @@ class Harness:
         self.stop = asyncio.Event()
         before = len(self.fake.gateway.closed)
         self.task = asyncio.create_task(run_discord(self.runtime.service, self.runtime.router,
-                                                    self.settings, self.stop))
+                                                    self.settings, self.stop,
+                                                    inbox=self.runtime.inbox))
         await self.fake.gateway.wait_ready(shards)
         assert len(self.fake.gateway.closed) == before
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
-from fake_slack import BOT_TOKEN
+from fake_slack import BOT_TOKEN, Call
 from leanon_process import LeanonProcess, free_port, leanon_env
 from pg_testing import asyncpg_dsn
 from replica_testing import ReplicaSlack, TcpProxy, seed_due_schedules
@@ -84,8 +84,12 @@ async def test_three_replicas_serve_slack_and_post_each_weekly_post_once_across_
             for process, text in zip(itertools.cycle(everyone), texts, strict=False):
                 assert await command(session, process.base, fake, "/ask", text) == 200
             await fake.wait_for("response_url", count=6, within=10)
-            cards = [p for p in fake.posts(CHANNEL) if "Question number" in p.text()]
-            assert len(cards) == 6
+
+            def cards() -> list[Call]:
+                return [p for p in fake.posts(CHANNEL) if "Question number" in p.text()]
+
+            await wait_until(lambda: len(cards()) >= 6, 10, "six cards")
+            assert len(cards()) == 6
             # Ask 1 came in through A: its card is updated through C.
             assert await press(session, c.base, fake, ActionId.OFFER_HELP, "1") == 200
             await fake.wait_for("chat.update", within=10)

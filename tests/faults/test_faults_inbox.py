@@ -1,6 +1,6 @@
 """`leanon run` SIGKILLed right after acknowledging a flood of commands, then started again
 on the same database: every acknowledged /ask gets exactly one card and every /thanks is
-recorded exactly once (Slack HTTP mode, SQLite and PostgreSQL).
+recorded, and its public note posted, exactly once (Slack HTTP mode, SQLite and PostgreSQL).
 
 The fake Slack keeps each channel message at once but answers it a little later, so at the
 kill some cards are out in the channel while leanon has not recorded them; the restarted
@@ -25,7 +25,7 @@ from fake_slack import BOT_TOKEN
 from leanon_process import LeanonProcess, free_port, leanon_env
 from replica_testing import WS, ReplicaSlack
 from slack_requests import command
-from slack_testing import CHANNEL, SECRET
+from slack_testing import SECRET
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,9 @@ from storage.models import AskRow, InboxItemRow, ThanksRow
 
 ASKS, THANKS = 300, 100
 MARK = "flood ask #"
+# Spread over channels as a busy workspace is: Slack takes about one message a second per
+# channel, and leanon keeps that pace.
+CHANNELS = [f"C21474{n:05d}" for n in range(60)]
 
 
 class SlowCardSlack(ReplicaSlack):
@@ -100,15 +103,16 @@ async def counts(session: AsyncSession) -> tuple[int, int, int, int]:
 
 async def flood(session: aiohttp.ClientSession, base: str, fake: ReplicaSlack) -> list[int]:
     """400 signed commands, 20 at a time: /ask from 300 members, /thanks from 100."""
-    sent = [("/ask", f"{MARK}{n}: how do I get the staging VPN working again?", f"UASK{n:05d}")
-            for n in range(ASKS)]
-    sent += [("/thanks", f"<@UHELP{n:05d}> for the review", f"UTHK{n:05d}") for n in range(THANKS)]
+    sent = [("/ask", f"{MARK}{n}: how do I get the staging VPN working again?", f"UASK{n:05d}",
+             CHANNELS[n % len(CHANNELS)]) for n in range(ASKS)]
+    sent += [("/thanks", f"<@UHELP{n:05d}> for the review", f"UTHK{n:05d}",
+              CHANNELS[n % len(CHANNELS)]) for n in range(THANKS)]
     sent.sort(key=lambda c: hash(c[2]))
     slots = asyncio.Semaphore(20)
 
-    async def one(name: str, text: str, user: str) -> int:
+    async def one(name: str, text: str, user: str, channel: str) -> int:
         async with slots:
-            return await command(session, base, fake, name, text, user=user)
+            return await command(session, base, fake, name, text, user=user, channel=channel)
 
     return list(await asyncio.gather(*(one(*c) for c in sent)))
 
@@ -148,10 +152,13 @@ async def killed_after_the_answers(database_url: str, fake: SlowCardSlack, cwd: 
         for process in runs:
             await process.stop()
 
-    cards = Counter(c.text().split(MARK)[1].split(":")[0] for c in fake.find("chat.postMessage")
-                    if MARK in c.text() and c.args.get("channel") == CHANNEL
-                    and not c.args.get("thread_ts"))
+    posted = [c for c in fake.find("chat.postMessage")
+              if c.args.get("channel") in CHANNELS and not c.args.get("thread_ts")]
+    cards = Counter(c.text().split(MARK)[1].split(":")[0] for c in posted if MARK in c.text())
     assert cards == {str(n): 1 for n in range(ASKS)}  # each card once: none lost, none twice
+    notes = Counter(c.text().split("<@")[1].split(">")[0] for c in posted
+                    if "thanked" in c.text())
+    assert notes == {f"UTHK{n:05d}": 1 for n in range(THANKS)}  # each public thanks once
     async with aiohttp.ClientSession():
         rows = await query(database_url, lambda s: s.execute(
             select(AskRow.asker_id, AskRow.message_id, AskRow.platform, AskRow.workspace_id)))

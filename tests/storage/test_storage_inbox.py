@@ -148,3 +148,73 @@ async def test_many_deliveries_are_stored_in_one_statement_each_key_once(store: 
         assert await uow.inbox.put_many([]) == []
     assert stored == [True, False, True, False]
     assert sorted(i.key for i in await claim(store)) == ["a", "b", "old"]
+
+
+# --- what the outbox adds: items taken at birth, by key, held back, gathered -------------------
+
+
+async def claim_keys(store: SqlStore, keys: list[str], owner: str = "me",
+                     now_minutes: float = 0) -> list[InboxItem]:
+    async with store.unit_of_work() as uow:
+        got = await uow.inbox.claim_keys(keys, owner, T0 + minutes(now_minutes),
+                                         T0 + minutes(now_minutes + 1))
+        await uow.commit()
+    return got
+
+
+async def test_an_item_stored_as_taken_is_its_owners_until_its_lease_ends(store: SqlStore) -> None:
+    mine = dataclasses.replace(item("d1"), owner="me", not_before=T0 + minutes(1))
+    await put(store, mine, item("d2"))
+    assert [i.key for i in await claim(store, owner="other")] == ["d2"]
+    assert await claim_keys(store, ["d1"], owner="other") == []
+    [taken] = await claim_keys(store, ["d1", "d2"], owner="me")  # d2 is the other's now
+    assert taken.key == "d1" and taken.attempts == 1
+    assert await claim_keys(store, ["d1"], owner="me") == []  # taken: not twice
+
+
+async def test_an_item_stored_as_taken_goes_to_others_when_its_owner_dies(store: SqlStore) -> None:
+    await put(store, dataclasses.replace(item("d1"), owner="dead", not_before=T0 + minutes(1)))
+    [taken] = await claim(store, owner="alive", now_minutes=1)
+    assert taken.key == "d1"
+
+
+async def test_claimed_by_key_in_the_order_stored(store: SqlStore) -> None:
+    await put(store, item("a"), item("b"), item("c"))
+    got = await claim_keys(store, ["c", "a", "b"])
+    assert [i.key for i in got] == ["a", "b", "c"]
+
+
+async def test_a_postponed_item_waits_and_is_not_counted_as_an_attempt(store: SqlStore) -> None:
+    await put(store, item("d1"))
+    [first] = await claim(store)
+    async with store.unit_of_work() as uow:
+        await uow.inbox.postpone(first.id, T0 + minutes(5))
+        assert await uow.inbox.waiting(SOURCES, due_by=T0 + minutes(1)) == 0
+        assert await uow.inbox.waiting(SOURCES) == 1
+        await uow.commit()
+    assert await claim(store, now_minutes=4) == []
+    [again] = await claim(store, now_minutes=5)
+    assert again.attempts == 1
+
+
+async def test_a_group_gathers_into_its_waiting_item_until_a_worker_takes_it(
+        store: SqlStore) -> None:
+    note = dataclasses.replace(item("n1"), group="note:U1", not_before=T0 + minutes(1))
+    await put(store, note, dataclasses.replace(item("n2"), group="note:U2"))
+    async with store.unit_of_work() as uow:
+        waiting = await uow.inbox.waiting_in_group("note:U1")
+        assert waiting is not None and waiting.key == "n1" and waiting.group == "note:U1"
+        assert await uow.inbox.replace_payload(waiting.id, '{"lines": 2}')
+        await uow.commit()
+    [taken] = await claim(store, limit=1, now_minutes=1)
+    assert taken.key == "n1" and taken.payload == '{"lines": 2}'
+    async with store.unit_of_work() as uow:
+        assert await uow.inbox.waiting_in_group("note:U1") is None  # taken: not changed
+        assert not await uow.inbox.replace_payload(taken.id, '{"lines": 3}')
+        assert await uow.inbox.last_done_in_group("note:U1", T0) is None
+        await uow.inbox.complete([taken.id], T0 + minutes(2))
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.inbox.last_done_in_group("note:U1", T0) == T0 + minutes(2)
+        assert await uow.inbox.last_done_in_group("note:U1", T0 + minutes(3)) is None
+        assert await uow.inbox.last_done_in_group("note:U2", T0) is None

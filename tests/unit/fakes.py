@@ -24,10 +24,12 @@ from bot.domain import (
     Ask,
     AskStatus,
     HelpOffer,
+    InboxItem,
     LeaderboardEntry,
     MemberStats,
     MessageRef,
     NewAsk,
+    NewInboxItem,
     NewThanks,
     Platform,
     Settings,
@@ -40,6 +42,7 @@ from bot.ports import (
     AskRepository,
     Chat,
     Clock,
+    InboxRepository,
     MemberRepository,
     StatsRepository,
     ThanksRepository,
@@ -101,6 +104,27 @@ class StoredThanks:
 
 
 @dataclass
+class FakeInboxRow:
+    id: int
+    new: NewInboxItem
+    payload: str
+    attempts: int = 0
+    owner: str | None = None
+    lease_until: datetime | None = None
+    done_at: datetime | None = None
+    error: str | None = None
+
+    def item(self) -> InboxItem:
+        n = self.new
+        return InboxItem(id=self.id, source=n.source, key=n.key, workspace=n.workspace,
+                         kind=n.kind, payload=self.payload, received_at=n.received_at,
+                         attempts=self.attempts, group=n.group)
+
+    def waiting(self, now: datetime) -> bool:
+        return self.done_at is None and (self.lease_until is None or self.lease_until <= now)
+
+
+@dataclass
 class StoreData:
     """Everything the fake database holds. Copied per unit of work, written back on commit."""
 
@@ -110,6 +134,7 @@ class StoreData:
     settings: dict[WorkspaceRef, Settings] = field(default_factory=dict)
     opted_out: dict[WorkspaceRef, set[str]] = field(default_factory=dict)
     forgotten: list[tuple[WorkspaceRef, str]] = field(default_factory=list)
+    inbox: dict[int, FakeInboxRow] = field(default_factory=dict)
 
 
 class FakeStore:
@@ -120,6 +145,7 @@ class FakeStore:
         self.version = 0  # bumped by every commit
         self._ask_ids = itertools.count(1)
         self._thanks_ids = itertools.count(1)
+        self.inbox_ids = itertools.count(1)
         self.ask_requests: dict[tuple[WorkspaceRef, str], int] = {}  # never rolled back
         self.units: list[FakeUnitOfWork] = []
 
@@ -419,6 +445,97 @@ class FakeMemberRepository:
 
 
 
+class FakeInboxRepository:
+    """The inbox's table (which the outbox shares): items in the order they were stored."""
+
+    def __init__(self, store: FakeStore, data: StoreData) -> None:
+        self._store = store
+        self._data = data
+
+    def _rows(self) -> list[FakeInboxRow]:
+        return sorted(self._data.inbox.values(), key=lambda r: r.id)
+
+    async def put_many(self, items: Sequence[NewInboxItem]) -> list[bool]:
+        keys = {r.new.key for r in self._data.inbox.values()}
+        results = []
+        for item in items:
+            if item.key in keys:
+                results.append(False)
+                continue
+            keys.add(item.key)
+            row_id = next(self._store.inbox_ids)
+            self._data.inbox[row_id] = FakeInboxRow(row_id, item, item.payload, owner=item.owner,
+                                                    lease_until=item.not_before)
+            results.append(True)
+        return results
+
+    def _take(self, rows: list[FakeInboxRow], owner: str, lease_until: datetime) -> list[InboxItem]:
+        for row in rows:
+            row.owner, row.lease_until, row.attempts = owner, lease_until, row.attempts + 1
+        return [row.item() for row in rows]
+
+    async def claim(self, sources: Collection[str], owner: str, now: datetime,
+                    lease_until: datetime, limit: int) -> list[InboxItem]:
+        rows = [r for r in self._rows() if r.new.source in sources and r.waiting(now)][:limit]
+        return self._take(rows, owner, lease_until)
+
+    async def claim_keys(self, keys: Collection[str], owner: str, now: datetime,
+                         lease_until: datetime) -> list[InboxItem]:
+        rows = [r for r in self._rows() if r.new.key in keys and r.done_at is None
+                and ((r.owner == owner and r.attempts == 0) or r.waiting(now))]
+        return self._take(rows, owner, lease_until)
+
+    async def renew(self, ids: Collection[int], owner: str, lease_until: datetime) -> None:
+        for row in self._rows():
+            if row.id in ids and row.owner == owner and row.done_at is None:
+                row.lease_until = lease_until
+
+    async def complete(self, item_ids: Collection[int], at: datetime) -> None:
+        for i in item_ids:
+            row = self._data.inbox.get(i)
+            if row is not None and row.done_at is None:
+                row.done_at, row.owner, row.lease_until = at, None, None
+
+    async def retry(self, item_id: int, not_before: datetime, error: str) -> None:
+        row = self._data.inbox[item_id]
+        row.owner, row.lease_until, row.error = None, not_before, error
+
+    async def give_up(self, item_id: int, at: datetime, error: str) -> None:
+        row = self._data.inbox[item_id]
+        row.done_at, row.owner, row.lease_until, row.error = at, None, None, error
+
+    async def postpone(self, item_id: int, not_before: datetime) -> None:
+        row = self._data.inbox[item_id]
+        row.owner, row.lease_until, row.attempts = None, not_before, row.attempts - 1
+
+    async def waiting_in_group(self, group: str) -> InboxItem | None:
+        rows = [r for r in self._rows()
+                if r.new.group == group and r.done_at is None and r.owner is None]
+        return rows[-1].item() if rows else None
+
+    async def replace_payload(self, item_id: int, payload: str) -> bool:
+        row = self._data.inbox[item_id]
+        if row.done_at is not None or row.owner is not None:
+            return False
+        row.payload = payload
+        return True
+
+    async def last_done_in_group(self, group: str, since: datetime) -> datetime | None:
+        done = [r.done_at for r in self._rows() if r.new.group == group and r.done_at is not None
+                and r.done_at >= since and r.error is None]
+        return max(done) if done else None
+
+    async def waiting(self, sources: Collection[str], due_by: datetime | None = None) -> int:
+        return sum(1 for r in self._rows() if r.new.source in sources and r.done_at is None
+                   and (due_by is None or r.lease_until is None or r.lease_until <= due_by))
+
+    async def prune(self, done_before: datetime, limit: int = 1000) -> int:
+        old = [r.id for r in self._rows() if r.done_at is not None and r.done_at < done_before]
+        for i in old[:limit]:
+            del self._data.inbox[i]
+        return len(old[:limit])
+
+
 class FakeUnitOfWork:
     """One transaction: repositories see a private copy of the store until `commit()`.
 
@@ -433,6 +550,7 @@ class FakeUnitOfWork:
     stats: StatsRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
+    inbox: InboxRepository
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -447,6 +565,7 @@ class FakeUnitOfWork:
         self.stats = FakeStatsRepository(data)
         self.workspaces = FakeWorkspaceRepository(data)
         self.members = FakeMemberRepository(data)
+        self.inbox = FakeInboxRepository(self.store, data)
 
     async def __aenter__(self) -> Self:
         assert not self.entered, "a unit of work is used once"
@@ -515,15 +634,25 @@ class FakeChat:
         self.replies: list[Replied] = []
         self.whispers: list[Whispered] = []
         self._failing: dict[str, int | None] = {}
+        self._permanent: set[str] = set()
         self._ids = itertools.count(1)
+        # Thread replies and their threads' parents (`thread_of`), and what was looked up.
+        self.threads: dict[MessageRef, MessageRef] = {}
+        self.thread_lookups: list[MessageRef] = []
 
-    def fail(self, method: str, times: int | None = None) -> None:
-        """Make `method` raise ChatError, `times` times (None: until `heal`)."""
-        assert method in {"post", "update", "reply", "whisper"}
+    def fail(self, method: str, times: int | None = None, *, permanent: bool = False) -> None:
+        """Make `method` raise ChatError, `times` times (None: until `heal`); `permanent`:
+        an error that will not pass (a channel the bot is not in)."""
+        assert method in {"post", "update", "reply", "whisper", "thread_of"}
         self._failing[method] = times
+        if permanent:
+            self._permanent.add(method)
+        else:
+            self._permanent.discard(method)
 
     def heal(self) -> None:
         self._failing.clear()
+        self._permanent.clear()
 
     async def _call(self, method: str) -> None:
         await asyncio.sleep(0)  # a network round trip: other tasks may run meanwhile
@@ -535,7 +664,7 @@ class FakeChat:
                 del self._failing[method]
             else:
                 self._failing[method] = left - 1
-        raise ChatError(f"fake {method} failure")
+        raise ChatError(f"fake {method} failure", permanent=method in self._permanent)
 
     async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
                    nonce: str | None = None) -> MessageRef:
@@ -558,6 +687,11 @@ class FakeChat:
                       message: Message) -> None:
         await self._call("whisper")
         self.whispers.append(Whispered(workspace, channel_id, user_id, message))
+
+    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+        await self._call("thread_of")
+        self.thread_lookups.append(ref)
+        return self.threads.get(ref)
 
     # Views for assertions.
 
@@ -646,7 +780,10 @@ class World:
     app: Leanon
 
     async def handle(self, cmd: Command) -> Reply:
-        return await self.app.handle(cmd)
+        """Run `cmd`, then send what is due in the outbox (the notes of reactions)."""
+        reply = await self.app.handle(cmd)
+        await self.app.outbox.drain()
+        return reply
 
 
 def make_world(store: FakeStore | None = None, chat: FakeChat | None = None,

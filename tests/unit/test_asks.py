@@ -216,7 +216,7 @@ async def test_mentions_in_ask_text_are_neutralised_before_they_are_stored_or_sh
 
 
 async def test_card_that_cannot_be_posted_closes_the_ask_and_says_so(world: World) -> None:
-    world.chat.fail("post")
+    world.chat.fail("post", permanent=True)  # e.g. the bot is not in the channel
     reply = await world.handle(CreateAsk(WS, member(ASKER), CHANNEL, GOOD_QUESTION))
 
     assert not reply.ok and "could not post" in reply_text(reply)
@@ -225,6 +225,21 @@ async def test_card_that_cannot_be_posted_closes_the_ask_and_says_so(world: Worl
     assert ask.message is None
     listed = await world.handle(ListAsks(WS, member(OTHER), CHANNEL))
     assert "No open asks" in reply_text(listed)
+
+
+async def test_a_card_that_meets_an_outage_is_posted_once_when_it_passes(world: World) -> None:
+    world.chat.fail("post", times=1)  # a 5xx: it may pass
+    reply = await world.handle(CreateAsk(WS, member(ASKER), CHANNEL, GOOD_QUESTION))
+    assert reply.ok and "Your ask is posted" in reply_text(reply)
+    [ask] = world.store.asks()
+    assert ask.is_open and ask.message is None and world.chat.posted == []
+
+    world.clock.advance(timedelta(seconds=2))  # the outbox's first retry
+    await world.app.outbox.drain()
+    [posted] = world.chat.posted
+    assert world.store.ask(ask.id).message == posted.ref and posted.nonce == f"ask:{ask.id}"
+    await world.app.outbox.drain()
+    assert len(world.chat.posted) == 1
 
 
 # --- I can help ---------------------------------------------------------------------------

@@ -1,14 +1,14 @@
-"""/ask worked more than once for one delivery (an inbox item taken over after a crash):
-one ask, one card."""
+"""/ask worked more than once for one delivery (an inbox item taken over after a crash),
+and its card sent again by the outbox after a crash: one ask, one card."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fakes import ASKER, CHANNEL, GOOD_QUESTION, WS, FakeChat, World, make_world, member, reply_text
 
 from bot.commands import CreateAsk
-from bot.domain import AskStatus, MessageRef, NewAsk, WorkspaceRef
+from bot.domain import AskStatus, MessageRef, WorkspaceRef
 
 
 def ask_cmd(request_id: str | None = "trig.1") -> CreateAsk:
@@ -31,17 +31,25 @@ async def test_other_deliveries_are_other_asks(world: World) -> None:
     assert len(world.store.asks()) == 3 and len(world.chat.posted) == 3
 
 
-async def _made_without_card(world: World, key: str = "trig.1") -> int:
-    """An ask stored by an attempt that died before its card was recorded."""
-    async with world.deps.uow() as uow:
-        ask = await uow.asks.add(NewAsk(WS, CHANNEL, ASKER, GOOD_QUESTION, None, False,
-                                        world.clock.now(), request_key=key))
-        await uow.commit()
+async def _stored_not_sent(world: World, key: str = "trig.1") -> int:
+    """An ask stored (with its card in the outbox) by an attempt that died before sending."""
+    await world.app.handle(ask_cmd(key), send=False)
+    [ask] = world.store.asks()
     return ask.id
 
 
+async def _taken_by_a_worker_that_died(world: World) -> None:
+    """The outbox's item was taken by a worker that then died; its lease runs out."""
+    now = world.clock.now()
+    async with world.deps.uow() as uow:
+        assert await uow.inbox.claim(["outbox"], "dead", now, now + timedelta(seconds=30), 10)
+        await uow.commit()
+    world.clock.advance(timedelta(seconds=31))
+
+
 async def test_an_ask_stored_before_a_crash_gets_its_card_when_worked_again(world: World) -> None:
-    ask_id = await _made_without_card(world)
+    ask_id = await _stored_not_sent(world)
+    assert world.chat.posted == []
     reply = await world.handle(ask_cmd())
     assert "Your ask is posted" in reply_text(reply)
     [ask] = world.store.asks()
@@ -70,7 +78,8 @@ class FindingChat(FakeChat):
 async def test_a_card_the_first_attempt_posted_is_found_not_posted_again() -> None:
     chat = FindingChat({})
     world = make_world(chat=chat)
-    ask_id = await _made_without_card(world)
+    ask_id = await _stored_not_sent(world)
+    await _taken_by_a_worker_that_died(world)
     chat.found[f"ask:{ask_id}"] = MessageRef(CHANNEL, "1700000099.000001")
     reply = await world.handle(ask_cmd())
     assert "Your ask is posted" in reply_text(reply)
@@ -82,7 +91,8 @@ async def test_a_card_the_first_attempt_posted_is_found_not_posted_again() -> No
 async def test_a_first_attempt_with_no_card_out_is_posted_after_looking() -> None:
     chat = FindingChat({})
     world = make_world(chat=chat)
-    await _made_without_card(world)
+    await _stored_not_sent(world)
+    await _taken_by_a_worker_that_died(world)
     await world.handle(ask_cmd())
     assert len(chat.posted) == 1 and len(chat.looked) == 1
 
@@ -97,7 +107,7 @@ async def test_a_redelivery_does_not_count_against_the_hourly_limit(world: World
 
 async def test_a_card_that_could_not_be_posted_stays_withdrawn_when_worked_again(
         world: World) -> None:
-    world.chat.fail("post", times=1)
+    world.chat.fail("post", times=1, permanent=True)
     first = await world.handle(ask_cmd())
     again = await world.handle(ask_cmd())
     assert "could not post your ask" in reply_text(first)

@@ -34,7 +34,6 @@ from bot.commands import (
     ThankMembers,
 )
 from bot.domain import Actor, MessageRef, Settings, ThanksSource
-from bot.errors import StorageError
 from bot.messages import MessageKind, UserText
 from bot.thanks import record_reactions
 
@@ -96,45 +95,42 @@ async def test_reaction_in_an_ask_thread_is_linked_to_the_ask(world: World) -> N
 
 async def test_a_thread_is_looked_up_after_the_thanks_and_only_where_asks_are(
         world: World) -> None:
-    looked_up: list[MessageRef] = []
     in_thread = MessageRef(CHANNEL, "1700000099.000200")
 
-    def lookup(message: MessageRef, parent: MessageRef | None) -> ReactionAdded:
-        async def find_thread() -> MessageRef | None:
-            looked_up.append(message)
-            return parent
-        return replace(react(giver=ASKER, author=HELPER, message=message),
-                       find_thread=find_thread)
+    def unknown_thread(message: MessageRef) -> ReactionAdded:
+        return replace(react(giver=ASKER, author=HELPER, message=message), thread_known=False)
 
-    await world.handle(lookup(in_thread, None))
-    assert looked_up == []  # no ask card in the channel: no thread worth looking for
+    await world.handle(unknown_thread(in_thread))
+    assert world.chat.thread_lookups == []  # no ask card in the channel: no thread to look for
     ask = await open_ask(world)
     elsewhere = MessageRef(CHANNEL, "1700000099.000300")
-    deferred = await world.app.handle(lookup(elsewhere, ask.message), defer=True)
-    assert looked_up == [] and len(deferred.after) == 2  # the link, the receiver's note
+    world.chat.threads[elsewhere] = card(ask)
+    await world.app.handle(unknown_thread(elsewhere))
     [_, recorded] = world.store.all_thanks()
     assert recorded.message == elsewhere and recorded.ask_id is None  # recorded already
-    await world.app.finish(deferred)
-    assert looked_up == [elsewhere]
+    assert world.chat.thread_lookups == []  # the lookup waits for the outbox
+    await world.app.outbox.drain()
+    assert world.chat.thread_lookups == [elsewhere]
     assert world.store.all_thanks()[1].ask_id == ask.id
-    assert len(world.chat.whispers_to(HELPER)) == 2
-    await world.handle(lookup(card(ask), ask.message))  # the card itself: linked directly
-    assert looked_up == [elsewhere]
+    await world.handle(unknown_thread(card(ask)))  # the card itself: linked directly
+    assert world.chat.thread_lookups == [elsewhere]
 
 
-async def test_failing_after_work_is_logged_not_raised_and_the_thanks_stays(
-        world: World, caplog: pytest.LogCaptureFixture) -> None:
-    await open_ask(world)
+async def test_failing_platform_calls_after_a_reaction_are_tried_again_and_the_thanks_stays(
+        world: World) -> None:
+    ask = await open_ask(world)
+    plain = MessageRef(CHANNEL, "1700000099.000300")
+    world.chat.threads[plain] = card(ask)
+    world.chat.fail("whisper", times=1)
+    world.chat.fail("thread_of", times=1)
+    reply = await world.handle(replace(react(message=plain), thread_known=False))  # no raise
+    assert reply.private == () and len(world.store.active_thanks()) == 1
+    assert world.chat.whispers_to(AUTHOR) == [] and world.store.active_thanks()[0].ask_id is None
 
-    async def find_thread() -> MessageRef | None:
-        raise StorageError("the database went away")
-
-    world.chat.fail("whisper")
-    reply = await world.app.handle(replace(react(), find_thread=find_thread), defer=True)
-    await world.app.finish(reply)  # does not raise
-    assert len(world.store.active_thanks()) == 1
-    assert [r.getMessage() for r in caplog.records if "follow-up" in r.getMessage()] == [
-        "follow-up work failed: StorageError"]
+    world.clock.advance(timedelta(seconds=2))  # the outbox's first retry
+    await world.app.outbox.drain()
+    assert len(world.chat.whispers_to(AUTHOR)) == 1
+    assert world.store.active_thanks()[0].ask_id == ask.id
 
 
 async def test_repeated_delivery_of_the_same_reaction_is_one_thanks(world: World) -> None:
@@ -249,7 +245,11 @@ async def test_reactions_arriving_together_count_as_they_would_one_by_one(world:
         world.handle(ReactionAdded(OTHER_WS, member(GIVER), Person(AUTHOR), first, "pray")))
     assert all(reply.private == () for reply in replies)
     assert len(world.store.active_thanks()) == 22
-    assert len(world.chat.whispers_to(AUTHOR)) == 22  # one note per recorded thanks
+    world.clock.advance(timedelta(seconds=60))  # notes to one member within a minute: one
+    await world.app.outbox.drain()
+    here = [w.message for w in world.chat.whispers if w.user_id == AUTHOR and w.workspace == WS]
+    # One line per thanks, in as few notes as the batches they were written in.
+    assert len(here) <= 2 and sum(len(m.lines) for m in here) == 21
 
 
 async def test_an_add_and_its_removal_in_one_batch_keep_their_order(world: World) -> None:
@@ -263,27 +263,23 @@ async def test_an_add_and_its_removal_in_one_batch_keep_their_order(world: World
 async def test_a_batch_links_cards_and_threads_and_defers_the_lookups(world: World) -> None:
     ask = await open_ask(world)
     in_thread, plain = messages(2)
-
-    async def no_thread() -> MessageRef | None:
-        return None
-
     batch = [react(author=HELPER, message=card(ask)),
              react(author=HELPER, message=in_thread, thread=ask.message),
-             replace(react(author=HELPER, message=plain), find_thread=no_thread)]
-    replies = await record_reactions(batch, world.deps)
+             replace(react(author=HELPER, message=plain), thread_known=False)]
+    await record_reactions(batch, world.deps)
     assert {t.message: t.ask_id for t in world.store.all_thanks()} == {
         card(ask): ask.id, in_thread: ask.id, plain: None}
-    assert [len(r.after) for r in replies] == [1, 1, 2]  # the note; the note and the lookup
+    waiting = [row.new.kind for row in world.store.data.inbox.values() if row.done_at is None]
+    assert sorted(waiting) == ["link_thread", "note"]  # the notes as one; one lookup
 
 
 async def test_a_batch_with_a_daily_allowance_is_done_one_by_one(world: World) -> None:
     world.store.put_settings(Settings(daily_allowance=1))
     first, second = messages(2)
-    replies = await record_reactions([react(message=first), react(message=second)], world.deps)
+    await record_reactions([react(message=first), react(message=second)], world.deps)
     assert [t.message for t in world.store.all_thanks()] == [first]
-    assert len(replies[1].after) == 1  # the giver is told about the allowance
-    await world.app.finish(replies[1])
-    assert "allowance" in world.chat.whispers[-1].message.plain_text()
+    await world.app.outbox.drain()
+    assert "allowance" in world.chat.whispers_to(GIVER)[-1].plain_text()
 
 
 async def test_reaction_over_the_daily_allowance_is_not_recorded_and_the_giver_is_told(

@@ -1,0 +1,227 @@
+"""The outbox: messages written with their change, sent once, in order, notes gathered."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from fakes import (
+    ASKER,
+    CHANNEL,
+    HELPER,
+    HELPER2,
+    OTHER,
+    WS,
+    FakeChat,
+    FixedClock,
+    World,
+    make_world,
+    member,
+    offer,
+    open_ask,
+    reply_text,
+)
+
+from bot import outbox
+from bot.commands import CreateAsk, OfferHelp, Person, ReactionAdded, ResolveAsk, ThankMembers
+from bot.domain import AskStatus, CloseReason, MessageRef, Settings, WorkspaceRef
+from bot.messages import (
+    ActionId,
+    Button,
+    ButtonStyle,
+    Link,
+    Mention,
+    Message,
+    MessageKind,
+    UserText,
+    line,
+    notice,
+)
+from bot.outbox import Outbox, decode_message, encode_message, sending_now
+from bot.service import Leanon
+
+
+def thanked(giver: str, n: int) -> ReactionAdded:
+    return ReactionAdded(WS, member(giver), Person(HELPER), MessageRef(CHANNEL, f"17.{n}"), "pray")
+
+
+def notes_to(world: World, user_id: str) -> list[Message]:
+    return [m for m in world.chat.whispers_to(user_id) if m.kind is MessageKind.THANKS_NOTE]
+
+
+async def test_thanks_within_the_window_reach_their_receiver_as_one_note(world: World) -> None:
+    await world.handle(thanked(ASKER, 1))
+    assert len(notes_to(world, HELPER)) == 1  # the first one at once
+
+    world.clock.advance(timedelta(seconds=10))
+    await world.handle(thanked(OTHER, 2))
+    world.clock.advance(timedelta(seconds=10))
+    await world.handle(ThankMembers(WS, member(HELPER2), CHANNEL, (Person(HELPER),), "the review"))
+    assert len(notes_to(world, HELPER)) == 1  # gathering until a minute after the first
+
+    world.clock.advance(timedelta(seconds=40))
+    await world.app.outbox.drain()
+    _, gathered = notes_to(world, HELPER)
+    assert len(gathered.lines) == 2 and gathered.title == "You were thanked 2 times"
+    givers = [p.user_id for ln in gathered.lines for p in ln if isinstance(p, Mention)]
+    assert givers == [OTHER, HELPER2]
+
+    world.clock.advance(timedelta(minutes=5))  # a quiet while later: at once again
+    await world.handle(thanked(ASKER, 3))
+    assert len(notes_to(world, HELPER)) == 3
+
+
+async def test_notes_are_gathered_per_member(world: World) -> None:
+    await world.handle(thanked(ASKER, 1))
+    await world.handle(replace(thanked(HELPER2, 2), author=Person(OTHER)))
+    assert len(notes_to(world, HELPER)) == 1 and len(notes_to(world, OTHER)) == 1
+
+
+async def test_with_no_window_each_thanks_has_its_note() -> None:
+    world = make_world()
+    world = replace(world, app=Leanon(replace(world.deps, note_window=timedelta(0))))
+    for n in range(3):
+        await world.handle(thanked(ASKER, n))
+    assert len(notes_to(world, HELPER)) == 3
+
+
+async def test_the_receiver_note_setting_still_turns_notes_off(world: World) -> None:
+    world.store.put_settings(Settings(receiver_dm=False))
+    for n in range(3):
+        await world.handle(thanked(ASKER, n))
+    world.clock.advance(timedelta(minutes=2))
+    await world.app.outbox.drain()
+    assert notes_to(world, HELPER) == [] and len(world.store.active_thanks()) == 3
+
+
+async def test_what_a_crash_left_unsent_is_sent_once_by_another_process(world: World) -> None:
+    ask = await open_ask(world)
+    # The change and its messages are committed; the process dies before sending them.
+    await world.app.handle(ResolveAsk(WS, member(ASKER), ask.id), send=False)
+    assert world.chat.updated == []
+    other_process = Outbox(world.deps)
+    await other_process.drain()
+    await other_process.drain()
+    await world.app.outbox.drain()
+    [update] = world.chat.updated
+    assert update.ref == ask.message and "Resolved" in update.message.plain_text()
+
+
+async def test_a_commands_messages_leave_in_the_order_they_were_written(world: World) -> None:
+    ask = await open_ask(world)
+    world.chat.clear()
+    calls: list[str] = []
+    chat = world.chat
+    for name in ("update", "reply", "whisper"):
+        original = getattr(chat, name)
+
+        async def record(*args: object, _name: str = name, _original: object = original) -> object:
+            calls.append(_name)
+            return await _original(*args)  # type: ignore[operator]
+
+        setattr(chat, name, record)
+    await offer(world, ask, HELPER)
+    assert calls == ["update", "reply", "whisper"]
+
+
+async def test_a_card_update_shows_the_ask_as_it_is_when_sent(world: World) -> None:
+    ask = await open_ask(world)
+    await world.app.handle(OfferHelp(WS, member(HELPER), ask.id), send=False)
+    await world.app.handle(OfferHelp(WS, member(HELPER2), ask.id), send=False)
+    await world.app.outbox.drain()
+    # Both updates show both helpers: an older state never overwrites a newer one.
+    updates = world.chat.updates_of(ask.message)
+    assert len(updates) == 2
+    assert all("2 people offered to help" in m.plain_text() for m in updates)
+
+
+async def test_a_refused_note_is_not_tried_again(world: World,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    world.chat.fail("whisper", permanent=True)
+    with caplog.at_level(logging.WARNING):
+        await world.handle(thanked(ASKER, 1))
+    world.clock.advance(timedelta(minutes=10))
+    world.chat.heal()
+    await world.app.outbox.drain()
+    assert notes_to(world, HELPER) == []
+    assert any("note not sent" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_card_given_up_after_its_retries_withdraws_the_ask_and_tells_the_asker(
+        world: World) -> None:
+    world.chat.fail("post")  # an outage that does not pass
+    reply = await world.handle(CreateAsk(WS, member(ASKER), CHANNEL, "How do I rotate keys?"))
+    assert "Your ask is posted" in reply_text(reply)
+    for _ in range(10):
+        world.clock.advance(timedelta(seconds=61))
+        await world.app.outbox.drain()
+    [ask] = world.store.asks()
+    assert ask.status is AskStatus.CLOSED and ask.close_reason is CloseReason.WITHDRAWN
+    world.chat.heal()
+    await world.app.outbox.drain()
+    assert "could not post your ask" in world.chat.whispers_to(ASKER)[-1].plain_text()
+    assert world.chat.posted == []
+
+
+def test_messages_survive_their_encoding() -> None:
+    ref = MessageRef("C1", "1700000000.000100")
+    message = Message(
+        kind=MessageKind.ASK_CARD, title="Asking for help",
+        lines=(line("Asked by ", Mention("U1"), ": ", UserText("<!here> *bold*")),
+               line("See ", Link(ref, "the card")), ()),
+        buttons=(Button(line("Thank ", Mention("U2")), ActionId.THANK_HELPER, "7:U2",
+                        ButtonStyle.PRIMARY),))
+    assert decode_message(encode_message(message)) == message
+    plain = notice(line("hi"))
+    assert decode_message(encode_message(plain)) == plain
+
+
+async def test_what_a_command_sends_at_once_no_other_worker_takes_unless_it_dies(
+        world: World) -> None:
+    async with world.deps.uow() as uow:
+        with sending_now(world.app.outbox) as (keys, _):
+            await outbox.whisper(uow, world.clock.now(), WS, CHANNEL, HELPER, notice(line("hi")))
+        await uow.commit()
+    other_process = Outbox(world.deps)
+    await other_process.drain()
+    assert world.chat.whispers == []  # stored as taken by the command's own sender
+
+    world.clock.advance(timedelta(seconds=31))  # ... which died before sending it
+    await other_process.drain()
+    assert len(world.chat.whispers) == 1
+    await world.app.outbox.send_now(keys)
+    assert len(world.chat.whispers) == 1
+
+
+class PacedChat(FakeChat):
+    """A platform that takes three posts per channel, then one a second (`Paced`)."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.sent_at: dict[str, list[datetime]] = {}
+
+    def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
+        sent = self.sent_at.setdefault(f"{kind}:{channel_id}", [])
+        now = self.clock.now()
+        recent = [t for t in sent if now - t < timedelta(seconds=3)]
+        if len(recent) >= 3:
+            return (recent[0] + timedelta(seconds=3) - now).total_seconds()
+        sent.append(now)
+        return 0.0
+
+
+async def test_messages_over_the_platforms_pace_wait_their_turn_and_none_is_lost() -> None:
+    clock = FixedClock()
+    world = make_world(chat=PacedChat(clock), clock=clock)
+    for n in range(20):
+        await world.handle(ThankMembers(WS, member(f"U{n}"), CHANNEL, (Person(HELPER),)))
+    assert len(world.chat.posted) == 3  # the rest wait for their slot
+    for _ in range(25):  # waiting is not failing: nothing is given up
+        clock.advance(timedelta(seconds=1))
+        await world.app.outbox.drain()
+    assert len(world.chat.posted) == 20
+    texts = [p.message.plain_text() for p in world.chat.posted]
+    assert len(set(texts)) == 20
