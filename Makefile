@@ -12,6 +12,7 @@ bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:
 	$(BENCH) benchmarks/discord_events.py
 	$(BENCH) benchmarks/fanout.py
 	$(BENCH) benchmarks/inbox_flood.py
+	$(BENCH) benchmarks/outbox_pace.py
 
 bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/stats_at_scale.py --scale 0.02 --runs 50
@@ -20,3 +21,4 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/discord_events.py --reactions 300 --interactions 30 --startups 2 --slack-load 50 --slack-duration 3
 	$(BENCH) benchmarks/fanout.py --channels 100
 	$(BENCH) benchmarks/inbox_flood.py --flood 3 --after 2 --concurrency 32
+	$(BENCH) benchmarks/outbox_pace.py --asks 40 --channels 4

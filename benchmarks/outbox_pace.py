@@ -53,9 +53,9 @@ async def send_all(url: str, api_base: str, asks: int, channels: list[str]) -> C
     for n in range(asks):
         channel = channels[n % len(channels)]
         load.append(command(api_base, "/ask", f"pace ask #{n}: how do I renew the staging cert?",
-                            f"UPACEA{n:05d}", channel))
-        load.append(command(api_base, "/thanks", f"<@UPACEH{n:05d}> for the review",
-                            f"UPACET{n:05d}", channel))
+                            f"UBENCHA{n:05d}", channel))
+        load.append(command(api_base, "/thanks", f"<@UBENCHH{n:05d}> for the review",
+                            f"UBENCHT{n:05d}", channel))
     statuses: Counter[int] = Counter()
     slots = asyncio.Semaphore(32)
     async with aiohttp.ClientSession() as session:
@@ -124,7 +124,8 @@ async def run(label: str, limit: bool, args: argparse.Namespace) -> dict[str, An
             "channel_posts": sum(per_channel), "expected_channel_posts": 2 * args.asks,
             "dms": dms, "expected_dms": args.asks, "random_429": counts["rate_limited"],
             "over_pace_429": counts["over_pace"], "least_s": least if limit else 0,
-            "warnings": log.count('"level": "warning"')}
+            "warnings": log.count('"level": "warning"'),
+            "a warning": next((ln[:160] for ln in log.splitlines() if '"warning"' in ln), "")}
 
 
 def show(result: dict[str, Any]) -> None:

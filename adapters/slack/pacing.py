@@ -22,7 +22,9 @@ class Rate:
     burst: int
 
 
-PER_CHANNEL = Rate(1.0, 3)  # chat.postMessage: one a second per channel, short bursts
+# chat.postMessage: about one a second per channel, short bursts. A little under it, so
+# that the jitter of the network and the client's own retry of a 429 stay within it.
+PER_CHANNEL = Rate(0.9, 3)
 TIER_3 = Rate(50 / 60, 10)  # chat.update, conversations.replies
 TIER_4 = Rate(100 / 60, 20)  # chat.postEphemeral
 
