@@ -7,6 +7,8 @@ so that a value `leanon run` would refuse is refused here too, with the same one
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from pathlib import Path
 
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
@@ -51,13 +53,17 @@ def effective(config: Config) -> list[tuple[str, str]]:
             for name in type(config).model_fields]
 
 
+REACTION_SPOOL = "leanon-discord-reactions.jsonl"
+
+
 def discord_settings(config: Config) -> DiscordSettings:
     """The Discord adapter's settings (ConfigError naming the variable when one is wrong)."""
     token = config.discord_token.get_secret_value() if config.discord_token else ""
-    return DiscordSettings.from_env(
+    settings = DiscordSettings.from_env(
         token=token, api_url=config.discord_api_url, gateway_url=config.discord_gateway_url,
         shard_count=config.discord_shard_count, shard_ids=config.discord_shard_ids,
         dev_guild_id=config.discord_dev_guild_id)
+    return replace(settings, reaction_spool=Path.cwd() / REACTION_SPOOL)
 
 
 def validate(config: Config) -> list[str]:

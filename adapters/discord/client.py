@@ -67,7 +67,8 @@ class LeanonClient(discord.AutoShardedClient):
         self.names = NameBook(self)
         self.chat = DiscordChat(self, self.names)
         self.reactions = ReactionQueue(service, settings.retry_capacity,
-                                       settings.retry_first_delay, settings.retry_max_delay)
+                                       settings.retry_first_delay, settings.retry_max_delay,
+                                       settings.reaction_spool)
         self.tree: app_commands.CommandTree[LeanonClient] = app_commands.CommandTree(self)
         self.tree.error(self.command_failed)
         register_commands(self.tree)
@@ -78,6 +79,7 @@ class LeanonClient(discord.AutoShardedClient):
     async def setup_hook(self) -> None:
         # Buttons are rebuilt from their custom ids, so cards posted before a restart work.
         self.add_dynamic_items(LeanonButton)
+        self.reactions.recover()  # what a run during a database outage left
         if self.settings.shard_ids is None or 0 in self.settings.shard_ids:
             await self.sync_commands()  # one process syncs when shards are split up
 

@@ -2,6 +2,8 @@
 
 Discord does not redeliver a gateway event, so a reaction that meets an unreachable
 database is kept here (bounded, oldest dropped with an error log) and retried with backoff.
+Kept reactions are also written to a spool file (JSON lines, one command each), so that a
+process stopped or killed during the outage leaves them to its next start.
 Logs name counts only: never a member, since the message may be an anonymous ask.
 """
 
@@ -9,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 from collections import deque
 from collections.abc import AsyncIterator, Hashable
+from pathlib import Path
 
 import discord
 
 from adapters.discord.emoji import emoji_name
+from bot.codec import decode_command, encode_command
 from bot.commands import Person, ReactionAdded, ReactionRemoved
 from bot.domain import Actor, MessageRef, Platform, WorkspaceRef
 from bot.errors import StorageError
@@ -93,13 +99,15 @@ class ReactionQueue:
     """
 
     def __init__(self, service: Leanon, capacity: int = 1000, first_delay: float = 1.0,
-                 max_delay: float = 60.0) -> None:
+                 max_delay: float = 60.0, spool: Path | None = None) -> None:
         self._service = service
+        self._spool = spool
         self._capacity = capacity
         self._first_delay = first_delay
         self._max_delay = max_delay
         self._waiting: deque[ReactionCommand] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._first_try_now = False
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
         self.dropped = 0
 
@@ -140,15 +148,81 @@ class ReactionQueue:
             self.dropped += 1
             log.error("database unreachable and %d reactions already waiting: the oldest was "
                       "dropped (%d dropped so far)", self._capacity, self.dropped)
+            self._write_spool()
+        else:
+            self._append_spool(cmd)
         self._waiting.append(cmd)
+        self._start_retrying()
+
+    def _start_retrying(self) -> None:
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._retry(), name="leanon-reaction-retry")
+
+    def recover(self) -> int:
+        """Take back the reactions a previous run left in the spool (kept in order, retried
+        at once); how many."""
+        if self._spool is None or not self._spool.exists():
+            return 0
+        found = 0
+        try:
+            lines = self._spool.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            log.error("the reaction spool could not be read: %s", exc)
+            return 0
+        for text in lines:
+            try:
+                cmd = decode_command(json.loads(text))
+            except (ValueError, KeyError, TypeError):
+                log.warning("a line of the reaction spool is not a reaction: skipped")
+                continue
+            if isinstance(cmd, ReactionAdded | ReactionRemoved):
+                self._waiting.append(cmd)
+                found += 1
+        if found:
+            log.warning("%d reactions kept by an earlier run during a database outage: "
+                        "applying them", found)
+            self._first_try_now = True
+            self._start_retrying()
+        else:
+            self._write_spool()
+        return found
+
+    def _append_spool(self, cmd: ReactionCommand) -> None:
+        if self._spool is None:
+            return
+        try:
+            with self._spool.open("a", encoding="utf-8") as spool:
+                spool.write(json.dumps(encode_command(cmd)) + "\n")
+                spool.flush()
+                os.fsync(spool.fileno())
+        except OSError as exc:
+            log.error("a kept reaction could not be written to the spool: %s", exc)
+
+    def _write_spool(self) -> None:
+        """The spool holds what is waiting now (nothing: no file)."""
+        if self._spool is None:
+            return
+        try:
+            if not self._waiting:
+                self._spool.unlink(missing_ok=True)
+                return
+            partial = self._spool.with_name(self._spool.name + ".new")
+            partial.write_text("".join(json.dumps(encode_command(c)) + "\n"
+                                       for c in self._waiting), encoding="utf-8")
+            partial.replace(self._spool)
+        except OSError as exc:
+            log.error("the reaction spool could not be rewritten: %s", exc)
 
     async def _retry(self) -> None:
         delay = self._first_delay
         while self._waiting:
-            await asyncio.sleep(delay)
+            if self._first_try_now:
+                self._first_try_now = False
+            else:
+                await asyncio.sleep(delay)
             applied = await self._apply_waiting()
+            if applied:
+                self._write_spool()
             if self._waiting:
                 delay = min(delay * 2, self._max_delay)
                 log.warning("database still unreachable: %d reactions waiting, next try in "
@@ -179,5 +253,7 @@ class ReactionQueue:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
         if self._waiting:
-            log.error("shutting down with %d reactions not saved (the database was unreachable)",
-                      len(self._waiting))
+            where = (f": they are in {self._spool}, for the next start" if self._spool
+                     else " and are lost")
+            log.error("shutting down with %d reactions not saved (the database was "
+                      "unreachable)%s", len(self._waiting), where)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -65,6 +66,8 @@ class DiscordSettings:
     retry_capacity: int = 1000
     retry_first_delay: float = 1.0
     retry_max_delay: float = 60.0
+    # Where those are also written, so that a restart during the outage keeps them.
+    reaction_spool: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.token.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from discord_testing import (
@@ -16,6 +17,7 @@ from discord_testing import (
     option,
     press,
     reaction,
+    running,
     slash,
     sub,
 )
@@ -163,3 +165,28 @@ async def test_a_slow_note_to_the_receiver_holds_up_no_reaction(
         return bool(rows) and rows[0].retracted_at is not None
     await leanon.eventually(retracted, within=3.0)
     assert fake.find("POST", r"/channels/\d+/messages") == []  # the note is still on its way
+
+
+async def test_reactions_kept_through_an_outage_survive_a_restart_in_the_spool(
+        tmp_path: Path, fake: FakeDiscord) -> None:
+    spool = tmp_path / "reactions.jsonl"
+    async with running(tmp_path, fake, reaction_spool=spool, retry_first_delay=30) as first:
+        with database_down(first.runtime):
+            await first.react(reaction())
+            await first.react(reaction(who=CAROL, message_id="1200000000000000002"))
+            await first.react(reaction("remove", who=CAROL, message_id="1200000000000000002"),
+                              kind="remove")
+
+            async def spooled() -> bool:
+                return spool.exists() and len(spool.read_text().splitlines()) == 3
+            await first.eventually(spooled)
+        # Stopped before its retry (or killed: the spool is written as reactions are kept).
+    assert len(spool.read_text().splitlines()) == 3
+
+    async with running(tmp_path, fake, reaction_spool=spool) as second:
+        async def emptied() -> bool:
+            return not spool.exists()
+        await second.eventually(emptied)  # all three applied, in order
+        rows = await thanks_count(second, 2)
+        assert {(t.giver_id, t.retracted_at is None) for t in rows} == {
+            (ALICE, True), (CAROL, False)}
