@@ -20,6 +20,7 @@ class ChatError(LeanonError):
     bot removed, no permission); the others may pass later.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, code: str | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.code = code  # the platform's own name for the error, when it gave one

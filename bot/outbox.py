@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -167,20 +167,47 @@ async def whisper(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, channe
                                                "message": encode_message(message)})
 
 
+Note = tuple[str, str, Line]  # (channel, member, line): a thanks note to the member
+
+
+async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: WorkspaceRef,
+                written: Sequence[Note]) -> None:
+    """Thanks notes: those to one member within `window` go as one note. The first is sent
+    at once; later ones gather in one item, sent a window after the last note sent. Many
+    notes (a batch of reactions) take two reads and one write, whatever their number."""
+    def group_of(user_id: str) -> str:
+        return f"note:{workspace.platform.value}:{workspace.workspace_id}:{user_id}"
+
+    groups = list(dict.fromkeys(group_of(user) for _, user, _ in written))
+    waiting = await uow.inbox.waiting_in_groups(groups)
+    last = await uow.inbox.last_done_in_groups(groups, at - window) if window else {}
+    gathered: dict[str, list[Line]] = {}
+    new: dict[str, dict[str, Any]] = {}
+    for channel_id, user_id, text in written:
+        group = group_of(user_id)
+        if group in waiting:
+            gathered.setdefault(group, []).append(text)
+        else:
+            new.setdefault(group, {"channel": channel_id, "user": user_id, "lines": []})
+            new[group]["lines"].append(_line(text))
+    for group, lines in gathered.items():
+        payload = json.loads(waiting[group].payload)
+        payload["lines"] += [_line(text) for text in lines]
+        if not await uow.inbox.replace_payload(waiting[group].id, json.dumps(payload)):
+            # A worker took it meanwhile: these wait a window in an item of their own.
+            payload["lines"] = [_line(text) for text in lines]
+            await _say(uow, at, workspace, "note", payload, group=group,
+                       not_before=at + window)
+    for group, payload in new.items():
+        sent = last.get(group)
+        await _say(uow, at, workspace, "note", payload, group=group,
+                   not_before=sent + window if sent is not None else None)
+
+
 async def note(uow: UnitOfWork, at: datetime, window: timedelta, workspace: WorkspaceRef,
                channel_id: str, user_id: str, text: Line) -> None:
-    """A thanks note to a member: with the others written to them within `window`, one note."""
-    group = f"note:{workspace.platform.value}:{workspace.workspace_id}:{user_id}"
-    waiting = await uow.inbox.waiting_in_group(group)
-    if waiting is not None:
-        payload = json.loads(waiting.payload)
-        payload["lines"].append(_line(text))
-        if await uow.inbox.replace_payload(waiting.id, json.dumps(payload)):
-            return
-    last = await uow.inbox.last_done_in_group(group, at - window) if window else None
-    await _say(uow, at, workspace, "note",
-               {"channel": channel_id, "user": user_id, "lines": [_line(text)]},
-               group=group, not_before=last + window if last is not None else None)
+    """One thanks note (see `notes`)."""
+    await notes(uow, at, window, workspace, [(channel_id, user_id, text)])
 
 
 async def post_card(uow: UnitOfWork, at: datetime, ask: Ask) -> None:

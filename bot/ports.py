@@ -357,16 +357,19 @@ class InboxRepository(Protocol):
         """Give the item back untried (not an attempt), to be taken from `not_before` on."""
         ...
 
-    async def waiting_in_group(self, group: str) -> InboxItem | None:
-        """The newest item of `group` that is waiting and not taken by a worker."""
+    async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
+        """By group, the newest item of each of `groups` that is waiting and not taken by
+        a worker (groups with none are left out)."""
         ...
 
     async def replace_payload(self, item_id: int, payload: str) -> bool:
         """Change a waiting item's payload; False when a worker took it in the meantime."""
         ...
 
-    async def last_done_in_group(self, group: str, since: datetime) -> datetime | None:
-        """When the last item of `group` done since `since` was done (None: none was)."""
+    async def last_done_in_groups(self, groups: Collection[str],
+                                  since: datetime) -> dict[str, datetime]:
+        """By group, when the last item of each of `groups` done since `since` was done
+        (groups with none are left out)."""
         ...
 
     async def waiting(self, sources: Collection[str], due_by: datetime | None = None) -> int:

@@ -80,18 +80,23 @@ def _may_be_in_a_thread(cmd: ReactionAdded, ask: Ask | None) -> bool:
     return ask is None and cmd.thread is None and not cmd.thread_known
 
 
-async def _recorded(uow: UnitOfWork, deps: Deps, cmd: ReactionAdded, settings: Settings,
-                    look_up_thread: bool) -> None:
-    """What follows a newly recorded reaction thanks, written with it to the outbox: the
-    receiver's note and, for a reply in a thread, linking the thanks to the thread's ask."""
-    if look_up_thread:
-        await outbox.link_thread(uow, deps.clock.now(), cmd.workspace, cmd.message,
-                                 reaction_key(cmd))
+async def _recorded(uow: UnitOfWork, deps: Deps, recorded: Sequence[tuple[ReactionAdded, bool]],
+                    settings: Settings) -> None:
+    """What follows newly recorded reaction thanks of one workspace, written with them to
+    the outbox: the receivers' notes and, for a reply in a thread (where the bool says to
+    look it up), linking the thanks to the thread's ask."""
+    if not recorded:
+        return
+    now, workspace = deps.clock.now(), recorded[0][0].workspace
+    for cmd, look_up_thread in recorded:
+        if look_up_thread:
+            await outbox.link_thread(uow, now, workspace, cmd.message, reaction_key(cmd))
     if settings.receiver_dm:
-        await _note_receiver(uow, deps, cmd.workspace, cmd.message.channel_id,
-                             cmd.author.user_id,
-                             line(Mention(cmd.actor.user_id),
-                                  f" thanked you with :{cmd.emoji}: for a message you wrote."))
+        await outbox.notes(uow, now, deps.note_window, workspace, [
+            (cmd.message.channel_id, cmd.author.user_id,
+             line(Mention(cmd.actor.user_id),
+                  f" thanked you with :{cmd.emoji}: for a message you wrote."))
+            for cmd, _ in recorded])
 
 
 async def reaction_added(cmd: ReactionAdded, deps: Deps) -> Reply:
@@ -116,7 +121,7 @@ async def reaction_added(cmd: ReactionAdded, deps: Deps) -> Reply:
             return Reply()
         over = await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings)
         if not over:
-            await _recorded(uow, deps, cmd, settings, look_up)
+            await _recorded(uow, deps, [(cmd, look_up)], settings)
             await uow.commit()
     if over:  # rolled back
         await _warn_over_allowance(deps, cmd, settings)
@@ -195,10 +200,10 @@ async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, Reac
             with_cards[channel] = await uow.asks.has_cards_in_channel(workspace, channel)
     added = await uow.thanks.add_many([_new_thanks(cmd, deps, ask)
                                        for (_, cmd), ask in zip(unique, found, strict=True)])
-    for (_, cmd), ask, thanks in zip(unique, found, added, strict=True):
-        if thanks is not None:
-            look_up = _may_be_in_a_thread(cmd, ask) and with_cards[cmd.message.channel_id]
-            await _recorded(uow, deps, cmd, settings, look_up)
+    await _recorded(uow, deps, [
+        (cmd, _may_be_in_a_thread(cmd, ask) and with_cards[cmd.message.channel_id])
+        for (_, cmd), ask, thanks in zip(unique, found, added, strict=True)
+        if thanks is not None], settings)
 
 
 async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:

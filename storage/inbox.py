@@ -140,12 +140,14 @@ class SqlInboxRepository(SqlRepository):
         await self._finish(item_id, owner=None, lease_until=not_before, attempts=row.attempts - 1)
 
     @translate_errors
-    async def waiting_in_group(self, group: str) -> InboxItem | None:
+    async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
+        if not groups:
+            return {}
         row = InboxItemRow
-        found = await self._session.scalar(
-            select(row).where(row.group_key == group, row.done_at.is_(None), row.owner.is_(None))
-            .order_by(row.id.desc()).limit(1))
-        return _item(found) if found is not None else None
+        found = await self._session.scalars(
+            select(row).where(row.group_key.in_(list(groups)), row.done_at.is_(None),
+                              row.owner.is_(None)).order_by(row.id))
+        return {r.group_key: _item(r) for r in found.all() if r.group_key}  # the newest wins
 
     @translate_errors
     async def replace_payload(self, item_id: int, payload: str) -> bool:
@@ -156,11 +158,16 @@ class SqlInboxRepository(SqlRepository):
         return rowcount(result) == 1
 
     @translate_errors
-    async def last_done_in_group(self, group: str, since: datetime) -> datetime | None:
+    async def last_done_in_groups(self, groups: Collection[str],
+                                  since: datetime) -> dict[str, datetime]:
+        if not groups:
+            return {}
         row = InboxItemRow
-        return await self._session.scalar(
-            select(func.max(row.done_at)).where(row.group_key == group, row.done_at >= since,
-                                                row.error.is_(None)))
+        found = await self._session.execute(
+            select(row.group_key, func.max(row.done_at))
+            .where(row.group_key.in_(list(groups)), row.done_at >= since, row.error.is_(None))
+            .group_by(row.group_key))
+        return {group: done for group, done in found.all() if group and done}
 
     @translate_errors
     async def give_up(self, item_id: int, at: datetime, error: str) -> None:

@@ -152,10 +152,17 @@ class SlackChat:
         if key in self._threads:
             return self._threads[key]
         client = await self._client(workspace)
-        found = await call(client.conversations_replies, "conversations.replies",
-                           channel=ref.channel_id, ts=ref.message_id, limit=1)
+        messages: list[dict[str, Any]] = []
+        try:
+            found = await call(client.conversations_replies, "conversations.replies",
+                               channel=ref.channel_id, ts=ref.message_id, limit=1)
+            messages = found.get("messages") or []
+        except ChatError as exc:
+            if exc.code != "thread_not_found":
+                raise  # tried again later
+            # Slack does not know the message (deleted, or never there): in no ask's thread.
         parent = None
-        for message in found.get("messages") or []:
+        for message in messages:
             thread_ts = message.get("thread_ts")
             if message.get("ts") == ref.message_id and thread_ts and thread_ts != ref.message_id:
                 parent = MessageRef(ref.channel_id, str(thread_ts))

@@ -24,7 +24,8 @@ PERMANENT = frozenset({
     "channel_not_found", "is_archived", "not_in_channel", "channel_is_archived",
     "account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired",
     "missing_scope", "no_permission", "restricted_action", "team_access_not_granted",
-    "ekm_access_denied", "user_not_found", "cannot_dm_bot",
+    "ekm_access_denied", "user_not_found", "cannot_dm_bot", "thread_not_found",
+    "message_not_found", "cant_update_message",
 })
 
 # What a call may raise besides SlackApiError: network failures (aiohttp.ClientError: a
@@ -52,7 +53,7 @@ def as_chat_error(name: str, exc: Exception) -> ChatError:
     """The ChatError for a failed call of the Web API method `name`."""
     if isinstance(exc, SlackApiError):
         code = error_code(exc)
-        return ChatError(f"{name} failed: {code}", permanent=code in PERMANENT)
+        return ChatError(f"{name} failed: {code}", permanent=code in PERMANENT, code=code)
     return ChatError(f"{name} failed: {type(exc).__name__}")
 
 

@@ -1,6 +1,8 @@
 """`leanon run` SIGKILLed right after acknowledging a flood of commands, then started again
-on the same database: every acknowledged /ask gets exactly one card and every /thanks is
-recorded, and its public note posted, exactly once (Slack HTTP mode, SQLite and PostgreSQL).
+on the same database: every acknowledged /ask gets exactly one card, every /thanks is
+recorded, and its public note posted, exactly once, and every reaction is one thanks (Slack
+HTTP mode, SQLite and PostgreSQL); on PostgreSQL also with two replicas draining what the
+killed one left, each doing part of it.
 
 The fake Slack keeps each channel message at once but answers it a little later, so at the
 kill some cards are out in the channel while leanon has not recorded them; the restarted
@@ -17,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,16 +27,18 @@ from aiohttp import web
 from fake_slack import BOT_TOKEN
 from leanon_process import LeanonProcess, free_port, leanon_env
 from replica_testing import WS, ReplicaSlack
-from slack_requests import command
-from slack_testing import SECRET
+from slack_requests import command, event
+from slack_testing import SECRET, payload
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import SqlStore
 from storage.models import AskRow, InboxItemRow, ThanksRow
 
-ASKS, THANKS = 300, 100
+ASKS, THANKS, REACTIONS = 300, 100, 100
 MARK = "flood ask #"
+GIVERS = [f"U3{n:08d}" for n in range(REACTIONS)]
+AUTHORS = [f"U4{n:08d}" for n in range(REACTIONS)]
 # Spread over channels as a busy workspace is: Slack takes about one message a second per
 # channel, and leanon keeps that pace.
 CHANNELS = [f"C21474{n:05d}" for n in range(60)]
@@ -91,6 +96,14 @@ async def leases_run_out(session: AsyncSession) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def left(session: AsyncSession) -> list[tuple[object, ...]]:
+    row = InboxItemRow
+    found = await session.execute(
+        select(row.source, row.kind, row.attempts, row.owner, row.lease_until, row.error,
+               row.group_key).where(row.done_at.is_(None)).limit(5))
+    return [tuple(r) for r in found.all()]
+
+
 async def counts(session: AsyncSession) -> tuple[int, int, int, int]:
     asks = await session.scalar(select(func.count()).select_from(AskRow))
     carded = await session.scalar(select(func.count()).select_from(AskRow)
@@ -107,18 +120,42 @@ async def flood(session: aiohttp.ClientSession, base: str, fake: ReplicaSlack) -
              CHANNELS[n % len(CHANNELS)]) for n in range(ASKS)]
     sent += [("/thanks", f"<@UHELP{n:05d}> for the review", f"UTHK{n:05d}",
               CHANNELS[n % len(CHANNELS)]) for n in range(THANKS)]
+    sent += [("reaction", "", str(n), CHANNELS[n % len(CHANNELS)]) for n in range(REACTIONS)]
     sent.sort(key=lambda c: hash(c[2]))
     slots = asyncio.Semaphore(20)
 
     async def one(name: str, text: str, user: str, channel: str) -> int:
         async with slots:
+            if name == "reaction":
+                return await event(session, base, reaction(int(user), channel))
             return await command(session, base, fake, name, text, user=user, channel=channel)
 
     return list(await asyncio.gather(*(one(*c) for c in sent)))
 
 
+def reaction(n: int, channel: str) -> dict[str, Any]:
+    """A teammate's 🙏 on another's message: a thanks, recorded before Slack's answer."""
+    body = payload("event_reaction_added")
+    body["event"].update(user=GIVERS[n], item_user=AUTHORS[n], reaction="pray",
+                         event_ts=f"1700002{n:03d}.000100")
+    body["event"]["item"].update(channel=channel, ts=f"1700001{n:03d}.{n:06d}")
+    body["event_id"] = f"Ev0FLOOD{n:05d}"
+    return body
+
+
+async def asks_handled(session: aiohttp.ClientSession, process: LeanonProcess) -> float:
+    """How many /ask the process's core handled (its /metrics)."""
+    async with session.get(f"{process.base}/metrics") as response:
+        text = await response.text()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("leanon_asks_total{"))
+
+
 async def killed_after_the_answers(database_url: str, fake: SlowCardSlack, cwd: Path,
-                                   pause: float) -> None:
+                                   pause: float, replicas: int = 1) -> None:
+    for user_id in GIVERS + AUTHORS:
+        fake.users[user_id] = {"id": user_id, "name": user_id.lower(), "is_bot": False,
+                               "profile": {"display_name": user_id.lower()}}
     runs: list[LeanonProcess] = []
     try:
         async with aiohttp.ClientSession() as session:
@@ -133,21 +170,28 @@ async def killed_after_the_answers(database_url: str, fake: SlowCardSlack, cwd: 
                 await asyncio.sleep(0.005)
             first.signal(signal.SIGKILL)
             assert await first.wait() == -signal.SIGKILL
-            assert statuses == [200] * (ASKS + THANKS)  # every command was acknowledged
+            assert statuses == [200] * (ASKS + THANKS + REACTIONS)  # all acknowledged
             _, carded, _, waiting = await query(database_url, counts)  # type: ignore[misc]
             assert waiting > 0 and carded < ASKS, "the work ended before the kill"
             out = sum(MARK in c.text() for c in fake.find("chat.postMessage"))
             assert out > carded, "no card was out unrecorded at the kill"
             await query(database_url, leases_run_out)
 
-            runs.append(second := leanon(database_url, fake, cwd))
-            await second.start()
-            await second.wait_ready(session)
+            # Started again: one process, or several draining the backlog together.
+            drainers = [leanon(database_url, fake, cwd) for _ in range(replicas)]
+            runs += drainers
+            await asyncio.gather(*(p.start() for p in drainers))
+            await asyncio.gather(*(p.wait_ready(session) for p in drainers))
             deadline = time.monotonic() + 120
-            while (now := await query(database_url, counts)) != (ASKS, ASKS, THANKS, 0):
-                assert time.monotonic() < deadline, f"not done: {now}"
+            done = (ASKS, ASKS, THANKS + REACTIONS, 0)
+            while (now := await query(database_url, counts)) != done:
+                assert time.monotonic() < deadline, (
+                    f"not done: {now}; left: {await query(database_url, left)}")
                 await asyncio.sleep(0.2)
-            assert await second.terminate() == 0
+            handled = [await asks_handled(session, p) for p in drainers]
+            assert all(n > 0 for n in handled), f"a replica did no work: {handled}"
+            for process in drainers:
+                assert await process.terminate() == 0
     finally:
         for process in runs:
             await process.stop()
@@ -168,7 +212,8 @@ async def killed_after_the_answers(database_url: str, fake: SlowCardSlack, cwd: 
     given = await query(database_url, lambda s: s.execute(select(ThanksRow.giver_id,
                                                                  ThanksRow.receiver_id)))
     pairs = Counter(tuple(g) for g in given)  # type: ignore[attr-defined]
-    assert pairs == {(f"UTHK{n:05d}", f"UHELP{n:05d}"): 1 for n in range(THANKS)}
+    assert pairs == ({(f"UTHK{n:05d}", f"UHELP{n:05d}"): 1 for n in range(THANKS)}
+                     | {(GIVERS[n], AUTHORS[n]): 1 for n in range(REACTIONS)})
 
 
 @pytest.mark.parametrize("pause", [0.0, 0.5])
@@ -181,3 +226,9 @@ async def test_a_flood_killed_right_after_its_answers_loses_nothing_on_sqlite(
 async def test_a_flood_killed_right_after_its_answers_loses_nothing_on_postgresql(
         postgres_url: str, fake: SlowCardSlack, tmp_path: Path) -> None:
     await killed_after_the_answers(postgres_url, fake, tmp_path, 0.0)
+
+
+@pytest.mark.postgres
+async def test_two_replicas_drain_the_backlog_of_a_killed_one_each_item_once(
+        postgres_url: str, fake: SlowCardSlack, tmp_path: Path) -> None:
+    await killed_after_the_answers(postgres_url, fake, tmp_path, 0.0, replicas=2)

@@ -14,7 +14,7 @@ from adapters.slack.members import Members
 from bot.domain import MessageRef, Platform, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Link, Mention, line, notice
-from bot.ports import Chat, OncePoster
+from bot.ports import Chat, OncePoster, ThreadFinder
 
 
 @pytest.fixture
@@ -74,3 +74,16 @@ async def test_calls_share_connections_and_a_dm_channel_is_opened_once(
     posts = fake.find("chat.postMessage")
     assert len(posts) == 6 and len({c.peer for c in posts}) == 1  # one kept-alive connection
 
+
+
+async def test_the_thread_of_a_message_is_asked_once_and_an_unknown_message_is_in_none(
+        chat: SlackChat, fake: FakeSlack) -> None:
+    assert isinstance(chat, ThreadFinder)
+    parent = fake.add_message(CHANNEL, BOB)
+    reply = fake.add_message(CHANNEL, BOB, thread_ts=parent)
+    assert await chat.thread_of(WS, MessageRef(CHANNEL, reply)) == MessageRef(CHANNEL, parent)
+    assert await chat.thread_of(WS, MessageRef(CHANNEL, parent)) is None  # a parent itself
+    assert await chat.thread_of(WS, MessageRef(CHANNEL, "1700009999.000001")) is None  # unknown
+    asked = len(fake.find("conversations.replies"))
+    assert await chat.thread_of(WS, MessageRef(CHANNEL, reply)) == MessageRef(CHANNEL, parent)
+    assert len(fake.find("conversations.replies")) == asked == 3  # remembered

@@ -508,10 +508,9 @@ class FakeInboxRepository:
         row = self._data.inbox[item_id]
         row.owner, row.lease_until, row.attempts = None, not_before, row.attempts - 1
 
-    async def waiting_in_group(self, group: str) -> InboxItem | None:
-        rows = [r for r in self._rows()
-                if r.new.group == group and r.done_at is None and r.owner is None]
-        return rows[-1].item() if rows else None
+    async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
+        return {r.new.group: r.item() for r in self._rows()  # the newest wins
+                if r.new.group in groups and r.done_at is None and r.owner is None}
 
     async def replace_payload(self, item_id: int, payload: str) -> bool:
         row = self._data.inbox[item_id]
@@ -520,10 +519,14 @@ class FakeInboxRepository:
         row.payload = payload
         return True
 
-    async def last_done_in_group(self, group: str, since: datetime) -> datetime | None:
-        done = [r.done_at for r in self._rows() if r.new.group == group and r.done_at is not None
-                and r.done_at >= since and r.error is None]
-        return max(done) if done else None
+    async def last_done_in_groups(self, groups: Collection[str],
+                                  since: datetime) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for r in self._rows():
+            if (r.new.group in groups and r.done_at is not None and r.done_at >= since
+                    and r.error is None):
+                found[r.new.group] = max(r.done_at, found.get(r.new.group, r.done_at))
+        return found
 
     async def waiting(self, sources: Collection[str], due_by: datetime | None = None) -> int:
         return sum(1 for r in self._rows() if r.new.source in sources and r.done_at is None

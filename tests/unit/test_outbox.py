@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ from bot.messages import (
 )
 from bot.outbox import Outbox, decode_message, encode_message, sending_now
 from bot.service import Leanon
+from bot.thanks import record_reactions
 
 
 def thanked(giver: str, n: int) -> ReactionAdded:
@@ -225,3 +227,14 @@ async def test_messages_over_the_platforms_pace_wait_their_turn_and_none_is_lost
     assert len(world.chat.posted) == 20
     texts = [p.message.plain_text() for p in world.chat.posted]
     assert len(set(texts)) == 20
+
+
+async def test_a_batch_of_reactions_writes_one_note_per_receiver(world: World) -> None:
+    batch = [thanked(ASKER, 1), thanked(OTHER, 2),
+             replace(thanked(HELPER2, 3), author=Person(OTHER))]
+    await record_reactions(batch, world.deps)
+    waiting = [json.loads(row.payload) for row in world.store.data.inbox.values()
+               if row.new.kind == "note"]
+    assert sorted((w["user"], len(w["lines"])) for w in waiting) == [(HELPER, 2), (OTHER, 1)]
+    await world.app.outbox.drain()
+    assert len(notes_to(world, HELPER)) == 1 and len(notes_to(world, HELPER)[0].lines) == 2
