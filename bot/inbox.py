@@ -34,6 +34,13 @@ GIVEN_UP = ("leanon could not finish that, even after trying again for a while. 
             "more will happen with it: please try again.")
 
 
+def stored_item(item_id: int, new: NewInboxItem) -> InboxItem:
+    """The item `new` became when stored with `item_id` by its owner (its first attempt)."""
+    return InboxItem(id=item_id, source=new.source, key=new.key, workspace=new.workspace,
+                     kind=new.kind, payload=new.payload, received_at=new.received_at,
+                     attempts=1, group=new.group)
+
+
 class Retry(Exception):
     """Raised by a processor: the item could not be done now; try it again later."""
 
@@ -87,7 +94,7 @@ class Inbox:
         self._pruned_at = 0.0
         # Under load, deliveries stored together and items finished together share one
         # transaction each (see bot.groupcommit), so the answers wait less for the database.
-        self._puts: GroupCommit[NewInboxItem, bool] = GroupCommit(self._put_many)
+        self._puts: GroupCommit[NewInboxItem, int | None] = GroupCommit(self._put_many)
         self._completions: GroupCommit[int, None] = GroupCommit(self._complete_many)
 
     def register(self, source: str, processor: Processor,
@@ -100,31 +107,40 @@ class Inbox:
         self._wake.set()
 
     async def put(self, source: str, key: str, workspace: WorkspaceRef, kind: str,
-                  payload: str, *, run_here: bool = False) -> bool:
+                  payload: str) -> bool:
         """Store a delivery; False when its key was stored before (a redelivery or a replay).
 
-        `run_here`: stored as taken by this process for one lease, for the caller to work it
-        at once with `run_now` (other workers take it only if this process dies first).
         StorageError passes: the delivery was not stored, so it must not be acknowledged.
         """
-        now = self._clock.now()
         item = NewInboxItem(source=source, key=key[:255], workspace=workspace, kind=kind[:64],
-                            payload=payload, received_at=now,
-                            owner=self.owner if run_here else None,
-                            not_before=now + self.lease if run_here else None)
-        stored = await self._puts.submit(item)
+                            payload=payload, received_at=self._clock.now())
+        stored = await self._puts.submit(item) is not None
         if stored:
             self.backlog += 1
-            if not run_here:
-                self._wake.set()
+            self._wake.set()
         return stored
+
+    async def put_here(self, source: str, key: str, workspace: WorkspaceRef, kind: str,
+                       payload: str) -> InboxItem | None:
+        """`put`, stored as taken by this process for one lease: the caller works it at once
+        (`run_now`); other workers take it only if this process dies first. None when its
+        key was stored before."""
+        now = self._clock.now()
+        item = NewInboxItem(source=source, key=key[:255], workspace=workspace, kind=kind[:64],
+                            payload=payload, received_at=now, owner=self.owner,
+                            not_before=now + self.lease)
+        item_id = await self._puts.submit(item)
+        if item_id is None:
+            return None
+        self.backlog += 1
+        return stored_item(item_id, item)
 
     @property
     def busy(self) -> bool:
         """Whether the backlog has reached `busy_at`: work will wait a while."""
         return self.backlog >= self.busy_at
 
-    async def _put_many(self, items: list[NewInboxItem]) -> list[bool]:
+    async def _put_many(self, items: list[NewInboxItem]) -> list[int | None]:
         async with self.urgent_uow() as uow:
             stored = await uow.inbox.put_many(items)
             await uow.commit()
@@ -218,18 +234,12 @@ class Inbox:
                                                          name=f"leanon-inbox-{item.id}")
         return len(items)
 
-    async def run_now(self, keys: list[str]) -> None:
-        """Work the items stored with `keys` here and now, one after the other, in the
-        order they were stored. Items another worker has taken, or that are done or gone
-        (their transaction rolled back), are skipped: their own workers see to them.
-        StorageError passes (the items stay stored, for the workers)."""
-        if not keys:
-            return
+    async def run_now(self, items: list[InboxItem]) -> None:
+        """Work `items`, stored as taken by this process (`put_here`, `stored_item`), here
+        and now, one after the other. What fails is left to the workers, as ever; so are
+        items stored more than half a lease ago (another process may have them by now)."""
         now = self._clock.now()
-        async with self.uow() as uow:
-            items = await uow.inbox.claim_keys(keys, self.owner, now, now + self.lease)
-            if items:
-                await uow.commit()
+        items = [item for item in items if now - item.received_at < self.lease / 2]
         self._inline.update(item.id for item in items)
         try:
             for item in items:

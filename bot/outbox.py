@@ -36,7 +36,7 @@ from bot import cards
 from bot.deps import Deps
 from bot.domain import Ask, AskStatus, CloseReason, InboxItem, MessageRef, NewInboxItem, WorkspaceRef
 from bot.errors import ChatError
-from bot.inbox import Inbox, Later
+from bot.inbox import Inbox, Later, stored_item
 from bot.messages import (
     ActionId,
     Button,
@@ -66,11 +66,16 @@ _instead: ContextVar[list[Message] | None] = ContextVar("leanon_outbox_instead",
 @dataclass
 class _Sending:
     """Who sends the current command's items at once (they are stored as taken by it, so
-    no other worker races it for them), and their keys."""
+    no other worker races it for them), and those items."""
 
     owner: str
     lease: timedelta
-    keys: list[str] = field(default_factory=list)
+    # Each item with its unit of work and that unit's commits when it was written.
+    written: list[tuple[InboxItem, UnitOfWork, int]] = field(default_factory=list)
+
+    def committed(self) -> list[InboxItem]:
+        """The items whose unit of work committed after writing them (the others are gone)."""
+        return [item for item, uow, commits in self.written if uow.commits > commits]
 
 
 # --- the messages, as JSON ---------------------------------------------------------------
@@ -136,11 +141,12 @@ async def _say(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, kind: str
     owner = None
     if sending is not None and not_before is None:
         owner, not_before = sending.owner, at + sending.lease
-    await uow.inbox.put_many([NewInboxItem(
-        source=SOURCE, key=key, workspace=workspace, kind=kind, payload=json.dumps(payload),
-        received_at=at, group=group, not_before=not_before, owner=owner)])
-    if sending is not None and owner is not None:
-        sending.keys.append(key)
+    new = NewInboxItem(source=SOURCE, key=key, workspace=workspace, kind=kind,
+                       payload=json.dumps(payload), received_at=at, group=group,
+                       not_before=not_before, owner=owner)
+    [item_id] = await uow.inbox.put_many([new])
+    if sending is not None and owner is not None and item_id is not None:
+        sending.written.append((stored_item(item_id, new), uow, uow.commits))
 
 
 async def post(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, channel_id: str,
@@ -233,14 +239,14 @@ async def link_thread(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, re
 
 
 @contextmanager
-def sending_now(outbox: Outbox) -> Iterator[tuple[list[str], list[Message]]]:
-    """Collect the keys of the items written inside, for `outbox` to send them before
-    answering, and what the member who acted must be told instead of their answer."""
+def sending_now(outbox: Outbox) -> Iterator[tuple[_Sending, list[Message]]]:
+    """Collect the items written inside, for `outbox` to send those that were committed
+    before answering, and what the member who acted must be told instead."""
     sending = _Sending(outbox.queue.owner, outbox.queue.lease)
     instead: list[Message] = []
     written, told = _written.set(sending), _instead.set(instead)
     try:
-        yield sending.keys, instead
+        yield sending, instead
     finally:
         _written.reset(written)
         _instead.reset(told)
@@ -275,9 +281,10 @@ class Outbox:
     async def stop(self, grace: float = 5.0) -> None:
         await self.queue.stop(grace)
 
-    async def send_now(self, keys: list[str]) -> None:
-        """Send the items with `keys` now; what can't be sent now is left to the workers."""
-        await self.queue.run_now(keys)
+    async def send_now(self, items: list[InboxItem]) -> None:
+        """Send `items` (written by this process's command, stored as taken by it) now;
+        what can't be sent now is left to the workers."""
+        await self.queue.run_now(items)
         self.queue.wake()
 
     def wake(self) -> None:

@@ -319,9 +319,10 @@ class InboxRepository(Protocol):
     dies, the lease runs out and any worker of any process takes the item over.
     """
 
-    async def put_many(self, items: Sequence[NewInboxItem]) -> list[bool]:
-        """Store `items` in one statement; for each, in order, False when an item with its
-        key is stored already (or comes earlier in `items`)."""
+    async def put_many(self, items: Sequence[NewInboxItem]) -> list[int | None]:
+        """Store `items` in one statement; for each, in order, its new id, or None when an
+        item with its key is stored already (or comes earlier in `items`). An item with an
+        `owner` is stored as taken by it: its first attempt."""
         ...
 
     async def claim(self, sources: Collection[str], owner: str, now: datetime,
@@ -331,12 +332,6 @@ class InboxRepository(Protocol):
         Fair between workspaces: the oldest item of each workspace with work comes before
         a second item of any of them, so that one flooding workspace delays no other.
         """
-        ...
-
-    async def claim_keys(self, keys: Collection[str], owner: str, now: datetime,
-                         lease_until: datetime) -> list[InboxItem]:
-        """Take the items with these keys that are waiting or stored as taken by `owner`,
-        oldest first (to work them at once)."""
         ...
 
     async def renew(self, ids: Collection[int], owner: str, lease_until: datetime) -> None:
@@ -394,6 +389,7 @@ class UnitOfWork(Protocol):
     workspaces: WorkspaceRepository
     members: MemberRepository
     inbox: InboxRepository
+    commits: int  # how many times `commit()` succeeded
 
     async def __aenter__(self) -> Self: ...
 

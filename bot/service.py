@@ -114,7 +114,7 @@ class Leanon:
         with sending_now(self.outbox) as (written, instead):
             reply = await HANDLERS[type(cmd)](cmd, self.deps)
             try:
-                await self.outbox.send_now(written)
+                await self.outbox.send_now(written.committed())
             except StorageError as exc:
                 log.warning("outbox: sending left to the workers: %s", exc)
         return Reply.of(*instead) if instead else reply

@@ -38,7 +38,7 @@ class SqlInboxRepository(SqlRepository):
     """
 
     @translate_errors
-    async def put_many(self, items: Sequence[NewInboxItem]) -> list[bool]:
+    async def put_many(self, items: Sequence[NewInboxItem]) -> list[int | None]:
         first: dict[str, NewInboxItem] = {}
         for item in items:
             first.setdefault(item.key, item)
@@ -48,17 +48,19 @@ class SqlInboxRepository(SqlRepository):
             self._insert(InboxItemRow)
             .values([{**workspace_columns(i.workspace), "source": i.source, "delivery_key": i.key,
                       "kind": i.kind, "payload": i.payload, "received_at": i.received_at,
-                      "attempts": 0, "group_key": i.group, "lease_until": i.not_before,
-                      "owner": i.owner}
+                      # Stored as taken by its sender: that is its first attempt.
+                      "attempts": 1 if i.owner else 0, "group_key": i.group,
+                      "lease_until": i.not_before, "owner": i.owner}
                      for i in first.values()])
             .on_conflict_do_nothing(index_elements=["delivery_key"])
-            .returning(InboxItemRow.delivery_key)
+            .returning(InboxItemRow.delivery_key, InboxItemRow.id)
         )
-        stored = set((await self._session.scalars(statement)).all())
-        results = []
+        stored = dict((await self._session.execute(statement)).tuples().all())
+        results: list[int | None] = []
         for item in items:  # a key twice in one batch: the first one is the delivery
-            results.append(item.key in stored and first.get(item.key) is item)
-            if first.get(item.key) is item:
+            mine = first.get(item.key) is item
+            results.append(stored.get(item.key) if mine else None)
+            if mine:
                 first.pop(item.key)
         return results
 
@@ -83,18 +85,6 @@ class SqlInboxRepository(SqlRepository):
         if not chosen:
             return []
         return await self._take(chosen, waiting, owner, lease_until)
-
-    @translate_errors
-    async def claim_keys(self, keys: Collection[str], owner: str, now: datetime,
-                         lease_until: datetime) -> list[InboxItem]:
-        row = InboxItemRow
-        # Stored as taken by `owner` and not tried yet, or waiting.
-        waiting = and_(row.done_at.is_(None),
-                       or_(and_(row.owner == owner, row.attempts == 0),
-                           row.lease_until.is_(None), row.lease_until <= now))
-        chosen = (await self._session.scalars(
-            select(row.id).where(row.delivery_key.in_(list(keys)), waiting).order_by(row.id))).all()
-        return await self._take(list(chosen), waiting, owner, lease_until) if chosen else []
 
     async def _take(self, chosen: list[int], waiting: ColumnElement[bool], owner: str,
                     lease_until: datetime) -> list[InboxItem]:

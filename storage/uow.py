@@ -61,6 +61,7 @@ class SqlUnitOfWork:
         self._turn = turn
         self._urgent = urgent
         self._holding = False
+        self.commits = 0
         self.asks = SqlAskRepository(self._session, dialect)
         self.thanks = SqlThanksRepository(self._session, dialect)
         self.stats = SqlStatsRepository(self._session, dialect)
@@ -113,6 +114,7 @@ class SqlUnitOfWork:
             await self._session.commit()
         except DATABASE_ERRORS as error:
             raise storage_error(error, "committing") from error
+        self.commits += 1
 
     async def _close_quietly(self) -> None:
         try:

@@ -67,18 +67,18 @@ async def answer(interaction: discord.Interaction[Any], cmd: Command,
     payload = json.dumps({"command": encode_command(cmd), "token": interaction.token,
                           "application_id": str(interaction.application_id)})
     try:
-        stored = await client.inbox.put(SOURCE, key, workspace, type(cmd).__name__, payload,
-                                         run_here=True)
+        stored = await client.inbox.put_here(SOURCE, key, workspace, type(cmd).__name__,
+                                             payload)
     except StorageError:
         log.warning("database unreachable for %s: the member was told nothing changed",
                     type(cmd).__name__)
         await tell(interaction, workspace, [STORAGE_TROUBLE])
         return
-    if not stored:
+    if stored is None:
         return  # the same interaction delivered twice: answered once
-    client.live[key] = interaction
+    client.live[stored.key] = interaction
     try:
-        work = asyncio.ensure_future(client.inbox.run_now([key]))
+        work = asyncio.ensure_future(client.inbox.run_now([stored]))
         done, _ = await asyncio.wait({work}, timeout=client.settings.defer_after)
         if not done:
             await _defer(interaction, cmd)
@@ -86,7 +86,7 @@ async def answer(interaction: discord.Interaction[Any], cmd: Command,
     except StorageError as exc:  # stored: the workers take it from here
         log.warning("%s stored, not worked now: %s", type(cmd).__name__, exc)
     finally:
-        client.live.pop(key, None)
+        client.live.pop(stored.key, None)
     # Not answered here (it will be tried again): acknowledged, answered by the webhook later.
     await _defer(interaction, cmd)
 

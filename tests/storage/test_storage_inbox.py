@@ -20,6 +20,10 @@ def item(key: str, workspace: WorkspaceRef = WORKSPACE, source: str = "slack") -
 
 
 async def put(store: SqlStore, *items: NewInboxItem) -> list[bool]:
+    return [item_id is not None for item_id in await put_ids(store, *items)]
+
+
+async def put_ids(store: SqlStore, *items: NewInboxItem) -> list[int | None]:
     async with store.unit_of_work() as uow:
         stored = await uow.inbox.put_many(items)
         await uow.commit()
@@ -146,42 +150,33 @@ async def test_many_deliveries_are_stored_in_one_statement_each_key_once(store: 
         stored = await uow.inbox.put_many([item("a"), item("old"), item("b"), item("a")])
         await uow.commit()
         assert await uow.inbox.put_many([]) == []
-    assert stored == [True, False, True, False]
+    assert [i is not None for i in stored] == [True, False, True, False]
     assert sorted(i.key for i in await claim(store)) == ["a", "b", "old"]
 
 
-# --- what the outbox adds: items taken at birth, by key, held back, gathered -------------------
+# --- what the outbox adds: items taken at birth, held back, gathered -------------------------
 
 
-async def claim_keys(store: SqlStore, keys: list[str], owner: str = "me",
-                     now_minutes: float = 0) -> list[InboxItem]:
-    async with store.unit_of_work() as uow:
-        got = await uow.inbox.claim_keys(keys, owner, T0 + minutes(now_minutes),
-                                         T0 + minutes(now_minutes + 1))
-        await uow.commit()
-    return got
+async def test_stored_ids_come_back_in_order_and_none_for_a_key_stored_before(
+        store: SqlStore) -> None:
+    first = await put_ids(store, item("a"), item("b"))
+    again = await put_ids(store, item("c"), item("a"), item("c"))
+    assert first[0] is not None and first[1] is not None and first[0] < first[1]
+    assert again[0] is not None and again[1:] == [None, None]
+    assert sorted(i.id for i in await claim(store)) == sorted([*first, again[0]])
 
 
 async def test_an_item_stored_as_taken_is_its_owners_until_its_lease_ends(store: SqlStore) -> None:
     mine = dataclasses.replace(item("d1"), owner="me", not_before=T0 + minutes(1))
     await put(store, mine, item("d2"))
     assert [i.key for i in await claim(store, owner="other")] == ["d2"]
-    assert await claim_keys(store, ["d1"], owner="other") == []
-    [taken] = await claim_keys(store, ["d1", "d2"], owner="me")  # d2 is the other's now
-    assert taken.key == "d1" and taken.attempts == 1
-    assert await claim_keys(store, ["d1"], owner="me") == []  # taken: not twice
+    assert await claim(store, owner="other", now_minutes=0.5) == []
 
 
 async def test_an_item_stored_as_taken_goes_to_others_when_its_owner_dies(store: SqlStore) -> None:
     await put(store, dataclasses.replace(item("d1"), owner="dead", not_before=T0 + minutes(1)))
     [taken] = await claim(store, owner="alive", now_minutes=1)
-    assert taken.key == "d1"
-
-
-async def test_claimed_by_key_in_the_order_stored(store: SqlStore) -> None:
-    await put(store, item("a"), item("b"), item("c"))
-    got = await claim_keys(store, ["c", "a", "b"])
-    assert [i.key for i in got] == ["a", "b", "c"]
+    assert taken.key == "d1" and taken.attempts == 2  # its owner's was the first
 
 
 async def test_a_postponed_item_waits_and_is_not_counted_as_an_attempt(store: SqlStore) -> None:

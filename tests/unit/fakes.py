@@ -455,18 +455,19 @@ class FakeInboxRepository:
     def _rows(self) -> list[FakeInboxRow]:
         return sorted(self._data.inbox.values(), key=lambda r: r.id)
 
-    async def put_many(self, items: Sequence[NewInboxItem]) -> list[bool]:
+    async def put_many(self, items: Sequence[NewInboxItem]) -> list[int | None]:
         keys = {r.new.key for r in self._data.inbox.values()}
-        results = []
+        results: list[int | None] = []
         for item in items:
             if item.key in keys:
-                results.append(False)
+                results.append(None)
                 continue
             keys.add(item.key)
             row_id = next(self._store.inbox_ids)
             self._data.inbox[row_id] = FakeInboxRow(row_id, item, item.payload, owner=item.owner,
-                                                    lease_until=item.not_before)
-            results.append(True)
+                                                    lease_until=item.not_before,
+                                                    attempts=1 if item.owner else 0)
+            results.append(row_id)
         return results
 
     def _take(self, rows: list[FakeInboxRow], owner: str, lease_until: datetime) -> list[InboxItem]:
@@ -477,12 +478,6 @@ class FakeInboxRepository:
     async def claim(self, sources: Collection[str], owner: str, now: datetime,
                     lease_until: datetime, limit: int) -> list[InboxItem]:
         rows = [r for r in self._rows() if r.new.source in sources and r.waiting(now)][:limit]
-        return self._take(rows, owner, lease_until)
-
-    async def claim_keys(self, keys: Collection[str], owner: str, now: datetime,
-                         lease_until: datetime) -> list[InboxItem]:
-        rows = [r for r in self._rows() if r.new.key in keys and r.done_at is None
-                and ((r.owner == owner and r.attempts == 0) or r.waiting(now))]
         return self._take(rows, owner, lease_until)
 
     async def renew(self, ids: Collection[int], owner: str, lease_until: datetime) -> None:
@@ -558,6 +553,7 @@ class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
         self.committed = 0
+        self.commits = 0
         self.entered = False
         self.exited = False
 
@@ -591,6 +587,7 @@ class FakeUnitOfWork:
         self.store.version += 1
         self._seen_version = self.store.version
         self.committed += 1
+        self.commits += 1
 
 
 # --- chat -------------------------------------------------------------------------------

@@ -182,19 +182,22 @@ def test_messages_survive_their_encoding() -> None:
 
 async def test_what_a_command_sends_at_once_no_other_worker_takes_unless_it_dies(
         world: World) -> None:
-    async with world.deps.uow() as uow:
-        with sending_now(world.app.outbox) as (keys, _):
+    with sending_now(world.app.outbox) as (written, _):
+        async with world.deps.uow() as uow:
             await outbox.whisper(uow, world.clock.now(), WS, CHANNEL, HELPER, notice(line("hi")))
-        await uow.commit()
+            await uow.commit()
+        async with world.deps.uow() as uow:  # rolled back: never sent
+            await outbox.whisper(uow, world.clock.now(), WS, CHANNEL, OTHER, notice(line("no")))
+    [committed] = written.committed()
     other_process = Outbox(world.deps)
     await other_process.drain()
     assert world.chat.whispers == []  # stored as taken by the command's own sender
 
     world.clock.advance(timedelta(seconds=31))  # ... which died before sending it
     await other_process.drain()
-    assert len(world.chat.whispers) == 1
-    await world.app.outbox.send_now(keys)
-    assert len(world.chat.whispers) == 1
+    assert [w.user_id for w in world.chat.whispers] == [HELPER]
+    await world.app.outbox.send_now([committed])  # too late for its sender: not sent twice
+    assert [w.user_id for w in world.chat.whispers] == [HELPER]
 
 
 class PacedChat(FakeChat):
