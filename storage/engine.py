@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from sqlalchemy import event
@@ -79,5 +81,17 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     def on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    def on_invalidate(dbapi_connection: Any, _record: Any, _error: BaseException | None) -> None:
+        # A task cancelled in the middle of a statement (a shutdown) makes SQLAlchemy drop
+        # its connection without a rollback. SQLite closes a connection whose statements
+        # are not finalized yet (the cursor lives on in the traceback) as a "zombie" that
+        # keeps its transaction, and so the write lock, until garbage collection: any other
+        # process (the next start) would find the database locked. Roll back first. (A
+        # second cancellation only stops the wait: the shielded rollback goes on, and the
+        # first one is already on its way out.)
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            dbapi_connection.run_async(lambda driver: asyncio.shield(driver.rollback()))
+
     event.listen(engine.sync_engine, "connect", on_connect)
     event.listen(engine.sync_engine, "begin", on_begin)
+    event.listen(engine.sync_engine, "invalidate", on_invalidate)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -101,6 +103,46 @@ async def test_one_process_queues_its_sqlite_units_of_work_without_the_busy_hand
         assert order == list(range(20))  # first come, first served
         async with store.unit_of_work() as uow:
             assert len(await uow.asks.list_open(WORKSPACE)) == 20
+
+
+async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_sqlite_file_unlocked(
+        tmp_path: Path) -> None:
+    """A shutdown cancels a worker in the middle of a statement: the next start (another
+    process) must find the write lock free, even while the cancelled cursor lives on."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    await upgrade(url)
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+            "WHERE x < 20000000) SELECT count(*) FROM c")
+    kept: list[BaseException] = []  # the traceback keeps the cursor, as logs and tasks do
+
+    async with SqlStore.from_url(url) as store:
+        async def work() -> None:
+            try:
+                async with store.unit_of_work() as uow:
+                    await uow.asks.add(new_ask("U-cancelled"))
+                    await uow._session.execute(text(slow))  # a statement still running
+            except BaseException as exc:
+                kept.append(exc)
+                raise
+
+        gc.disable()  # no collection may finalize the cursor behind the test's back
+        try:
+            task = asyncio.create_task(work())
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            gc.enable()
+    assert kept
+
+    other = sqlite3.connect(tmp_path / "x.db", timeout=0.5, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" without the rollback
+        assert other.execute("SELECT count(*) FROM asks").fetchone() == (0,)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
 
 
 async def test_an_unreachable_postgresql_is_a_storage_error() -> None:
