@@ -87,7 +87,9 @@ class Scheduler:
         if not self.leader:
             return
         try:
-            await self.service.handle(cmd)
+            # What the work writes to the outbox (weekly posts, follow-ups) is sent by the
+            # outbox's workers, in parallel and paced, not one by one in this tick.
+            await self.service.handle(cmd, send=False)
         except StorageError as exc:
             log.warning("%s skipped, the database is unreachable: %s", type(cmd).__name__, exc)
         except Exception:

@@ -28,9 +28,8 @@ class Deps:
     # The timezone that bounds a "day" for the daily thanks allowance, and of new schedules.
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     content: Content = field(default_factory=load_content)
-    # How many channels get their weekly post at the same time.
-    fanout: int = 10
-    # A claimed weekly post older than this with no message is taken for a crash and recovered.
+    # A claimed weekly post older than this, with no message and nothing in the outbox,
+    # is taken over (its outbox item was given up, or a crash came before the outbox).
     delivery_lease: timedelta = timedelta(minutes=2)
     # Consecutive permanent failures after which a channel's schedule is paused.
     max_failures: int = 3

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -56,6 +56,8 @@ from bot.ports import OncePoster, Paced, ThreadFinder, UnitOfWork
 log = logging.getLogger(__name__)
 
 SOURCE = "outbox"
+
+Sender = Callable[[InboxItem], Awaitable[None]]
 
 # The items written by the current command, to send them before it returns.
 _written: ContextVar[_Sending | None] = ContextVar("leanon_outbox_written", default=None)
@@ -133,9 +135,11 @@ def _ref(ref: MessageRef) -> list[str]:
 # --- writing: in the unit of work of the change ------------------------------------------
 
 
-async def _say(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, kind: str,
-               payload: dict[str, Any], *, key: str | None = None, group: str | None = None,
-               not_before: datetime | None = None) -> None:
+async def say(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, kind: str,
+              payload: dict[str, Any], *, key: str | None = None, group: str | None = None,
+              not_before: datetime | None = None) -> None:
+    """Write one item of `kind` (its sender: `Outbox.register`); a `key` that is there
+    already writes nothing."""
     key = key or f"out:{uuid.uuid4().hex}"
     sending = _written.get()
     owner = None
@@ -156,20 +160,20 @@ async def post(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, channel_i
     payload = {"channel": channel_id, "message": encode_message(message)}
     if refused is not None:
         payload["refused"] = encode_message(refused)
-    await _say(uow, at, workspace, "post", payload)
+    await say(uow, at, workspace, "post", payload)
 
 
 async def reply(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, parent: MessageRef,
                 message: Message) -> None:
     """A message in the thread of `parent`."""
-    await _say(uow, at, workspace, "reply", {"parent": _ref(parent),
+    await say(uow, at, workspace, "reply", {"parent": _ref(parent),
                                              "message": encode_message(message)})
 
 
 async def whisper(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, channel_id: str,
                   user_id: str, message: Message) -> None:
     """A private message to one member (see `Chat.whisper`)."""
-    await _say(uow, at, workspace, "whisper", {"channel": channel_id, "user": user_id,
+    await say(uow, at, workspace, "whisper", {"channel": channel_id, "user": user_id,
                                                "message": encode_message(message)})
 
 
@@ -202,11 +206,11 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
         if not await uow.inbox.replace_payload(waiting[group].id, json.dumps(payload)):
             # A worker took it meanwhile: these wait a window in an item of their own.
             payload["lines"] = [_line(text) for text in lines]
-            await _say(uow, at, workspace, "note", payload, group=group,
+            await say(uow, at, workspace, "note", payload, group=group,
                        not_before=at + window)
     for group, payload in new.items():
         sent = last.get(group)
-        await _say(uow, at, workspace, "note", payload, group=group,
+        await say(uow, at, workspace, "note", payload, group=group,
                    not_before=sent + window if sent is not None else None)
 
 
@@ -218,13 +222,13 @@ async def note(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Work
 
 async def post_card(uow: UnitOfWork, at: datetime, ask: Ask) -> None:
     """The ask's card, once for the ask."""
-    await _say(uow, at, ask.workspace, "post_card", {"ask": ask.id}, key=f"out:card:{ask.id}")
+    await say(uow, at, ask.workspace, "post_card", {"ask": ask.id}, key=f"out:card:{ask.id}")
 
 
 async def refresh_card(uow: UnitOfWork, at: datetime, ask: Ask) -> None:
     """Show the ask's card as the ask is when this is sent (a removed ask: as removed)."""
     if ask.message is not None:
-        await _say(uow, at, ask.workspace, "refresh_card",
+        await say(uow, at, ask.workspace, "refresh_card",
                    {"ask": ask.id, "card": _ref(ask.message)})
 
 
@@ -232,7 +236,7 @@ async def link_thread(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, re
                       thanks_key: str) -> None:
     """Not a message: ask the platform whether `ref` is a reply in an ask's thread, and if
     it is, link the thanks with `thanks_key` to that ask (`ThreadFinder`)."""
-    await _say(uow, at, workspace, "link_thread", {"message": _ref(ref), "thanks": thanks_key})
+    await say(uow, at, workspace, "link_thread", {"message": _ref(ref), "thanks": thanks_key})
 
 
 # --- sending -----------------------------------------------------------------------------
@@ -274,6 +278,15 @@ class Outbox:
         self.deps = deps
         self.queue = Inbox(deps.uow, deps.clock, workers=workers, name="outbox")
         self.queue.register(SOURCE, self._send, given_up=self._given_up)
+        self._senders: dict[str, Sender] = {}
+        self._given_ups: dict[str, Sender] = {}
+
+    def register(self, kind: str, send: Sender, given_up: Sender | None = None) -> None:
+        """Items of `kind` are sent by `send` (a ChatError that is not permanent: tried
+        again later); `given_up` hears of those that failed for good."""
+        self._senders[kind] = send
+        if given_up is not None:
+            self._given_ups[kind] = given_up
 
     async def start(self) -> None:
         await self.queue.start()
@@ -309,7 +322,7 @@ class Outbox:
             if refused is not None and (instead := _instead.get()) is not None:
                 instead.append(decode_message(refused))
 
-    def _pace(self, item: InboxItem, kind: str, channel_id: str | None) -> None:
+    def pace(self, item: InboxItem, kind: str, channel_id: str | None) -> None:
         """Keep within the platform's limits (`Paced`): a call that must wait is put back."""
         chat = self.deps.chat
         wait = chat.pace(item.workspace, kind, channel_id) if isinstance(chat, Paced) else 0.0
@@ -321,18 +334,18 @@ class Outbox:
         chat, ws = self.deps.chat, item.workspace
 
         if item.kind == "post":
-            self._pace(item, "post", payload["channel"])
-            await self._post_once(item, payload["channel"], decode_message(payload["message"]),
+            self.pace(item, "post", payload["channel"])
+            await self.post_once(item, payload["channel"], decode_message(payload["message"]),
                                   item.key)
         elif item.kind == "reply":
-            self._pace(item, "reply", payload["parent"][0])
+            self.pace(item, "reply", payload["parent"][0])
             await chat.reply(ws, MessageRef(*payload["parent"]), decode_message(payload["message"]))
         elif item.kind == "whisper":
-            self._pace(item, "whisper", f"dm:{payload['user']}")
+            self.pace(item, "whisper", f"dm:{payload['user']}")
             await chat.whisper(ws, payload["channel"], payload["user"],
                                decode_message(payload["message"]))
         elif item.kind == "note":
-            self._pace(item, "whisper", f"dm:{payload['user']}")
+            self.pace(item, "whisper", f"dm:{payload['user']}")
             lines = tuple(_unline(ln) for ln in payload["lines"])
             title = f"You were thanked {len(lines)} times" if len(lines) > 1 else None
             await chat.whisper(ws, payload["channel"], payload["user"],
@@ -343,18 +356,25 @@ class Outbox:
             await self._refresh_card(item, int(payload["ask"]), MessageRef(*payload["card"]))
         elif item.kind == "link_thread":
             await self._link_thread(item, MessageRef(*payload["message"]), payload["thanks"])
+        elif (send := self._senders.get(item.kind)) is not None:
+            await send(item)
         else:
             raise ValueError(f"unknown outbox item kind {item.kind!r}")
 
-    async def _post_once(self, item: InboxItem, channel_id: str, message: Message,
-                         nonce: str) -> MessageRef:
-        """Post, unless an earlier attempt of this item did (found by its nonce)."""
+    async def post_once(self, item: InboxItem, channel_id: str, message: Message, nonce: str,
+                        *, since: datetime | None = None, weekly: bool = False) -> MessageRef:
+        """Post, unless an earlier attempt did (found by its nonce): an earlier attempt of
+        this item, or with `since`, any attempt since then. `weekly`: a weekly post, which a
+        platform that can (`OncePoster.post_once`) tags and counts as one."""
         chat = self.deps.chat
-        if item.attempts > 1 and isinstance(chat, OncePoster):
+        if (item.attempts > 1 or since is not None) and isinstance(chat, OncePoster):
+            looked_from = item.received_at - timedelta(minutes=5)
             found = await chat.find_post(item.workspace, channel_id, nonce,
-                                         item.received_at - timedelta(minutes=5))
+                                         min(looked_from, since or looked_from))
             if found is not None:
                 return found
+        if weekly and isinstance(chat, OncePoster):
+            return await chat.post_once(item.workspace, channel_id, message, nonce)
         return await chat.post(item.workspace, channel_id, message, nonce=nonce)
 
     async def _post_card(self, item: InboxItem, ask_id: int) -> None:
@@ -365,9 +385,9 @@ class Outbox:
             return  # removed meanwhile, or posted by an earlier attempt
         if ask.status is AskStatus.CLOSED and ask.close_reason is CloseReason.WITHDRAWN:
             return
-        self._pace(item, "post", ask.channel_id)
+        self.pace(item, "post", ask.channel_id)
         try:
-            ref = await self._post_once(item, ask.channel_id, cards.ask_card(ask, helpers),
+            ref = await self.post_once(item, ask.channel_id, cards.ask_card(ask, helpers),
                                         f"ask:{ask.id}")
         except ChatError as exc:
             if not exc.permanent:
@@ -400,7 +420,7 @@ class Outbox:
             ask = await uow.asks.get(workspace, ask_id)
             helpers = [o.helper_id for o in await uow.asks.offers(ask_id)] if ask else []
         card = cards.ask_card(ask, helpers) if ask is not None else cards.removed_card()
-        self._pace(item, "update", ref.channel_id)
+        self.pace(item, "update", ref.channel_id)
         try:
             await self.deps.chat.update(workspace, ref, card)
         except ChatError as exc:
@@ -410,7 +430,7 @@ class Outbox:
 
     async def _link_thread(self, item: InboxItem, ref: MessageRef, thanks_key: str) -> None:
         workspace, chat = item.workspace, self.deps.chat
-        self._pace(item, "lookup", ref.channel_id)
+        self.pace(item, "lookup", ref.channel_id)
         thread = await chat.thread_of(workspace, ref) if isinstance(chat, ThreadFinder) else None
         if thread is None:
             return
@@ -420,7 +440,9 @@ class Outbox:
                 await uow.commit()
 
     async def _given_up(self, item: InboxItem) -> None:
-        if item.kind == "post_card":
+        if (given_up := self._given_ups.get(item.kind)) is not None:
+            await given_up(item)
+        elif item.kind == "post_card":
             async with self.deps.uow() as uow:
                 ask = await uow.asks.get(item.workspace, int(json.loads(item.payload)["ask"]))
             if ask is not None and ask.message is None and ask.is_open:

@@ -357,6 +357,10 @@ class InboxRepository(Protocol):
         a worker (groups with none are left out)."""
         ...
 
+    async def pending_in_groups(self, groups: Collection[str]) -> set[str]:
+        """Those of `groups` with an item not done yet (waiting, or taken by a worker)."""
+        ...
+
     async def replace_payload(self, item_id: int, payload: str) -> bool:
         """Change a waiting item's payload; False when a worker took it in the meantime."""
         ...

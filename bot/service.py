@@ -87,6 +87,7 @@ class Leanon:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.outbox = Outbox(deps)
+        delivery.register(self.outbox)
         # Reactions come in floods (a busy channel, a redelivery after an outage): those
         # arriving together are written together (see bot.groupcommit).
         self._reactions: GroupCommit[thanks.Reaction, Reply] = GroupCommit(self._record_reactions)

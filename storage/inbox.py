@@ -140,6 +140,16 @@ class SqlInboxRepository(SqlRepository):
         return {r.group_key: _item(r) for r in found.all() if r.group_key}  # the newest wins
 
     @translate_errors
+    async def pending_in_groups(self, groups: Collection[str]) -> set[str]:
+        if not groups:
+            return set()
+        row = InboxItemRow
+        found = await self._session.scalars(
+            select(row.group_key).distinct()
+            .where(row.group_key.in_(list(groups)), row.done_at.is_(None)))
+        return {group for group in found.all() if group}
+
+    @translate_errors
     async def replace_payload(self, item_id: int, payload: str) -> bool:
         row = InboxItemRow
         result = await self._session.execute(

@@ -72,7 +72,8 @@ async def test_three_replicas_serve_slack_and_post_each_weekly_post_once_across_
             await asyncio.gather(b.start(), c.start())
             await asyncio.gather(b.wait_ready(session), c.wait_ready(session))
             await admin.fetchval("SELECT pg_advisory_unlock($1)", key)
-            # A starts now and elects at once: it leads and starts posting (10 at a time).
+            # A starts now and elects at once: it leads and writes every post to the outbox,
+            # whose workers (in every replica) send them.
             await a.start()
             await a.wait_ready(session)
             await wait_until(lambda: any(leads(p) for p in everyone), 10, "a replica leads")
@@ -110,22 +111,27 @@ async def test_three_replicas_serve_slack_and_post_each_weekly_post_once_across_
             before_kill = len(fake.weekly_posts())
             assert before_kill < len(CHANNELS), "the fan-out ended before the kill"
             await leader.wait()
-            # A's unfinished claims: their 2-minute lease is made to have passed (instead
-            # of waiting for it), so the next leader recovers them at once.
-            await waiter.execute("UPDATE deliveries SET claimed_at = claimed_at - interval "
-                                 "'5 minutes' WHERE status = 'claimed'")
+            # The posts A was sending: their 30-second lease is made to have passed (instead
+            # of waiting for it), so another replica's outbox takes them over at once.
+            await waiter.execute("UPDATE inbox_items SET lease_until = lease_until - interval "
+                                 "'5 minutes' WHERE kind = 'weekly_post' AND done_at IS NULL "
+                                 "AND owner IS NOT NULL")
             await waiter.close()  # the lock goes: B or C takes over at its next election
 
             await wait_until(lambda: any(leads(p) for p in survivors), 12, "another replica leads")
             takeover = time.monotonic() - killed_at
-            [new_leader] = [p for p in survivors if leads(p)]
+            assert sum(leads(p) for p in survivors) == 1
             await wait_until(lambda: len(fake.weekly_posts()) >= len(CHANNELS), 10,
                              "every channel posted")
             await wait_until(lambda: admin.fetchval("SELECT count(*) = $1 FROM deliveries WHERE "
                                                     "status = 'posted'", len(CHANNELS)),
                              10, "every delivery recorded as posted")
-            async with session.get(f"{new_leader.base}/metrics") as response:
-                metrics = await response.text()
+            sent_by_survivors = 0
+            for process in survivors:
+                async with session.get(f"{process.base}/metrics") as response:
+                    sent = re.search(r'leanon_weekly_posts_total\{outcome="sent",platform='
+                                     r'"slack",trigger="schedule"\} (\d+)', await response.text())
+                sent_by_survivors += int(sent.group(1)) if sent else 0
             for process in survivors:  # and still serve Slack
                 assert await command(session, process.base, fake, "/ask",
                                      "Who can pair on the flaky test today?") == 200
@@ -140,12 +146,10 @@ async def test_three_replicas_serve_slack_and_post_each_weekly_post_once_across_
     for post in fake.weekly_posts():
         per_channel[post["channel"]] += 1
     assert per_channel == dict.fromkeys(CHANNELS, 1)  # exactly once, none re-posted
-    sent = re.search(r'leanon_weekly_posts_total\{outcome="sent",platform="slack",'
-                     r'trigger="schedule"\} (\d+)', metrics)
-    assert sent and int(sent.group(1)) == len(CHANNELS) - before_kill
-    # Posts in flight at the kill were found in the channel's history, not posted again.
-    recovered = [e for e in new_leader.logs() if e["event"].startswith("recovering the weekly post")]
-    assert recovered and fake.find("conversations.history")
+    # Whatever was not posted at the kill was posted by the others (each counted once) ...
+    assert len(CHANNELS) - before_kill <= sent_by_survivors <= len(CHANNELS)
+    # ... and the posts in flight at the kill were found in the channel's history.
+    assert fake.find("conversations.history")
     assert takeover < 15
 
 

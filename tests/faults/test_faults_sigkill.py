@@ -3,9 +3,9 @@ early and midway; on PostgreSQL midway) and started again on the same database: 
 channel still gets its post exactly once.
 
 The fake Slack keeps each weekly post at once but answers 0.2 s later, so at every kill
-some posts are out in the channel while leanon has not recorded them. A restarted leanon
-takes those claims over once their lease has run out (moved back here instead of waiting
-its two minutes) and finds the posts in the channel's history instead of posting again.
+some posts are out in the channel while leanon has not recorded them. A restarted leanon's
+outbox takes those posts over once their lease has run out (moved back here instead of
+waiting its 30 seconds) and finds them in the channel's history instead of posting again.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import SqlStore
-from storage.models import DeliveryRow, ScheduleRow
+from storage.models import DeliveryRow, InboxItemRow, ScheduleRow
 
 CHANNELS = [f"CKILL{n:04d}" for n in range(200)]
 EARLY, MIDWAY = 20, 100  # weekly posts Slack has received when leanon is killed
@@ -73,16 +73,20 @@ async def deliveries(database_url: str) -> dict[str, tuple[str, str | None]]:
 
 
 async def lease_run_out(database_url: str) -> int:
-    """Move every open claim's time back past its two-minute lease; how many there were."""
+    """Move the lease of every weekly post the killed process was sending back past its
+    end; how many there were."""
     store = SqlStore.from_url(database_url)
     try:
         async with AsyncSession(store.engine) as session:
-            claims = (await session.scalars(
-                select(DeliveryRow).where(DeliveryRow.status == "claimed"))).all()
-            for claim in claims:
-                claim.claimed_at -= timedelta(minutes=5)
+            sending = (await session.scalars(
+                select(InboxItemRow).where(InboxItemRow.kind == "weekly_post",
+                                           InboxItemRow.done_at.is_(None),
+                                           InboxItemRow.owner.is_not(None)))).all()
+            for item in sending:
+                assert item.lease_until is not None
+                item.lease_until -= timedelta(minutes=5)
             await session.commit()
-            return len(claims)
+            return len(sending)
     finally:
         await store.close()
 

@@ -3,8 +3,9 @@
 chat.postMessage calls meet a seeded mix of 429 (Retry-After), 500/502/503/504 and dropped
 connections, some of them after Slack had posted the message (the caller sees only the
 failure). leanon runs in this process (real bolt app, real Web API clients with their
-retry handlers, real database), its weekly posts driven by scheduler ticks. An ask card
-that met a 5xx after Slack posted it is found again by its nonce, not posted twice.
+retry handlers, real database), its weekly posts driven by scheduler ticks (a minute apart
+on its clock) and sent by its outbox. An ask card that met a 5xx after Slack posted it is
+found again by its nonce, not posted twice.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 from fake_slack import BOT_TOKEN
 from fault_testing import Failure, StormSlack, storm_plan
+from leanon_testing import MovableClock
 from replica_testing import seed_due_schedules
 from slack_testing import ALICE, BOB, CAROL, CHANNEL, SECRET, WS, Harness, dm, payload
 from sqlalchemy import text
@@ -44,10 +47,12 @@ async def fake() -> AsyncIterator[StormSlack]:
 
 
 @contextlib.asynccontextmanager
-async def leanon(database_url: str, fake: StormSlack) -> AsyncIterator[Harness]:
-    """leanon in Slack HTTP mode in this process, on the real clock, against the fake."""
+async def leanon(database_url: str, fake: StormSlack,
+                 clock: MovableClock | None = None) -> AsyncIterator[Harness]:
+    """leanon in Slack HTTP mode in this process, on the real clock (or `clock`), against
+    the fake."""
     config = Config(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
-    async with bootstrap(config) as runtime:
+    async with bootstrap(config, clock=clock) as runtime:
         auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
         adapter = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=SECRET,
                             api_url=fake.api_url)
@@ -73,12 +78,15 @@ async def test_weekly_posts_through_a_5xx_and_429_storm_are_each_posted_once(
     await seed_due_schedules(database_url, CHANNELS)
     plan = storm_plan(CHANNELS, seed=48)
     fake.storm = {channel: list(failures) for channel, failures in plan.items()}
-    async with leanon(database_url, fake) as slack:
-        engine = slack.runtime.store.engine
+    clock = MovableClock()
+    async with leanon(database_url, fake, clock) as slack:
+        engine, outbox = slack.runtime.store.engine, slack.runtime.service.outbox
         ticks = 0
         while ticks < TICKS:
             await slack.runtime.service.handle(RunDueNudges())
             ticks += 1
+            clock.offset += timedelta(minutes=1)  # a minute to the next tick: retries are due
+            await outbox.drain()
             async with engine.connect() as db:
                 rows = (await db.execute(text(
                     "SELECT s.channel_id, d.status, d.message_id FROM deliveries d "

@@ -50,5 +50,5 @@ async def test_two_processes_post_each_schedule_once(postgres_url: str, tmp_path
     per_channel = Counter(line.split()[1] for line in lines)
     assert per_channel == Counter(dict.fromkeys(CHANNELS, 1))
     if mode == "elect":
+        # The leader writes the posts; either process's outbox may send them.
         assert sorted(roles) == ["follower", "leader"]
-        assert len({line.split()[0] for line in lines}) == 1  # all posted by the leader

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import time, timedelta
 from pathlib import Path
@@ -9,10 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from nudge_testing import ADMIN, MEMBER, WS, RecordingChat, SettableClock, leanon, utc
+from sqlalchemy import text
 
+from bot.app import Runtime
 from bot.commands import NudgeNow, RunDueNudges, SetNudge
 from bot.content import THEMES, load_content
-from bot.domain import Schedule
+from bot.domain import MessageRef, Schedule, WorkspaceRef
+from bot.messages import Message
 from bot.nudges import week_fire
 
 # Monday 2026-11-30 is in ISO week 2026-W49.
@@ -160,7 +165,7 @@ async def test_a_crash_after_posting_is_completed_without_a_second_post(tmp_path
     assert delivery is not None and delivery.message_id == chat.posts[0].ref.message_id
 
 
-async def test_a_transient_failure_is_retried_on_the_next_tick(tmp_path: Path) -> None:
+async def test_a_transient_failure_is_tried_again_and_posted_once(tmp_path: Path) -> None:
     clock = SettableClock(utc(2026, 11, 25, 12, 0))
     chat = RecordingChat(clock)
     async with leanon(tmp_path / "db.sqlite", clock, chat) as runtime:
@@ -173,6 +178,74 @@ async def test_a_transient_failure_is_retried_on_the_next_tick(tmp_path: Path) -
         await runtime.service.handle(RunDueNudges())
         clock.advance(timedelta(minutes=1))
         await runtime.service.handle(RunDueNudges())
+        await runtime.service.outbox.settled()  # the outbox tries again
+    assert len(chat.posts) == 1
+
+
+async def test_a_post_the_outbox_gave_up_on_is_taken_over_by_a_later_tick(
+        tmp_path: Path) -> None:
+    db, clock, chat = await monday_schedule(tmp_path)
+    clock.set(utc(2026, 11, 30, 9, 30))
+    async with leanon(db, clock, chat) as runtime:
+        chat.fail("C1", times=6)  # every attempt the outbox makes (1 + 5 retries)
+        await runtime.service.handle(RunDueNudges())
+        for _ in range(6):
+            clock.advance(timedelta(minutes=1))
+            await runtime.service.outbox.drain()
+        assert chat.posts == []
+        async with runtime.store.unit_of_work() as uow:
+            [s] = await uow.schedules.active()
+            assert s.failures == 1  # one failed week's post, not one per attempt
+        await runtime.service.handle(RunDueNudges())  # the next tick writes it again
+        await runtime.service.handle(RunDueNudges())
+        await runtime.service.outbox.settled()
+        async with runtime.store.unit_of_work() as uow:
+            delivery = await uow.deliveries.get(s.id, "2026-W49")
+            [s] = await uow.schedules.active()
+    assert len(chat.posts) == 1
+    assert delivery is not None and delivery.message_id == chat.posts[0].ref.message_id
+    assert s.failures == 0 and s.posts_sent == 1
+
+
+class HangingChat(RecordingChat):
+    """Posts never return while `hanging`: the process is killed in the middle of one."""
+
+    hanging = True
+
+    async def post_once(self, workspace: WorkspaceRef, channel_id: str, message: Message,
+                        nonce: str | None) -> MessageRef:
+        if self.hanging:
+            await asyncio.Event().wait()
+        return await super().post_once(workspace, channel_id, message, nonce)
+
+
+async def weekly_items(runtime: Runtime) -> int:
+    async with runtime.store.engine.connect() as connection:
+        return int((await connection.execute(text(
+            "SELECT count(*) FROM inbox_items WHERE kind = 'weekly_post'"))).scalar_one())
+
+
+async def test_a_post_cut_off_by_a_crash_is_sent_by_the_outbox_once_and_not_written_again(
+        tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    clock = SettableClock(utc(2026, 11, 25, 12, 0))
+    chat = HangingChat(clock)
+    async with leanon(db, clock, chat) as runtime:
+        await set_monday_nudge(runtime, "UTC")
+        clock.set(utc(2026, 11, 30, 9, 30))
+        tick = asyncio.create_task(runtime.service.handle(RunDueNudges()))
+        await asyncio.sleep(0.5)
+        tick.cancel()  # the claim and its post are written; the process dies posting it
+        with contextlib.suppress(asyncio.CancelledError):
+            await tick
+    assert chat.posts == []
+    chat.hanging = False
+    clock.advance(timedelta(minutes=3))  # past the outbox's lease and the claim's
+    async with leanon(db, clock, chat) as runtime:
+        await runtime.service.handle(RunDueNudges())  # the claim's post is still in the outbox
+        await runtime.service.outbox.settled()
+        await runtime.service.handle(RunDueNudges())
+        assert await weekly_items(runtime) == 1
     assert len(chat.posts) == 1
 
 

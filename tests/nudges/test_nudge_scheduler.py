@@ -45,6 +45,7 @@ async def test_only_the_leader_posts_and_another_takes_over(tmp_path: Path) -> N
         await first.start()
         await second.start()
         assert first.leader and not second.leader
+        await one.service.outbox.settled()  # the tick wrote it; the outbox sends it
         assert [p.channel_id for p in chat.posts] == ["C1"]  # posted at start
 
         await second.run_nudges()  # not the leader: does nothing
@@ -54,6 +55,7 @@ async def test_only_the_leader_posts_and_another_takes_over(tmp_path: Path) -> N
         clock.set(utc(2026, 12, 1, 9, 30))
         await second.elect()
         assert second.leader
+        await two.service.outbox.settled()
         assert [p.channel_id for p in chat.posts] == ["C1", "C2"]
         await second.stop()
         assert lock_one.holder is None

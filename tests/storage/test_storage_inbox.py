@@ -199,17 +199,21 @@ async def test_a_group_gathers_into_its_waiting_item_until_a_worker_takes_it(
     async with store.unit_of_work() as uow:
         [waiting] = (await uow.inbox.waiting_in_groups(["note:U1", "note:U9"])).values()
         assert waiting.key == "n1" and waiting.group == "note:U1"
+        assert await uow.inbox.pending_in_groups(["note:U1", "note:U2", "note:U9"]) == {
+            "note:U1", "note:U2"}
         assert await uow.inbox.replace_payload(waiting.id, '{"lines": 2}')
         await uow.commit()
     [taken] = await claim(store, limit=1, now_minutes=1)
     assert taken.key == "n1" and taken.payload == '{"lines": 2}'
     async with store.unit_of_work() as uow:
         assert await uow.inbox.waiting_in_groups(["note:U1"]) == {}  # taken: not changed
+        assert await uow.inbox.pending_in_groups(["note:U1"]) == {"note:U1"}  # but not done
         assert not await uow.inbox.replace_payload(taken.id, '{"lines": 3}')
         assert await uow.inbox.last_done_in_groups(["note:U1"], T0) == {}
         await uow.inbox.complete([taken.id], T0 + minutes(2))
         await uow.commit()
     async with store.unit_of_work() as uow:
+        assert await uow.inbox.pending_in_groups(["note:U1", "note:U2"]) == {"note:U2"}
         assert await uow.inbox.last_done_in_groups(["note:U1", "note:U2"], T0) == {
             "note:U1": T0 + minutes(2)}
         assert await uow.inbox.last_done_in_groups(["note:U1"], T0 + minutes(3)) == {}

@@ -507,6 +507,10 @@ class FakeInboxRepository:
         return {r.new.group: r.item() for r in self._rows()  # the newest wins
                 if r.new.group in groups and r.done_at is None and r.owner is None}
 
+    async def pending_in_groups(self, groups: Collection[str]) -> set[str]:
+        return {r.new.group for r in self._rows()
+                if r.new.group in groups and r.new.group and r.done_at is None}
+
     async def replace_payload(self, item_id: int, payload: str) -> bool:
         row = self._data.inbox[item_id]
         if row.done_at is not None or row.owner is not None:
