@@ -274,7 +274,7 @@ CARD_NOT_POSTED = error("leanon could not post your ask in this channel (is the 
 class Outbox:
     """Sends what use cases wrote to the outbox, through `deps.chat`."""
 
-    def __init__(self, deps: Deps, *, workers: int = 4) -> None:
+    def __init__(self, deps: Deps, *, workers: int = 8) -> None:
         self.deps = deps
         self.queue = Inbox(deps.uow, deps.clock, workers=workers, name="outbox")
         self.queue.register(SOURCE, self._send, given_up=self._given_up)
