@@ -82,6 +82,7 @@ async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics
     service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
     inbox = Inbox(store.unit_of_work, deps.clock, busy_at=config.leanon_busy_backlog,
                   urgent_uow=store.urgent_unit_of_work)
+    service.outbox.queue.pressure = inbox.pressure  # both step back for the answers
     await inbox.start()
     if send_in_background:
         await service.outbox.start()

@@ -54,6 +54,44 @@ class Later(Exception):
         self.at = at
 
 
+class Pressure:
+    """How many answers a platform waits for, per second (stores before an answer,
+    reactions recorded before theirs): under a flood the workers step back, so that the
+    answers keep their CPU and their turn at the database; the work waits in the database.
+
+    The rate is the count of the last whole second, weighted by how much of it lies within
+    the last second, plus the count of the current one (a sliding window of two buckets).
+    """
+
+    def __init__(self, high: float = 50.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.high = high
+        self._clock = clock
+        self._second = 0
+        self._current = 0
+        self._previous = 0
+
+    def _roll(self, now: float) -> None:
+        second = int(now)
+        if second != self._second:
+            self._previous = self._current if second == self._second + 1 else 0
+            self._second, self._current = second, 0
+
+    def note(self, n: int = 1) -> None:
+        """`n` answers are on their way."""
+        now = self._clock()
+        self._roll(now)
+        self._current += n
+
+    def rate(self) -> float:
+        now = self._clock()
+        self._roll(now)
+        return self._current + self._previous * (1 - (now - self._second))
+
+    @property
+    def high_now(self) -> bool:
+        return self.rate() >= self.high
+
+
 class Inbox:
     """Stores deliveries and works them with `workers` concurrent workers.
 
@@ -68,8 +106,13 @@ class Inbox:
                  lease: timedelta = timedelta(seconds=30), poll: float = 1.0,
                  max_attempts: int = 6, keep_done: timedelta = timedelta(hours=1),
                  busy_at: int = 500, urgent_uow: UnitOfWorkFactory | None = None,
-                 name: str = "inbox") -> None:
+                 name: str = "inbox", pressure: Pressure | None = None,
+                 pressed_workers: int = 1) -> None:
         self.name = name
+        # Answers waiting (shared by the inbox and the outbox): while high, at most
+        # `pressed_workers` items are worked at a time.
+        self.pressure = pressure or Pressure()
+        self.pressed_workers = pressed_workers
         self.uow = uow
         # Storing a delivery holds up the platform's answer: it goes before the workers.
         self.urgent_uow = urgent_uow or uow
@@ -114,6 +157,7 @@ class Inbox:
         """
         item = NewInboxItem(source=source, key=key[:255], workspace=workspace, kind=kind[:64],
                             payload=payload, received_at=self._clock.now())
+        self.pressure.note()
         stored = await self._puts.submit(item) is not None
         if stored:
             self.backlog += 1
@@ -129,6 +173,7 @@ class Inbox:
         item = NewInboxItem(source=source, key=key[:255], workspace=workspace, kind=kind[:64],
                             payload=payload, received_at=now, owner=self.owner,
                             not_before=now + self.lease)
+        self.pressure.note()
         item_id = await self._puts.submit(item)
         if item_id is None:
             return None
@@ -209,7 +254,8 @@ class Inbox:
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            free = self.workers - len(self._running)
+            workers = self.pressed_workers if self.pressure.high_now else self.workers
+            free = workers - len(self._running)
             claimed = await self._claim(free) if free > 0 and self._processors else 0
             if claimed and claimed == free:
                 continue  # maybe more are waiting; the loop waits for a free worker first

@@ -44,18 +44,20 @@ class SqlInboxRepository(SqlRepository):
             first.setdefault(item.key, item)
         if not first:
             return []
-        statement = (
-            self._insert(InboxItemRow)
-            .values([{**workspace_columns(i.workspace), "source": i.source, "delivery_key": i.key,
-                      "kind": i.kind, "payload": i.payload, "received_at": i.received_at,
-                      # Stored as taken by its sender: that is its first attempt.
-                      "attempts": 1 if i.owner else 0, "group_key": i.group,
-                      "lease_until": i.not_before, "owner": i.owner}
-                     for i in first.values()])
-            .on_conflict_do_nothing(index_elements=["delivery_key"])
-            .returning(InboxItemRow.delivery_key, InboxItemRow.id)
-        )
-        stored = dict((await self._session.execute(statement)).tuples().all())
+        rows = [{**workspace_columns(i.workspace), "source": i.source, "delivery_key": i.key,
+                 "kind": i.kind, "payload": i.payload, "received_at": i.received_at,
+                 # Stored as taken by its sender: that is its first attempt.
+                 "attempts": 1 if i.owner else 0, "group_key": i.group,
+                 "lease_until": i.not_before, "owner": i.owner}
+                for i in first.values()]
+        # One statement of the table, its rows as parameters: compiled once and cached (a
+        # multi-VALUES statement built per call was compiled per call, on the answer path).
+        table = InboxItemRow.__table__
+        statement = (self._insert(table)  # type: ignore[arg-type]
+                     .on_conflict_do_nothing(index_elements=["delivery_key"])
+                     .returning(table.c.delivery_key, table.c.id))
+        result = await self._session.execute(statement, rows)
+        stored = {key: item_id for key, item_id in result.all()}
         results: list[int | None] = []
         for item in items:  # a key twice in one batch: the first one is the delivery
             mine = first.get(item.key) is item

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -272,8 +273,13 @@ class InboxItemRow(WorkspaceScoped, Base):
     __tablename__ = "inbox_items"
     __table_args__ = (
         UniqueConstraint("delivery_key"),
-        # The waiting items of each workspace in arrival order (claims are fair per workspace).
-        Index("ix_inbox_items_waiting", "done_at", "platform", "workspace_id", "id"),
+        # The items not done, by source and workspace, with their lease: a claim (fair per
+        # workspace) reads this index alone. Done items (kept a while) are not in it.
+        Index("ix_inbox_items_queue", "source", "platform", "workspace_id", "lease_until", "id",
+              sqlite_where=text("done_at IS NULL"), postgresql_where=text("done_at IS NULL")),
+        # Done items, for pruning.
+        Index("ix_inbox_items_done", "done_at", sqlite_where=text("done_at IS NOT NULL"),
+              postgresql_where=text("done_at IS NOT NULL")),
         # Notes to one member that are sent as one (`bot.outbox`).
         Index("ix_inbox_items_group", "group_key", "done_at"),
         {"sqlite_autoincrement": True},

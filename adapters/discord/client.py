@@ -129,6 +129,8 @@ class LeanonClient(discord.AutoShardedClient):
 
     async def _reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
         bind(event_id=new_id())  # never a member id: the reactor may be an anonymous asker
+        if self.inbox is not None:  # recorded at once, like an answer: workers step back
+            self.inbox.pressure.note()
         async with self.reactions.in_order(reaction_key(payload)):
             cmd = await reaction_command(self, payload, added)
             if cmd is not None:

@@ -90,6 +90,9 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, inbox: Inbox, signing_sec
         name="leanon",
         logger=logging.getLogger("leanon.slack.bolt"),
         signing_secret=signing_secret,
+        # adapters.slack.server checks every request's signature before bolt sees it (Socket
+        # Mode has none to check): bolt checking it again only cost time on the answer path.
+        request_verification_enabled=False,
         # No token: authorize gives each request its workspace's. Not pooled (see web_client).
         client=web_client(api_url, pooled=False),
         # bolt accepts None (not installed); an AsyncAuthorize may be combined with oauth_flow.

@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -46,6 +46,12 @@ class Delivered:
     @property
     def workspace(self) -> WorkspaceRef | None:
         return workspace_ref(self.enterprise_id, self.team_id)
+
+    def as_json(self) -> dict[str, str | None]:
+        """As stored (`dataclasses.asdict` costs ten times as much, on the answer path)."""
+        return {"enterprise_id": self.enterprise_id, "team_id": self.team_id,
+                "user_id": self.user_id, "channel_id": self.channel_id,
+                "bot_user_id": self.bot_user_id}
 
 
 Respond = Callable[..., Awaitable[Any]]
@@ -98,7 +104,7 @@ class Deliveries:
             if workspace is None:
                 await ack()
                 return
-            payload = json.dumps({"work": name, "body": body, "context": asdict(delivered),
+            payload = json.dumps({"work": name, "body": body, "context": delivered.as_json(),
                                   "log": log_context()})
             stored = await self.inbox.put(SOURCE, delivery_key(workspace, name, body), workspace,
                                           name, payload)

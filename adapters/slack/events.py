@@ -110,10 +110,14 @@ async def ack_now(ack: AsyncAck) -> None:
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Add the reaction and App Home listeners, and the error handler."""
+    pressure = bridge.deliveries.inbox.pressure  # recorded before their answer: answers too
+
     async def reaction_added(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        pressure.note()
         await within_deadline(bridge, add_reaction(event, context), _key(event, context))
 
     async def reaction_removed(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        pressure.note()
         await within_deadline(bridge, remove_reaction(event, context), _key(event, context))
 
     async def add_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:

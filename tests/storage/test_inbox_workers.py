@@ -14,7 +14,7 @@ from leanon_testing import MovableClock
 
 from bot.domain import InboxItem, Platform, WorkspaceRef
 from bot.errors import ChatError, StorageError
-from bot.inbox import Inbox, Retry
+from bot.inbox import Inbox, Pressure, Retry
 from storage import SqlStore
 
 WS = WorkspaceRef(Platform.SLACK, "T1")
@@ -202,3 +202,33 @@ async def test_the_member_is_told_of_an_item_given_up_and_only_then(
     finally:
         await box.stop(grace=0)
     assert sorted(told) == ["bug", "flaky"]
+
+
+async def test_under_a_flood_of_answers_the_workers_step_back_to_one(
+        store: SqlStore, clock: MovableClock) -> None:
+    now = [0.0]
+    pressure = Pressure(high=10, clock=lambda: now[0])
+    box = Inbox(store.unit_of_work, clock, workers=4, poll=0.05, pressure=pressure)
+    running = peak = 0
+
+    async def work(item: InboxItem) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+
+    box.register("slack", work)
+    await put_many(box, 20)  # 20 answers within a second: a flood
+    await box.start()
+    try:
+        await box.settled(10)
+        assert peak == 1  # one at a time: the answers keep the CPU and the database
+
+        now[0] += 5  # the flood is over
+        peak = 0
+        await put_many(box, 8, prefix="calm")
+        await box.settled(10)
+        assert peak == 4
+    finally:
+        await box.stop(grace=0)
