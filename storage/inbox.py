@@ -17,10 +17,14 @@ from storage.repository import NO_SYNC, SqlRepository, rowcount
 ERROR_LENGTH = 255
 
 
-def _waiting(sources: Collection[str], now: datetime) -> ColumnElement[bool]:
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Not done, and not taken (or its lease ran out)."""
     row = InboxItemRow
-    return and_(row.done_at.is_(None), row.source.in_(list(sources)),
-                or_(row.lease_until.is_(None), row.lease_until <= now))
+    return and_(row.done_at.is_(None), or_(row.lease_until.is_(None), row.lease_until <= now))
+
+
+def _waiting(sources: Collection[str], now: datetime) -> ColumnElement[bool]:
+    return and_(_due(now), InboxItemRow.source.in_(list(sources)))
 
 
 def _item(row: InboxItemRow) -> InboxItem:
@@ -86,7 +90,9 @@ class SqlInboxRepository(SqlRepository):
         chosen = [i for i in chain.from_iterable(zip_longest(*queues)) if i is not None][:limit]
         if not chosen:
             return []
-        return await self._take(chosen, waiting, owner, lease_until)
+        # Taken by id, still due (their source is known): a source condition here would have
+        # PostgreSQL read the chosen ids out of the whole queue index for each of them.
+        return await self._take(chosen, _due(now), owner, lease_until)
 
     async def _take(self, chosen: list[int], waiting: ColumnElement[bool], owner: str,
                     lease_until: datetime) -> list[InboxItem]:
@@ -94,9 +100,12 @@ class SqlInboxRepository(SqlRepository):
         lockable = select(row.id).where(row.id.in_(chosen), waiting)
         if self._dialect == "postgresql":
             lockable = lockable.with_for_update(skip_locked=True)
+        # The subquery alone decides (on PostgreSQL it re-checks a locked row's conditions
+        # on its newest version; on SQLite this is the one writer): the UPDATE finds its rows
+        # by id alone, which no planner can turn into a scan of the queue.
         statement = (
             update(row)
-            .where(row.id.in_(lockable.scalar_subquery()), waiting)
+            .where(row.id.in_(lockable.scalar_subquery()))
             .values(owner=owner, lease_until=lease_until, attempts=row.attempts + 1)
             .returning(row)
             .execution_options(**NO_SYNC)

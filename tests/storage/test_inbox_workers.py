@@ -38,25 +38,31 @@ async def put_many(box: Inbox, n: int, prefix: str = "d") -> None:
         assert await box.put("slack", f"{prefix}{i}", WS, "ask", f'{{"n": {i}}}')
 
 
+class Peak:
+    """Work that takes `seconds`, counting each item done and the most worked at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.done: Counter[str] = Counter()
+        self.running = self.peak = 0
+
+    async def work(self, item: InboxItem) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        await asyncio.sleep(self.seconds)
+        self.done[item.key] += 1
+        self.running -= 1
+
+
 async def test_each_delivery_is_worked_once_and_never_more_than_the_workers_at_a_time(
         inbox: Inbox) -> None:
-    done: Counter[str] = Counter()
-    running = peak = 0
-
-    async def work(item: InboxItem) -> None:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await asyncio.sleep(0.01)
-        done[item.key] += 1
-        running -= 1
-
-    inbox.register("slack", work)
+    peak = Peak(0.01)
+    inbox.register("slack", peak.work)
     await put_many(inbox, 20)
     assert not await inbox.put("slack", "d3", WS, "ask", "{}")  # a replay: nothing new
     await inbox.settled(10)
-    assert done == Counter({f"d{i}": 1 for i in range(20)})
-    assert peak == 2
+    assert peak.done == Counter({f"d{i}": 1 for i in range(20)})
+    assert peak.peak == 2
 
 
 @pytest.mark.parametrize("failure", [Retry("later"), ChatError("ratelimited"),
@@ -209,26 +215,18 @@ async def test_under_a_flood_of_answers_the_workers_step_back_to_one(
     now = [0.0]
     pressure = Pressure(high=10, clock=lambda: now[0])
     box = Inbox(store.unit_of_work, clock, workers=4, poll=0.05, pressure=pressure)
-    running = peak = 0
-
-    async def work(item: InboxItem) -> None:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await asyncio.sleep(0.02)
-        running -= 1
-
-    box.register("slack", work)
+    flooded, calm = Peak(0.02), Peak(0.02)
+    box.register("slack", flooded.work)
     await put_many(box, 20)  # 20 answers within a second: a flood
     await box.start()
     try:
         await box.settled(10)
-        assert peak == 1  # one at a time: the answers keep the CPU and the database
+        assert flooded.peak == 1  # one at a time: the answers keep the CPU and the database
 
         now[0] += 5  # the flood is over
-        peak = 0
+        box.register("slack", calm.work)
         await put_many(box, 8, prefix="calm")
         await box.settled(10)
-        assert peak == 4
+        assert calm.peak == 4
     finally:
         await box.stop(grace=0)
