@@ -26,6 +26,7 @@ from adapters.slack.auth import DEFAULT_API_URL, WorkspaceAuth, web_client
 from adapters.slack.bridge import Bridge, InFlight
 from adapters.slack.chat import SlackChat
 from adapters.slack.delivered import Deliveries
+from adapters.slack.door import NOT_INSTALLED
 from adapters.slack.members import Members
 from bot.inbox import Inbox
 from bot.service import Leanon
@@ -101,7 +102,7 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, inbox: Inbox, signing_sec
         oauth_flow=oauth,
         process_before_response=True,
         raise_error_for_unhandled_request=True,  # handled in events.on_error, without payloads
-        user_facing_authorize_error_message="leanon is not installed in this workspace.",
+        user_facing_authorize_error_message=NOT_INSTALLED,
     )
     members = Members(auth)
     bridge = Bridge(service=service, chat=SlackChat(auth, members), members=members, auth=auth,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,7 +12,7 @@ import aiohttp
 
 from adapters.slack.auth import WorkspaceAuth, workspace_ref
 from adapters.slack.chat import SlackChat
-from adapters.slack.delivered import Deliveries, Respond
+from adapters.slack.delivered import Delivered, Deliveries, Respond
 from adapters.slack.members import Members
 from bot.commands import ChangeConfig, Command, ExportData, NudgeNow, ResolveAsk
 from bot.domain import Actor, Settings, WorkspaceRef
@@ -25,9 +25,11 @@ log = logging.getLogger(__name__)
 SOMETHING_WENT_WRONG = error("leanon hit a problem and could not finish that. "
                              "Please try again in a moment.")
 
-# Commands whose outcome depends on the member being a workspace admin or owner.
 # Commands whose outcome depends on whether the member is an admin (looked up, then cached).
 ADMIN_SENSITIVE = (ResolveAsk, ChangeConfig, ExportData, NudgeNow)
+
+# An event's work, given the event and what is known of where it came from.
+EventWork = Callable[[dict[str, Any], Delivered], Awaitable[None]]
 
 
 class InFlight:
@@ -76,6 +78,8 @@ class Bridge:
     running: dict[Hashable, asyncio.Future[None]] = field(default_factory=dict)
     # Each workspace's thanks emoji as last read (see may_be_thanks).
     thanks_emoji: dict[WorkspaceRef, tuple[str, ...]] = field(default_factory=dict)
+    # Events done before their answer, by type (run by bolt's listeners and the front door).
+    events: dict[str, EventWork] = field(default_factory=dict)
 
     @staticmethod
     def workspace(context: Any) -> WorkspaceRef | None:

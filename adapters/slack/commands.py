@@ -102,7 +102,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
                                    form.tried, form.anonymous,
                                    request_id=body.get("leanon_delivery")), origin)
 
-    app.command(ASK)(bridge.deliveries.listener("ask", ask))
-    app.command(THANKS)(bridge.deliveries.listener("thanks", thanks))
-    app.command(LEANON)(bridge.deliveries.listener("leanon", leanon))
-    app.view(ASK_MODAL)(bridge.deliveries.listener("ask_form", ask_form))
+    bridge.deliveries.serve(app, "ask", ask, commands=[ASK])
+    bridge.deliveries.serve(app, "thanks", thanks, commands=[THANKS])
+    bridge.deliveries.serve(app, "leanon", leanon, commands=[LEANON])
+    bridge.deliveries.serve(app, "ask_form", ask_form, views=[ASK_MODAL])

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.ops.logs import bound, log_context
@@ -42,6 +42,11 @@ class Delivered:
     user_id: str | None
     channel_id: str | None
     bot_user_id: str | None
+
+    @classmethod
+    def of(cls, context: AsyncBoltContext) -> Delivered:
+        return cls(context.enterprise_id, context.team_id, context.user_id, context.channel_id,
+                   context.bot_user_id)
 
     @property
     def workspace(self) -> WorkspaceRef | None:
@@ -80,12 +85,44 @@ def delivery_key(workspace: WorkspaceRef, name: str, body: dict[str, Any]) -> st
 
 
 class Deliveries:
-    """The Slack adapter's inbox source: its listeners' work, by name."""
+    """The Slack adapter's inbox source: its listeners' work, by name, and which command,
+    button or form each is for (`adapters.slack.door` answers those without bolt)."""
 
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
         self._work: dict[str, Work] = {}
+        self._routes: dict[tuple[str, str], str] = {}
         inbox.register(SOURCE, self.process, self.given_up)
+
+    def serve(self, app: AsyncApp, name: str, work: Work, *, commands: Iterable[str] = (),
+              actions: Iterable[str] = (), views: Iterable[str] = ()) -> None:
+        """`work` does the slash `commands`, button `actions` and form `views` named."""
+        listener = self.listener(name, work)
+        for command in commands:
+            self._routes["command", command] = name
+            app.command(command)(listener)
+        for action in actions:
+            self._routes["action", action] = name
+            app.action(action)(listener)
+        for view in views:
+            self._routes["view", view] = name
+            app.view(view)(listener)
+
+    def route(self, body: dict[str, Any]) -> str | None:
+        """The name of the work for a delivery, as bolt would match its listener."""
+        if isinstance(command := body.get("command"), str):
+            return self._routes.get(("command", command))
+        kind = body.get("type")
+        if kind == "block_actions":
+            actions = body.get("actions")
+            first = actions[0] if isinstance(actions, list) and actions else None
+            action = first.get("action_id") if isinstance(first, dict) else None
+            return self._routes.get(("action", action)) if isinstance(action, str) else None
+        if kind == "view_submission":
+            view = body.get("view")
+            callback = view.get("callback_id") if isinstance(view, dict) else None
+            return self._routes.get(("view", callback)) if isinstance(callback, str) else None
+        return None
 
     def listener(self, name: str, work: Work) -> AckListener:
         """The ack function of a listener whose `work` is done from the inbox.
@@ -98,22 +135,24 @@ class Deliveries:
 
         async def store_then_ack(ack: AsyncAck, body: dict[str, Any],
                                  context: AsyncBoltContext) -> None:
-            delivered = Delivered(context.enterprise_id, context.team_id, context.user_id,
-                                  context.channel_id, context.bot_user_id)
-            workspace = delivered.workspace
-            if workspace is None:
-                await ack()
-                return
-            payload = json.dumps({"work": name, "body": body, "context": delivered.as_json(),
-                                  "log": log_context()})
-            stored = await self.inbox.put(SOURCE, delivery_key(workspace, name, body), workspace,
-                                          name, payload)
-            if stored and self.inbox.busy and body.get("command"):
+            if await self.store(name, body, Delivered.of(context)):
                 await ack(text=BUSY)  # shown only to the member, at once
                 return
             await ack()
 
         return store_then_ack
+
+    async def store(self, name: str, body: dict[str, Any], delivered: Delivered) -> bool:
+        """Store a delivery for the work `name`; True when its member should be told that
+        leanon is busy (a command stored while the backlog is long)."""
+        workspace = delivered.workspace
+        if workspace is None:
+            return False
+        payload = json.dumps({"work": name, "body": body, "context": delivered.as_json(),
+                              "log": log_context()})
+        stored = await self.inbox.put(SOURCE, delivery_key(workspace, name, body), workspace,
+                                      name, payload)
+        return bool(stored and self.inbox.busy and body.get("command"))
 
     async def process(self, item: InboxItem) -> None:
         """Do a stored delivery's work (an inbox worker calls this)."""

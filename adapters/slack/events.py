@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -20,7 +20,8 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.bridge import Bridge
+from adapters.slack.bridge import Bridge, EventWork
+from adapters.slack.delivered import Delivered
 from adapters.slack.failures import call
 from adapters.slack.render import fallback_text
 from adapters.slack.views import home_view
@@ -56,7 +57,7 @@ def _reaction(event: dict[str, Any]) -> tuple[str, str, MessageRef, str] | None:
     return str(reactor), str(author), MessageRef(str(channel), str(ts)), base_emoji(str(emoji))
 
 
-def _key(event: dict[str, Any], context: AsyncBoltContext) -> Hashable:
+def _key(event: dict[str, Any], context: Delivered) -> Hashable:
     """What makes two deliveries the same reaction event (None: nothing to go by)."""
     found = _reaction(event)
     if found is None:
@@ -112,15 +113,15 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
     """Add the reaction and App Home listeners, and the error handler."""
     pressure = bridge.deliveries.inbox.pressure  # recorded before their answer: answers too
 
-    async def reaction_added(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def reaction_added(event: dict[str, Any], context: Delivered) -> None:
         pressure.note()
         await within_deadline(bridge, add_reaction(event, context), _key(event, context))
 
-    async def reaction_removed(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def reaction_removed(event: dict[str, Any], context: Delivered) -> None:
         pressure.note()
         await within_deadline(bridge, remove_reaction(event, context), _key(event, context))
 
-    async def add_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def add_reaction(event: dict[str, Any], context: Delivered) -> None:
         workspace, found = bridge.workspace(context), _reaction(event)
         if workspace is None or found is None:
             return
@@ -138,7 +139,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         await bridge.service.handle(
             ReactionAdded(workspace, actor, person, ref, emoji, thread_known=False))
 
-    async def remove_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def remove_reaction(event: dict[str, Any], context: Delivered) -> None:
         workspace, found = bridge.workspace(context), _reaction(event)
         if workspace is None or found is None:
             return
@@ -173,30 +174,47 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             await bridge.auth.revoked(context.enterprise_id, context.team_id)
 
     async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
-        event = body.get("event") if isinstance(body, dict) else None
-        kind = str((event.get("type") if isinstance(event, dict) else None)
-                   or (body.get("type") if isinstance(body, dict) else None) or "request")
-        if isinstance(error, BoltUnhandledRequestError):
-            # Bolt's own warning would log the whole payload; the kind is enough.
-            log.info("no listener for a Slack %s", kind)
-            return BoltResponse(status=404, body="")
-        if isinstance(error, StillWorking):
-            log.info("%s took over %.1fs; Slack will deliver it again", kind, bridge.event_deadline)
-            return BoltResponse(status=503, body="")
-        if isinstance(error, StorageError) and body.get("command"):
-            # Reading the installation failed before the command's ack: say so, privately.
-            log.warning("database unavailable for %s: %s", body["command"], error)
-            return BoltResponse(status=200, body=fallback_text(STORAGE_TROUBLE))
-        if isinstance(error, StorageError):
-            # Non-2xx: Slack redelivers the event (HTTP retries; Socket Mode: no ack).
-            log.warning("database unavailable for %s; Slack will deliver it again: %s", kind, error)
-            return BoltResponse(status=503, body="")
-        log.error("leanon failed on %s: %s", kind, type(error).__name__, exc_info=error)
-        return BoltResponse(status=500, body="")
+        return failure_answer(error, body, bridge.event_deadline)
 
-    app.event(REACTION_ADDED)(reaction_added)
-    app.event(REACTION_REMOVED)(reaction_removed)
+    # Over HTTP the front door (adapters.slack.door) runs these without bolt's dispatch.
+    bridge.events[REACTION_ADDED] = reaction_added
+    bridge.events[REACTION_REMOVED] = reaction_removed
+    app.event(REACTION_ADDED)(_with_ids(reaction_added))
+    app.event(REACTION_REMOVED)(_with_ids(reaction_removed))
     app.event(APP_HOME_OPENED)(ack=ack_now, lazy=[home_opened])
     app.event(APP_UNINSTALLED)(revoked)
     app.event(TOKENS_REVOKED)(revoked)
     app.error(on_error)
+
+
+def _with_ids(work: EventWork) -> Callable[[dict[str, Any], AsyncBoltContext], Awaitable[None]]:
+    """A bolt listener for `work`, given what bolt's context knows of the event."""
+    async def listener(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await work(event, Delivered.of(context))
+
+    return listener
+
+
+def failure_answer(error: Exception, body: dict[str, Any], deadline: float) -> BoltResponse:
+    """What Slack is answered when a request's work failed before its answer."""
+    event = body.get("event") if isinstance(body, dict) else None
+    kind = str((event.get("type") if isinstance(event, dict) else None)
+               or (body.get("type") if isinstance(body, dict) else None) or "request")
+    if isinstance(error, BoltUnhandledRequestError):
+        # Bolt's own warning would log the whole payload; the kind is enough.
+        log.info("no listener for a Slack %s", kind)
+        return BoltResponse(status=404, body="")
+    if isinstance(error, StillWorking):
+        log.info("%s took over %.1fs; Slack will deliver it again", kind, deadline)
+        return BoltResponse(status=503, body="")
+    if isinstance(error, StorageError) and body.get("command"):
+        # The delivery (or the installation) could not be read or stored: say so, privately.
+        log.warning("database unavailable for %s: %s", body["command"], error)
+        return BoltResponse(status=200, body=fallback_text(STORAGE_TROUBLE))
+    if isinstance(error, StorageError):
+        # Non-2xx: Slack redelivers an event (HTTP retries; Socket Mode: no ack), and shows
+        # a button or form as failed.
+        log.warning("database unavailable for %s; Slack will deliver it again: %s", kind, error)
+        return BoltResponse(status=503, body="")
+    log.error("leanon failed on %s: %s", kind, type(error).__name__, exc_info=error)
+    return BoltResponse(status=500, body="")

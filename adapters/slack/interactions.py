@@ -56,9 +56,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if cmd is not None:
             await bridge.run(cmd, origin)
 
-    stored = bridge.deliveries.listener("pressed", pressed)
-    for action in ActionId:
-        app.action(action.value)(stored)
+    bridge.deliveries.serve(app, "pressed", pressed, actions=[a.value for a in ActionId])
 
 
 async def _command(bridge: Bridge, body: dict[str, Any], origin: Origin, action: str,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
-from adapters.slack import oauth
+from adapters.slack import door, oauth
 from adapters.slack.app import SlackAdapter
 from adapters.slack.auth import DEFAULT_API_URL, web_client
 
@@ -26,6 +30,7 @@ SLACK_CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
 def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
     """An aiohttp application serving Slack's requests (and a liveness check)."""
     verifier = SignatureVerifier(signing_secret)
+    front_door = door.FrontDoor(adapter.bridge)
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
         # Checked here, before bolt: bolt logs a refused request with its whole body (member
@@ -37,11 +42,15 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
                 request.content_type != "application/json" and body.lstrip().startswith(b"{")):
             return web.json_response({"error": "unsupported content type"}, status=415)
         try:
+            answered = await front_door.answer(door.parse(body, request.content_type))
+        except door.Malformed:
+            return _malformed(body)
+        if answered is not None:  # a command, button, form or reaction of leanon's
+            return await to_aiohttp_response(answered)
+        try:  # bolt's extractors read fields of the wrong types as if they were right
             bolt_request = await to_bolt_request(request)
-            _check_shape(bolt_request.body)
         except (ValueError, TypeError, AttributeError, KeyError):
-            log.warning("signed Slack request with a malformed body (%d bytes)", len(body))
-            return web.json_response({"error": "malformed body"}, status=400)
+            return _malformed(body)
         response = await adapter.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
@@ -55,6 +64,11 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
     return application
 
 
+def _malformed(body: bytes) -> web.Response:
+    log.warning("signed Slack request with a malformed body (%d bytes)", len(body))
+    return web.json_response({"error": "malformed body"}, status=400)
+
+
 @web.middleware
 async def _limit_body(request: web.Request,
                       handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
@@ -63,15 +77,6 @@ async def _limit_body(request: web.Request,
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length)
     return await handler(request)
-
-
-def _check_shape(body: dict[str, Any]) -> None:
-    """TypeError for fields bolt reads as objects without checking (it would answer 500)."""
-    if not isinstance(body.get("event", {}), dict):
-        raise TypeError("event is not an object")
-    actions = body.get("actions", [])
-    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
-        raise TypeError("actions is not a list of objects")
 
 
 def _signed(verifier: SignatureVerifier, body: bytes, request: web.Request) -> bool:
@@ -101,8 +106,8 @@ def bound_port(runner: web.AppRunner) -> int:
 async def connect_socket_mode(adapter: SlackAdapter, app_token: str,
                               api_url: str = DEFAULT_API_URL) -> AsyncSocketModeHandler:
     """Open the Socket Mode connection (apps.connections.open, then the WebSocket)."""
-    handler = AsyncSocketModeHandler(adapter.app, app_token=app_token,
-                                     web_client=web_client(api_url, pooled=False))
+    handler = FrontDoorSocketModeHandler(adapter, app_token=app_token,
+                                         web_client=web_client(api_url, pooled=False))
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("Slack Socket Mode connected")
     return handler
@@ -111,3 +116,23 @@ async def connect_socket_mode(adapter: SlackAdapter, app_token: str,
 async def close_socket_mode(handler: AsyncSocketModeHandler) -> None:
     """Close the Socket Mode connection."""
     await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+class FrontDoorSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode through the front door first (bolt dispatches the rest)."""
+
+    def __init__(self, adapter: SlackAdapter, **kwargs: Any) -> None:
+        super().__init__(adapter.app, **kwargs)
+        self.front_door = door.FrontDoor(adapter.bridge)
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.time()
+        payload = req.payload if isinstance(req.payload, dict) else {}
+        try:
+            answered = await self.front_door.answer(door.checked(payload))
+        except door.Malformed:
+            log.warning("a Socket Mode request with a malformed payload; not acknowledged")
+            return
+        if answered is None:
+            answered = await run_async_bolt_app(self.app, req)
+        await send_async_response(client, req, answered, started)

@@ -139,3 +139,58 @@ async def test_app_uninstalled_with_one_bot_token_stops_serving_the_workspace(
     await slack.command("/ask", "is anyone around to pair on the flaky deploy?")
     assert await asks_in_db(slack) == 1
     assert [c.method for c in fake.calls] == ["response_url"]  # "not installed", privately
+
+
+@pytest.mark.parametrize("fields", [
+    {"text": "How do I read the webhook payload when the signature check fails?"},
+    {"channel_name": "payload-alerts"},
+], ids=["payload-in-the-question", "payload-in-the-channel-name"])
+async def test_a_command_that_says_payload_is_still_asked(slack: Harness, fake: FakeSlack,
+                                                          fields: dict[str, str]) -> None:
+    # bolt reads any form body containing "payload" as an interactive payload (and finds
+    # none): the question must reach leanon as the command it is.
+    body = payload("slash_command")
+    body.update({"text": "how do I rotate the staging keys without downtime?",
+                 "response_url": fake.response_url("cmd-alice"), **fields})
+    reply = await slack.send(urlencode(body), "application/x-www-form-urlencoded")
+    assert reply.status == 200
+    assert "not installed" not in reply.text
+    await slack.settle()
+    assert await asks_in_db(slack) == 1
+    [card] = fake.posts(CHANNEL)
+    assert body["text"].split()[-1] in json.dumps(card.args)
+
+
+async def test_commands_buttons_and_reactions_are_done_without_bolts_dispatch(
+        slack: Harness, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    dispatched: list[object] = []
+    original = slack.adapter.app.async_dispatch
+
+    async def counted(request: object) -> object:
+        dispatched.append(request)
+        return await original(request)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(slack.adapter.app, "async_dispatch", counted)
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?")
+    async with slack.runtime.store.unit_of_work() as uow:
+        [ask] = await uow.asks.list_open(WS)
+    await slack.press("leanon_offer_help", str(ask.id))
+    assert dispatched == []
+    assert await asks_in_db(slack) == 1
+    assert any("offered to help" in t or "can help" in t for t in slack.private(ALICE))
+    assert (await slack.event(payload("event_reaction_added"))).status == 200
+    async with slack.runtime.store.unit_of_work() as uow:
+        assert len(await uow.thanks.export(WS)) == 1
+    assert dispatched == []
+    assert (await slack.event(payload("event_app_home_opened"))).status == 200
+    assert len(dispatched) == 1  # other events go through bolt
+
+
+async def test_a_command_whose_fields_have_the_wrong_types_gets_400(slack: Harness,
+                                                                    fake: FakeSlack) -> None:
+    press = payload("block_actions")
+    press["user"] = ["not", "an", "object"]
+    press["channel"] = 7
+    reply = await slack.interactive(press)
+    assert reply.status == 400
+    assert [c.method for c in fake.calls if c.method != "auth.test"] == []

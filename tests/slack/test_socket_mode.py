@@ -118,3 +118,28 @@ async def test_a_command_is_stored_before_its_ack_and_refused_when_it_cannot_be(
     assert "can't reach its database" in str(ack.get("payload"))
     await socket.adapter.settle()
     assert len(fake.posts(CHANNEL)) == 1
+
+
+async def test_commands_and_reactions_skip_bolts_dispatch(
+        socket: SocketHarness, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    dispatched: list[object] = []
+    original = socket.adapter.app.async_dispatch
+
+    async def counted(request: Any) -> Any:
+        dispatched.append(request)
+        return await original(request)
+
+    monkeypatch.setattr(socket.adapter.app, "async_dispatch", counted)
+    command = payload("slash_command")
+    command.update(response_url=fake.response_url(f"cmd-{ALICE}"), trigger_id="sm.2")
+    await socket.server.wait_ack(await socket.deliver("slash_commands", command))
+    await socket.server.wait_ack(await socket.deliver("events_api",
+                                                      payload("event_reaction_added")))
+    await socket.adapter.settle()
+    async with socket.runtime.store.unit_of_work() as uow:
+        assert len(await uow.asks.list_open(WS)) == 1
+        assert len(await uow.thanks.export(WS)) == 1
+    assert dispatched == []
+    await socket.server.wait_ack(await socket.deliver("events_api",
+                                                      payload("event_app_home_opened")))
+    assert len(dispatched) == 1  # what leanon does not answer itself goes to bolt

@@ -1,0 +1,129 @@
+"""The front door for Slack's commands, button presses, forms and reactions over HTTP.
+
+A signed request for one of leanon's commands, buttons or forms is parsed here, its
+workspace authorized, the delivery stored in the inbox and answered, and a reaction is
+recorded and answered, without bolt's dispatch: that dispatch (a context with a new Web
+API client per request, middleware, matching every listener) cost more than the store
+itself on the answer path. What bolt would have known of the request (`Delivered`) is
+found by bolt's own extractors, so the work done is the same as from Socket Mode, which
+still goes through bolt. Everything else (other events, OAuth, URL verification) goes to
+bolt as before.
+
+Bodies are parsed by the form's fields: bolt reads any form body containing the text
+"payload" as an interactive payload, which turned `/ask …webhook payload…` into an empty
+request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+import aiohttp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.internals import (
+    extract_channel_id,
+    extract_enterprise_id,
+    extract_team_id,
+    extract_user_id,
+)
+from slack_bolt.response import BoltResponse
+
+from adapters.slack.bridge import Bridge
+from adapters.slack.delivered import BUSY, Delivered
+from adapters.slack.events import StillWorking, failure_answer
+from bot.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+NOT_INSTALLED = "leanon is not installed in this workspace."
+FORM = "application/x-www-form-urlencoded"
+
+
+class Malformed(ValueError):
+    """A signed body that is not a Slack payload of a shape leanon reads."""
+
+
+def parse(body: bytes, content_type: str) -> dict[str, Any]:
+    """A signed Slack body as bolt's listeners see it: a JSON body, an interactive
+    payload (the form's `payload` field), or a slash command's form fields."""
+    try:
+        if content_type == FORM:
+            fields = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
+            parsed = json.loads(fields["payload"]) if "payload" in fields else fields
+        else:
+            parsed = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError among them
+        raise Malformed(type(exc).__name__) from exc
+    if not isinstance(parsed, dict):
+        raise Malformed("not an object")
+    return checked(parsed)
+
+
+def checked(body: dict[str, Any]) -> dict[str, Any]:
+    """`body`, or Malformed for fields bolt reads as objects without checking (it would
+    fail with a 500)."""
+    if not isinstance(body.get("event", {}), dict):
+        raise Malformed("event is not an object")
+    actions = body.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+        raise Malformed("actions is not a list of objects")
+    return body
+
+
+class FrontDoor:
+    """Stores and answers the deliveries that `bridge.deliveries` has work for, and runs
+    the events `bridge.events` has work for; None for the rest (bolt's to dispatch)."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+
+    async def answer(self, body: dict[str, Any]) -> BoltResponse | None:
+        """The answer to a request of leanon's (Malformed when its fields have the wrong
+        types), or None when bolt should dispatch it. Over HTTP and Socket Mode alike."""
+        name = self.bridge.deliveries.route(body)
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        work = self.bridge.events.get(str(event.get("type"))) if isinstance(event, dict) else None
+        if name is None and work is None:
+            return None
+        try:
+            delivered = await self._authorized(body)
+            if delivered is None:
+                return await _not_installed(body)
+            if work is not None and isinstance(event, dict):
+                await work(event, delivered)
+                return BoltResponse(status=200, body="")
+            if name is not None and await self.bridge.deliveries.store(name, body, delivered):
+                return BoltResponse(status=200, body={"text": BUSY})  # only the member sees it
+            return BoltResponse(status=200, body="")
+        except (StorageError, StillWorking) as exc:
+            return failure_answer(exc, body, self.bridge.event_deadline)
+
+    async def _authorized(self, body: dict[str, Any]) -> Delivered | None:
+        """What bolt's context would know of the request; None when leanon doesn't serve
+        its workspace."""
+        try:  # bolt's extractors expect objects where Slack sends them
+            enterprise_id, team_id = extract_enterprise_id(body), extract_team_id(body)
+            user_id, channel_id = extract_user_id(body), extract_channel_id(body)
+        except (TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise Malformed(type(exc).__name__) from exc
+        authorized = await self.bridge.auth.authorize(enterprise_id, team_id)
+        if authorized is None:
+            return None
+        return Delivered(enterprise_id, team_id, user_id, channel_id, authorized.bot_user_id)
+
+
+async def _not_installed(body: dict[str, Any]) -> BoltResponse:
+    """Told to the member (as bolt does: through the response_url when there is one)."""
+    log.warning("a Slack request from a workspace leanon does not serve")
+    url = body.get("response_url")
+    if isinstance(url, str) and url:
+        try:
+            await AsyncRespond(response_url=url)(NOT_INSTALLED)
+            return BoltResponse(status=200, body="")
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            log.info("response_url failed: %s", type(exc).__name__)
+    return BoltResponse(status=200, body=NOT_INSTALLED)
+
