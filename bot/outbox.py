@@ -200,12 +200,17 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
         else:
             new.setdefault(group, {"channel": channel_id, "user": user_id, "lines": []})
             new[group]["lines"].append(_line(text))
+    grown: dict[int, str] = {}
     for group, lines in gathered.items():
         payload = json.loads(waiting[group].payload)
         payload["lines"] += [_line(text) for text in lines]
-        if not await uow.inbox.replace_payload(waiting[group].id, json.dumps(payload)):
+        grown[waiting[group].id] = json.dumps(payload)
+    changed = await uow.inbox.replace_payloads(grown)
+    for group, lines in gathered.items():
+        if waiting[group].id not in changed:
             # A worker took it meanwhile: these wait a window in an item of their own.
-            payload["lines"] = [_line(text) for text in lines]
+            payload = {**json.loads(waiting[group].payload),
+                       "lines": [_line(text) for text in lines]}
             await say(uow, at, workspace, "note", payload, group=group,
                        not_before=at + window)
     for group, payload in new.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, time
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -361,8 +361,9 @@ class InboxRepository(Protocol):
         """Those of `groups` with an item not done yet (waiting, or taken by a worker)."""
         ...
 
-    async def replace_payload(self, item_id: int, payload: str) -> bool:
-        """Change a waiting item's payload; False when a worker took it in the meantime."""
+    async def replace_payloads(self, payloads: Mapping[int, str]) -> set[int]:
+        """Change waiting items' payloads (by id), in one statement; the ids changed (those
+        left out were taken by a worker in the meantime)."""
         ...
 
     async def last_done_in_groups(self, groups: Collection[str],

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from itertools import chain, zip_longest
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, true, update
 
 from bot.domain import InboxItem, NewInboxItem
 from storage.errors import translate_errors
@@ -161,12 +161,16 @@ class SqlInboxRepository(SqlRepository):
         return {group for group in found.all() if group}
 
     @translate_errors
-    async def replace_payload(self, item_id: int, payload: str) -> bool:
+    async def replace_payloads(self, payloads: Mapping[int, str]) -> set[int]:
+        if not payloads:
+            return set()
         row = InboxItemRow
-        result = await self._session.execute(
-            update(row).where(row.id == item_id, row.done_at.is_(None), row.owner.is_(None))
-            .values(payload=payload).execution_options(**NO_SYNC))
-        return rowcount(result) == 1
+        changed = await self._session.execute(
+            update(row)
+            .where(row.id.in_(list(payloads)), row.done_at.is_(None), row.owner.is_(None))
+            .values(payload=case(payloads, value=row.id))
+            .returning(row.id).execution_options(**NO_SYNC))
+        return set(changed.scalars())
 
     @translate_errors
     async def last_done_in_groups(self, groups: Collection[str],

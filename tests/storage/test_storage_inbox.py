@@ -192,6 +192,24 @@ async def test_a_postponed_item_waits_and_is_not_counted_as_an_attempt(store: Sq
     assert again.attempts == 1
 
 
+async def test_payloads_of_several_waiting_items_change_in_one_statement(
+        store: SqlStore) -> None:
+    groups = [dataclasses.replace(item(f"g{n}"), group=f"note:U{n}",
+                                  not_before=T0 + minutes(n)) for n in (1, 2, 3)]
+    await put(store, *groups)
+    [taken] = await claim(store, limit=1, now_minutes=1)  # g1, due first
+    async with store.unit_of_work() as uow:
+        waiting = await uow.inbox.waiting_in_groups(["note:U2", "note:U3"])
+        ids = {group: found.id for group, found in waiting.items()}
+        changed = await uow.inbox.replace_payloads({
+            taken.id: '{"lines": 9}', ids["note:U2"]: '{"lines": 2}',
+            ids["note:U3"]: '{"lines": 3}'})
+        assert changed == {ids["note:U2"], ids["note:U3"]}
+        await uow.commit()
+    found = {i.key: i.payload for i in await claim(store, now_minutes=5)}  # g1's lease ran out
+    assert found == {"g1": '{"text": "how?"}', "g2": '{"lines": 2}', "g3": '{"lines": 3}'}
+
+
 async def test_a_group_gathers_into_its_waiting_item_until_a_worker_takes_it(
         store: SqlStore) -> None:
     note = dataclasses.replace(item("n1"), group="note:U1", not_before=T0 + minutes(1))
@@ -201,14 +219,14 @@ async def test_a_group_gathers_into_its_waiting_item_until_a_worker_takes_it(
         assert waiting.key == "n1" and waiting.group == "note:U1"
         assert await uow.inbox.pending_in_groups(["note:U1", "note:U2", "note:U9"]) == {
             "note:U1", "note:U2"}
-        assert await uow.inbox.replace_payload(waiting.id, '{"lines": 2}')
+        assert await uow.inbox.replace_payloads({waiting.id: '{"lines": 2}'}) == {waiting.id}
         await uow.commit()
     [taken] = await claim(store, limit=1, now_minutes=1)
     assert taken.key == "n1" and taken.payload == '{"lines": 2}'
     async with store.unit_of_work() as uow:
         assert await uow.inbox.waiting_in_groups(["note:U1"]) == {}  # taken: not changed
         assert await uow.inbox.pending_in_groups(["note:U1"]) == {"note:U1"}  # but not done
-        assert not await uow.inbox.replace_payload(taken.id, '{"lines": 3}')
+        assert await uow.inbox.replace_payloads({taken.id: '{"lines": 3}'}) == set()
         assert await uow.inbox.last_done_in_groups(["note:U1"], T0) == {}
         await uow.inbox.complete([taken.id], T0 + minutes(2))
         await uow.commit()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -511,12 +511,14 @@ class FakeInboxRepository:
         return {r.new.group for r in self._rows()
                 if r.new.group in groups and r.new.group and r.done_at is None}
 
-    async def replace_payload(self, item_id: int, payload: str) -> bool:
-        row = self._data.inbox[item_id]
-        if row.done_at is not None or row.owner is not None:
-            return False
-        row.payload = payload
-        return True
+    async def replace_payloads(self, payloads: Mapping[int, str]) -> set[int]:
+        changed = set()
+        for item_id, payload in payloads.items():
+            row = self._data.inbox[item_id]
+            if row.done_at is None and row.owner is None:
+                row.payload = payload
+                changed.add(item_id)
+        return changed
 
     async def last_done_in_groups(self, groups: Collection[str],
                                   since: datetime) -> dict[str, datetime]:
