@@ -78,7 +78,8 @@ async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics
     chat: Chat = MeteredChat(router, metrics) if metrics else router
     deps = Deps(uow=store.unit_of_work, chat=chat, clock=clock or SystemClock(),
                 timezone=config.timezone, answer_uow=store.urgent_unit_of_work,
-                note_window=timedelta(seconds=config.leanon_note_window))
+                note_window=timedelta(seconds=config.leanon_note_window),
+                thanks_max_members=config.leanon_thanks_max_members)
     service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
     inbox = Inbox(store.unit_of_work, deps.clock, busy_at=config.leanon_busy_backlog,
                   urgent_uow=store.urgent_unit_of_work)
@@ -224,7 +225,7 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
         if slack is not None and slack_mode == "http":
             application = web_app(slack.adapter, secret_text(config.slack_signing_secret))
         else:
-            application = web.Application()
+            application = ops_server.application()
         ops_server.install(application, readiness, metrics)
         try:
             runner = await ops_server.serve(application, config.leanon_host, config.leanon_port)

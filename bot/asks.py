@@ -12,25 +12,37 @@ from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, TRIED_MAX_CHARS, Deps
 from bot.domain import Ask, AskStatus, CloseReason, NewAsk, WorkspaceRef
 from bot.messages import Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
-from bot.text import clean_user_text, needs_specific_tip, neutralise_mentions, preview
+from bot.text import clean_user_text, needs_specific_tip, neutralise_mentions, preview, too_long
 
 log = logging.getLogger(__name__)
 
 
+def _ask_too_long(length: int) -> Reply:
+    return Reply.of(error(f"Your ask is {length:,} characters; the limit is "
+                          f"{ASK_MAX_CHARS:,}. Shorten it and put details in the thread. "
+                          "Nothing was posted."))
+
+
+def _tried_too_long(length: int) -> Reply:
+    return Reply.of(error(f"\"What I tried\" is {length:,} characters; the limit is "
+                          f"{TRIED_MAX_CHARS:,}. Nothing was posted."))
+
+
 async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
     """Post an ask card in the channel and tell the asker privately."""
+    if too_long(cmd.text, ASK_MAX_CHARS):  # refused before any other work on the text
+        return _ask_too_long(len(cmd.text))
+    if cmd.tried and too_long(cmd.tried, TRIED_MAX_CHARS):
+        return _tried_too_long(len(cmd.tried))
     text = clean_user_text(cmd.text)
     tried = clean_user_text(cmd.tried or "") or None
     if not text:
         return Reply.of(error("What do you need help with? Write it after the command: "
                               "/ask how do I rotate the staging keys?"))
     if len(text) > ASK_MAX_CHARS:
-        return Reply.of(error(f"Your ask is {len(text):,} characters; the limit is "
-                              f"{ASK_MAX_CHARS:,}. Shorten it and put details in the thread. "
-                              "Nothing was posted."))
+        return _ask_too_long(len(text))
     if tried and len(tried) > TRIED_MAX_CHARS:
-        return Reply.of(error(f"\"What I tried\" is {len(tried):,} characters; the limit is "
-                              f"{TRIED_MAX_CHARS:,}. Nothing was posted."))
+        return _tried_too_long(len(tried))
     now = deps.clock.now()
     async with deps.uow() as uow:
         made = await uow.asks.by_request(cmd.workspace, cmd.request_id) if cmd.request_id else None

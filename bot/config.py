@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.deps import THANKED_AT_ONCE
 from bot.errors import ConfigError
 
 
@@ -42,6 +43,8 @@ class Config(BaseSettings):
     leanon_busy_backlog: int = Field(default=500, ge=1)
     # Thanks notes to one member within this many seconds are sent as one note (0: each alone).
     leanon_note_window: int = Field(default=60, ge=0, le=3600)
+    # Members one /thanks may name; more is refused with a clear answer.
+    leanon_thanks_max_members: int = Field(default=THANKED_AT_ONCE, ge=1, le=100)
 
     # The console workspace: who may change settings there.
     leanon_console_admins: str = Field(default="alice")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
@@ -27,12 +28,36 @@ MASK = "********"
 SECRET_WORDS = ("token", "secret", "password", "key")  # masked whatever their type
 
 
-def masked_database_url(url: str) -> str:
-    """`url` with its password hidden (`postgresql://leanon:***@db/leanon`)."""
+def _secret_name(name: str) -> bool:
+    return any(word in name.lower() for word in SECRET_WORDS)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets written into a URL: its password, and query parameters named like
+    secrets (`?password=…`, `sslpassword=…`, `token=…`)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return []
+    found = [value for name, value in parse_qsl(parts.query, keep_blank_values=True)
+             if _secret_name(name) and value]
+    return [password, unquote(password), *found] if password else found
+
+
+def masked_url(url: str) -> str:
+    """`url` with its secrets hidden (`postgresql://leanon:********@db/leanon?sslpassword=********`)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:{MASK}@{netloc.rpartition('@')[2]}"
+    except ValueError:
         return "(not a URL)"
+    query = urlencode([(name, MASK if _secret_name(name) and value else value)
+                       for name, value in parse_qsl(parts.query, keep_blank_values=True)],
+                      safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _shown(name: str, value: object) -> str:
@@ -40,10 +65,10 @@ def _shown(name: str, value: object) -> str:
         return "(unset)"
     if isinstance(value, SecretStr):
         return MASK if value.get_secret_value() else "(empty)"
-    if any(word in name for word in SECRET_WORDS):
+    if _secret_name(name):
         return MASK if value else "(empty)"
-    if name == "database_url":
-        return masked_database_url(str(value))
+    if name.endswith("_url"):
+        return masked_url(str(value))
     return str(value)
 
 
@@ -120,8 +145,6 @@ def secret_values(config: Config) -> list[str]:
     """Every secret in the configuration, for the log redactor."""
     values = [value.get_secret_value() for name in type(config).model_fields
               if isinstance(value := getattr(config, name), SecretStr)]
-    try:
-        password = make_url(config.database_url).password
-    except ArgumentError:
-        password = None
-    return [v for v in [*values, password or ""] if v]
+    in_urls = [secret for name in type(config).model_fields if name.endswith("_url")
+               and isinstance(url := getattr(config, name), str) for secret in url_secrets(url)]
+    return [v for v in [*values, *in_urls] if v]

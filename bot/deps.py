@@ -12,6 +12,7 @@ from bot.ports import Chat, Clock, UnitOfWorkFactory
 ASK_MAX_CHARS = 3000
 TRIED_MAX_CHARS = 3000
 REASON_MAX_CHARS = 1000
+THANKED_AT_ONCE = 20  # members one /thanks may name (LEANON_THANKS_MAX_MEMBERS)
 ASKS_PER_HOUR = 10
 
 
@@ -38,6 +39,8 @@ class Deps:
     answer_uow: UnitOfWorkFactory | None = None
     # Thanks notes to one member within this window are sent as one note (0: each alone).
     note_window: timedelta = timedelta(seconds=60)
+    # Members one /thanks may name: more is refused (each costs member look-ups and a note).
+    thanks_max_members: int = THANKED_AT_ONCE
 
     def day_start(self, now: datetime) -> datetime:
         """The start of `now`'s local day, in UTC."""

@@ -73,26 +73,35 @@ def parse_leanon(text: str, workspace: WorkspaceRef, actor: Actor, channel_id: s
     raise ParseError(f"I don't know '/leanon {sub[:40]}'. Try /leanon help.")
 
 
-_JOINERS = re.compile(r"^(,|and\b|&)\s*", re.IGNORECASE)
-_FOR = re.compile(r"^(for\b|:|-|—)\s*", re.IGNORECASE)
+_SPACE = re.compile(r"\s*")
+_JOINERS = re.compile(r"(?:,|and\b|&)\s*", re.IGNORECASE)
+_FOR = re.compile(r"(?:for\b|:|-|—)\s*", re.IGNORECASE)
 
 
-def leading_mentions(text: str, mention: re.Pattern[str]) -> tuple[list[str], str]:
+def leading_mentions(text: str, mention: re.Pattern[str],
+                     limit: int | None = None) -> tuple[list[str], str]:
     """Split `@a, @b and @c for the review` into (["a", "b", "c"], "the review").
 
     `mention` matches one mention at the start of the text; its first group is the id.
+    Each id once, in the order named. In time linear in the text (matched in place, never
+    copied per mention); at most `limit` different ids are read, the rest stays in the reason.
     """
-    ids: list[str] = []
-    rest = text.strip()
-    while True:
-        match = mention.match(rest)
+    ids: dict[str, None] = {}
+    text = text.strip()
+    pos = 0
+    while limit is None or len(ids) < limit:
+        match = mention.match(text, pos)
         if match is None:
             break
-        ids.append(match.group(1))
-        rest = rest[match.end():].lstrip()
-        rest = _JOINERS.sub("", rest, count=1)
-    rest = _FOR.sub("", rest, count=1).strip()
-    return ids, rest
+        ids[match.group(1)] = None
+        pos = _after(_JOINERS, text, _after(_SPACE, text, match.end()))
+    return list(ids), text[_after(_FOR, text, pos):].strip()
+
+
+def _after(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where `pattern` ends when it matches at `pos`, else `pos`."""
+    match = pattern.match(text, pos)
+    return match.end() if match else pos
 
 
 _WEEKDAYS = {name: i for i, names in enumerate((

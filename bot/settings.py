@@ -10,7 +10,9 @@ from typing import Any
 
 from bot.domain import Settings
 from bot.emoji import emoji_name
-from bot.text import format_duration, parse_duration
+from bot.text import format_duration, parse_duration, quoted
+
+EMOJI_LIST_MAX_CHARS = 10 * 65
 
 
 class SettingError(ValueError):
@@ -31,6 +33,8 @@ def _switch(value: str) -> bool:
 
 
 def _emoji(value: str) -> tuple[str, ...]:
+    if len(value) > EMOJI_LIST_MAX_CHARS:  # 10 names of at most 64 characters, with commas
+        raise SettingError("That is too long for a list of at most 10 emoji.")
     names = [emoji_name(n) for n in re.split(r"[,\s]+", value) if n.strip(": ")]
     if not names:
         raise SettingError("Name at least one emoji, e.g. pray,raised_hands.")
@@ -38,7 +42,8 @@ def _emoji(value: str) -> tuple[str, ...]:
         raise SettingError("At most 10 thanks emoji.")
     for name in names:
         if len(name) > 64 or not re.fullmatch(r"[\w+\-:]+|[^\x00-\x7f]{1,8}", name):
-            raise SettingError(f"'{name}' is not an emoji name (like pray or raised_hands).")
+            raise SettingError(f"'{quoted(name)}' is not an emoji name (like pray or "
+                               "raised_hands).")
     return tuple(dict.fromkeys(names))
 
 
@@ -113,7 +118,7 @@ def change(settings: Settings, key: str, value: str) -> Settings:
     """A copy of `settings` with one setting changed; SettingError when it can't be."""
     spec = SPECS.get(key.strip().lower().replace("_", "-"))
     if spec is None:
-        raise SettingError(f"There is no setting '{key}'. Settings: {', '.join(SPECS)}.")
+        raise SettingError(f"There is no setting '{quoted(key)}'. Settings: {', '.join(SPECS)}.")
     changes: dict[str, Any] = {spec.field: spec.parse(value)}
     new = replace(settings, **changes)
     if new.stale_after >= new.expire_after:

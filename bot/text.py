@@ -31,8 +31,20 @@ def neutralise_mentions(text: str) -> str:
     return _BROADCAST.sub("@" + ZWSP, text)
 
 
+# NFC takes time that grows with the square of a run of combining marks, and it never
+# makes text more than three times shorter: text over three times its limit is refused
+# before it is normalised (a quarter megabyte of crafted marks cost 18 s of CPU).
+NFC_MAX_SHRINK = 3
+
+
+def too_long(text: str, limit: int) -> bool:
+    """Whether `text` is over `limit` characters however it normalises (checked first)."""
+    return len(text) > NFC_MAX_SHRINK * limit
+
+
 def clean_user_text(text: str) -> str:
-    """Normalise what a member typed: NFC, no control characters, trimmed."""
+    """Normalise what a member typed: NFC, no control characters, trimmed. Check
+    `too_long` first."""
     return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
 
 
@@ -54,6 +66,11 @@ def needs_specific_tip(text: str) -> bool:
     if len(words) < 6:
         return True
     return "?" not in text and not _QUESTION_WORDS.intersection(words)
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """What a member wrote, cut short to be quoted back in an error message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def preview(text: str, limit: int = 80) -> str:
@@ -78,8 +95,14 @@ _DURATION = re.compile(r"(\d+)\s*([mhdw])", re.IGNORECASE)
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+DURATION_MAX_CHARS = 32
+
+
 def parse_duration(text: str) -> timedelta | None:
-    """Parse `90m`, `2h`, `1h30m`, `14d`, `2w`; None when it is not a duration."""
+    """Parse `90m`, `2h`, `1h30m`, `14d`, `2w`; None when it is not a duration (or longer
+    than any: the pattern's backtracking grows with the square of a run of digits)."""
+    if len(text) > DURATION_MAX_CHARS:
+        return None
     compact = text.strip().replace(" ", "")
     if not compact or _DURATION.sub("", compact):
         return None

@@ -13,7 +13,7 @@ from bot.deps import REASON_MAX_CHARS, Deps
 from bot.domain import Ask, NewThanks, Settings, ThanksSource, WorkspaceRef
 from bot.messages import Line, Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
-from bot.text import clean_user_text, neutralise_mentions, preview
+from bot.text import clean_user_text, neutralise_mentions, preview, too_long
 
 log = logging.getLogger(__name__)
 
@@ -208,9 +208,16 @@ async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, Reac
 
 async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
     """`/thanks @a @b reason`: record a thanks for each and post a public note."""
-    reason = clean_user_text(cmd.reason or "") or None
-    if reason and len(reason) > REASON_MAX_CHARS:
-        return Reply.of(error(f"The reason is {len(reason):,} characters; the limit is "
+    named = len(dict.fromkeys(p.user_id for p in cmd.receivers))
+    if named > deps.thanks_max_members:
+        return Reply.of(error(f"One /thanks can name up to {deps.thanks_max_members} "
+                              "teammates. Thank the others in another /thanks. "
+                              "Nothing was recorded."))
+    raw = cmd.reason or ""
+    reason = None if too_long(raw, REASON_MAX_CHARS) else clean_user_text(raw) or None
+    if too_long(raw, REASON_MAX_CHARS) or (reason and len(reason) > REASON_MAX_CHARS):
+        length = len(reason) if reason else len(raw)  # refused before any other work on it
+        return Reply.of(error(f"The reason is {length:,} characters; the limit is "
                               f"{REASON_MAX_CHARS:,}. Nothing was recorded."))
     receivers = list(dict.fromkeys(p.user_id for p in cmd.receivers if not p.is_bot))
     receivers = [r for r in receivers if r != cmd.actor.user_id]

@@ -224,7 +224,7 @@ class ConsoleWorkspace:
         return True
 
     async def _thanks(self, rest: str, source: LineSource) -> bool:
-        names, reason = leading_mentions(rest, _MENTION)
+        names, reason = leading_mentions(rest, _MENTION, self.service.deps.thanks_max_members + 1)
         people = tuple(Person(n.lower(), is_bot=n.lower() == BOT_NAME) for n in names)
         await self.dispatch(ThankMembers(self.workspace, self.actor(), self.channel_id, people,
                                          reason or None))

@@ -89,7 +89,8 @@ async def ask(interaction: Interaction, question: str | None = None, anonymous: 
 async def thanks(interaction: Interaction, member: discord.User, reason: str | None = None) -> None:
     leanon_client(interaction).names.remember(member)
     # `/thanks member:@bob reason:@carol for the review` thanks Carol too.
-    more, rest = leading_mentions(reason or "", MENTION)
+    most = leanon_client(interaction).service.deps.thanks_max_members  # the core refuses more
+    more, rest = leading_mentions(reason or "", MENTION, most)
     why = (rest if more else reason or "").strip() or None
     people = (Person(str(member.id), member.bot),
               *(Person(i, _is_bot(interaction, i)) for i in more))

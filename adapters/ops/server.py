@@ -7,6 +7,11 @@
 
 A middleware gives each request an id (bound to its log lines and to the work it starts,
 and sent back as `X-Request-Id`) and times it for the latency histogram.
+
+Every application starts from `application()`, whose guards hold on every path: a body
+declared over 1 MiB gets 413, a compressed body 415 (bodies are read as sent: the HTTP
+parser would inflate a compressed one as it arrives, before any handler could refuse it,
+and a few kB of gzip become seconds of CPU), and `serve` closes idle connections.
 """
 
 from __future__ import annotations
@@ -33,6 +38,30 @@ OPS_PATHS = ("/healthz", "/readyz", "/metrics")
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 METHODS = {"GET", "POST", "HEAD"}
+MAX_BODY_BYTES = 1024 * 1024
+KEEPALIVE_SECONDS = 75.0  # an idle connection is closed (aiohttp's default is an hour)
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """413 for a body declared over the limit, 415 for a compressed one, before anything
+    reads it (a body sent without its length is cut off at the limit where it is read)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length)
+    if request.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
+        raise web.HTTPUnsupportedMediaType(text="compressed request bodies are not accepted")
+    return await handler(request)
+
+
+def application() -> web.Application:
+    """An aiohttp application with the guards every path of leanon's server has."""
+    return web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_guard])
+
+
+def runner(application: web.Application) -> web.AppRunner:
+    """The runner for `application`: bodies never inflated, idle connections closed."""
+    return web.AppRunner(application, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+                         auto_decompress=False, keepalive_timeout=KEEPALIVE_SECONDS)
 
 
 def _has_get(application: web.Application, path: str) -> bool:
@@ -96,17 +125,17 @@ def _observe(metrics: Metrics) -> Middleware:
 
 async def serve(application: web.Application, host: str, port: int) -> web.AppRunner:
     """Start listening; ConfigError (one line) when the address can't be used."""
-    runner = web.AppRunner(application, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS)
-    await runner.setup()
+    serving = runner(application)
+    await serving.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(serving, host, port).start()
     except OSError as exc:
-        await runner.cleanup()
+        await serving.cleanup()
         why = os.strerror(exc.errno) if exc.errno else str(exc)
         raise ConfigError(f"LEANON_HOST/LEANON_PORT: cannot listen on {host}:{port} "
                           f"({why})") from None
-    log.info("HTTP server listening", extra={"host": host, "port": bound_port(runner)})
-    return runner
+    log.info("HTTP server listening", extra={"host": host, "port": bound_port(serving)})
+    return serving
 
 
 def bound_port(runner: web.AppRunner) -> int:

@@ -71,10 +71,11 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         origin = _origin(context, body, respond)
         if origin is None or origin.channel_id is None:
             return
-        ids, reason = leading_mentions(str(body.get("text") or ""), SLACK_MENTION)
+        most = bridge.service.deps.thanks_max_members  # one more is read: the core refuses it
+        ids, reason = leading_mentions(str(body.get("text") or ""), SLACK_MENTION, most + 1)
         own = context.bot_user_id
-        receivers = tuple([Person(uid, is_bot=await bridge.members.is_bot(origin.workspace, uid, own))
-                           for uid in dict.fromkeys(ids)])
+        receivers = tuple([Person(uid, is_bot=len(ids) <= most and await bridge.members.is_bot(
+            origin.workspace, uid, own)) for uid in ids])
         await bridge.run(ThankMembers(origin.workspace, Actor(origin.user_id), origin.channel_id,
                                       receivers, reason or None,
                                       event_id=body.get("trigger_id")), origin)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 NOT_INSTALLED = "leanon is not installed in this workspace."
 FORM = "application/x-www-form-urlencoded"
+# What bolt dispatches: the events leanon does not record before the answer (App Home,
+# uninstalls, …), and Slack's own checks.
+FOR_BOLT = ("event_callback", "url_verification", "ssl_check", "app_rate_limited")
 
 
 class Malformed(ValueError):
@@ -48,18 +52,41 @@ class Malformed(ValueError):
 
 def parse(body: bytes, content_type: str) -> dict[str, Any]:
     """A signed Slack body as bolt's listeners see it: a JSON body, an interactive
-    payload (the form's `payload` field), or a slash command's form fields."""
+    payload (the form's `payload` field), or a slash command's form fields. Malformed for
+    anything else, and for JSON nested deeper than Slack's payloads ever are."""
     try:
+        text = body.decode()
         if content_type == FORM:
-            fields = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
-            parsed = json.loads(fields["payload"]) if "payload" in fields else fields
-        else:
-            parsed = json.loads(body)
+            fields = dict(parse_qsl(text, keep_blank_values=True))
+            if "payload" not in fields:
+                return checked(fields)
+            text = fields["payload"]
+        parsed = json.loads(text)  # C code, linear: deep nesting ends in a RecursionError
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError among them
         raise Malformed(type(exc).__name__) from exc
     if not isinstance(parsed, dict):
         raise Malformed("not an object")
+    if not _shallow(text):  # before any Python code walks it (bolt copies bodies recursively)
+        raise Malformed("nested too deeply")
     return checked(parsed)
+
+
+# Slack's payloads nest about ten levels deep; the check lets at most twice this through.
+MAX_NESTING = 24
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = {ord(c): None for c in map(chr, range(128)) if c not in "[]{}"}
+
+
+def _shallow(valid_json: str) -> bool:
+    """Whether JSON text (already parsed, so every string in it is closed) nests at most
+    about MAX_NESTING levels; in linear time, in C: strings out, brackets only, then
+    innermost pairs out, once per level."""
+    brackets = _STRING.sub("", valid_json).translate(_NOT_BRACKETS)  # outside strings: ASCII
+    for _ in range(MAX_NESTING):
+        if not brackets:
+            return True
+        brackets = brackets.replace("[]", "").replace("{}", "")
+    return not brackets
 
 
 def checked(body: dict[str, Any]) -> dict[str, Any]:
@@ -67,9 +94,13 @@ def checked(body: dict[str, Any]) -> dict[str, Any]:
     fail with a 500)."""
     if not isinstance(body.get("event", {}), dict):
         raise Malformed("event is not an object")
+    if not isinstance(body.get("view", {}), dict):
+        raise Malformed("view is not an object")
     actions = body.get("actions", [])
     if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
         raise Malformed("actions is not a list of objects")
+    if body.get("type") == "block_actions" and not actions:
+        raise Malformed("a button press without actions")
     return body
 
 
@@ -87,7 +118,14 @@ class FrontDoor:
         event = body.get("event") if body.get("type") == "event_callback" else None
         work = self.bridge.events.get(str(event.get("type"))) if isinstance(event, dict) else None
         if name is None and work is None:
-            return None
+            if body.get("type") in FOR_BOLT:
+                return None
+            # A command, button, form, legacy attachment or workflow step leanon has no
+            # work for: bolt fails on some of their shapes (empty actions, a view with
+            # no type) with a 500.
+            kind = str(body.get("command") or body.get("type"))[:40]
+            log.info("no listener for a Slack %s", kind.encode("unicode_escape").decode())
+            return BoltResponse(status=404, body="")
         try:
             delivered = await self._authorized(body)
             if delivered is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -26,6 +26,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
+from slack_sdk.oauth import AuthorizeUrlGenerator
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
@@ -81,7 +82,25 @@ def oauth_flow(client_id: str, client_secret: str, installations: AsyncInstallat
         callback_options=AsyncCallbackOptions(success=_installed, failure=_refused),
         logger=logger,
     )
+    settings.authorize_url_generator = EncodedAuthorizeUrl(
+        client_id=client_id, scopes=list(BOT_SCOPES), user_scopes=[],
+        authorization_url=authorize_url(api_url))
     return AsyncOAuthFlow(client=web_client(api_url), logger=logger, settings=settings)
+
+
+class EncodedAuthorizeUrl(AuthorizeUrlGenerator):
+    """Slack's authorize URL with every parameter encoded: slack-sdk's copies the install
+    link's `team` into it as given, so `?team=T1%26scope%3Dadmin` added a parameter."""
+
+    def generate(self, state: str, team: str | None = None) -> str:
+        params = {"state": state, "client_id": self.client_id,
+                  "scope": ",".join(self.scopes or []),
+                  "user_scope": ",".join(self.user_scopes or [])}
+        if self.redirect_uri is not None:
+            params["redirect_uri"] = self.redirect_uri
+        if team is not None:
+            params["team"] = team
+        return f"{self.authorization_url}?{urlencode(params, safe=',')}"
 
 
 async def _answer(step: Step, request: web.Request) -> web.StreamResponse:

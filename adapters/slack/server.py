@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
+from adapters.ops import server as ops_server
 from adapters.slack import door, oauth
 from adapters.slack.app import SlackAdapter
 from adapters.slack.auth import DEFAULT_API_URL, web_client
@@ -22,7 +23,8 @@ from adapters.slack.auth import DEFAULT_API_URL, web_client
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-MAX_BODY_BYTES = 1024 * 1024
+BODY_READ_SECONDS = 10.0
+MAX_BODY_BYTES = ops_server.MAX_BODY_BYTES
 # What Slack sends: commands, buttons and forms as a form, events as JSON.
 SLACK_CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
 
@@ -35,7 +37,12 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
     async def slack_events(request: web.Request) -> web.StreamResponse:
         # Checked here, before bolt: bolt logs a refused request with its whole body (member
         # ids, ask text), and a timestamp that is not a number makes it fail with a 500.
-        body = await request.read()
+        try:  # a client that sends its body slowly does not hold a connection for long
+            async with asyncio.timeout(BODY_READ_SECONDS):
+                body = await request.read()
+        except TimeoutError:
+            log.warning("a Slack request's body took over %.0f s to arrive", BODY_READ_SECONDS)
+            return web.json_response({"error": "request body too slow"}, status=408)
         if not _signed(verifier, body, request):
             return web.json_response({"error": "invalid request"}, status=401)
         if request.content_type not in SLACK_CONTENT_TYPES or (  # bolt reads "{…" as JSON
@@ -57,7 +64,7 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
     async def healthz(request: web.Request) -> web.StreamResponse:
         return web.Response(text="ok")
 
-    application = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_limit_body])
+    application = ops_server.application()
     application.add_routes([web.post(EVENTS_PATH, slack_events), web.get("/healthz", healthz)])
     if adapter.app.oauth_flow is not None:  # OAuth installs: /slack/install, /slack/oauth_redirect
         application.add_routes(oauth.routes(adapter.app.oauth_flow))
@@ -69,28 +76,21 @@ def _malformed(body: bytes) -> web.Response:
     return web.json_response({"error": "malformed body"}, status=400)
 
 
-@web.middleware
-async def _limit_body(request: web.Request,
-                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """A body declared over the limit gets 413 on every path, before anything reads it
-    (a body sent without its length is cut off at the limit where it is read)."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length)
-    return await handler(request)
-
-
 def _signed(verifier: SignatureVerifier, body: bytes, request: web.Request) -> bool:
     """True when Slack signed this body with the signing secret less than 5 minutes ago."""
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False  # not a time in seconds: an absurd one overflowed inside the check
     try:
         return verifier.is_valid_request(body, dict(request.headers))
-    except ValueError:  # a timestamp that is not a number
+    except (ValueError, OverflowError):
         return False
 
 
 async def serve_http(adapter: SlackAdapter, signing_secret: str, host: str,
                      port: int) -> web.AppRunner:
     """Start serving; the caller cleans up with `await runner.cleanup()`."""
-    runner = web.AppRunner(web_app(adapter, signing_secret), access_log=None)
+    runner = ops_server.runner(web_app(adapter, signing_secret))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("Slack HTTP mode: POST %s on %s:%d", EVENTS_PATH, host, bound_port(runner))

@@ -66,7 +66,9 @@ async def test_bad_values_stop_leanon_run_with_one_line_naming_the_setting(
 def check_env(mode: str) -> dict[str, str]:
     slack = ({"SLACK_SIGNING_SECRET": SECRET} if mode == "http"
              else {"SLACK_APP_TOKEN": "xapp-1-A1-s3cr3t"})
-    return leanon_env(f"postgresql://leanon:{DB_PASSWORD}@db.internal:5432/leanon",
+    return leanon_env(f"postgresql://leanon:{DB_PASSWORD}@db.internal:5432/leanon"
+                      f"?sslmode=require&sslpassword={DB_PASSWORD}2",
+                      SLACK_API_URL=f"https://proxy:{SECRET}3@slack.internal/api/?token={SECRET}4",
                       SLACK_BOT_TOKEN=BOT_TOKEN, DISCORD_TOKEN="discord-secret-token",
                       DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="2-3", LEANON_PORT="8080",
                       LEANON_TIMEZONE="Europe/Berlin", **slack)
@@ -85,7 +87,10 @@ async def test_config_check_prints_the_configuration_masked_and_refuses_what_run
     for (code, out, err), started in ((http, "slack (HTTP mode"), (socket_mode, "slack (Socket Mode)")):
         assert (code, err) == (0, "")
         settings = dict(line.split(None, 1) for line in out.splitlines() if line and "  " in line)
-        assert settings["DATABASE_URL"] == "postgresql://leanon:***@db.internal:5432/leanon"
+        assert settings["DATABASE_URL"] == ("postgresql://leanon:********@db.internal:5432/"
+                                            "leanon?sslmode=require&sslpassword=********")
+        assert settings["SLACK_API_URL"] == ("https://proxy:********@slack.internal/api/"
+                                             "?token=********")
         assert settings["SLACK_BOT_TOKEN"] == settings["DISCORD_TOKEN"] == "********"
         assert settings["LEANON_TIMEZONE"] == "Europe/Berlin"
         assert settings["LEANON_PORT"] == "8080"

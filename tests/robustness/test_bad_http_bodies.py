@@ -6,6 +6,8 @@ Also a real `leanon run` process: its server has the same limit.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import gzip
 import hashlib
 import hmac
@@ -101,13 +103,35 @@ async def test_a_body_over_1_mb_sent_without_its_length_is_413(slack: Harness) -
     await nothing_happened(slack, before)
 
 
-async def test_a_small_compressed_body_that_inflates_over_1_mb_is_413(slack: Harness) -> None:
+async def test_a_small_compressed_body_that_inflates_over_1_mb_is_415(slack: Harness) -> None:
     before = await snapshot(slack.runtime.store)
     raw = gzip.compress(ask_body(3 * MAX_BODY_BYTES, slack.fake))
     assert len(raw) < 100_000
     headers = {"Content-Type": FORM, "Content-Encoding": "gzip", **signed(raw)}
-    assert await post(slack.session, slack.url, raw, headers) == 413
+    assert await post(slack.session, slack.url, raw, headers) == 415
     await nothing_happened(slack, before)
+
+
+@functools.cache
+def _bomb() -> bytes:
+    return gzip.compress(bytes(256 * MAX_BODY_BYTES), compresslevel=9)
+
+
+@pytest.mark.parametrize("path", ["/slack/events", "/healthz", "/nowhere"])
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "GZIP ", "br"])
+async def test_a_compressed_body_costs_no_cpu_on_any_path(slack: Harness, path: str,
+                                                          encoding: str) -> None:
+    # 256 MiB of zeros in about 250 kB: the HTTP parser used to inflate it as it arrived,
+    # whatever the path and after the answer, for seconds of CPU.
+    bomb = _bomb()
+    assert len(bomb) < MAX_BODY_BYTES
+    url = slack.url.replace("/slack/events", path)
+    started = time.process_time()  # the server runs in this process
+    status = await post(slack.session, url, bomb, {"Content-Type": FORM,
+                                                   "Content-Encoding": encoding})
+    await asyncio.sleep(0.2)  # what the server would still do after its answer
+    assert time.process_time() - started < 0.15
+    assert status in (405, 415) if path == "/healthz" else status == 415
 
 
 @pytest.fixture

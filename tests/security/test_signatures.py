@@ -143,6 +143,11 @@ FORGERIES: dict[str, Forgery] = {
                                            "X-Slack-Signature": signature(b, now() + ".5")}),
     "empty timestamp": lambda b: (b, {"X-Slack-Request-Timestamp": "",
                                       "X-Slack-Signature": signature(b, "")}),
+    # A number too large for a float overflowed inside the check: a 500 and a traceback.
+    "absurdly long timestamp": lambda b: (b, {"X-Slack-Request-Timestamp": "9" * 400,
+                                              "X-Slack-Signature": signature(b, "9" * 400)}),
+    "timestamp with a sign": lambda b: (b, {"X-Slack-Request-Timestamp": "+" + now(),
+                                            "X-Slack-Signature": signature(b, "+" + now())}),
 }
 
 

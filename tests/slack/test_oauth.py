@@ -249,3 +249,12 @@ async def test_database_down_during_the_install_asks_to_try_again(
     page = await installs.get(back, cookie=cookie)
     assert page.status == 503 and "try again" in page.text
     assert fake.find("oauth.v2.access") == []
+
+
+async def test_the_install_link_cannot_add_parameters_to_slacks_authorize_url(
+        installs: Installs, fake: FakeSlack) -> None:
+    link, cookie = await installs.start(f"{TEAM_B}&scope=admin&redirect_uri=https://evil.example")
+    query = parse_qs(urlsplit(link).query)
+    assert query["scope"] == [",".join(BOT_SCOPES)] and "redirect_uri" not in query
+    assert query["team"] == [f"{TEAM_B}&scope=admin&redirect_uri=https://evil.example"]
+    assert query["state"] == [cookie]
