@@ -13,6 +13,7 @@ bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:
 	$(BENCH) benchmarks/fanout.py
 	$(BENCH) benchmarks/inbox_flood.py
 	$(BENCH) benchmarks/outbox_pace.py
+	$(BENCH) benchmarks/hostile_input.py
 
 bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/stats_at_scale.py --scale 0.02 --runs 50
@@ -22,3 +23,4 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/fanout.py --channels 100
 	$(BENCH) benchmarks/inbox_flood.py --flood 3 --after 2 --concurrency 32
 	$(BENCH) benchmarks/outbox_pace.py --asks 40 --channels 4
+	$(BENCH) benchmarks/hostile_input.py --repeat 1

@@ -4,7 +4,11 @@ Every module logs through the standard `logging` module; structlog's `ProcessorF
 renders those records with the bound context (`request_id` per Slack request, `event_id`
 per Discord event), the `extra` fields, the level, the logger and a UTC timestamp.
 The rendered line then passes a redactor: known secrets (tokens, signing secret, database
-password) and anything shaped like a Slack or Discord token become `[redacted]`.
+password) and anything shaped like a Slack or Discord token become `[redacted]`, and the
+Unicode line separators (which many log readers split on) are escaped, so one record is
+one line whatever text it carries. Text an outsider chose is logged through `untrusted`
+(escaped, cut short), and a request aiohttp could not parse is one WARNING line per kind
+and minute (`MalformedRequests`), not an ERROR with a traceback each.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
 
 REDACTED = "[redacted]"
 TOKEN_SHAPES = re.compile(
@@ -29,6 +35,40 @@ TOKEN_SHAPES = re.compile(
 QUIET = {"aiosqlite": logging.INFO, "sqlalchemy": logging.WARNING, "asyncpg": logging.INFO,
          "slack_sdk": logging.INFO, "slack_bolt": logging.INFO, "discord": logging.INFO,
          "websockets": logging.INFO, "apscheduler": logging.WARNING, "alembic": logging.WARNING}
+
+
+# Characters that end a line for some reader, whatever the renderer left of them.
+LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def untrusted(text: object, limit: int = 80) -> str:
+    """Text someone outside chose, as it may be logged: on one line, escaped, cut short."""
+    shown = str(text)[:limit].encode("unicode_escape").decode("ascii")
+    return shown + ("…" if len(str(text)) > limit else "")
+
+
+class MalformedRequests(logging.Filter):
+    """aiohttp logs every request it could not parse as an ERROR with a traceback: here it
+    is one WARNING line, at most once a minute for each kind of malformation."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        super().__init__()
+        self.every = every
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            return True  # a handler's own failure keeps its traceback: a bug to see
+        kind, now = type(error).__name__, time.monotonic()
+        if now - self._last.get(kind, -self.every) < self.every:
+            return False
+        self._last[kind] = now
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "malformed HTTP request refused (%s %s): %s"
+        record.args = (kind, error.code, untrusted(error.message))
+        record.exc_info, record.exc_text = None, None
+        return True
 
 
 class Redactor:
@@ -43,7 +83,7 @@ class Redactor:
             return line
         for value in self._values:
             line = line.replace(value, REDACTED)
-        return TOKEN_SHAPES.sub(REDACTED, line)
+        return TOKEN_SHAPES.sub(REDACTED, line).translate(LINE_BREAKS)
 
 
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = (),
@@ -72,6 +112,9 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = (),
     root.handlers = [handler]
     root.setLevel(level)
     logging.captureWarnings(True)  # Python's warnings become log lines too
+    server = logging.getLogger("aiohttp.server")
+    server.filters = [f for f in server.filters if not isinstance(f, MalformedRequests)]
+    server.addFilter(MalformedRequests())
     for name, floor in QUIET.items():
         library = logging.getLogger(name)
         library.setLevel(max(floor, root.level))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,9 +31,11 @@ from slack_bolt.request.internals import (
 )
 from slack_bolt.response import BoltResponse
 
+from adapters.ops.logs import untrusted
 from adapters.slack.bridge import Bridge
 from adapters.slack.delivered import BUSY, Delivered
-from adapters.slack.events import StillWorking, failure_answer
+from adapters.slack.events import EVENTS, StillWorking, failure_answer
+from bot.deps import ASK_MAX_CHARS, REASON_MAX_CHARS
 from bot.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,24 @@ FORM = "application/x-www-form-urlencoded"
 # What bolt dispatches: the events leanon does not record before the answer (App Home,
 # uninstalls, …), and Slack's own checks.
 FOR_BOLT = ("event_callback", "url_verification", "ssl_check", "app_rate_limited")
+
+
+# A form body (a command, a button press, a form) Slack sends is far smaller: the longest
+# text leanon takes, 3,000 characters of 4-byte UTF-8 (9,000 before normalising), is
+# 108 kB percent-encoded. Decoding a percent-encoded body is Python work per character.
+FORM_MAX_BYTES = 192 * 1024
+TOO_LONG = (f"That is far over what leanon takes: the limit is {ASK_MAX_CHARS:,} characters "
+            f"for an ask and {REASON_MAX_CHARS:,} for a thanks reason. Nothing was done.")
+
+
+def too_long(body: bytes) -> BoltResponse:
+    """A form body over FORM_MAX_BYTES: a command's member is told (Slack shows a 200's
+    text), anything else gets 413; nothing is parsed or stored."""
+    log.warning("a signed Slack form body of %d bytes refused (the limit is %d)",
+                len(body), FORM_MAX_BYTES)
+    if body.startswith(b"payload="):  # an interactive payload: a button press or a form
+        return BoltResponse(status=413, body="")
+    return BoltResponse(status=200, body=TOO_LONG)
 
 
 class Malformed(ValueError):
@@ -73,15 +92,17 @@ def parse(body: bytes, content_type: str) -> dict[str, Any]:
 
 # Slack's payloads nest about ten levels deep; the check lets at most twice this through.
 MAX_NESTING = 24
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKETS = {ord(c): None for c in map(chr, range(128)) if c not in "[]{}"}
 
 
 def _shallow(valid_json: str) -> bool:
     """Whether JSON text (already parsed, so every string in it is closed) nests at most
-    about MAX_NESTING levels; in linear time, in C: strings out, brackets only, then
-    innermost pairs out, once per level."""
-    brackets = _STRING.sub("", valid_json).translate(_NOT_BRACKETS)  # outside strings: ASCII
+    about MAX_NESTING levels; in linear time, in C: escapes out, strings out (what is
+    between a quote and the next), brackets only, then innermost pairs out once a level."""
+    if valid_json.count("[") + valid_json.count("{") <= MAX_NESTING:
+        return True
+    unescaped = valid_json.replace("\\\\", "").replace('\\"', "")
+    brackets = "".join(unescaped.split('"')[0::2]).translate(_NOT_BRACKETS)
     for _ in range(MAX_NESTING):
         if not brackets:
             return True
@@ -118,13 +139,14 @@ class FrontDoor:
         event = body.get("event") if body.get("type") == "event_callback" else None
         work = self.bridge.events.get(str(event.get("type"))) if isinstance(event, dict) else None
         if name is None and work is None:
-            if body.get("type") in FOR_BOLT:
+            kind = event.get("type") if isinstance(event, dict) else None
+            if body.get("type") in FOR_BOLT and (event is None or kind in EVENTS):
                 return None
             # A command, button, form, legacy attachment or workflow step leanon has no
             # work for: bolt fails on some of their shapes (empty actions, a view with
             # no type) with a 500.
-            kind = str(body.get("command") or body.get("type"))[:40]
-            log.info("no listener for a Slack %s", kind.encode("unicode_escape").decode())
+            log.info("no listener for a Slack %s", untrusted(body.get("command")
+                                                            or body.get("type"), 40))
             return BoltResponse(status=404, body="")
         try:
             delivered = await self._authorized(body)

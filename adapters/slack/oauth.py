@@ -30,6 +30,7 @@ from slack_sdk.oauth import AuthorizeUrlGenerator
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from adapters.ops.logs import untrusted
 from adapters.slack.auth import DEFAULT_API_URL, web_client
 from bot.errors import StorageError
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600
+
+UNUSABLE = ("Slack's answer to the install could not be used (it had no bot token or no "
+            "workspace), so leanon was not installed. Please try installing again.")
 
 # The bot scopes an install asks for: the same as slack-manifest.yaml's.
 BOT_SCOPES = (
@@ -64,7 +68,7 @@ async def _installed(args: AsyncSuccessArgs) -> BoltResponse:
 
 
 async def _refused(args: AsyncFailureArgs) -> BoltResponse:
-    log.warning("a Slack install was refused: %s", args.reason)
+    log.warning("a Slack install was refused: %s", untrusted(args.reason))
     return await args.default.failure(args)
 
 
@@ -124,6 +128,13 @@ def routes(flow: AsyncOAuthFlow) -> list[web.RouteDef]:
         return await _answer(flow.handle_installation, request)
 
     async def redirect(request: web.Request) -> web.StreamResponse:
-        return await _answer(flow.handle_callback, request)
+        try:
+            return await _answer(flow.handle_callback, request)
+        except (ValueError, KeyError, AttributeError, TypeError) as exc:
+            # Slack answered ok, with something leanon can't use (no bot token, no team,
+            # fields of other types): the store refuses it (ValueError) or bolt fails on it.
+            log.warning("Slack install: Slack's answer could not be used (%s); nothing was "
+                        "installed", type(exc).__name__)
+            return web.Response(status=502, text=UNUSABLE)
 
     return [web.get(flow.install_path, install), web.get(flow.redirect_uri_path, redirect)]

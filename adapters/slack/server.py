@@ -48,6 +48,8 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
         if request.content_type not in SLACK_CONTENT_TYPES or (  # bolt reads "{…" as JSON
                 request.content_type != "application/json" and body.lstrip().startswith(b"{")):
             return web.json_response({"error": "unsupported content type"}, status=415)
+        if request.content_type == door.FORM and len(body) > door.FORM_MAX_BYTES:
+            return await to_aiohttp_response(door.too_long(body))
         try:
             answered = await front_door.answer(door.parse(body, request.content_type))
         except door.Malformed:

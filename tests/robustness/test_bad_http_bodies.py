@@ -25,9 +25,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from leanon_process import LeanonProcess, free_port, leanon_env
 from robustness_testing import cases, snapshot
-from slack_testing import ALICE, CHANNEL, SECRET, Harness, payload, sign
+from slack_testing import ALICE, CHANNEL, SECRET, WS, Harness, payload, sign
+from sqlalchemy import text
 
 from adapters.slack.app import build_app
+from adapters.slack.door import FORM_MAX_BYTES, TOO_LONG
 from adapters.slack.installs import InstalledWorkspaces
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_flow
 from adapters.slack.server import MAX_BODY_BYTES, bound_port, serve_http
@@ -81,12 +83,35 @@ async def test_a_body_over_1_mb_to_slack_events_is_413_and_changes_nothing(
     await nothing_happened(slack, before)
 
 
-async def test_a_body_of_exactly_1_mb_is_handled_normally(slack: Harness) -> None:
-    raw = ask_body(MAX_BODY_BYTES, slack.fake)
+async def test_a_form_of_exactly_the_form_limit_is_handled_normally(slack: Harness) -> None:
+    raw = ask_body(FORM_MAX_BYTES, slack.fake)
     assert await post(slack.session, slack.url, raw, {"Content-Type": FORM, **signed(raw)}) == 200
     await slack.settle()
     assert len(slack.fake.posts(CHANNEL)) == 1
     assert any("Your ask is posted" in t for t in slack.private(ALICE))
+
+
+async def test_a_form_over_the_form_limit_is_answered_and_not_stored(slack: Harness) -> None:
+    before = await snapshot(slack.runtime.store)
+    raw = ask_body(FORM_MAX_BYTES + 1, slack.fake)
+    async with slack.session.post(slack.url, data=raw,
+                                  headers={"Content-Type": FORM, **signed(raw)}) as response:
+        assert response.status == 200 and await response.text() == TOO_LONG
+    await nothing_happened(slack, before)
+    async with slack.runtime.store.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM inbox_items"))).scalar() == 0
+
+
+async def test_an_event_of_exactly_1_mb_is_handled_normally(slack: Harness) -> None:
+    event = payload("event_reaction_added")
+    event["padding"] = ""
+    unpadded = len(json.dumps(event).encode())
+    event["padding"] = "x" * (MAX_BODY_BYTES - unpadded)
+    raw = json.dumps(event).encode()
+    assert len(raw) == MAX_BODY_BYTES
+    assert await post(slack.session, slack.url, raw, {"Content-Type": JSON, **signed(raw)}) == 200
+    async with slack.runtime.store.unit_of_work() as uow:
+        assert len(await uow.thanks.export(WS)) == 1
 
 
 async def test_a_body_over_1_mb_sent_without_its_length_is_413(slack: Harness) -> None:
@@ -245,7 +270,7 @@ async def test_leanon_run_refuses_a_body_over_1_mb_and_handles_one_of_exactly_1_
             assert await post(session, url, over, {"Content-Type": FORM, **signed(over)}) == 413
             for path in ("/healthz", "/readyz", "/metrics"):
                 assert await post(session, leanon.base + path, over, {}, "GET") == 413
-            exact = ask_body(MAX_BODY_BYTES, fake_slack)
+            exact = ask_body(FORM_MAX_BYTES, fake_slack)
             assert await post(session, url, exact, {"Content-Type": FORM, **signed(exact)}) == 200
             await fake_slack.wait_for("chat.postMessage", within=20)
             await fake_slack.wait_for("response_url", within=20)

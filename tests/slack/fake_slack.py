@@ -27,6 +27,7 @@ TEAM_B = "T0002"
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "fake-client-secret"
 APP_ID = "A123456"
+DROP = object()  # a field left out of an answer
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class FakeSlack:
     """Valid bot tokens and their team."""
     codes: dict[str, str] = field(default_factory=dict)
     """OAuth codes not yet exchanged, and the team that approved the install."""
+    exchange_changes: dict[str, Any] = field(default_factory=dict)
+    """Fields of oauth.v2.access's answer changed (DROP: left out)."""
     redirect_url: str = ""
     """The app's OAuth redirect URL, as configured at Slack (the app manifest's)."""
     ws_url: str | None = None
@@ -228,10 +231,12 @@ class FakeSlack:
         team = TEAMS[team_id]
         token = f"xoxb-{team_id}-{next(self._serial)}"
         self.tokens[token] = team_id
-        return {"ok": True, "access_token": token, "token_type": "bot", "app_id": APP_ID,
-                "scope": "commands,chat:write", "bot_user_id": team.bot_user,
-                "team": {"id": team.id, "name": team.name}, "enterprise": None,
-                "is_enterprise_install": False, "authed_user": {"id": "U2147483697"}}
+        answer = {"ok": True, "access_token": token, "token_type": "bot", "app_id": APP_ID,
+                  "scope": "commands,chat:write", "bot_user_id": team.bot_user,
+                  "team": {"id": team.id, "name": team.name}, "enterprise": None,
+                  "is_enterprise_install": False, "authed_user": {"id": "U2147483697"}}
+        answer.update(self.exchange_changes)  # a value of DROP leaves the field out
+        return {name: value for name, value in answer.items() if value is not DROP}
 
     def _answer(self, method: str, args: dict[str, Any], team: Team) -> dict[str, Any]:
         if method == "auth.test":

@@ -7,7 +7,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fake_slack import APP_ID, CLIENT_ID, TEAM, TEAM_B, TEAMS, FakeSlack
+from fake_slack import APP_ID, CLIENT_ID, DROP, TEAM, TEAM_B, TEAMS, FakeSlack
 from oauth_testing import Installs, web_api_calls
 from slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, payload
 
@@ -258,3 +258,16 @@ async def test_the_install_link_cannot_add_parameters_to_slacks_authorize_url(
     assert query["scope"] == [",".join(BOT_SCOPES)] and "redirect_uri" not in query
     assert query["team"] == [f"{TEAM_B}&scope=admin&redirect_uri=https://evil.example"]
     assert query["state"] == [cookie]
+
+
+@pytest.mark.parametrize("changes", [
+    {"access_token": DROP}, {"access_token": None}, {"team": DROP},
+    {"team": "T0002"}, {"team": {"name": "no id"}}, {"authed_user": "U1"},
+], ids=["no-token", "null-token", "no-team", "team-not-an-object", "team-without-id",
+        "installer-not-an-object"])
+async def test_an_exchange_answered_ok_with_nothing_usable_installs_nothing(
+        installs: Installs, fake: FakeSlack, changes: dict[str, object]) -> None:
+    fake.exchange_changes.update(changes)
+    page = await installs.install(TEAM_B)
+    assert page.status == 502 and "not installed" in page.text
+    assert await installs.bot_token(TEAM_B) is None
