@@ -135,3 +135,16 @@ async def serving(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Harness]:
         yield Harness(url, fake, adapter, runtime, session)
     await runner.cleanup()
     await adapter.settle()
+
+
+def count_dispatches(adapter: SlackAdapter, monkeypatch: Any) -> list[object]:
+    """The requests bolt's app dispatches from now on (the front door answers the rest)."""
+    dispatched: list[object] = []
+    original = adapter.app.async_dispatch
+
+    async def counted(request: Any) -> Any:
+        dispatched.append(request)
+        return await original(request)
+
+    monkeypatch.setattr(adapter.app, "async_dispatch", counted)
+    return dispatched

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 from fake_slack import FakeSlack
-from slack_testing import ALICE, CHANNEL, WS, Harness, payload, sign
+from slack_testing import ALICE, CHANNEL, WS, Harness, count_dispatches, payload, sign
 
 
 async def asks_in_db(slack: Harness) -> int:
@@ -163,14 +163,7 @@ async def test_a_command_that_says_payload_is_still_asked(slack: Harness, fake: 
 
 async def test_commands_buttons_and_reactions_are_done_without_bolts_dispatch(
         slack: Harness, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
-    dispatched: list[object] = []
-    original = slack.adapter.app.async_dispatch
-
-    async def counted(request: object) -> object:
-        dispatched.append(request)
-        return await original(request)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(slack.adapter.app, "async_dispatch", counted)
+    dispatched = count_dispatches(slack.adapter, monkeypatch)
     await slack.command("/ask", "how do I rotate the staging keys without downtime?")
     async with slack.runtime.store.unit_of_work() as uow:
         [ask] = await uow.asks.list_open(WS)

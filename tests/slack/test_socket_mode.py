@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, FakeSocketMode
-from slack_testing import ALICE, BOB, CHANNEL, WS, database_down, payload
+from slack_testing import ALICE, BOB, CHANNEL, WS, count_dispatches, database_down, payload
 from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, build_app
@@ -122,14 +122,7 @@ async def test_a_command_is_stored_before_its_ack_and_refused_when_it_cannot_be(
 
 async def test_commands_and_reactions_skip_bolts_dispatch(
         socket: SocketHarness, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
-    dispatched: list[object] = []
-    original = socket.adapter.app.async_dispatch
-
-    async def counted(request: Any) -> Any:
-        dispatched.append(request)
-        return await original(request)
-
-    monkeypatch.setattr(socket.adapter.app, "async_dispatch", counted)
+    dispatched = count_dispatches(socket.adapter, monkeypatch)
     command = payload("slash_command")
     command.update(response_url=fake.response_url(f"cmd-{ALICE}"), trigger_id="sm.2")
     await socket.server.wait_ack(await socket.deliver("slash_commands", command))
