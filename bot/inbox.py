@@ -30,6 +30,9 @@ Processor = Callable[[InboxItem], Awaitable[None]]
 GivenUp = Callable[[InboxItem], Awaitable[None]]
 
 
+# How long stopping waits for the claim loop's round to end before cancelling it.
+LOOP_STOP_SECONDS = 2.0
+
 GIVEN_UP = ("leanon could not finish that, even after trying again for a while. Nothing "
             "more will happen with it: please try again.")
 
@@ -219,6 +222,10 @@ class Inbox:
         lease (another process, or this one's next start, takes it over)."""
         self._stopping = True
         self._wake.set()
+        if self._loop is not None:
+            # Its round ends by itself: a statement cut off by a cancel would still be running
+            # in the database driver's thread, which fails loudly if the event loop closes.
+            await asyncio.wait({self._loop}, timeout=LOOP_STOP_SECONDS)
         for task in (self._loop, self._renewer):
             if task is not None:
                 task.cancel()
