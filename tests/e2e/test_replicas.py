@@ -32,7 +32,9 @@ from storage.leader import LEADER_LOCK_NAME, lock_key
 
 pytestmark = pytest.mark.postgres
 
-CHANNELS = [f"C{index:08d}" for index in range(30)]
+# Three replicas' outboxes send 24 posts at once (2 s each): 60 channels are more than two
+# waves, so the kill always falls in the middle of the fan-out.
+CHANNELS = [f"C{index:08d}" for index in range(60)]
 LEADS = "this process now runs the scheduled work (weekly posts, follow-ups)"
 
 
@@ -121,7 +123,7 @@ async def test_three_replicas_serve_slack_and_post_each_weekly_post_once_across_
             await wait_until(lambda: any(leads(p) for p in survivors), 12, "another replica leads")
             takeover = time.monotonic() - killed_at
             assert sum(leads(p) for p in survivors) == 1
-            await wait_until(lambda: len(fake.weekly_posts()) >= len(CHANNELS), 10,
+            await wait_until(lambda: len(fake.weekly_posts()) >= len(CHANNELS), 30,
                              "every channel posted")
             await wait_until(lambda: admin.fetchval("SELECT count(*) = $1 FROM deliveries WHERE "
                                                     "status = 'posted'", len(CHANNELS)),
