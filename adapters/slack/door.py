@@ -137,9 +137,9 @@ class FrontDoor:
         types), or None when bolt should dispatch it. Over HTTP and Socket Mode alike."""
         name = self.bridge.deliveries.route(body)
         event = body.get("event") if body.get("type") == "event_callback" else None
-        work = self.bridge.events.get(str(event.get("type"))) if isinstance(event, dict) else None
+        kind = event.get("type") if isinstance(event, dict) else None
+        work = self.bridge.events.get(kind) if isinstance(kind, str) else None
         if name is None and work is None:
-            kind = event.get("type") if isinstance(event, dict) else None
             if body.get("type") in FOR_BOLT and (event is None or kind in EVENTS):
                 return None
             # A command, button, form, legacy attachment or workflow step leanon has no
