@@ -39,7 +39,7 @@ SHUTDOWN_TIMEOUT_SECONDS = 5.0
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 METHODS = {"GET", "POST", "HEAD"}
 MAX_BODY_BYTES = 1024 * 1024
-KEEPALIVE_SECONDS = 75.0  # an idle connection is closed (aiohttp's default is an hour)
+KEEPALIVE_SECONDS = 75.0  # an idle connection, or one whose request never completes, is closed
 
 
 @web.middleware

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from urllib.parse import urlsplit
 
+import pytest
+from aiohttp import web
 from fake_slack import FakeSlack
 from security_testing import SlackStack, json_logs
+
+from adapters.ops import server
 
 FORGED = "x\u2028{\"level\": \"error\", \"event\": \"forged\"}\u2029\u0085" + "y" * 5_000
 
@@ -57,3 +62,42 @@ async def test_text_an_outsider_chose_stays_on_one_escaped_line(installs: SlackS
     refused = [r for r in records(text) if "install was refused" in str(r["event"])]
     assert len(refused) == 1 and len(str(refused[0]["event"])) < 200
     assert not any(r.get("event") == "forged" for r in records(text))
+
+
+async def _trickle(writer: asyncio.StreamWriter, header_lines: int) -> None:
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    for n in range(header_lines):
+        await asyncio.sleep(0.1)
+        writer.write(b"X-Slow-%d: y\r\n" % n)
+        await writer.drain()
+
+
+@pytest.mark.parametrize("header_lines", [0, 100], ids=["silent", "trickling headers"])
+async def test_a_client_that_never_finishes_its_headers_is_cut_off(
+        monkeypatch: pytest.MonkeyPatch, header_lines: int) -> None:
+    """The idle deadline counts from the connection's start, and bytes of an unfinished
+    request don't move it: a slow client holds a connection for one deadline at most."""
+    monkeypatch.setattr(server, "KEEPALIVE_SECONDS", 0.5)
+    app = server.application()
+    app.router.add_get("/healthz", _ok)
+    runner = server.runner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+        sending = asyncio.create_task(_trickle(writer, header_lines))
+        started = time.monotonic()
+        answer = await asyncio.wait_for(reader.read(), 5)  # the server closes it: EOF
+        held = time.monotonic() - started
+        assert answer == b"" and held < 3, (answer, held)
+        assert not sending.done() or header_lines == 0  # it was still sending when cut off
+        sending.cancel()
+        writer.close()
+    finally:
+        await runner.cleanup()
+
+
+async def _ok(_request: web.Request) -> web.Response:
+    return web.Response(text="ok")
