@@ -55,12 +55,17 @@ class Peak:
 
 
 async def test_each_delivery_is_worked_once_and_never_more_than_the_workers_at_a_time(
-        inbox: Inbox) -> None:
+        store: SqlStore, clock: MovableClock) -> None:
+    inbox = Inbox(store.unit_of_work, clock, workers=2, poll=0.05)
     peak = Peak(0.01)
     inbox.register("slack", peak.work)
-    await put_many(inbox, 20)
+    await put_many(inbox, 20)  # all waiting before the workers start: both are busy at once
     assert not await inbox.put("slack", "d3", WS, "ask", "{}")  # a replay: nothing new
-    await inbox.settled(10)
+    await inbox.start()
+    try:
+        await inbox.settled(10)
+    finally:
+        await inbox.stop(grace=0)
     assert peak.done == Counter({f"d{i}": 1 for i in range(20)})
     assert peak.peak == 2
 
@@ -230,3 +235,4 @@ async def test_under_a_flood_of_answers_the_workers_step_back_to_one(
         assert calm.peak == 4
     finally:
         await box.stop(grace=0)
+
