@@ -1,5 +1,6 @@
 # leanon's image: `docker build -t leanon .`, then `docker run --env-file .env -p 3000:3000 leanon`.
-# Stage 1 builds leanon's wheel and installs it with its dependencies into /opt/leanon;
+# Stage 1 builds leanon's wheel and installs it with its dependencies, at the versions of the
+# lock file (constraints.txt), into /opt/leanon;
 # stage 2 is the same slim Python with that virtual environment and nothing else.
 # tests/ops/test_install.py runs these install and start steps in a fresh venv.
 
@@ -9,13 +10,13 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY adapters ./adapters
 COPY storage ./storage
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/leanon \
- && /opt/leanon/bin/python -m pip install /wheels/leanon-*.whl
+ && /opt/leanon/bin/python -m pip install -c constraints.txt /wheels/leanon-*.whl
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/leanon/bin:$PATH \

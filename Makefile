@@ -1,9 +1,9 @@
-# Benchmarks only (run by hand; ./scripts/test and .ci/run do not use make).
+# Benchmarks and the lock file, by hand (./scripts/test and .ci/run do not use make).
 # PYTHON defaults to the checkout's .venv (./scripts/test creates it with everything needed).
 PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 BENCH = PYTHONPATH=$(CURDIR) $(PYTHON)
 
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick lock
 
 bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:5432)
 	$(BENCH) benchmarks/stats_at_scale.py
@@ -24,3 +24,9 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/inbox_flood.py --flood 3 --after 2 --concurrency 32
 	$(BENCH) benchmarks/outbox_pace.py --asks 40 --channels 4
 	$(BENCH) benchmarks/hostile_input.py --repeat 1
+
+lock:  ## refresh constraints.txt, the lock file: the newest versions pyproject.toml allows
+	$(PYTHON) -m pip install --quiet pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(PYTHON) -m piptools compile --quiet --upgrade \
+		--extra dev --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		--no-emit-trusted-host --output-file constraints.txt pyproject.toml
