@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol, cast
 
 import discord
 
-from adapters.discord.components import ButtonRef
+from adapters.discord.chat import DiscordChat
+from adapters.discord.components import ButtonRef, Host, host
 from adapters.discord.interactions import (
     NOT_IN_A_SERVER,
     actor_of,
     answer,
-    leanon_client,
     tell,
     workspace_of,
 )
@@ -23,6 +23,11 @@ from bot.messages import ActionId, error
 
 log = logging.getLogger(__name__)
 
+
+class ChatHost(Host, Protocol):
+    chat: DiscordChat  # where cards' questions are kept, to name their threads
+
+
 BUTTON_GONE = error("This button no longer works. Try the command again.")
 THREAD_LOOKUP_SECONDS = 1.0
 
@@ -31,8 +36,7 @@ async def thread_authors(interaction: discord.Interaction[Any], workspace: Works
     """Members who wrote in the card's thread (its id is the card's id), bots left out."""
     if interaction.message is None:
         return ()
-    client = leanon_client(interaction)
-    thread = client.get_partial_messageable(interaction.message.id,
+    thread = interaction.client.get_partial_messageable(interaction.message.id,
                                             guild_id=int(workspace.workspace_id))
 
     async def authors() -> tuple[str, ...]:
@@ -76,12 +80,12 @@ def _remember_card(interaction: discord.Interaction[Any]) -> None:
     message = interaction.message
     if message is not None and message.embeds and message.embeds[0].description:
         question = message.embeds[0].description.splitlines()[0]
-        leanon_client(interaction).chat.remember_card(str(message.id), question)
+        cast(ChatHost, interaction.client).chat.remember_card(str(message.id), question)
 
 
 async def press(interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
     """A leanon button was pressed (in a server, or in a direct message from leanon)."""
-    leanon_client(interaction).names.remember(interaction.user)
+    host(interaction).names.remember(interaction.user)
     workspace = workspace_of(interaction)
     if workspace is None:
         # Leanon sends only thank buttons by direct message (they act for the asker alone):
@@ -106,7 +110,7 @@ async def submit_form(interaction: discord.Interaction[Any], question: str, trie
     if workspace is None or interaction.channel_id is None:
         await tell(interaction, None, [NOT_IN_A_SERVER])
         return
-    leanon_client(interaction).names.remember(interaction.user)
+    host(interaction).names.remember(interaction.user)
     cmd = CreateAsk(workspace, actor_of(interaction), str(interaction.channel_id), question,
                     tried.strip() or None, anonymous)
     await answer(interaction, cmd, workspace)

@@ -15,7 +15,7 @@ from discord import app_commands
 
 from adapters.discord import buttons, interactions
 from adapters.discord.chat import DiscordChat
-from adapters.discord.components import ButtonRef, LeanonButton
+from adapters.discord.components import ButtonRef, Host, LeanonButton
 from adapters.discord.interactions import tell, workspace_of
 from adapters.discord.names import NameBook
 from adapters.discord.reactions import ReactionQueue, reaction_command, reaction_key
@@ -166,6 +166,11 @@ def _dropping_malformed(event: str, parse: Callable[[Any], None]) -> Callable[[A
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             log.warning("a malformed %s gateway event was dropped (%s)", event, type(exc).__name__)
     return parse_or_drop
+
+
+def _as_host(client: LeanonClient) -> Host:
+    """Type-checked, never called: the client is what its buttons and interactions need."""
+    return client
 
 
 async def run_discord(service: Leanon, router: ChatRouter, settings: DiscordSettings,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import discord
 
+from adapters.discord.names import NameBook
+from adapters.discord.settings import DiscordSettings
+from bot.inbox import Inbox
 from bot.messages import ActionId, ButtonStyle
-
-if TYPE_CHECKING:
-    from adapters.discord.client import LeanonClient
+from bot.service import Leanon
 
 CUSTOM_ID = re.compile(r"(?P<action>leanon_[a-z_]{1,40}):(?P<value>[\w:.-]{1,40})@(?P<guild>\d{1,20})")
 
@@ -72,8 +73,7 @@ class LeanonButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUST
         return cls(ref)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        client = cast("LeanonClient", interaction.client)
-        await client.button_pressed(interaction, self.ref)
+        await host(interaction).button_pressed(interaction, self.ref)
 
 
 class AskForm(discord.ui.Modal, title="Ask for help"):
@@ -94,6 +94,29 @@ class AskForm(discord.ui.Modal, title="Ask for help"):
             self.title = "Ask for help (anonymously)"
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        client = cast("LeanonClient", interaction.client)
-        await client.form_submitted(interaction, self.question.value, self.tried.value,
-                                    self.anonymous)
+        await host(interaction).form_submitted(interaction, self.question.value,
+                                               self.tried.value, self.anonymous)
+
+
+class Host(Protocol):
+    """What buttons, forms and interactions need of the client they arrive on (the client,
+    `adapters.discord.client.LeanonClient`, is built from them, so they name it by this)."""
+
+    service: Leanon
+    settings: DiscordSettings
+    inbox: Inbox | None  # interactions are stored before they are acknowledged
+    live: dict[str, discord.Interaction[Any]]  # those this process answers, by inbox key
+    names: NameBook
+    _connection: Any  # discord.py's state, for an interaction's webhook
+
+    async def button_pressed(self, interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
+        ...
+
+    async def form_submitted(self, interaction: discord.Interaction[Any], question: str,
+                             tried: str, anonymous: bool) -> None:
+        ...
+
+
+def host(interaction: discord.Interaction[Any]) -> Host:
+    """leanon's client, which every interaction leanon gets arrives on."""
+    return cast(Host, interaction.client)

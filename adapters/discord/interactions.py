@@ -6,10 +6,11 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import discord
 
+from adapters.discord.components import Host, host
 from adapters.discord.render import label_mentions, render
 from adapters.ops.logs import bind
 from bot.codec import decode_command, encode_command
@@ -20,9 +21,6 @@ from bot.inbox import GIVEN_UP
 from bot.messages import Message, Reply, error, line, notice
 from bot.service import STORAGE_TROUBLE
 
-if TYPE_CHECKING:
-    from adapters.discord.client import LeanonClient
-
 log = logging.getLogger(__name__)
 
 SOURCE = "discord"
@@ -31,10 +29,6 @@ NOT_IN_A_SERVER = error("leanon works in servers: use it in a channel of your se
 SOMETHING_WENT_WRONG = error("Something went wrong in leanon, so this may not have worked. "
                              "Please try again in a minute.")
 DONE = notice(line("Done."))
-
-
-def leanon_client(interaction: discord.Interaction[Any]) -> LeanonClient:
-    return cast("LeanonClient", interaction.client)
 
 
 def workspace_of(interaction: discord.Interaction[Any]) -> WorkspaceRef | None:
@@ -59,7 +53,7 @@ async def answer(interaction: discord.Interaction[Any], cmd: Command,
     this process dies, another takes it over and answers through the interaction's webhook.
     """
     bind(event_id=str(interaction.id))  # this interaction's own task: its log lines carry the id
-    client = leanon_client(interaction)
+    client = host(interaction)
     if client.inbox is None:  # no inbox (some tests): run it here and now
         await _run_and_tell(interaction, cmd, workspace)
         return
@@ -100,7 +94,7 @@ async def _defer(interaction: discord.Interaction[Any], cmd: Command) -> None:
         log.warning("could not defer a %s interaction: HTTP %s", type(cmd).__name__, exc.status)
 
 
-async def work_stored(client: LeanonClient, item: InboxItem) -> None:
+async def work_stored(client: Host, item: InboxItem) -> None:
     """An inbox worker's part: run the stored command and answer the member, in the
     interaction itself when it is still here, otherwise through its webhook. StorageError
     and ChatError pass (tried again later)."""
@@ -122,11 +116,11 @@ async def work_stored(client: LeanonClient, item: InboxItem) -> None:
         await _tell_later(client, data, item.workspace, reply.private)
 
 
-async def tell_given_up(client: LeanonClient, item: InboxItem) -> None:
+async def tell_given_up(client: Host, item: InboxItem) -> None:
     await _tell_later(client, json.loads(item.payload), item.workspace, [error(GIVEN_UP)])
 
 
-async def _tell_later(client: LeanonClient, data: dict[str, Any], workspace: WorkspaceRef,
+async def _tell_later(client: Host, data: dict[str, Any], workspace: WorkspaceRef,
                       messages: Sequence[Message]) -> None:
     """Answer through the interaction's webhook (valid 15 minutes after it was made)."""
     webhook = discord.Webhook.from_state(
@@ -146,7 +140,7 @@ async def _tell_later(client: LeanonClient, data: dict[str, Any], workspace: Wor
 
 async def _run_and_tell(interaction: discord.Interaction[Any], cmd: Command,
                         workspace: WorkspaceRef) -> None:
-    client = leanon_client(interaction)
+    client = host(interaction)
     work = asyncio.ensure_future(client.service.handle(cmd))
     done, _ = await asyncio.wait({work}, timeout=client.settings.defer_after)
     if not done:
@@ -177,7 +171,7 @@ async def tell(interaction: discord.Interaction[Any], workspace: WorkspaceRef | 
                 await response.send_message(**_kwargs(interaction, workspace, [DONE], {}),
                                             ephemeral=True)
             return
-        names = await leanon_client(interaction).names.names(label_mentions(messages))
+        names = await host(interaction).names.names(label_mentions(messages))
         kwargs = _kwargs(interaction, workspace, messages, names)
         if response.is_done():
             await interaction.followup.send(**kwargs, ephemeral=True)

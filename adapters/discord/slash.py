@@ -9,12 +9,11 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
-from adapters.discord.components import AskForm
+from adapters.discord.components import AskForm, host
 from adapters.discord.interactions import (
     NOT_IN_A_SERVER,
     actor_of,
     answer,
-    leanon_client,
     tell,
     workspace_of,
 )
@@ -52,7 +51,7 @@ async def run(interaction: Interaction, make: Callable[[WorkspaceRef, Actor], Co
     if workspace is None:
         await tell(interaction, None, [NOT_IN_A_SERVER])
         return
-    leanon_client(interaction).names.remember(interaction.user)
+    host(interaction).names.remember(interaction.user)
     try:
         cmd = make(workspace, actor_of(interaction))
     except ParseError as exc:
@@ -87,9 +86,9 @@ async def ask(interaction: Interaction, question: str | None = None, anonymous: 
 @app_commands.describe(member="Who you are thanking", reason="What for")
 @app_commands.guild_only()
 async def thanks(interaction: Interaction, member: discord.User, reason: str | None = None) -> None:
-    leanon_client(interaction).names.remember(member)
+    host(interaction).names.remember(member)
     # `/thanks member:@bob reason:@carol for the review` thanks Carol too.
-    most = leanon_client(interaction).service.deps.thanks_max_members  # the core refuses more
+    most = host(interaction).service.deps.thanks_max_members  # the core refuses more
     more, rest = leading_mentions(reason or "", MENTION, most)
     why = (rest if more else reason or "").strip() or None
     people = (Person(str(member.id), member.bot),
