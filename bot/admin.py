@@ -13,13 +13,13 @@ from typing import Any
 
 from bot import outbox
 from bot import settings as settings_mod
+from bot.buttons import Press
 from bot.commands import ChangeConfig, ExportData, ForgetMe, ShowConfig, ShowHelp
 from bot.deps import Deps
 from bot.domain import Ask, Thanks, ThanksSource
 from bot.messages import (
     ActionId,
     Attachment,
-    Button,
     ButtonStyle,
     Message,
     MessageKind,
@@ -69,9 +69,9 @@ async def forget_me(cmd: ForgetMe, deps: Deps) -> Reply:
             line("Your asks: delete them, or keep their text with no name so the answers "
                  "stay useful to others?"),
             buttons=(
-                Button(line("Delete my asks too"), ActionId.FORGET_DELETE_ASKS, "delete",
-                       ButtonStyle.DANGER),
-                Button(line("Keep my asks, anonymously"), ActionId.FORGET_KEEP_ASKS, "keep"),
+                Press(ActionId.FORGET_DELETE_ASKS).button(line("Delete my asks too"),
+                                                          ButtonStyle.DANGER),
+                Press(ActionId.FORGET_KEEP_ASKS).button(line("Keep my asks, anonymously")),
             ),
             title="Forget me",
         ))

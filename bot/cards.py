@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.buttons import Press
 from bot.domain import Ask, AskStatus, CloseReason
 from bot.messages import (
     ActionId,
@@ -62,8 +63,8 @@ def ask_card(ask: Ask, helper_ids: list[str]) -> Message:
     buttons: tuple[Button, ...] = ()
     if ask.is_open:
         buttons = (
-            Button(line("I can help"), ActionId.OFFER_HELP, str(ask.id), ButtonStyle.PRIMARY),
-            Button(line("Resolved"), ActionId.RESOLVE, str(ask.id)),
+            Press(ActionId.OFFER_HELP, ask.id).button(line("I can help"), ButtonStyle.PRIMARY),
+            Press(ActionId.RESOLVE, ask.id).button(line("Resolved")),
         )
     return Message(MessageKind.ASK_CARD, tuple(lines), title=title, buttons=buttons)
 
@@ -82,8 +83,8 @@ def thank_buttons(ask: Ask, helper_ids: list[str]) -> Message:
             kind=MessageKind.TIP,
         )
     buttons = tuple(
-        Button(line("Thank ", Mention(h)), ActionId.THANK_HELPER, f"{ask.id}:{h}",
-               ButtonStyle.PRIMARY)
+        Press(ActionId.THANK_HELPER, ask.id, h).button(line("Thank ", Mention(h)),
+                                                      ButtonStyle.PRIMARY)
         for h in helper_ids
     )
     return notice(

@@ -11,18 +11,15 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from adapters.console.chat import BOT_NAME, ConsoleChat, ConsoleClock, ConsoleMessage
+from bot.buttons import pressed
 from bot.commands import (
     Command,
     CreateAsk,
-    ForgetMe,
-    OfferHelp,
     Person,
     ReactionAdded,
     ReactionRemoved,
-    ResolveAsk,
     RunAskMaintenance,
     RunDueNudges,
-    ThankHelper,
     ThankMembers,
 )
 from bot.domain import Actor, MessageRef, Platform, WorkspaceRef
@@ -255,23 +252,21 @@ class ConsoleWorkspace:
         if msg.private_to and msg.private_to != self.current:
             self.private(error(f"{msg.id} is private to {msg.private_to}; only they can press it."))
             return True
-        await self.dispatch(self._button_command(msg, msg.buttons[index].action,
-                                                 msg.buttons[index].value))
+        cmd = self._button_command(msg, msg.buttons[index].action, msg.buttons[index].value)
+        if cmd is None:
+            self.private(error("This button no longer works. Try the command again."))
+            return True
+        await self.dispatch(cmd)
         return True
 
-    def _button_command(self, msg: ConsoleMessage, action: ActionId, value: str) -> Command:
-        actor = self.actor()
-        if action is ActionId.OFFER_HELP:
-            return OfferHelp(self.workspace, actor, int(value))
-        if action is ActionId.RESOLVE:
-            repliers = tuple(dict.fromkeys(
-                m.author for m in self.chat.messages.values()
-                if m.thread_of == msg.id and not m.is_bot))
-            return ResolveAsk(self.workspace, actor, int(value), thread_participants=repliers)
-        if action is ActionId.THANK_HELPER:
-            ask_id, _, helper = value.partition(":")
-            return ThankHelper(self.workspace, actor, int(ask_id), helper)
-        return ForgetMe(self.workspace, actor, keep_asks=action is ActionId.FORGET_KEEP_ASKS)
+    def _button_command(self, msg: ConsoleMessage, action: ActionId, value: str) -> Command | None:
+        press = pressed(self.workspace.platform, action, value)
+        if press is None:
+            return None
+        repliers = tuple(dict.fromkeys(
+            m.author for m in self.chat.messages.values()
+            if m.thread_of == msg.id and not m.is_bot)) if press.needs_thread else ()
+        return press.command(self.workspace, self.actor(), repliers)
 
     async def _react(self, rest: str, source: LineSource) -> bool:
         return await self._reaction(rest, added=True)

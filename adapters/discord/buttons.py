@@ -17,7 +17,8 @@ from adapters.discord.interactions import (
     tell,
     workspace_of,
 )
-from bot.commands import Command, CreateAsk, ForgetMe, OfferHelp, ResolveAsk, ThankHelper
+from bot.buttons import pressed
+from bot.commands import Command, CreateAsk
 from bot.domain import Actor, Platform, WorkspaceRef
 from bot.messages import ActionId, error
 
@@ -55,24 +56,11 @@ async def thread_authors(interaction: discord.Interaction[Any], workspace: Works
 async def command_for(interaction: discord.Interaction[Any], ref: ButtonRef,
                       workspace: WorkspaceRef, actor: Actor) -> Command | None:
     """The core command a button stands for; None when its value is not understood."""
-    try:
-        if ref.action is ActionId.OFFER_HELP:
-            return OfferHelp(workspace, actor, int(ref.value))
-        if ref.action is ActionId.RESOLVE:
-            return ResolveAsk(workspace, actor, int(ref.value),
-                              thread_participants=await thread_authors(interaction, workspace))
-        if ref.action is ActionId.THANK_HELPER:
-            ask_id, _, helper_id = ref.value.partition(":")
-            if not helper_id.isdecimal():  # a member's id, never a word like "everyone"
-                return None
-            return ThankHelper(workspace, actor, int(ask_id), helper_id)
-    except ValueError:
+    press = pressed(workspace.platform, ref.action, ref.value)
+    if press is None:
         return None
-    if ref.action is ActionId.FORGET_DELETE_ASKS:
-        return ForgetMe(workspace, actor, keep_asks=False)
-    if ref.action is ActionId.FORGET_KEEP_ASKS:
-        return ForgetMe(workspace, actor, keep_asks=True)
-    return None
+    authors = await thread_authors(interaction, workspace) if press.needs_thread else ()
+    return press.command(workspace, actor, authors)
 
 
 def _remember_card(interaction: discord.Interaction[Any]) -> None:

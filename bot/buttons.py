@@ -1,0 +1,78 @@
+"""The core's buttons, both ways: the value a button carries is written here (cards, thank
+prompts, forget-me), and a press is read back here, from the action and value exactly as the
+platform returned them. Adapters never split a value themselves.
+
+A value is what each platform can carry: at most 40 characters of letters, digits and
+`:._-` (a Discord custom id holds it with the action and the server).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.commands import Command, ForgetMe, OfferHelp, ResolveAsk, ThankHelper
+from bot.domain import Actor, Platform, WorkspaceRef
+from bot.messages import ActionId, Button, ButtonStyle, Line
+
+_ASK_ID = re.compile(r"[1-9][0-9]{0,17}")
+# A member's id on each platform (a thank button names one): never a word like "everyone".
+MEMBER_IDS = {
+    Platform.SLACK: re.compile(r"[UW][A-Z0-9]{2,20}"),
+    Platform.DISCORD: re.compile(r"[0-9]{5,20}"),  # a snowflake
+    Platform.CONSOLE: re.compile(r"[a-z][a-z0-9._-]{0,31}"),  # a console name
+}
+_FORGET_VALUES = {ActionId.FORGET_DELETE_ASKS: "delete", ActionId.FORGET_KEEP_ASKS: "keep"}
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A leanon button, pressed: what it is about."""
+
+    action: ActionId
+    ask_id: int = 0
+    helper_id: str = ""
+
+    @property
+    def value(self) -> str:
+        if self.action is ActionId.THANK_HELPER:
+            return f"{self.ask_id}:{self.helper_id}"
+        if self.action in _FORGET_VALUES:
+            return _FORGET_VALUES[self.action]
+        return str(self.ask_id)
+
+    @property
+    def needs_thread(self) -> bool:
+        """Whether the command wants the members who replied in the card's thread."""
+        return self.action is ActionId.RESOLVE
+
+    def button(self, label: Line, style: ButtonStyle = ButtonStyle.DEFAULT) -> Button:
+        return Button(label, self.action, self.value, style)
+
+    def command(self, workspace: WorkspaceRef, actor: Actor,
+                thread_participants: tuple[str, ...] = ()) -> Command:
+        if self.action is ActionId.OFFER_HELP:
+            return OfferHelp(workspace, actor, self.ask_id)
+        if self.action is ActionId.RESOLVE:
+            return ResolveAsk(workspace, actor, self.ask_id,
+                              thread_participants=thread_participants)
+        if self.action is ActionId.THANK_HELPER:
+            return ThankHelper(workspace, actor, self.ask_id, self.helper_id)
+        return ForgetMe(workspace, actor, keep_asks=self.action is ActionId.FORGET_KEEP_ASKS)
+
+
+def pressed(platform: Platform, action: str, value: str) -> Press | None:
+    """The press a button's action and value stand for, on `platform`; None when they are
+    not a button leanon made (another app's, an old one, or a forged value)."""
+    try:
+        act = ActionId(action)
+    except ValueError:
+        return None
+    if act in _FORGET_VALUES:
+        return Press(act) if value == _FORGET_VALUES[act] else None
+    ask, _, helper = value.partition(":") if act is ActionId.THANK_HELPER else (value, "", "")
+    if not _ASK_ID.fullmatch(ask):
+        return None
+    if act is ActionId.THANK_HELPER and not MEMBER_IDS[platform].fullmatch(helper):
+        return None
+    return Press(act, int(ask), helper)
