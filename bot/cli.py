@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import sys
 import urllib.error
 import urllib.request
@@ -13,9 +14,17 @@ from bot.config import Config, load_config
 from bot.errors import ChatError, ConfigError, StorageError
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("leanon")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leanon", description="A Slack and Discord bot that makes asking for help normal.")
+    parser.add_argument("--version", action="version", version=f"leanon {_version()}")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run leanon (the console workspace when no Slack or Discord "
                                "credentials are set)")
@@ -87,7 +96,9 @@ async def _db(config: Config, args: argparse.Namespace) -> None:
 
 async def _main(args: argparse.Namespace, config: Config) -> int:
     from bot.app import run_bots, run_console_workspace
+    from bot.config_check import validate
 
+    validate(config)  # one line naming the setting, before anything is opened
     if args.command == "db":
         await _db(config, args)
         return 0

@@ -43,6 +43,8 @@ async def test_bad_values_stop_leanon_run_with_one_line_naming_the_setting(
             ({"LEANON_TIMEZONE": "Mars/Olympus_Mons"}, tmp_path, 2,
              "LEANON_TIMEZONE: Value error, unknown IANA timezone"),
             ({"DATABASE_URL": "mysql://db/leanon"}, tmp_path, 2, "DATABASE_URL: "),
+            ({"DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'leanon.db'}"}, tmp_path, 2,
+             f"DATABASE_URL: the folder {tmp_path / 'missing'} does not exist"),
             ({"DISCORD_TOKEN": "x.y.z", "DISCORD_SHARD_IDS": "0-3"}, tmp_path, 2,
              "DISCORD_SHARD_IDS: needs DISCORD_SHARD_COUNT"),
             ({"SLACK_SIGNING_SECRET": SECRET}, tmp_path, 2, "SLACK_BOT_TOKEN: required"),
@@ -100,6 +102,11 @@ async def test_config_check_prints_the_configuration_masked_and_refuses_what_run
         last = out.strip().splitlines()[-1]
         assert last.startswith("configuration is valid; leanon run starts: " + started)
         assert "discord (shards 2,3)" in last
+    missing, version = await asyncio.gather(
+        leanon(leanon_env("sqlite:///no/such/folder/x.db"), tmp_path, "config", "check"),
+        leanon(leanon_env("sqlite:///x.db"), tmp_path, "--version"))
+    assert missing[:2] == (2, "") and "the folder" in missing[2] and "does not exist" in missing[2]
+    assert version[0] == 0 and version[1].startswith("leanon ")
     assert refused[:2] == (2, "")
     assert refused[2].strip() == ("leanon: DISCORD_SHARD_IDS: every id must be from 0 to 1 "
                                   "(DISCORD_SHARD_COUNT - 1)")
