@@ -28,6 +28,7 @@ from bot.messages import (
     line,
     notice,
 )
+from bot.text import plural, were
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ async def forget_me(cmd: ForgetMe, deps: Deps) -> Reply:
         await uow.commit()
     what = "kept without your name" if cmd.keep_asks else "deleted"
     return Reply.of(notice(line(
-        f"Done. {removed_thanks} thanks were deleted and your {len(asks)} asks were {what}. "
+        f"Done. {removed_thanks} thanks were deleted and your "
+        f"{plural(len(asks), 'ask')} {were(len(asks))} {what}. "
         "leanon keeps nothing else about you.")))
 
 
@@ -170,8 +172,8 @@ async def export_data(cmd: ExportData, deps: Deps) -> Reply:
             Attachment(f"leanon-thanks-{stamp}.csv", _csv(thanks_rows, THANKS_FIELDS),
                        "text/csv"),
         )
-    summary = line(f"Export of {len(asks)} asks, {len(offers)} help offers and "
-                   f"{len(thanks)} thanks ({fmt}).")
+    summary = line(f"Export of {plural(len(asks), 'ask')}, {plural(len(offers), 'help offer')} "
+                   f"and {len(thanks)} thanks ({fmt}).")
     return Reply.of(Message(MessageKind.EXPORT, (summary,), attachments=files))
 
 

@@ -12,7 +12,14 @@ from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, TRIED_MAX_CHARS, Deps
 from bot.domain import Ask, AskStatus, CloseReason, NewAsk, WorkspaceRef
 from bot.messages import Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
-from bot.text import clean_user_text, needs_specific_tip, neutralise_mentions, preview, too_long
+from bot.text import (
+    clean_user_text,
+    needs_specific_tip,
+    neutralise_mentions,
+    plural,
+    preview,
+    too_long,
+)
 
 log = logging.getLogger(__name__)
 
@@ -189,5 +196,5 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
                     await outbox.reply(uow, now, workspace, ask.message, cards.FOLLOW_UP)
                     await uow.commit()
                     followed += 1
-    log.info("ask maintenance: %d follow-ups, %d expired", followed, expired)
+    log.info("ask maintenance: %s, %d expired", plural(followed, "follow-up"), expired)
     return Reply()

@@ -19,7 +19,7 @@ from bot.messages import (
     line,
     notice,
 )
-from bot.text import format_duration, preview
+from bot.text import ago, plural, preview
 
 
 def asker_part(ask: Ask) -> Part:
@@ -96,10 +96,9 @@ def thank_buttons(ask: Ask, helper_ids: list[str]) -> Message:
 
 
 def ask_list_line(ask: Ask, offers: int, now: datetime) -> Line:
-    age = format_duration(now - ask.created_at)
-    offer_text = "no offers yet" if offers == 0 else f"{offers} offer" + ("s" if offers > 1 else "")
+    offer_text = "no offers yet" if offers == 0 else plural(offers, "offer")
     return line(
-        f"#{ask.id} · {age} ago · ", UserText(preview(ask.text)), " · asked by ",
+        f"#{ask.id} · {ago(now - ask.created_at)} · ", UserText(preview(ask.text)), " · asked by ",
         asker_part(ask), f" · {offer_text}",
     )
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.deps import THANKED_AT_ONCE
 from bot.errors import ConfigError
+from bot.text import zone_name
 
 
 class Config(BaseSettings):
@@ -52,11 +53,9 @@ class Config(BaseSettings):
     @field_validator("leanon_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA timezone {value!r} (try Europe/Berlin or UTC)") from exc
-        return value
+        if (name := zone_name(value)) is None:
+            raise ValueError(f"unknown IANA timezone {value[:64]!r} (try Europe/Berlin or UTC)")
+        return name
 
     @field_validator("leanon_log_level")
     @classmethod

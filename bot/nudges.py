@@ -12,7 +12,7 @@ from bot.deps import Deps
 from bot.domain import Schedule, WeeklyNumbers, WorkspaceRef
 from bot.messages import Line, Link, Message, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
-from bot.text import format_duration, preview
+from bot.text import format_duration, plural, preview, zone_name
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DEFAULT_WEEKDAY = 0
@@ -48,11 +48,13 @@ def _numbers(n: WeeklyNumbers) -> list[Line]:
     if n.asks_opened == 0 and n.thanks_given == 0:
         return [line("A quiet week here: no asks yet. The first one is the bravest, "
                      "and /ask is right there.")]
-    lines = [line(f"📊 The last 7 days here: {n.asks_opened} "
-                  f"ask{'s' if n.asks_opened != 1 else ''} opened, {n.asks_resolved} resolved.")]
+    lines = [line(f"📊 The last 7 days here: {plural(n.asks_opened, 'ask')} opened, "
+                  f"{n.asks_resolved} resolved.")]
     if n.median_first_offer is not None:
-        lines.append(line("⏱️ A first offer of help came after a median of "
-                          f"{format_duration(n.median_first_offer) or '0m'}."))
+        median = n.median_first_offer
+        after = ("under a minute" if median < timedelta(minutes=1)
+                 else format_duration(median))
+        lines.append(line(f"⏱️ A first offer of help came after a median of {after}."))
     lines.append(line(f"🙏 {n.thanks_given} thanks given; {n.helpers} "
                       f"{'person' if n.helpers == 1 else 'people'} helped."))
     if n.first_time_askers:
@@ -92,10 +94,7 @@ async def build_post(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef, chann
 def _parse_timezone(name: str | None, deps: Deps) -> str | None:
     if name is None:
         return deps.timezone.key
-    try:
-        return ZoneInfo(name).key
-    except (ValueError, KeyError):
-        return None
+    return zone_name(name)
 
 
 async def set_nudge(cmd: SetNudge, deps: Deps) -> Reply:

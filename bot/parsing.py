@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from zoneinfo import ZoneInfo
 
 from bot.commands import (
     ChangeConfig,
@@ -23,6 +22,7 @@ from bot.commands import (
     ShowStats,
 )
 from bot.domain import Actor, WorkspaceRef
+from bot.text import zone_name
 
 
 class ParseError(ValueError):
@@ -147,15 +147,8 @@ def _parse_nudge(args: list[str], workspace: WorkspaceRef, actor: Actor,
     return SetNudge(workspace, actor, channel_id, weekday, at, timezone)
 
 
-# Longer than any IANA name; zoneinfo recurses once per "/" and fails on very long ones.
-TIMEZONE_MAX_CHARS = 64
-
-
 def _timezone(word: str) -> str:
-    try:
-        if len(word) > TIMEZONE_MAX_CHARS:
-            raise ValueError(word)
-        return ZoneInfo(word).key
-    except (ValueError, KeyError):
+    if (name := zone_name(word)) is None:
         raise ParseError(f"I don't know the timezone '{word[:60]}'. Use an IANA name like "
-                         "Europe/Berlin or America/New_York. Nothing changed.") from None
+                         "Europe/Berlin or America/New_York. Nothing changed.")
+    return name

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.commands import SetNamed, ShowLeaderboard, ShowStats
 from bot.deps import Deps
 from bot.messages import Mention, MessageKind, Reply, line, notice
+from bot.text import plural
 
 LEADERBOARD_DAYS = 30
 
@@ -17,7 +18,7 @@ async def show_stats(cmd: ShowStats, deps: Deps) -> Reply:
         s = await uow.stats.member_stats(cmd.workspace, cmd.actor.user_id, deps.week_start(now))
     return Reply.of(notice(
         line(f"Asks opened: {s.asks_opened} ({s.asks_resolved} resolved)"),
-        line(f"Help offered: {s.help_offers} time{'' if s.help_offers == 1 else 's'}"),
+        line(f"Help offered: {plural(s.help_offers, 'time')}"),
         line(f"Thanks received: {s.thanks_received} ({s.thanks_received_week} in the last 7 days)"),
         line(f"Thanks given: {s.thanks_given}"),
         kind=MessageKind.LIST,

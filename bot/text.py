@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+import zoneinfo
 from datetime import timedelta
 
 ZWSP = "\u200b"
@@ -79,6 +81,20 @@ def preview(text: str, limit: int = 80) -> str:
     return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """`n` and the word that goes with it: 1 ask, 2 asks, 0 asks (`words` when not word+s)."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
+
+
+def were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def ago(delta: timedelta) -> str:
+    """How long ago: just now, 45m ago, 2h ago."""
+    return "just now" if delta < timedelta(minutes=1) else f"{format_duration(delta)} ago"
+
+
 def format_duration(delta: timedelta) -> str:
     """A short human duration: 45m, 2h, 3d, 1h30m."""
     minutes = int(delta.total_seconds() // 60)
@@ -111,3 +127,27 @@ def parse_duration(text: str) -> timedelta | None:
         return timedelta(seconds=seconds) if seconds > 0 else None
     except (OverflowError, ValueError):  # more digits than int() or timedelta take
         return None
+
+
+# Longer than any IANA name; zoneinfo recurses once per "/" and fails on very long ones.
+TIMEZONE_MAX_CHARS = 64
+
+
+@functools.cache
+def _zones_by_lower_case() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def zone_name(name: str) -> str | None:
+    """The IANA timezone `name` stands for, in any case (europe/berlin is Europe/Berlin);
+    None when there is none."""
+    name = name.strip()
+    if not name or len(name) > TIMEZONE_MAX_CHARS:
+        return None
+    for candidate in (name, _zones_by_lower_case().get(name.lower())):
+        if candidate is not None:
+            try:
+                return zoneinfo.ZoneInfo(candidate).key
+            except (ValueError, KeyError):
+                continue
+    return None

@@ -99,3 +99,15 @@ def test_leading_mentions_on_slack(text: str, ids: list[str], rest: str) -> None
 def test_leading_mentions_on_discord() -> None:
     assert leading_mentions("<@!1> and <@22> for unblocking me", DISCORD_MENTION) == (
         ["1", "22"], "unblocking me")
+
+
+@pytest.mark.parametrize("typed", ["Europe/Berlin", "europe/berlin", "EUROPE/BERLIN"])
+def test_a_timezone_is_known_in_any_case(typed: str) -> None:
+    cmd = parse(f"nudge here monday 09:30 {typed}")
+    assert getattr(cmd, "timezone", None) == "Europe/Berlin"
+
+
+@pytest.mark.parametrize("typed", ["Mars/Olympus_Mons", "europe/atlantis", "a/" * 40, "../etc/passwd"])
+def test_an_unknown_timezone_is_refused(typed: str) -> None:
+    with pytest.raises(ParseError, match="I don't know the timezone"):
+        parse(f"nudge here monday 09:30 {typed}")

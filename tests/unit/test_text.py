@@ -9,13 +9,17 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from bot.domain import WeeklyNumbers
+from bot.nudges import _numbers
 from bot.text import (
     ZWSP,
+    ago,
     clean_user_text,
     format_duration,
     needs_specific_tip,
     neutralise_mentions,
     parse_duration,
+    plural,
     preview,
 )
 
@@ -126,3 +130,19 @@ def test_format_duration_parses_back_for_whole_units(minutes: int) -> None:
     shown = format_duration(delta)
     if minutes < 60 * 24 or minutes % 60 == 0:
         assert parse_duration(shown) == delta
+
+
+def test_counts_and_ages_read_as_english() -> None:
+    assert [plural(n, "ask") for n in (0, 1, 2, 1200)] == ["0 asks", "1 ask", "2 asks",
+                                                          "1,200 asks"]
+    assert plural(1, "person", "people") == "1 person" and plural(3, "person", "people") == "3 people"
+    assert [ago(timedelta(seconds=s)) for s in (0, 59, 60, 5400)] == [
+        "just now", "just now", "1m ago", "1h30m ago"]
+
+
+def test_the_weekly_numbers_say_one_ask_and_under_a_minute() -> None:
+    lines = ["".join(map(str, line)) for line in _numbers(WeeklyNumbers(
+        asks_opened=1, asks_resolved=1, median_first_offer=timedelta(seconds=30),
+        thanks_given=1, helpers=1))]
+    assert "📊 The last 7 days here: 1 ask opened, 1 resolved." in lines
+    assert "⏱️ A first offer of help came after a median of under a minute." in lines
