@@ -11,6 +11,15 @@ from bot.messages import Button, Line, Link, Message, render_line
 
 BOT_NAME = "leanon"
 
+# Terminal control characters (C0 but tab, DEL, C1) are printed as escapes: a message's
+# text must not move the cursor, recolour or retitle the terminal of whoever reads it.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7f, 0xa0)) if c != 0x09}
+
+
+def printable(text: str) -> str:
+    """`text` with terminal control characters shown as escapes (\\x1b), on one line."""
+    return text.translate(_CONTROLS)
+
 
 @dataclass
 class ConsoleMessage:
@@ -69,7 +78,7 @@ class ConsoleChat:
             where = f"#{self.channel} ↳ thread of {msg.thread_of}"
         head = f"[{msg.id}{' updated' if updated else ''}] {msg.author} ({where})"
         if msg.message is None:
-            self.out.write(f"{head}: {msg.text}\n")
+            self.out.write(printable(f"{head}: {msg.text}") + "\n")
             return
         body = msg.message
         lines = [f"{head}:" + (f" {body.title}" if body.title else "")]
@@ -80,7 +89,7 @@ class ConsoleChat:
             lines.append(f"    buttons: {labels}   (press {msg.id} <number>)")
         for attachment in body.attachments:
             lines.append(f"    file: {attachment.filename} ({len(attachment.content):,} bytes)")
-        self.out.write("\n".join(lines) + "\n")
+        self.out.write("\n".join(printable(text) for text in lines) + "\n")
 
     def bot_message(self, message: Message, *, private_to: str | None = None,
                     thread_of: str | None = None) -> ConsoleMessage:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from adapters.console.chat import BOT_NAME, ConsoleChat, ConsoleClock, ConsoleMessage
+from adapters.console.chat import BOT_NAME, ConsoleChat, ConsoleClock, ConsoleMessage, printable
 from bot.buttons import pressed
 from bot.commands import (
     Command,
@@ -42,7 +42,9 @@ Every message gets a short id like m3; use it to press buttons, react and reply.
   reply <id> <text>              post in the thread of message <id>
   /ask <question>                ask for help (--anon to ask anonymously,
                                  --tried <what you tried> to add it)
-  /ask                           open the ask form (question, what you tried, anonymous)
+  /ask                           open the ask form (question, what you tried, anonymous);
+                                 in a script, the lines after it that name a field:
+                                 question: …  tried: …  anonymous: yes
   press <id> <n>                 press button number <n> on message <id>
   react <id> <emoji>             react, e.g. react m4 pray  (also :pray: or 🙏)
   unreact <id> <emoji>           remove your reaction
@@ -65,9 +67,19 @@ _MENTION = re.compile(r"@([a-z][a-z0-9._-]{0,31})", re.IGNORECASE)
 
 
 class LineSource(Protocol):
+    interactive: bool  # a person at a terminal (prompts), or a script
+
     async def read(self, prompt: str) -> str | None:
         """The next line without its newline; None at the end."""
         ...
+
+    def unread(self, text: str) -> None:
+        """Give a line back to be read next (scripts only)."""
+        ...
+
+
+# The ask form in a script: the lines right after `/ask` that name a field.
+_FORM_FIELD = re.compile(r"^\s*(question|tried|anonymous)\s*:\s?(.*)$", re.IGNORECASE)
 
 
 @dataclass
@@ -94,7 +106,7 @@ class ConsoleWorkspace:
         return Actor(user_id=who, is_admin=who in self.admins)
 
     def say(self, text: str) -> None:
-        self.out.write(text + "\n")
+        self.out.write(printable(text) + "\n")
 
     def private(self, message: Message, to: str | None = None) -> None:
         self.chat.bot_message(message, private_to=to or self.current)
@@ -212,13 +224,31 @@ class ConsoleWorkspace:
             rest, _, tried = f" {rest} ".partition(" --tried ")
             rest, tried = rest.strip(), tried.strip()
         if not rest:
-            rest = (await source.read("  question: ") or "").strip()
-            tried = (await source.read("  what have you tried? (optional): ") or "").strip()
-            answer = (await source.read("  ask anonymously? [y/N]: ") or "").strip().lower()
-            anonymous = anonymous or answer in {"y", "yes"}
+            rest, tried, anonymous_too = await self._form(source)
+            anonymous = anonymous or anonymous_too
         await self.dispatch(CreateAsk(self.workspace, self.actor(), self.channel_id, rest,
                                       tried or None, anonymous))
         return True
+
+    async def _form(self, source: LineSource) -> tuple[str, str, bool]:
+        """The ask form: prompts at a terminal; in a script, the lines right after `/ask`
+        that name a field (`question: …`, `tried: …`, `anonymous: yes`). Any other line
+        ends the form and runs as itself: a script's lines are never taken as answers."""
+        if source.interactive:
+            question = (await source.read("  question: ") or "").strip()
+            tried = (await source.read("  what have you tried? (optional): ") or "").strip()
+            answer = (await source.read("  ask anonymously? [y/N]: ") or "").strip().lower()
+            return question, tried, answer in {"y", "yes"}
+        fields: dict[str, str] = {}
+        while (text := await source.read("")) is not None:
+            field_ = _FORM_FIELD.match(text)
+            if field_ is None or field_.group(1).lower() in fields:
+                source.unread(text)
+                break
+            fields[field_.group(1).lower()] = field_.group(2).strip()
+            self.say(f"  {field_.group(1).lower()}: {field_.group(2).strip()}")
+        return (fields.get("question", ""), fields.get("tried", ""),
+                fields.get("anonymous", "").lower() in {"y", "yes", "on", "true"})
 
     async def _thanks(self, rest: str, source: LineSource) -> bool:
         names, reason = leading_mentions(rest, _MENTION, self.service.deps.thanks_max_members + 1)
@@ -246,8 +276,13 @@ class ConsoleWorkspace:
         msg = self._find(msg_id)
         if msg is None:
             return True
+        if not msg.buttons:
+            self.private(error(f"{msg.id} has no buttons now (an ask card loses them once "
+                               "the ask is resolved or closed)."))
+            return True
         if not 0 <= index < len(msg.buttons):
-            self.private(error(f"{msg.id} has no button {number}."))
+            self.private(error(f"{msg.id} has buttons 1 to {len(msg.buttons)}: press "
+                               f"{msg.id} 1"))
             return True
         if msg.private_to and msg.private_to != self.current:
             self.private(error(f"{msg.id} is private to {msg.private_to}; only they can press it."))

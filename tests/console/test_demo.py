@@ -89,14 +89,40 @@ async def test_bad_input_gets_a_clear_private_answer(tmp_path: Path) -> None:
     assert "Traceback" not in output
 
 
-async def test_ask_form_reads_the_following_lines(tmp_path: Path) -> None:
-    script = "/ask\nWhy does the build cache miss on CI every time?\nCleared the cache\ny\n"
+async def test_the_ask_form_in_a_script_takes_the_lines_that_name_a_field(
+        tmp_path: Path) -> None:
+    script = ("/ask\nquestion: Why does the build cache miss on CI every time?\n"
+              "Tried: Cleared the cache\nanonymous: yes\nbob> press m1 1\n")
     output = await run_script(script, tmp_path)
     card = block(output, "[m1] leanon (#general)")
     assert "Why does the build cache miss on CI every time?" in card
     assert "What I tried: Cleared the cache" in card
     assert "Asked by someone" in card
     assert "@alice" not in card
+    assert "1 person offered to help: @bob" in block(output, "[m1 updated] leanon (#general)")
+
+
+async def test_the_ask_form_in_a_script_never_swallows_other_lines(tmp_path: Path) -> None:
+    output = await run_script("/ask\nbob> Where is the VPN config?\n/ask --anon\n"
+                              "/leanon stats\n", tmp_path)
+    assert output.count("What do you need help with?") == 2
+    assert "[m2] bob (#general): Where is the VPN config?" in output  # said, not asked
+    assert "Your leanon numbers" in output  # /leanon stats ran as itself
+    assert "leanon (#general): Asking for help" not in output
+
+
+async def test_terminal_escapes_are_printed_as_text(tmp_path: Path) -> None:
+    output = await run_script("hello \x1b[31mred\x1b]0;title\x07 \x9b2J\n"
+                              "/ask Why \x1b[2J does this clear my screen?\n", tmp_path)
+    assert "\x1b" not in output and "\x07" not in output and "\x9b" not in output
+    assert "hello \\x1b[31mred\\x1b]0;title\\x07 \\x9b2J" in output
+
+
+async def test_pressing_a_resolved_card_says_its_buttons_are_gone(tmp_path: Path) -> None:
+    output = await run_script("/ask Where is the VPN config?\npress m1 2\npress m1 1\n"
+                              "/ask Who owns the staging cluster?\npress m6 3\n", tmp_path)
+    assert "m1 has no buttons now (an ask card loses them once the ask is resolved" in output
+    assert "m6 has buttons 1 to 2: press m6 1" in output
 
 
 async def test_waiting_ask_gets_one_follow_up_when_time_passes(tmp_path: Path) -> None:
