@@ -130,7 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from adapters.ops.logs import configure_logging
         from bot.config_check import secret_values
 
-        configure_logging(config.leanon_log_level, secrets=secret_values(config))
+        console = args.command == "console" or (
+            args.command == "run" and config.slack_mode() is None and not config.has_discord)
+        log_file = config.log_file(console)
+        try:
+            stream = open(log_file, "a", encoding="utf-8") if log_file else None  # noqa: SIM115 - for the whole run
+        except OSError as exc:
+            raise ConfigError(f"LEANON_LOG_FILE: can't write {log_file}: {exc.strerror}") from None
+        configure_logging(config.leanon_log_level, secrets=secret_values(config), stream=stream)
         return asyncio.run(_main(args, config))
     except ConfigError as exc:
         print(f"leanon: {exc}", file=sys.stderr)

@@ -11,6 +11,8 @@ from bot.deps import THANKED_AT_ONCE
 from bot.errors import ConfigError
 from bot.text import zone_name
 
+CONSOLE_LOG_FILE = "leanon-console.log"
+
 
 class Config(BaseSettings):
     """Every setting leanon reads. Environment names are the field names in upper case."""
@@ -20,6 +22,9 @@ class Config(BaseSettings):
     database_url: str = "sqlite:///leanon.db"
     leanon_timezone: str = "UTC"
     leanon_log_level: str = "INFO"
+    # Where log lines go: unset, stderr (the console workspace: CONSOLE_LOG_FILE, so that
+    # they stay out of its transcript); "-", stderr always; else a file they are added to.
+    leanon_log_file: str | None = None
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -56,6 +61,12 @@ class Config(BaseSettings):
         if (name := zone_name(value)) is None:
             raise ValueError(f"unknown IANA timezone {value[:64]!r} (try Europe/Berlin or UTC)")
         return name
+
+    def log_file(self, console: bool) -> str | None:
+        """The file log lines are added to; None for stderr."""
+        if self.leanon_log_file == "-":
+            return None
+        return self.leanon_log_file or (CONSOLE_LOG_FILE if console else None)
 
     @field_validator("leanon_log_level")
     @classmethod

@@ -145,6 +145,24 @@ def test_leanon_console_command_runs_a_script_from_stdin(tmp_path: Path) -> None
         capture_output=True, env=env, cwd=tmp_path, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert "Thanks received: 1" in result.stdout
+    assert result.stderr == ""  # log lines go to a file, out of the transcript
+
+
+def test_the_consoles_log_lines_go_to_a_file_unless_asked_for_on_stderr(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.db'}",
+           "PYTHONPATH": str(ROOT)}
+    for name in ("SLACK_BOT_TOKEN", "LEANON_LOG_FILE"):
+        env.pop(name, None)
+    script = "/ask Where is the VPN config?\ntime +3h\n"  # the follow-up is logged
+    quiet = subprocess.run([sys.executable, "-m", "bot.cli", "console"], input=script, text=True,
+                           capture_output=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    asked = subprocess.run([sys.executable, "-m", "bot.cli", "console"], input=script, text=True,
+                           capture_output=True, env={**env, "LEANON_LOG_FILE": "-"},
+                           cwd=tmp_path, timeout=120, check=False)
+    assert quiet.returncode == asked.returncode == 0
+    assert "ask maintenance" not in quiet.stdout + quiet.stderr
+    assert "ask maintenance: 1 follow-up" in (tmp_path / "leanon-console.log").read_text()
+    assert "ask maintenance: 1 follow-up" in asked.stderr and "ask maintenance" not in asked.stdout
 
 
 @pytest.mark.parametrize("value", ["Mars/Olympus", "nowhere"])
