@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from adapters.slack.auth import SingleWorkspace, WorkspaceAuth, close_shared_ses
 from adapters.slack.installs import InstalledWorkspaces
 from adapters.slack.oauth import STATE_SECONDS, oauth_flow
 from adapters.slack.server import close_socket_mode, connect_socket_mode, web_app
+from bot import cards as cards_mod
 from bot.config import Config
 from bot.config_check import CLEAR_TOKENS, discord_settings, secret_text, validate
 from bot.deps import Deps, SystemClock
@@ -106,7 +108,31 @@ async def run_console_workspace(config: Config, stream: TextIO = sys.stdin,
         workspace = ConsoleWorkspace(service=runtime.service, chat=chat, clock=clock, out=out,
                                      admins=config.console_admins,
                                      export_dir=export_dir or Path.cwd())
+        await _resume_console(runtime, workspace)
         await run_console(workspace, stream)
+
+
+_CONSOLE_ID = re.compile(r"m([0-9]{1,9})")
+
+
+async def _resume_console(runtime: Runtime, console: ConsoleWorkspace) -> None:
+    """What the console remembers of earlier runs on this database: its members, where its
+    message ids go on from (an ask's card keeps its id), and the cards of open asks."""
+    async with runtime.store.unit_of_work() as uow:
+        asks, offers = await uow.asks.export(console.workspace)
+        thanks = await uow.thanks.export(console.workspace)
+    refs = [a.message for a in asks] + [t.message for t in thanks]
+    numbers = [int(m.group(1)) for ref in refs
+               if ref is not None and (m := _CONSOLE_ID.fullmatch(ref.message_id))]
+    helpers: dict[int, list[str]] = {}
+    for offer in offers:
+        helpers.setdefault(offer.ask_id, []).append(offer.helper_id)
+    cards = {a.message.message_id: cards_mod.ask_card(a, helpers.get(a.id, []))
+             for a in asks if a.is_open and a.message is not None}
+    console.chat.resume(max(numbers, default=0), cards)
+    console.members.update(
+        {a.asker_id for a in asks if a.asker_id} | {o.helper_id for o in offers}
+        | {t.giver_id for t in thanks} | {t.receiver_id for t in thanks})
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -258,7 +258,15 @@ async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
                 text += (" for: ", UserText(reason)) if reason else (".",)
                 await _note_receiver(uow, deps, cmd.workspace, cmd.channel_id, receiver, text)
         await uow.commit()
-    return Reply.of(notice(line("Thanks recorded for ", *people(recorded), ". 🙏")))
+    done = line("Thanks recorded for ", *people(recorded), ". 🙏")
+    left_out = [who for who, named in (
+        ("yourself", any(p.user_id == cmd.actor.user_id for p in cmd.receivers)),
+        ("bots", any(p.is_bot and p.user_id != cmd.actor.user_id for p in cmd.receivers)))
+        if named]
+    if left_out:  # said, so that nobody wonders where a name went
+        return Reply.of(notice(done, line(f"Left out: {' and '.join(left_out)} "
+                                          "(a thanks is for a teammate).")))
+    return Reply.of(notice(done))
 
 
 async def thank_helper(cmd: ThankHelper, deps: Deps) -> Reply:

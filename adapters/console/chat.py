@@ -60,6 +60,15 @@ class ConsoleChat:
     messages: dict[str, ConsoleMessage] = field(default_factory=dict)
     _next: int = 1
 
+    def resume(self, after: int, cards: dict[str, Message]) -> None:
+        """Go on from an earlier run on the same database, whose last stored message id was
+        `after`: new ids start at the next hundred (m101, m201, …), past the messages of that
+        run that nothing stored, and the cards of asks still open can be pressed again."""
+        if after:
+            self._next = max(self._next, (after // 100 + 1) * 100 + 1)
+        for msg_id, card in cards.items():
+            self.messages[msg_id] = ConsoleMessage(msg_id, BOT_NAME, message=card)
+
     def new_id(self) -> str:
         msg_id = f"m{self._next}"
         self._next += 1

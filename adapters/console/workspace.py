@@ -252,7 +252,21 @@ class ConsoleWorkspace:
 
     async def _thanks(self, rest: str, source: LineSource) -> bool:
         names, reason = leading_mentions(rest, _MENTION, self.service.deps.thanks_max_members + 1)
-        people = tuple(Person(n.lower(), is_bot=n.lower() == BOT_NAME) for n in names)
+        names = list(dict.fromkeys(n.lower() for n in names))
+        if not names and rest.startswith("@"):
+            typed = rest[1:].split(maxsplit=1)[0] if rest[1:].strip() else ""
+            self.private(error(f"'@{typed[:32]}' is not a console name: names are letters, "
+                               "digits and . _ - (like @bob)."))
+            return True
+        known = self.members | self.admins | {self.current, BOT_NAME}
+        strangers = [n for n in names if n not in known]
+        if strangers:
+            who = strangers[0]
+            self.private(error(f"Nobody called @{who} is here yet. Members join when they "
+                               f"first act (type: {who}> hello); then thank them. "
+                               "Nothing was recorded."))
+            return True
+        people = tuple(Person(n, is_bot=n == BOT_NAME) for n in names)
         await self.dispatch(ThankMembers(self.workspace, self.actor(), self.channel_id, people,
                                          reason or None))
         return True

@@ -197,3 +197,28 @@ async def test_a_weekly_post_goes_out_when_the_console_clock_reaches_it(tmp_path
     # Steps of 6 h: one of them lands on Monday between 09:30 and 15:30, whatever today is.
     output = await run_script("/leanon nudge here\n" + "time +6h\n" * 32, tmp_path)
     assert output.count("leanon (#general): It's okay to ask") == 1
+
+
+async def test_a_second_run_on_the_same_database_goes_on_where_the_first_stopped(
+        tmp_path: Path) -> None:
+    first = await run_script("/ask Where is the VPN config?\nbob> press m1 1\n"
+                             "/ask Who owns the staging cluster?\n", tmp_path)
+    assert "[m7] leanon (#general): Asking for help" in first
+    second = await run_script("carol> press m7 1\n/thanks @bob for the VPN help\n"
+                              "press m1 2\n", tmp_path)
+    assert "[m101] " in second and "[m8]" not in second  # ids go on: none given out twice
+    assert "1 person offered to help: @carol" in block(second, "[m7 updated] leanon (#general)")
+    assert "Thanks recorded for @bob" in second  # bob acted in the first run: he is known
+    assert "✅ Resolved" in block(second, "[m1 updated] leanon (#general)")
+    assert "There is no message" not in second
+
+
+async def test_thanking_someone_who_is_not_here_is_refused_with_a_hint(tmp_path: Path) -> None:
+    output = await run_script("/thanks @nobody-here for nothing\n/thanks @ünïcødé thanks\n"
+                              "bob> hello\n/thanks @bob @alice for the help\n", tmp_path)
+    assert "Nobody called @nobody-here is here yet" in output
+    assert "nobody-here> hello" in output
+    assert "'@ünïcødé' is not a console name" in output
+    assert "Thanks recorded for @bob" in output
+    assert "Left out: yourself" in output
+    assert "@alice thanked @nobody-here" not in output

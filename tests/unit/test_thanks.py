@@ -356,9 +356,12 @@ async def test_thanks_command_records_one_per_receiver_and_posts_one_public_note
 
 
 async def test_thanks_command_leaves_out_the_giver_bots_and_repeats(world: World) -> None:
-    await world.handle(thank(HELPER, GIVER, Person(BOT, is_bot=True), HELPER))
+    reply = await world.handle(thank(HELPER, GIVER, Person(BOT, is_bot=True), HELPER))
     assert [t.receiver_id for t in world.store.all_thanks()] == [HELPER]
     assert mentions(world.chat.posted[0].message) == [GIVER, HELPER]
+    assert "Left out: yourself and bots (a thanks is for a teammate)." in reply_text(reply)
+    plain = await world.handle(thank(HELPER2, event_id="ev-2"))
+    assert "Left out" not in reply_text(plain)
 
 
 @pytest.mark.parametrize("receivers", [(GIVER,), (Person(BOT, is_bot=True),)])
