@@ -172,8 +172,10 @@ async def export_data(cmd: ExportData, deps: Deps) -> Reply:
             Attachment(f"leanon-thanks-{stamp}.csv", _csv(thanks_rows, THANKS_FIELDS),
                        "text/csv"),
         )
+    retracted = sum(t.retracted_at is not None for t in thanks)
+    also = f"; {retracted} retracted, marked retracted_at" if retracted else ""
     summary = line(f"Export of {plural(len(asks), 'ask')}, {plural(len(offers), 'help offer')} "
-                   f"and {len(thanks)} thanks ({fmt}).")
+                   f"and {len(thanks) - retracted} thanks{also} ({fmt}).")
     return Reply.of(Message(MessageKind.EXPORT, (summary,), attachments=files))
 
 

@@ -34,6 +34,7 @@ from bot.commands import (
     ForgetMe,
     Person,
     ReactionAdded,
+    ReactionRemoved,
     ResolveAsk,
     SetNamed,
     ShowConfig,
@@ -234,7 +235,14 @@ async def test_export_json_holds_asks_offers_and_thanks(world: World) -> None:
         (ASKER, HELPER, "resolve"), (HELPER, ASKER, "command"), (HELPER, HELPER2, "command"),
         (HELPER2, HELPER, "reaction")}
     assert doc["settings"]["stale_after"] == 7200
-    assert "4 thanks" in reply_text(reply)
+    assert "4 thanks (json)" in reply_text(reply)
+
+    await world.handle(ReactionRemoved(WS, member(HELPER2), Person(HELPER),
+                                       MessageRef("C1", "123.456"), "pray"))
+    again = await world.handle(ExportData(WS, member(ADMIN, admin=True), "json"))
+    assert "3 thanks; 1 retracted, marked retracted_at (json)" in reply_text(again)
+    rows = json.loads(again.private[0].attachments[0].content)["thanks"]
+    assert sum(t["retracted_at"] is not None for t in rows) == 1
 
 
 async def test_export_never_contains_an_anonymous_askers_id(world: World) -> None:
