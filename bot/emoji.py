@@ -1,51 +1,63 @@
-"""Emoji names: leanon names emoji the way Slack does (pray, raised_hands, +1)."""
+"""Emoji names: leanon names emoji the way Slack does (pray, raised_hands, +1).
+
+Every spelling of an emoji gets one name: the character (🙏, 🙏🏽), its Slack or GitHub short
+name with or without colons (`pray`, `:pray:`), another alias (`thumbsup` is `+1`,
+`star-struck` is `star_struck`). The names and aliases come from the `emoji` package (its
+`alias` set, which follows GitHub's and Slack's); leanon overrides the few whose first alias
+is not the name Slack reports. A custom emoji (`:partyparrot:`) keeps its own name.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
 
-UNICODE_NAMES: dict[str, str] = {
-    "🙏": "pray",
-    "🙌": "raised_hands",
-    "👍": "+1",
-    "👏": "clap",
-    "🤝": "handshake",
-    "🫶": "heart_hands",
-    "❤": "heart",
-    "🧡": "orange_heart",
-    "💛": "yellow_heart",
-    "💚": "green_heart",
-    "💙": "blue_heart",
-    "💜": "purple_heart",
-    "💖": "sparkling_heart",
-    "🎉": "tada",
-    "🥳": "partying_face",
-    "✨": "sparkles",
-    "⭐": "star",
-    "🌟": "star2",
-    "💯": "100",
-    "🏆": "trophy",
-    "🥇": "first_place_medal",
-    "💪": "muscle",
-    "🚀": "rocket",
-    "🔥": "fire",
-    "✅": "white_check_mark",
-    "👀": "eyes",
-    "🤗": "hugging_face",
-    "😊": "blush",
-}
+import emoji as emoji_data
+
+# Where Slack's name differs from the package's first alias (a reaction event says `+1`).
+SLACK_NAMES = {"👍": "+1", "🥇": "first_place_medal"}
+_SLACK_CHARACTERS = {name: char for char, name in SLACK_NAMES.items()}
 
 # Skin tones (U+1F3FB–U+1F3FF) and the emoji presentation selector (U+FE0F) don't change
 # which emoji it is: 🙏🏽 thanks like 🙏.
 _VARIANTS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
+_NAME_MAX_CHARS = 100  # longer is no emoji's name (and never looked up)
 
 
+@functools.lru_cache(maxsize=4096)
 def emoji_name(text: str) -> str:
     """leanon's name for an emoji as a member or a platform writes it.
 
-    `:pray:`, `pray`, 🙏 and 🙏🏽 are all `pray`; a unicode emoji with no name here is
-    its own name; other names are lower-cased.
+    `:pray:`, `pray`, 🙏 and 🙏🏽 are all `pray`; `thumbsup`, `+1` and 👍 are all `+1`; a
+    unicode emoji with no short name is its own name; other names are lower-cased.
     """
     stripped = text.strip().strip(":")
     base = _VARIANTS.sub("", stripped)
-    return UNICODE_NAMES.get(base, base.lower())
+    if base in emoji_data.EMOJI_DATA:
+        return _name_of(base)
+    name = base.lower()
+    if not name or len(name) > _NAME_MAX_CHARS or not name.isascii():
+        return name
+    char = _SLACK_CHARACTERS.get(name) or emoji_data.emojize(f":{name}:", language="alias")
+    char = _VARIANTS.sub("", char)
+    return _name_of(char) if char in emoji_data.EMOJI_DATA else name
+
+
+def _name_of(char: str) -> str:
+    if char in SLACK_NAMES:
+        return SLACK_NAMES[char]
+    data = emoji_data.EMOJI_DATA[char]
+    names = data.get("alias") or [data["en"]]  # newer emoji have no alias: their CLDR name
+    return str(names[0]).strip(":")
+
+
+def is_thanks_emoji(name: str, thanks_emoji: tuple[str, ...]) -> bool:
+    """Whether the reaction `name` (leanon's name, as `emoji_name` gives it: adapters name
+    what the platform reports) is one of the workspace's thanks emoji, as stored in any
+    spelling (names stored before this naming still match)."""
+    return name in _names(thanks_emoji)
+
+
+@functools.lru_cache(maxsize=256)
+def _names(thanks_emoji: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(emoji_name(e) for e in thanks_emoji)

@@ -11,6 +11,7 @@ from bot.cards import people
 from bot.commands import ReactionAdded, ReactionRemoved, ThankHelper, ThankMembers
 from bot.deps import REASON_MAX_CHARS, Deps
 from bot.domain import Ask, NewThanks, Settings, ThanksSource, WorkspaceRef
+from bot.emoji import is_thanks_emoji
 from bot.messages import Line, Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
 from bot.text import clean_user_text, neutralise_mentions, preview, too_long
@@ -65,7 +66,7 @@ async def _warn_over_allowance(deps: Deps, cmd: ReactionAdded, settings: Setting
 def _counts(cmd: ReactionAdded, settings: Settings) -> bool:
     """Yourself, bots and emoji that are not thanks are ignored."""
     return not (cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id
-                ) and cmd.emoji in settings.thanks_emoji
+                ) and is_thanks_emoji(cmd.emoji, settings.thanks_emoji)
 
 
 def _new_thanks(cmd: ReactionAdded, deps: Deps, ask: Ask | None) -> NewThanks:

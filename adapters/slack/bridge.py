@@ -16,6 +16,7 @@ from adapters.slack.delivered import Delivered, Deliveries, Respond
 from adapters.slack.members import Members
 from bot.commands import ChangeConfig, Command, ExportData, NudgeNow, ResolveAsk
 from bot.domain import Actor, Settings, WorkspaceRef
+from bot.emoji import is_thanks_emoji
 from bot.errors import ChatError, StorageError
 from bot.messages import Message, Reply, error
 from bot.service import STORAGE_TROUBLE, Leanon
@@ -147,6 +148,6 @@ class Bridge:
         """Whether `emoji` is one of the workspace's thanks emoji, to spare the member
         lookups for other reactions. A yes from the last settings read is enough (the core
         checks again in its transaction); a no is checked against the database."""
-        if emoji in self.thanks_emoji.get(workspace, ()):
+        if is_thanks_emoji(emoji, self.thanks_emoji.get(workspace, ())):
             return True
-        return emoji in (await self.settings(workspace)).thanks_emoji
+        return is_thanks_emoji(emoji, (await self.settings(workspace)).thanks_emoji)

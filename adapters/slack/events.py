@@ -28,6 +28,7 @@ from adapters.slack.views import home_view
 from bot.admin import TIPS
 from bot.commands import ListAsks, Person, ReactionAdded, ReactionRemoved, ShowStats
 from bot.domain import Actor, MessageRef
+from bot.emoji import emoji_name
 from bot.errors import ChatError, StorageError
 from bot.messages import Message
 from bot.service import STORAGE_TROUBLE
@@ -40,8 +41,8 @@ EVENTS = (REACTION_ADDED, REACTION_REMOVED, APP_HOME_OPENED, APP_UNINSTALLED, TO
 
 
 def base_emoji(name: str) -> str:
-    """`pray::skin-tone-3` → `pray`."""
-    return name.split("::", 1)[0].strip(":").lower()
+    """`pray::skin-tone-3` → `pray`; `thumbsup` → `+1` (leanon's one name for an emoji)."""
+    return emoji_name(name.split("::", 1)[0])
 
 
 def _reaction(event: dict[str, Any]) -> tuple[str, str, MessageRef, str] | None:

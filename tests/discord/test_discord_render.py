@@ -114,7 +114,7 @@ def test_button_refs_round_trip_and_stay_within_discord_limits() -> None:
 
 @pytest.mark.parametrize(("name", "expected"), [
     ("🙏", "pray"), ("🙏🏽", "pray"), ("🙌🏿", "raised_hands"), ("❤️", "heart"), ("👍", "+1"),
-    ("🦄", "🦄"),
+    ("🦄", "unicorn_face"), ("😍", "heart_eyes"), ("\ue000", "\ue000"),
 ])
 def test_unicode_emoji_get_leanon_names(name: str, expected: str) -> None:
     assert emoji_name(discord.PartialEmoji(name=name)) == expected

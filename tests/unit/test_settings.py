@@ -34,7 +34,7 @@ def test_describe_shows_the_defaults() -> None:
     (":pray: :raised_hands:", ("pray", "raised_hands")),
     ("Pray,pray, +1", ("pray", "+1")),
     ("🙏", ("pray",)),  # stored as the name platforms report
-    ("thumbsup skin-tone-2", ("thumbsup", "skin-tone-2")),
+    ("thumbsup skin-tone-2", ("+1", "skin-tone-2")),  # thumbsup is +1 (Slack's name)
 ])
 def test_thanks_emoji_accepts_names_and_dedupes(value: str, emoji: tuple[str, ...]) -> None:
     assert change(Settings(), "thanks-emoji", value).thanks_emoji == emoji
