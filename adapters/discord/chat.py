@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Literal
 
 import aiohttp
 import discord
+from cachetools import LRUCache
 
 from adapters.discord.names import NameBook
 from adapters.discord.render import label_mentions, render, render_line, shorten
@@ -46,15 +46,11 @@ class DiscordChat:
     def __init__(self, client: discord.Client, names: NameBook, capacity: int = 2000) -> None:
         self._client = client
         self._names = names
-        self._capacity = capacity
         # Card message id → the question, to name the card's thread.
-        self._questions: OrderedDict[str, str] = OrderedDict()
+        self._questions: LRUCache[str, str] = LRUCache(capacity)
 
     def remember_card(self, message_id: str, question: str) -> None:
         self._questions[message_id] = preview(question, 90)
-        self._questions.move_to_end(message_id)
-        while len(self._questions) > self._capacity:
-            self._questions.popitem(last=False)
 
     def _note_card(self, message_id: str, message: Message) -> None:
         if message.kind is MessageKind.ASK_CARD and message.lines:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable
 
 import discord
+from cachetools import LRUCache
 
 
 class NameBook:
@@ -13,22 +13,17 @@ class NameBook:
 
     def __init__(self, client: discord.Client, capacity: int = 5000) -> None:
         self._client = client
-        self._capacity = capacity
-        self._names: OrderedDict[str, str] = OrderedDict()
+        self._names: LRUCache[str, str] = LRUCache(capacity)
 
     def remember(self, user: discord.abc.User) -> None:
-        key = str(user.id)
-        self._names[key] = user.display_name
-        self._names.move_to_end(key)
-        while len(self._names) > self._capacity:
-            self._names.popitem(last=False)
+        self._names[str(user.id)] = user.display_name
 
     async def names(self, user_ids: Iterable[str]) -> dict[str, str]:
         """user id → display name; a member who can't be looked up is left out."""
         out: dict[str, str] = {}
         for user_id in user_ids:
-            if user_id in self._names:
-                out[user_id] = self._names[user_id]
+            if (name := self._names.get(user_id)) is not None:
+                out[user_id] = name
                 continue
             user = self._client.get_user(int(user_id))
             if user is None:

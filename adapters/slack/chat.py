@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cachetools import LRUCache
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 POST_EVENT = "leanon_post"  # a weekly post's metadata (its nonce: schedule and week)
 MESSAGE_EVENT = "leanon_message"  # any other channel message's (a nonce of its own)
 FIND_POST_PAGES = 5
-THREADS_REMEMBERED = 10_000
+THREADS_REMEMBERED = 10_000  # the least recently used are forgotten past these
+DM_CHANNELS_REMEMBERED = 10_000
 
 def _retrying_only_rate_limits(client: AsyncWebClient) -> AsyncWebClient:
     """`client` with only its retry of 429 answers (a shallow copy: same token and session)."""
@@ -45,9 +47,10 @@ class SlackChat:
         self.auth = auth
         self.members = members
         # A member's DM channel with the bot does not change: opened once, then remembered.
-        self._dm_channels: dict[tuple[WorkspaceRef, str], str] = {}
+        self._dm_channels: LRUCache[tuple[WorkspaceRef, str], str] = LRUCache(DM_CHANNELS_REMEMBERED)
         # Nor does the thread a message is in.
-        self._threads: dict[tuple[WorkspaceRef, MessageRef], MessageRef | None] = {}
+        self._threads: LRUCache[tuple[WorkspaceRef, MessageRef], MessageRef | None] = LRUCache(
+            THREADS_REMEMBERED)
         self.budgets = Budgets()
 
     def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
@@ -166,8 +169,6 @@ class SlackChat:
             thread_ts = message.get("thread_ts")
             if message.get("ts") == ref.message_id and thread_ts and thread_ts != ref.message_id:
                 parent = MessageRef(ref.channel_id, str(thread_ts))
-        if len(self._threads) >= THREADS_REMEMBERED:
-            del self._threads[next(iter(self._threads))]  # the oldest
         self._threads[key] = parent
         return parent
 
@@ -177,8 +178,6 @@ class SlackChat:
             return self._dm_channels[key]
         client = await self._client(workspace)
         opened = await call(client.conversations_open, "conversations.open", users=user_id)
-        if len(self._dm_channels) >= 10_000:
-            self._dm_channels.clear()
         channel = self._dm_channels[key] = str(opened["channel"]["id"])
         return channel
 

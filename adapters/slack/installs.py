@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from cachetools import LRUCache
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -31,8 +32,8 @@ class InstalledWorkspaces:
                  api_url: str = DEFAULT_API_URL) -> None:
         self.installations = installations
         self._api_url = api_url
-        self._clients: dict[str, AsyncWebClient] = {}
-        self._urls: dict[str, str | None] = {}
+        self._clients: LRUCache[str, AsyncWebClient] = LRUCache(MAX_CLIENTS)
+        self._urls: LRUCache[str, str | None] = LRUCache(MAX_CLIENTS)
 
     async def _find(self, enterprise_id: str | None, team_id: str | None) -> Bot | None:
         return await self.installations.async_find_bot(enterprise_id=enterprise_id or None,
@@ -65,8 +66,6 @@ class InstalledWorkspaces:
     def _client(self, token: str) -> AsyncWebClient:
         client = self._clients.get(token)
         if client is None:
-            if len(self._clients) >= MAX_CLIENTS:
-                self._clients.clear()
             client = self._clients[token] = web_client(self._api_url, token)
         return client
 
@@ -81,8 +80,6 @@ class InstalledWorkspaces:
         token = (await self._installed(workspace)).bot_token
         if token not in self._urls:
             me = await call(self._client(token).auth_test, "auth.test")
-            if len(self._urls) >= MAX_CLIENTS:
-                self._urls.clear()
             self._urls[token] = me.get("url") or None
         return self._urls[token]
 

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from cachetools import TTLCache
+
 from adapters.slack.auth import WorkspaceAuth
 from adapters.slack.failures import call
 from bot.domain import WorkspaceRef
@@ -28,19 +30,18 @@ class Members:
     """users.info answers kept for `ttl` seconds, so admin changes show up quickly."""
 
     def __init__(self, auth: WorkspaceAuth, ttl: float = 120.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, remember: int = 10_000) -> None:
         self._auth = auth
-        self._ttl = ttl
-        self._clock = clock
-        self._cache: dict[tuple[WorkspaceRef, str], tuple[float, MemberInfo]] = {}
+        # The least recently used are forgotten past `remember` (never all at once: a burst
+        # of users.info calls would meet Slack's rate limit).
+        self._cache: TTLCache[tuple[WorkspaceRef, str], MemberInfo] = TTLCache(
+            maxsize=remember, ttl=ttl, timer=clock)
 
     async def info(self, workspace: WorkspaceRef, user_id: str) -> MemberInfo | None:
         """The member as Slack describes them; None when Slack can't say right now."""
         key = (workspace, user_id)
-        cached = self._cache.get(key)
-        now = self._clock()
-        if cached and now - cached[0] < self._ttl:
-            return cached[1]
+        if (cached := self._cache.get(key)) is not None:
+            return cached
         try:
             client = await self._auth.client_for(workspace)
             user = (await call(client.users_info, "users.info", user=user_id)).get("user")
@@ -56,9 +57,7 @@ class Members:
                           or user.get("is_primary_owner")),
             is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
         )
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (now, info)
+        self._cache[key] = info
         return info
 
     async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:

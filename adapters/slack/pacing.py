@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import LRUCache
+
 from bot.domain import WorkspaceRef
 
 
@@ -63,9 +65,8 @@ class Budgets:
     forgotten past `size` (a forgotten bucket starts full again: a burst, then the rate)."""
 
     def __init__(self, size: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self._size = size
         self._clock = clock
-        self._buckets: dict[tuple[WorkspaceRef, str, str], TokenBucket] = {}
+        self._buckets: LRUCache[tuple[WorkspaceRef, str, str], TokenBucket] = LRUCache(size)
 
     def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
         call = CALLS.get(kind)
@@ -74,8 +75,7 @@ class Budgets:
         method, rate, per_channel = call
         key = (workspace, method, (channel_id or "") if per_channel else "")
         now = self._clock()
-        bucket = self._buckets.pop(key, None) or TokenBucket(rate, now)
-        self._buckets[key] = bucket  # the most recently used last
-        if len(self._buckets) > self._size:
-            del self._buckets[next(iter(self._buckets))]
+        bucket = self._buckets.get(key)  # the most recently used kept
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(rate, now)
         return bucket.take(now)
