@@ -27,6 +27,7 @@ from bot.commands import Command, RunAskMaintenance, RunDueNudges
 from bot.errors import StorageError
 from bot.ports import LeaderLock
 from bot.service import Leanon
+from bot.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Scheduler:
         self._elect_seconds = elect_seconds
         self._asks_minutes = asks_minutes
         self._aps = AsyncIOScheduler(timezone=UTC)
-        self._running: set[asyncio.Task[None]] = set()
+        self._running = Tasks("scheduled jobs")
 
     async def start(self) -> None:
         """Start the jobs; elect at once, so that a missed post goes out right after start."""
@@ -61,12 +62,8 @@ class Scheduler:
         async def run() -> None:
             task = asyncio.current_task()
             if task is not None:
-                self._running.add(task)
-            try:
-                await func()
-            finally:
-                if task is not None:
-                    self._running.discard(task)
+                self._running.keep(task)
+            await func()
         return run
 
     async def elect(self) -> None:
@@ -105,8 +102,7 @@ class Scheduler:
         """Stop the jobs, let running work finish (up to `grace` s), give up leadership."""
         if self._aps.running:
             self._aps.shutdown(wait=False)
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=grace)
+        await self._running.drain(grace)
         if self.leader:
             self.leader = False
             try:

@@ -8,7 +8,6 @@ App Home view is published in a lazy listener, tracked here so shutdown can wait
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,13 +22,14 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.slack import commands, events, interactions
 from adapters.slack.auth import DEFAULT_API_URL, WorkspaceAuth, web_client
-from adapters.slack.bridge import Bridge, InFlight
+from adapters.slack.bridge import Bridge
 from adapters.slack.chat import SlackChat
 from adapters.slack.delivered import Deliveries
 from adapters.slack.door import NOT_INSTALLED
 from adapters.slack.members import Members
 from bot.inbox import Inbox
 from bot.service import Leanon
+from bot.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,13 @@ log = logging.getLogger(__name__)
 class TrackedLazyRunner(AsyncLazyListenerRunner):
     """Runs lazy listeners as tasks kept in `in_flight` (never garbage-collected or forgotten)."""
 
-    def __init__(self, logger: logging.Logger, in_flight: InFlight) -> None:
+    def __init__(self, logger: logging.Logger, in_flight: Tasks) -> None:
         self.logger = logger
         self.in_flight = in_flight
 
     def start(self, function: Callable[..., Awaitable[None]], request: AsyncBoltRequest) -> None:
-        self.in_flight.add(asyncio.create_task(to_runnable_function(
-            internal_func=function, logger=self.logger, request=request)))
+        self.in_flight.spawn(to_runnable_function(
+            internal_func=function, logger=self.logger, request=request))
 
     async def drain(self, grace: float = 10.0) -> None:
         """Wait (up to `grace` seconds) for lazy listeners and slow events still running."""

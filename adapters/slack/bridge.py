@@ -20,6 +20,7 @@ from bot.emoji import is_thanks_emoji
 from bot.errors import ChatError, StorageError
 from bot.messages import Message, Reply, error
 from bot.service import STORAGE_TROUBLE, Leanon
+from bot.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +32,6 @@ ADMIN_SENSITIVE = (ResolveAsk, ChangeConfig, ExportData, NudgeNow)
 
 # An event's work, given the event and what is known of where it came from.
 EventWork = Callable[[dict[str, Any], Delivered], Awaitable[None]]
-
-
-class InFlight:
-    """Work that outlives the request that started it, kept so shutdown can wait for it."""
-
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task[Any]] = set()
-
-    def add(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def drain(self, grace: float = 10.0) -> None:
-        """Wait (up to `grace` seconds) for the work in flight."""
-        while self.tasks:
-            done, _ = await asyncio.wait(set(self.tasks), timeout=grace)
-            if not done:
-                log.warning("%d Slack tasks still running at shutdown", len(self.tasks))
-                return
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +51,8 @@ class Bridge:
     members: Members
     auth: WorkspaceAuth
     deliveries: Deliveries
-    in_flight: InFlight = field(default_factory=InFlight)
+    # Work that outlives the request that started it, kept so shutdown can wait for it.
+    in_flight: Tasks = field(default_factory=lambda: Tasks("Slack tasks"))
     # How long an event may take before Slack is asked to deliver it again (its limit is 3 s).
     event_deadline: float = 2.5
     # Events handled at once; the rest wait their turn in arrival order, so that under a

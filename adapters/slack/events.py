@@ -84,7 +84,7 @@ async def within_deadline(bridge: Bridge, work: Coroutine[Any, Any, None],
         task = running
     else:
         task = asyncio.ensure_future(_in_turn(bridge, work))
-        bridge.in_flight.add(task)
+        bridge.in_flight.keep(task)
         if key is not None:
             bridge.running[key] = task
             task.add_done_callback(lambda _: bridge.running.pop(key, None))
