@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
+import re
+from pathlib import Path
+from typing import Self
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.deps import THANKED_AT_ONCE
@@ -12,6 +18,40 @@ from bot.errors import ConfigError
 from bot.text import zone_name
 
 CONSOLE_LOG_FILE = "leanon-console.log"
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """`0,1` or `0-3` or `0-3,8` → the shard ids, sorted; ConfigError when it is not that."""
+    ids: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        match = re.fullmatch(r"(\d{1,6})(?:\s*-\s*(\d{1,6}))?", part)
+        if match is None:
+            raise ConfigError(f"DISCORD_SHARD_IDS: '{part[:20]}' is not a shard id or range "
+                              "(use 0,1 or 0-3)")
+        low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+        if high < low:
+            raise ConfigError(f"DISCORD_SHARD_IDS: the range {part} runs backwards")
+        ids.update(range(low, high + 1))
+    return tuple(sorted(ids))
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a `sqlite://` URL as SQLAlchemy reads it (`sqlite:///x.db` is x.db in the
+    working directory, `sqlite:////srv/x.db` is /srv/x.db); None for another database, an
+    in-memory one or a `file:` URI."""
+    scheme, _, rest = url.strip().partition("://")
+    if not scheme.lower().startswith("sqlite"):
+        return None
+    path = rest.split("?", 1)[0]
+    path = path[1:] if path.startswith("/") else path
+    return None if not path or path == ":memory:" or path.startswith("file:") else path
+
+
+def _fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.strip().encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 class Config(BaseSettings):
@@ -61,6 +101,53 @@ class Config(BaseSettings):
         if (name := zone_name(value)) is None:
             raise ValueError(f"unknown IANA timezone {value[:64]!r} (try Europe/Berlin or UTC)")
         return name
+
+    @model_validator(mode="after")
+    def _fits_together(self) -> Self:
+        """Checks of more than one value, or of a value's meaning: ConfigError (one line
+        naming the variable) passes through pydantic as it is."""
+        self._check_database()
+        if self.leanon_secret_keys is not None:
+            keys = [k for k in self.leanon_secret_keys.get_secret_value().split(",") if k.strip()]
+            if not all(_fernet_key(key) for key in keys):
+                raise ConfigError("LEANON_SECRET_KEYS: each key must be a Fernet key (44 "
+                                  "characters of url-safe base64; make one with "
+                                  "`leanon secret-key`)")
+        if self.slack_mode() is not None and not re.match(r"https?://[^/\s]+", self.slack_api_url):
+            raise ConfigError("SLACK_API_URL: use an http(s) URL like https://slack.com/api/")
+        if self.has_discord:
+            self._check_discord()
+        return self
+
+    def _check_database(self) -> None:
+        """The folder of a SQLite file must exist and be writable: SQLite writes its journal
+        beside the database, and would fail only on the first write."""
+        path = sqlite_path(self.database_url)
+        if path is None:
+            return
+        folder = Path(path).expanduser().absolute().parent
+        if not folder.is_dir():
+            raise ConfigError(f"DATABASE_URL: the folder {folder} does not exist; create it or "
+                              "name another")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"DATABASE_URL: leanon can't write in {folder} (SQLite keeps its "
+                              "journal beside the database)")
+
+    def _check_discord(self) -> None:
+        token = self.discord_token.get_secret_value() if self.discord_token else ""
+        if not token.strip():
+            raise ConfigError("DISCORD_TOKEN: empty; paste the bot token from the Developer Portal")
+        if self.discord_api_url and not re.match(r"https?://", self.discord_api_url):
+            raise ConfigError("DISCORD_API_URL: use an http(s) URL like https://discord.com/api/v10")
+        if self.discord_gateway_url and not re.match(r"wss?://", self.discord_gateway_url):
+            raise ConfigError("DISCORD_GATEWAY_URL: use a ws(s) URL like wss://gateway.discord.gg/")
+        if self.discord_shard_ids:
+            if self.discord_shard_count is None:
+                raise ConfigError("DISCORD_SHARD_IDS: needs DISCORD_SHARD_COUNT (the total over "
+                                  "all processes)")
+            if max(parse_shard_ids(self.discord_shard_ids)) >= self.discord_shard_count:
+                raise ConfigError(f"DISCORD_SHARD_IDS: every id must be from 0 to "
+                                  f"{self.discord_shard_count - 1} (DISCORD_SHARD_COUNT - 1)")
 
     def log_file(self, console: bool) -> str | None:
         """The file log lines are added to; None for stderr."""

@@ -6,8 +6,6 @@ so that a value `leanon run` would refuse is refused here too, with the same one
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -20,7 +18,6 @@ from adapters.discord import DiscordSettings
 from bot.config import Config
 from bot.errors import ConfigError
 from storage.engine import database_url
-from storage.sealing import TokenCipher
 
 CLEAR_TOKENS = ("warning: OAuth installs keep each workspace's bot token in the database in "
                 "clear; set LEANON_SECRET_KEYS (make a key with `leanon secret-key`)")
@@ -95,17 +92,12 @@ def discord_settings(config: Config) -> DiscordSettings:
 def validate(config: Config) -> list[str]:
     """What `leanon run` will start; ConfigError (one line) when a setting does not fit."""
     try:
-        url = make_url(database_url(config.database_url))
+        make_url(database_url(config.database_url))
     except ArgumentError:
         raise ConfigError("DATABASE_URL: not a database URL (sqlite:///leanon.db or "
                           "postgresql://user@host/db)") from None
-    if url.get_backend_name() == "sqlite":
-        _check_sqlite_folder(url.database)
-    TokenCipher.from_setting(secret_text(config.leanon_secret_keys))  # ConfigError when malformed
     started = []
     mode = config.slack_mode()
-    if mode is not None and not re.match(r"https?://[^/\s]+", config.slack_api_url):
-        raise ConfigError("SLACK_API_URL: use an http(s) URL like https://slack.com/api/")
     if mode == "socket":
         started.append("slack (Socket Mode)")
     elif mode == "http":
@@ -117,20 +109,6 @@ def validate(config: Config) -> list[str]:
         which = f"shards {','.join(map(str, shards))}" if shards else "all shards"
         started.append(f"discord ({which})")
     return started
-
-
-def _check_sqlite_folder(database: str | None) -> None:
-    """The folder of a SQLite file must exist and be writable: SQLite writes its journal
-    beside the database, and would fail only on the first write."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    folder = Path(database).expanduser().absolute().parent
-    if not folder.is_dir():
-        raise ConfigError(f"DATABASE_URL: the folder {folder} does not exist; create it or "
-                          "name another")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"DATABASE_URL: leanon can't write in {folder} (SQLite keeps its "
-                          "journal beside the database)")
 
 
 def report(config: Config) -> str:

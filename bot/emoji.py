@@ -38,9 +38,8 @@ def emoji_name(text: str) -> str:
     name = base.lower()
     if not name or len(name) > _NAME_MAX_CHARS or not name.isascii():
         return name
-    char = _SLACK_CHARACTERS.get(name) or emoji_data.emojize(f":{name}:", language="alias")
-    char = _VARIANTS.sub("", char)
-    return _name_of(char) if char in emoji_data.EMOJI_DATA else name
+    char = _characters().get(name)
+    return _name_of(char) if char is not None else name
 
 
 def _name_of(char: str) -> str:
@@ -48,7 +47,20 @@ def _name_of(char: str) -> str:
         return SLACK_NAMES[char]
     data = emoji_data.EMOJI_DATA[char]
     names = data.get("alias") or [data["en"]]  # newer emoji have no alias: their CLDR name
-    return str(names[0]).strip(":")
+    return str(names[0]).strip(":").lower()
+
+
+@functools.cache
+def _characters() -> dict[str, str]:
+    """Every alias and CLDR name, lower-cased, → its emoji (without variation selectors);
+    the first alias wins where two emoji share a name."""
+    found: dict[str, str] = {}
+    for char, data in emoji_data.EMOJI_DATA.items():
+        plain = _VARIANTS.sub("", char)
+        for name in (*data.get("alias", ()), data["en"]):
+            found.setdefault(str(name).strip(":").lower(), plain)
+    found.update(_SLACK_CHARACTERS)
+    return found
 
 
 def is_thanks_emoji(name: str, thanks_emoji: tuple[str, ...]) -> bool:

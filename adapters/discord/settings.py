@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,24 +13,9 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.errors import ConfigError
+from bot.config import parse_shard_ids
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
-
-
-def parse_shard_ids(text: str) -> tuple[int, ...]:
-    """`0,1` or `0-3` or `0-3,8` → the shard ids, sorted; ConfigError when it is not that."""
-    ids: set[int] = set()
-    for part in (p.strip() for p in text.split(",")):
-        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
-        if match is None:
-            raise ConfigError(f"DISCORD_SHARD_IDS: '{part[:20]}' is not a shard id or range "
-                              "(use 0,1 or 0-3)")
-        low, high = int(match.group(1)), int(match.group(2) or match.group(1))
-        if high < low:
-            raise ConfigError(f"DISCORD_SHARD_IDS: the range {part} runs backwards")
-        ids.update(range(low, high + 1))
-    return tuple(sorted(ids))
 
 
 def client_id_from_token(token: str) -> str | None:
@@ -46,7 +30,8 @@ def client_id_from_token(token: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class DiscordSettings:
-    """How the Discord adapter connects. The last fields are tuning knobs (tests lower them)."""
+    """How the Discord adapter connects (the values come from a `Config`, which checked
+    them). The last fields are tuning knobs (tests lower them)."""
 
     token: str = field(repr=False)
     api_url: str | None = None
@@ -68,23 +53,6 @@ class DiscordSettings:
     retry_max_delay: float = 60.0
     # Where those are also written, so that a restart during the outage keeps them.
     reaction_spool: Path | None = None
-
-    def __post_init__(self) -> None:
-        if not self.token.strip():
-            raise ConfigError("DISCORD_TOKEN: empty; paste the bot token from the Developer Portal")
-        if self.api_url is not None and not re.match(r"https?://", self.api_url):
-            raise ConfigError("DISCORD_API_URL: use an http(s) URL like https://discord.com/api/v10")
-        if self.gateway_url is not None and not re.match(r"wss?://", self.gateway_url):
-            raise ConfigError("DISCORD_GATEWAY_URL: use a ws(s) URL like wss://gateway.discord.gg/")
-        if self.shard_count is not None and self.shard_count < 1:
-            raise ConfigError("DISCORD_SHARD_COUNT: use a whole number of 1 or more")
-        if self.shard_ids is not None:
-            if self.shard_count is None:
-                raise ConfigError("DISCORD_SHARD_IDS: needs DISCORD_SHARD_COUNT (the total over "
-                                  "all processes)")
-            if not self.shard_ids or max(self.shard_ids) >= self.shard_count:
-                raise ConfigError(f"DISCORD_SHARD_IDS: every id must be from 0 to "
-                                  f"{self.shard_count - 1} (DISCORD_SHARD_COUNT - 1)")
 
     @classmethod
     def from_env(cls, token: str, api_url: str | None = None, gateway_url: str | None = None,

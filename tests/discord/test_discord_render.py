@@ -13,13 +13,9 @@ from adapters.discord.components import ButtonRef
 from adapters.discord.emoji import emoji_name
 from adapters.discord.invite import PERMISSIONS, invite_url
 from adapters.discord.render import render
-from adapters.discord.settings import (
-    DiscordSettings,
-    client_id_from_token,
-    discord_endpoints,
-    parse_shard_ids,
-)
+from adapters.discord.settings import DiscordSettings, client_id_from_token, discord_endpoints
 from bot import cards
+from bot.config import Config, parse_shard_ids
 from bot.domain import Ask, AskStatus, MessageRef, Platform, WorkspaceRef
 from bot.errors import ConfigError
 from bot.messages import (
@@ -143,16 +139,18 @@ def test_settings_read_shards_and_explain_mistakes() -> None:
     settings = DiscordSettings.from_env("secret-token", shard_count=8, shard_ids="4-7")
     assert settings.shard_ids == (4, 5, 6, 7)
     assert "secret-token" not in repr(settings)
-    with pytest.raises(ConfigError, match="DISCORD_SHARD_IDS"):
-        DiscordSettings.from_env("t", shard_count=2, shard_ids="0-3")
-    with pytest.raises(ConfigError, match="DISCORD_SHARD_COUNT"):
-        DiscordSettings.from_env("t", shard_ids="0")
-    with pytest.raises(ConfigError, match="DISCORD_SHARD_IDS"):
-        parse_shard_ids("one")
-    with pytest.raises(ConfigError, match="DISCORD_API_URL"):
-        DiscordSettings("t", api_url="discord.com/api")
-    with pytest.raises(ConfigError, match="DISCORD_GATEWAY_URL"):
-        DiscordSettings("t", gateway_url="https://gateway")
+    wrong: list[tuple[dict[str, object], str]] = [
+        ({"discord_shard_count": 2, "discord_shard_ids": "0-3"}, "DISCORD_SHARD_IDS: every id"),
+        ({"discord_shard_ids": "0"}, "DISCORD_SHARD_IDS: needs DISCORD_SHARD_COUNT"),
+        ({"discord_shard_count": 2, "discord_shard_ids": "one"}, "DISCORD_SHARD_IDS: 'one'"),
+        ({"discord_shard_count": 2, "discord_shard_ids": "1-0"}, "runs backwards"),
+        ({"discord_api_url": "discord.com/api"}, "DISCORD_API_URL"),
+        ({"discord_gateway_url": "https://gateway"}, "DISCORD_GATEWAY_URL"),
+        ({"discord_token": " "}, "DISCORD_TOKEN: empty"),
+    ]
+    for values, message in wrong:
+        with pytest.raises(ConfigError, match=message):
+            Config(**{"discord_token": "t", **values})  # type: ignore[arg-type]
 
 
 def test_the_client_id_is_read_from_the_token() -> None:

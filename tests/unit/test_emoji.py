@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from emoji import EMOJI_DATA
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain import Settings
 from bot.emoji import emoji_name, is_thanks_emoji
@@ -41,3 +44,11 @@ def test_a_reaction_counts_in_any_spelling_of_a_thanks_emoji() -> None:
     assert is_thanks_emoji("heart_eyes", ("😍",))
     assert is_thanks_emoji("+1", ("thumbsup",))  # a name stored in another spelling
     assert not is_thanks_emoji("eyes", ("heart_eyes",))
+
+
+@given(st.one_of(st.text(max_size=30), st.sampled_from(sorted(EMOJI_DATA)),
+                 st.from_regex(r":?[a-z0-9_+\-]{1,30}:?", fullmatch=True)))
+def test_a_name_is_its_own_name(text: str) -> None:
+    """What leanon stores names itself: a stored list matches what it matched when stored."""
+    name = emoji_name(text)
+    assert emoji_name(name) == name

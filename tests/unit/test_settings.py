@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import Settings
+from bot.emoji import emoji_name
 from bot.settings import SPECS, SettingError, change, describe
 
 
@@ -80,8 +81,9 @@ def test_change_returns_a_copy_and_keeps_the_rest() -> None:
 
 settings_strategy = st.builds(
     Settings,
-    thanks_emoji=st.lists(st.from_regex(r"[a-z_+\-]{1,20}", fullmatch=True), min_size=1,
-                          max_size=10, unique=True).map(tuple),
+    # As `change` stores them: each emoji by its one name (`kr` is stored as the flag's name).
+    thanks_emoji=st.lists(st.from_regex(r"[a-z_+\-]{1,20}", fullmatch=True).map(emoji_name),
+                          min_size=1, max_size=10, unique=True).map(tuple),
     anonymous_asks=st.booleans(),
     daily_allowance=st.none() | st.integers(1, 1000),
     stale_after=st.integers(10, 60 * 24 * 7).map(lambda m: timedelta(minutes=m)),
