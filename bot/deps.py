@@ -48,5 +48,6 @@ class Deps:
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         return start.astimezone(UTC)
 
-    def week_start(self, now: datetime) -> datetime:
+    def week_ago(self, now: datetime) -> datetime:
+        """The start of the last seven days (stats and weekly posts count from here)."""
         return now - timedelta(days=7)

@@ -204,9 +204,9 @@ class ThanksRepository(Protocol):
 
 class StatsRepository(Protocol):
     async def member_stats(
-        self, workspace: WorkspaceRef, user_id: str, week_start: datetime
+        self, workspace: WorkspaceRef, user_id: str, week_ago: datetime
     ) -> MemberStats:
-        """One member's numbers; active thanks only, `week_start` bounds the weekly count."""
+        """One member's numbers; active thanks only, `week_ago` bounds the weekly count."""
         ...
 
     async def leaderboard(

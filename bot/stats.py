@@ -15,7 +15,7 @@ LEADERBOARD_DAYS = 30
 async def show_stats(cmd: ShowStats, deps: Deps) -> Reply:
     now = deps.clock.now()
     async with deps.uow() as uow:
-        s = await uow.stats.member_stats(cmd.workspace, cmd.actor.user_id, deps.week_start(now))
+        s = await uow.stats.member_stats(cmd.workspace, cmd.actor.user_id, deps.week_ago(now))
     return Reply.of(notice(
         line(f"Asks opened: {s.asks_opened} ({s.asks_resolved} resolved)"),
         line(f"Help offered: {plural(s.help_offers, 'time')}"),

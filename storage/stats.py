@@ -33,8 +33,8 @@ class SqlStatsRepository(SqlRepository):
     """`bot.ports.StatsRepository` over SQL."""
 
     @translate_errors
-    async def member_stats(self, workspace: WorkspaceRef, user_id: str, week_start: datetime) -> MemberStats:
-        """One member's numbers; active thanks only, `week_start` bounds the weekly count."""
+    async def member_stats(self, workspace: WorkspaceRef, user_id: str, week_ago: datetime) -> MemberStats:
+        """One member's numbers; active thanks only, `week_ago` bounds the weekly count."""
         asks = in_workspace(AskRow, workspace)
         thanks = (in_workspace(ThanksRow, workspace), ThanksRow.retracted_at.is_(None))
         received = (*thanks, ThanksRow.receiver_id == user_id)
@@ -50,7 +50,7 @@ class SqlStatsRepository(SqlRepository):
             offers,
             _count(ThanksRow, *received),
             _count(ThanksRow, *thanks, ThanksRow.giver_id == user_id),
-            _count(ThanksRow, *received, ThanksRow.created_at >= week_start),
+            _count(ThanksRow, *received, ThanksRow.created_at >= week_ago),
         )
         row = (await self._session.execute(query)).one()
         return MemberStats(

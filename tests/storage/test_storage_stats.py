@@ -48,7 +48,7 @@ async def test_member_stats(store: SqlStore) -> None:
         await uow.thanks.add(command_thanks(me, "U-a"))
         await uow.thanks.add(command_thanks("U-x", me, workspace=OTHER_WORKSPACE))
 
-        stats = await uow.stats.member_stats(WORKSPACE, me, week_start=T0)
+        stats = await uow.stats.member_stats(WORKSPACE, me, week_ago=T0)
 
     assert stats == MemberStats(
         asks_opened=3,

@@ -384,7 +384,7 @@ class FakeStatsRepository:
                 if s.thanks.workspace == workspace and s.thanks.retracted_at is None]
 
     async def member_stats(self, workspace: WorkspaceRef, user_id: str,
-                           week_start: datetime) -> MemberStats:
+                           week_ago: datetime) -> MemberStats:
         asks = [a for a in self._data.asks.values()
                 if a.workspace == workspace and a.asker_id == user_id]
         in_workspace = {a.id for a in self._data.asks.values() if a.workspace == workspace}
@@ -397,7 +397,7 @@ class FakeStatsRepository:
                             if o.helper_id == user_id and o.ask_id in in_workspace),
             thanks_received=len(received),
             thanks_given=sum(1 for t in thanks if t.giver_id == user_id),
-            thanks_received_week=sum(1 for t in received if t.created_at >= week_start),
+            thanks_received_week=sum(1 for t in received if t.created_at >= week_ago),
         )
 
     async def leaderboard(self, workspace: WorkspaceRef, since: datetime, exclude: set[str],
