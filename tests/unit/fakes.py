@@ -36,7 +36,7 @@ from bot.domain import (
     Thanks,
     WorkspaceRef,
 )
-from bot.errors import ChatError
+from bot.errors import ChatError, StorageError
 from bot.messages import Mention, Message, Part, Reply, UserText
 from bot.ports import (
     AskRepository,
@@ -350,6 +350,8 @@ class FakeThanksRepository:
         return [await self.add(new) for new in news]
 
     async def link_to_ask(self, workspace: WorkspaceRef, dedupe_key: str, ask_id: int) -> bool:
+        if ask_id not in self._data.asks:  # as the database's foreign key says
+            raise StorageError(f"link_to_ask failed: no ask {ask_id}")
         stored = self._by_key(workspace, dedupe_key)
         if stored is None or stored.thanks.ask_id is not None:
             return False

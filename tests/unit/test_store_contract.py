@@ -1,0 +1,194 @@
+"""One contract, three stores: the same cases against the unit tests' in-memory store
+(`fakes.FakeStore`) and `SqlStore` on SQLite and on PostgreSQL, so that the fakes the core's
+tests run on behave as the database does where it matters (dedupe, revive, retract, counts,
+the inbox's keys)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from fakes import FakeStore
+from pg_testing import PostgresServer
+from sqlalchemy import text
+
+from bot.domain import (
+    MessageRef,
+    NewAsk,
+    NewInboxItem,
+    NewThanks,
+    Platform,
+    ThanksSource,
+    WorkspaceRef,
+)
+from bot.errors import StorageError
+from storage import SqlStore, create_engine, upgrade
+from storage.models import Base
+
+WS = WorkspaceRef(Platform.SLACK, "T1")
+OTHER = WorkspaceRef(Platform.SLACK, "T2")
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+Units = Callable[[], AbstractAsyncContextManager[Any]]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def contract_postgres(postgres_server: PostgresServer) -> str:
+    url = await postgres_server.create_database()
+    await upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["memory", "sqlite",
+                        pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(store_kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> str | None:
+    if store_kind == "memory":
+        return None
+    if store_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'contract.db'}"
+    return str(request.getfixturevalue("contract_postgres"))
+
+
+@pytest_asyncio.fixture
+async def units(store_url: str | None) -> AsyncIterator[Units]:
+    if store_url is None:
+        yield FakeStore().uow
+        return
+    if store_url.startswith("sqlite"):
+        await upgrade(store_url)
+    else:
+        engine = create_engine(store_url)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        finally:
+            await engine.dispose()
+    async with SqlStore.from_url(store_url) as store:
+        yield store.unit_of_work
+
+
+def thanks(key: str | None, giver: str = "U1", receiver: str = "U2", at: datetime = T0,
+           workspace: WorkspaceRef = WS) -> NewThanks:
+    return NewThanks(workspace=workspace, giver_id=giver, receiver_id=receiver,
+                     source=ThanksSource.REACTION, created_at=at,
+                     message=MessageRef("C1", "1.1"), emoji="pray", dedupe_key=key)
+
+
+async def test_a_repeated_key_is_one_thanks_and_a_retracted_one_comes_back(units: Units) -> None:
+    async with units() as uow:
+        first = await uow.thanks.add(thanks("r:1"))
+        again = await uow.thanks.add(thanks("r:1"))
+        elsewhere = await uow.thanks.add(thanks("r:1", workspace=OTHER))  # keys are per workspace
+        await uow.commit()
+    assert first is not None and again is None and elsewhere is not None
+    async with units() as uow:
+        gone = await uow.thanks.retract(WS, "r:1", T0 + timedelta(minutes=1))
+        twice = await uow.thanks.retract(WS, "r:1", T0 + timedelta(minutes=2))
+        unknown = await uow.thanks.retract(WS, "r:404", T0)
+        await uow.commit()
+    assert gone is not None and gone.retracted_at is not None and twice is None and unknown is None
+    async with units() as uow:
+        back = await uow.thanks.add(thanks("r:1"))
+        await uow.commit()
+        stored = await uow.thanks.export(WS)
+    assert back is not None and back.id == first.id and back.retracted_at is None
+    assert [(t.id, t.retracted_at) for t in stored] == [(first.id, None)]
+
+
+async def test_thanks_without_a_key_are_each_their_own(units: Units) -> None:
+    async with units() as uow:
+        made = [await uow.thanks.add(thanks(None)) for _ in range(2)]
+        await uow.commit()
+        assert len(await uow.thanks.export(WS)) == 2
+    assert all(t is not None for t in made)
+
+
+async def test_many_at_once_skip_the_keys_already_there(units: Units) -> None:
+    async with units() as uow:
+        await uow.thanks.add(thanks("r:1"))
+        await uow.commit()
+    async with units() as uow:
+        added = await uow.thanks.add_many([thanks("r:1"), thanks("r:2"), thanks("r:3")])
+        await uow.commit()
+    assert [t is None for t in added] == [True, False, False]
+
+
+async def test_counted_thanks_leave_out_the_retracted_and_the_older(units: Units) -> None:
+    async with units() as uow:
+        await uow.thanks.add(thanks("r:1", at=T0 - timedelta(days=1)))
+        await uow.thanks.add(thanks("r:2"))
+        await uow.thanks.add(thanks("r:3"))
+        await uow.thanks.add(thanks("r:4", giver="U9"))
+        await uow.commit()
+    async with units() as uow:
+        await uow.thanks.retract(WS, "r:3", T0)
+        await uow.commit()
+        assert await uow.thanks.count_given_since(WS, "U1", T0 - timedelta(hours=1)) == 1
+
+
+def ask(text: str, key: str | None = None) -> NewAsk:
+    return NewAsk(workspace=WS, channel_id="C1", asker_id="U1", text=text, tried=None,
+                  anonymous=False, created_at=T0, request_key=key)
+
+
+async def test_a_thanks_is_linked_to_one_ask_once(units: Units) -> None:
+    async with units() as uow:
+        one, two = await uow.asks.add(ask("one")), await uow.asks.add(ask("two"))
+        await uow.thanks.add(thanks("r:1"))
+        await uow.commit()
+    async with units() as uow:
+        first = await uow.thanks.link_to_ask(WS, "r:1", one.id)
+        second = await uow.thanks.link_to_ask(WS, "r:1", two.id)
+        missing = await uow.thanks.link_to_ask(WS, "r:404", one.id)
+        await uow.commit()
+        [stored] = await uow.thanks.export(WS)
+    assert (first, second, missing, stored.ask_id) == (True, False, False, one.id)
+    async with units() as uow:
+        await uow.thanks.add(thanks("r:2"))
+        with pytest.raises(StorageError):  # no such ask: the database's foreign key refuses it
+            await uow.thanks.link_to_ask(WS, "r:2", one.id + 1000)
+
+
+async def test_an_ask_is_found_by_the_delivery_that_made_it(units: Units) -> None:
+    async with units() as uow:
+        made = await uow.asks.add(ask("Where is the VPN config?", key="slack:T1:d1"))
+        await uow.commit()
+    async with units() as uow:
+        found = await uow.asks.by_request(WS, "slack:T1:d1")
+        other = await uow.asks.by_request(WS, "slack:T1:d2")
+        await uow.asks.set_message(made.id, MessageRef("C1", "9.9"))
+        await uow.commit()
+        by_card = await uow.asks.find_by_message(WS, MessageRef("C1", "9.9"))
+    assert found is not None and found.id == made.id and other is None
+    assert by_card is not None and by_card.id == made.id
+
+
+async def test_an_uncommitted_unit_of_work_leaves_nothing(units: Units) -> None:
+    async with units() as uow:
+        await uow.thanks.add(thanks("r:1"))
+    async with units() as uow:
+        assert await uow.thanks.export(WS) == []
+
+
+async def test_the_inbox_stores_a_delivery_key_once(units: Units) -> None:
+    def item(key: str) -> NewInboxItem:
+        return NewInboxItem(source="slack", key=key, workspace=WS, kind="ask", payload="{}",
+                            received_at=T0)
+
+    async with units() as uow:
+        first = await uow.inbox.put_many([item("d1"), item("d2")])
+        await uow.commit()
+    async with units() as uow:
+        again = await uow.inbox.put_many([item("d2"), item("d3")])
+        await uow.commit()
+    assert None not in first and again[0] is None and again[1] is not None
+    assert len(set(first) | {again[1]}) == 3
