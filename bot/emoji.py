@@ -52,14 +52,18 @@ def _name_of(char: str) -> str:
 
 @functools.cache
 def _characters() -> dict[str, str]:
-    """Every alias and CLDR name, lower-cased, → its emoji (without variation selectors);
-    the first alias wins where two emoji share a name."""
-    found: dict[str, str] = {}
+    """Every alias and CLDR name, lower-cased, → its emoji (without variation selectors).
+    Each emoji's own name (`_name_of`) comes first, so that a name names itself: `horse` is
+    🐴's alias and 🐎's CLDR name, and stays 🐴's."""
+    found: dict[str, str] = dict(_SLACK_CHARACTERS)
+    for char in emoji_data.EMOJI_DATA:
+        if _VARIANTS.sub("", char) == char:
+            found.setdefault(_name_of(char), char)
     for char, data in emoji_data.EMOJI_DATA.items():
         plain = _VARIANTS.sub("", char)
-        for name in (*data.get("alias", ()), data["en"]):
-            found.setdefault(str(name).strip(":").lower(), plain)
-    found.update(_SLACK_CHARACTERS)
+        if plain in emoji_data.EMOJI_DATA:  # 🙏🏽's names are 🙏's
+            for name in (*data.get("alias", ()), data["en"]):
+                found.setdefault(str(name).strip(":").lower(), plain)
     return found
 
 

@@ -189,6 +189,10 @@ class ThanksRepository(Protocol):
         """Link the thanks with this key to an ask, unless it is linked already."""
         ...
 
+    async def with_keys(self, workspace: WorkspaceRef, keys: Sequence[str]) -> dict[str, Thanks]:
+        """The thanks (active or retracted) that these dedupe keys name, by key."""
+        ...
+
     async def count_given_since(
         self, workspace: WorkspaceRef, giver_id: str, since: datetime
     ) -> int:

@@ -53,8 +53,6 @@ HANDLERS: dict[type, Handler] = {
     ListAsks: asks.list_asks,
     RunAskMaintenance: asks.run_ask_maintenance,
     ThankHelper: thanks.thank_helper,
-    ReactionAdded: thanks.reaction_added,
-    ReactionRemoved: thanks.reaction_removed,
     ThankMembers: thanks.thank_members,
     ShowStats: stats.show_stats,
     ShowLeaderboard: stats.show_leaderboard,

@@ -55,14 +55,6 @@ async def _note_receiver(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef,
                       receiver_id, text)
 
 
-async def _warn_over_allowance(deps: Deps, cmd: ReactionAdded, settings: Settings) -> None:
-    """Tell the giver their reaction was over the allowance (its thanks was rolled back)."""
-    async with deps.uow() as uow:
-        await outbox.whisper(uow, deps.clock.now(), cmd.workspace, cmd.message.channel_id,
-                             cmd.actor.user_id, error(_over_allowance_text(settings)))
-        await uow.commit()
-
-
 def _counts(cmd: ReactionAdded, settings: Settings) -> bool:
     """Yourself, bots and emoji that are not thanks are ignored."""
     return not (cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id
@@ -100,64 +92,24 @@ async def _recorded(uow: UnitOfWork, deps: Deps, recorded: Sequence[tuple[Reacti
             for cmd, _ in recorded])
 
 
-async def reaction_added(cmd: ReactionAdded, deps: Deps) -> Reply:
-    """A thanks emoji on a teammate's message thanks its author (silently ignored otherwise).
-
-    The thanks is recorded before this returns; the note and the thread lookup are written
-    to the outbox with it, so that a platform waiting for its answer waits for the database
-    alone.
-    """
-    async with deps.uow() as uow:
-        settings = await uow.workspaces.settings(cmd.workspace)
-        if not _counts(cmd, settings):
-            return Reply()
-        await _lock_giver(uow, cmd.workspace, cmd.actor.user_id, settings)
-        ask = await uow.asks.find_by_message(cmd.workspace, cmd.message)
-        if ask is None and cmd.thread is not None:
-            ask = await uow.asks.find_by_message(cmd.workspace, cmd.thread)
-        look_up = _may_be_in_a_thread(cmd, ask) and await uow.asks.has_cards_in_channel(
-            cmd.workspace, cmd.message.channel_id)
-        thanks = await uow.thanks.add(_new_thanks(cmd, deps, ask))
-        if thanks is None:
-            return Reply()
-        over = await _over_allowance(uow, deps, cmd.workspace, cmd.actor.user_id, settings)
-        if not over:
-            await _recorded(uow, deps, [(cmd, look_up)], settings)
-            await uow.commit()
-    if over:  # rolled back
-        await _warn_over_allowance(deps, cmd, settings)
-    return Reply()
-
-
-async def reaction_removed(cmd: ReactionRemoved, deps: Deps) -> Reply:
-    """Removing the thanks emoji retracts that thanks (kept, no longer counted)."""
-    if cmd.actor.is_bot:
-        return Reply()
-    async with deps.uow() as uow:
-        await uow.thanks.retract(cmd.workspace, reaction_key(cmd), deps.clock.now())
-        await uow.commit()
-    return Reply()
-
-
 Reaction = ReactionAdded | ReactionRemoved
 
 
 async def record_reactions(cmds: Sequence[Reaction], deps: Deps) -> list[Reply]:
-    """Reactions, in arrival order, in one transaction (`bot.groupcommit`): what
-    `reaction_added`/`reaction_removed` do one by one, in a few statements for them all.
+    """Reactions, in arrival order, in one transaction (`bot.groupcommit`; a single reaction
+    is a batch of one): a thanks emoji on a teammate's message thanks its author, removing
+    it retracts that thanks (kept, no longer counted); other reactions are ignored.
 
-    Where a workspace has a daily allowance, a thanks over it must be rolled back alone,
-    so a batch that holds such a workspace's reactions is done one by one.
+    The thanks are recorded before this returns; their notes and thread lookups are written
+    to the outbox with them, so that a platform waiting for its answer waits for the
+    database alone.
     """
     async with deps.uow() as uow:
         settings = {ws: await uow.workspaces.settings(ws)
                     for ws in dict.fromkeys(cmd.workspace for cmd in cmds)}
-        if all(s.daily_allowance is None for s in settings.values()):
-            replies = await _record_batch(uow, deps, cmds, settings)
-            await uow.commit()
-            return replies
-    return [await (reaction_added(cmd, deps) if isinstance(cmd, ReactionAdded)
-                   else reaction_removed(cmd, deps)) for cmd in cmds]
+        replies = await _record_batch(uow, deps, cmds, settings)
+        await uow.commit()
+    return replies
 
 
 async def _record_batch(uow: UnitOfWork, deps: Deps, cmds: Sequence[Reaction],
@@ -188,10 +140,14 @@ async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, Reac
                          settings: Settings) -> None:
     """Record one workspace's reaction thanks; a repeated delivery in the batch is one."""
     workspace = adds[0][1].workspace
-    refs = {cmd.message for _, cmd in adds} | {cmd.thread for _, cmd in adds if cmd.thread}
-    asks = await uow.asks.by_messages(workspace, refs)
     first: dict[str, int] = {}
     unique = [(i, cmd) for i, cmd in adds if first.setdefault(reaction_key(cmd), i) == i]
+    if settings.daily_allowance is not None:
+        unique = await _within_allowance(uow, deps, unique, settings.daily_allowance, settings)
+        if not unique:
+            return
+    refs = {cmd.message for _, cmd in unique} | {cmd.thread for _, cmd in unique if cmd.thread}
+    asks = await uow.asks.by_messages(workspace, refs)
     found = [asks.get(cmd.message) or (asks.get(cmd.thread) if cmd.thread else None)
              for _, cmd in unique]
     with_cards: dict[str, bool] = {}
@@ -205,6 +161,37 @@ async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, Reac
         (cmd, _may_be_in_a_thread(cmd, ask) and with_cards[cmd.message.channel_id])
         for (_, cmd), ask, thanks in zip(unique, found, added, strict=True)
         if thanks is not None], settings)
+
+
+async def _within_allowance(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, ReactionAdded]],
+                            allowance: int, settings: Settings) -> list[tuple[int, ReactionAdded]]:
+    """The reactions whose thanks fit each giver's daily allowance, in arrival order; each
+    giver of one that does not is told so privately (nothing of it is recorded).
+
+    The givers are locked first (in one order, so that two replicas' batches never wait for
+    each other), then counted: what is already active, or was given before today (a revived
+    thanks keeps its day), takes nothing from today's allowance.
+    """
+    workspace, now = adds[0][1].workspace, deps.clock.now()
+    givers = sorted({cmd.actor.user_id for _, cmd in adds})
+    for giver in givers:
+        await uow.members.lock(workspace, giver)
+    today = deps.day_start(now)
+    given = {giver: await uow.thanks.count_given_since(workspace, giver, today)
+             for giver in givers}
+    known = await uow.thanks.with_keys(workspace, [reaction_key(cmd) for _, cmd in adds])
+    fitting = []
+    for i, cmd in adds:
+        old = known.get(reaction_key(cmd))
+        if old is not None and (old.retracted_at is None or old.created_at < today):
+            fitting.append((i, cmd))  # nothing new today: a repeat, or yesterday's revived
+        elif given[cmd.actor.user_id] < allowance:
+            given[cmd.actor.user_id] += 1
+            fitting.append((i, cmd))
+        else:
+            await outbox.whisper(uow, now, workspace, cmd.message.channel_id, cmd.actor.user_id,
+                                 error(_over_allowance_text(settings)))
+    return fitting
 
 
 async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:

@@ -144,6 +144,16 @@ class SqlThanksRepository(SqlRepository):
         return rowcount(await self._session.execute(statement)) > 0
 
     @translate_errors
+    async def with_keys(self, workspace: WorkspaceRef, keys: Sequence[str]) -> dict[str, Thanks]:
+        """The thanks (active or retracted) that these dedupe keys name, by key."""
+        if not keys:
+            return {}
+        query = select(ThanksRow).where(in_workspace(ThanksRow, workspace),
+                                        ThanksRow.dedupe_key.in_(list(keys)))
+        return {str(row.dedupe_key): to_thanks(row)
+                for row in await self._session.scalars(query.execution_options(**FRESH))}
+
+    @translate_errors
     async def count_given_since(self, workspace: WorkspaceRef, giver_id: str, since: datetime) -> int:
         """Active (not retracted) thanks the member gave since `since`."""
         query = select(func.count(ThanksRow.id)).where(

@@ -358,6 +358,10 @@ class FakeThanksRepository:
         stored.thanks = replace(stored.thanks, ask_id=ask_id)
         return True
 
+    async def with_keys(self, workspace: WorkspaceRef, keys: Sequence[str]) -> dict[str, Thanks]:
+        found = {key: self._by_key(workspace, key) for key in keys}
+        return {key: stored.thanks for key, stored in found.items() if stored is not None}
+
     async def count_given_since(self, workspace: WorkspaceRef, giver_id: str,
                                 since: datetime) -> int:
         return sum(1 for s in self._data.thanks.values()

@@ -192,3 +192,18 @@ async def test_the_inbox_stores_a_delivery_key_once(units: Units) -> None:
         await uow.commit()
     assert None not in first and again[0] is None and again[1] is not None
     assert len(set(first) | {again[1]}) == 3
+
+
+async def test_thanks_are_found_by_their_keys_retracted_too(units: Units) -> None:
+    async with units() as uow:
+        await uow.thanks.add(thanks("r:1"))
+        await uow.thanks.add(thanks("r:2"))
+        await uow.thanks.add(thanks("r:1", workspace=OTHER))
+        await uow.thanks.retract(WS, "r:2", T0)
+        await uow.commit()
+    async with units() as uow:
+        found = await uow.thanks.with_keys(WS, ["r:1", "r:2", "r:3"])
+        assert await uow.thanks.with_keys(WS, []) == {}
+    assert sorted(found) == ["r:1", "r:2"]
+    assert found["r:1"].retracted_at is None and found["r:2"].retracted_at is not None
+    assert {t.workspace for t in found.values()} == {WS}

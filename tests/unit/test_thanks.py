@@ -273,13 +273,31 @@ async def test_a_batch_links_cards_and_threads_and_defers_the_lookups(world: Wor
     assert sorted(waiting) == ["link_thread", "note"]  # the notes as one; one lookup
 
 
-async def test_a_batch_with_a_daily_allowance_is_done_one_by_one(world: World) -> None:
-    world.store.put_settings(Settings(daily_allowance=1))
-    first, second = messages(2)
-    await record_reactions([react(message=first), react(message=second)], world.deps)
-    assert [t.message for t in world.store.all_thanks()] == [first]
+async def test_a_batch_holds_each_givers_allowance_in_arrival_order(world: World) -> None:
+    world.store.put_settings(Settings(daily_allowance=2))
+    first, second, third, fourth = messages(4)
+    await record_reactions([react(message=first), react(message=second),
+                            react(giver=OTHER, message=first), react(message=third),
+                            react(message=first)], world.deps)  # a repeat: nothing new
+    assert [(t.giver_id, t.message) for t in world.store.all_thanks()] == [
+        (GIVER, first), (GIVER, second), (OTHER, first)]
     await world.app.outbox.drain()
-    assert "allowance" in world.chat.whispers_to(GIVER)[-1].plain_text()
+    [told] = world.chat.whispers_to(GIVER)  # once: for the third, not for the repeat
+    assert "allowance" in told.plain_text() and world.chat.whispers_to(OTHER) == []
+
+    # Taking one back frees a place for today; yesterday's thanks, taken back and given
+    # again, keeps its day and takes no place.
+    await record_reactions([unreact(message=second), react(message=fourth)], world.deps)
+    assert {t.message for t in world.store.active_thanks() if t.giver_id == GIVER} == {
+        first, fourth}
+    world.clock.advance(timedelta(days=1))
+    fifth, sixth = messages(6)[4:]
+    await record_reactions([react(message=fifth), react(message=sixth),
+                            react(message=second)], world.deps)  # yesterday's, revived
+    assert {t.message for t in world.store.active_thanks() if t.giver_id == GIVER} == {
+        first, second, fourth, fifth, sixth}
+    await world.app.outbox.drain()
+    assert len(world.chat.whispers_to(GIVER)) == 1  # nobody told again
 
 
 async def test_reaction_over_the_daily_allowance_is_not_recorded_and_the_giver_is_told(
