@@ -14,7 +14,7 @@ from adapters.slack.auth import WorkspaceAuth, workspace_ref
 from adapters.slack.chat import SlackChat
 from adapters.slack.delivered import Delivered, Deliveries, Respond
 from adapters.slack.members import Members
-from bot.commands import ChangeConfig, Command, ExportData, NudgeNow, ResolveAsk
+from bot.commands import ADMIN_DECIDES, Command
 from bot.domain import Actor, Settings, WorkspaceRef
 from bot.emoji import is_thanks_emoji
 from bot.errors import ChatError, StorageError
@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 SOMETHING_WENT_WRONG = error("leanon hit a problem and could not finish that. "
                              "Please try again in a moment.")
 
-# Commands whose outcome depends on whether the member is an admin (looked up, then cached).
-ADMIN_SENSITIVE = (ResolveAsk, ChangeConfig, ExportData, NudgeNow)
 
 # An event's work, given the event and what is known of where it came from.
 EventWork = Callable[[dict[str, Any], Delivered], Awaitable[None]]
@@ -72,7 +70,7 @@ class Bridge:
     async def with_admin(self, cmd: Command, origin: Origin) -> Command:
         """`cmd` with the actor's admin flag looked up, where the answer depends on it."""
         actor = getattr(cmd, "actor", None)
-        if isinstance(cmd, ADMIN_SENSITIVE) and isinstance(actor, Actor):
+        if isinstance(cmd, ADMIN_DECIDES) and isinstance(actor, Actor):  # the core's list
             admin = await self.members.is_admin(origin.workspace, actor.user_id)
             return replace(cmd, actor=replace(actor, is_admin=admin))
         return cmd

@@ -9,7 +9,7 @@ import pytest
 from fakes import CHANNEL, WS, FakeChat, World, member
 
 from bot import commands
-from bot.commands import Command, ReactionAdded, ReactionRemoved, ShowHelp
+from bot.commands import ADMIN_DECIDES, Command, ReactionAdded, ReactionRemoved, ShowHelp
 from bot.domain import MessageRef, Platform, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import error
@@ -65,3 +65,11 @@ async def test_chat_router_without_an_adapter_for_the_platform_raises_chat_error
     router = ChatRouter()
     with pytest.raises(ChatError):
         await router.post(WorkspaceRef(Platform.CONSOLE, "console"), CHANNEL, error("x"))
+
+
+def test_the_commands_an_admin_decides_are_those_whose_handlers_ask() -> None:
+    """An adapter looks the admin flag up for `ADMIN_DECIDES` alone: a handler that reads
+    it for another command would see every member as a non-admin on Slack."""
+    asking = {command for command, handler in HANDLERS.items()
+              if "actor.is_admin" in inspect.getsource(handler)}
+    assert asking == set(ADMIN_DECIDES)
