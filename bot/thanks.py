@@ -55,10 +55,15 @@ async def _note_receiver(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef,
                       receiver_id, text)
 
 
+def between_teammates(cmd: ReactionAdded) -> bool:
+    """Whether a reaction is one member's on another's message: one on your own message, a
+    bot's, or one on a bot's message never thanks anyone."""
+    return not (cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id)
+
+
 def _counts(cmd: ReactionAdded, settings: Settings) -> bool:
     """Yourself, bots and emoji that are not thanks are ignored."""
-    return not (cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id
-                ) and is_thanks_emoji(cmd.emoji, settings.thanks_emoji)
+    return between_teammates(cmd) and is_thanks_emoji(cmd.emoji, settings.thanks_emoji)
 
 
 def _new_thanks(cmd: ReactionAdded, deps: Deps, ask: Ask | None) -> NewThanks:

@@ -34,6 +34,7 @@ from bot.errors import ChatError, StorageError
 from bot.messages import Message, Reply
 from bot.ports import Chat, OncePoster, Paced, ThreadFinder
 from bot.service import Leanon
+from bot.thanks import between_teammates
 
 NO_PLATFORM = "none"  # scheduler commands are not about one workspace
 THANKS_SOURCES = {ReactionAdded: "reaction", ThankMembers: "command", ThankHelper: "resolve"}
@@ -96,8 +97,7 @@ class Metrics:
         elif isinstance(cmd, NudgeNow):
             self.weekly_posts.labels(platform, "now", "sent" if outcome == "ok" else outcome).inc()
         elif type(cmd) in THANKS_SOURCES:
-            if isinstance(cmd, ReactionAdded) and (
-                    cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id):
+            if isinstance(cmd, ReactionAdded) and not between_teammates(cmd):  # the core's rule
                 outcome = "ignored"
             self.thanks.labels(platform, THANKS_SOURCES[type(cmd)], outcome).inc()
 
