@@ -37,7 +37,6 @@ from typing import Any
 
 import aiohttp
 from common import (
-    ROOT,
     ScratchPostgres,
     ThanksWatch,
     cpu_seconds,
@@ -52,8 +51,7 @@ from common import (
 from procs import Proc, fake_discord, fake_slack, leanon_command
 from slack_http import load as slack_load
 
-sys.path.insert(0, str(ROOT / "tests" / "discord"))
-from fake_discord import TOKEN  # the token the fake Discord accepts
+from tests.discord.fake_discord import TOKEN  # the token the fake Discord accepts
 
 MAX_REACTIONS = 50_000
 MAX_INTERACTIONS = 5_000

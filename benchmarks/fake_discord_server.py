@@ -26,17 +26,13 @@ import argparse
 import asyncio
 import re
 import signal
-import sys
 import time
 from typing import Any
 
 from aiohttp import web
-from common import ROOT
 
-sys.path.insert(0, str(ROOT / "tests"))  # leanon_testing, which discord_testing imports
-sys.path.insert(0, str(ROOT / "tests" / "discord"))
-from discord_testing import card_of, option, press, reaction, slash, user
-from fake_discord import APP_ID, CHANNEL, GUILD, Call, FakeDiscord
+from tests.discord.discord_testing import card_of, option, press, reaction, slash, user
+from tests.discord.fake_discord import APP_ID, CHANNEL, GUILD, Call, FakeDiscord
 
 MAX_COUNT = 50_000  # per request, whatever it asks
 GIVERS = 710_000_000_000_000_000  # member ids: a new one for every reaction or interaction

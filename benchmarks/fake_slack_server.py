@@ -20,16 +20,13 @@ import argparse
 import asyncio
 import random
 import signal
-import sys
 import time
 from collections import Counter
 from typing import Any
 
 from aiohttp import web
-from common import TESTS_SLACK
 
-sys.path.insert(0, str(TESTS_SLACK))
-from fake_slack import FakeSlack, Team, _user
+from tests.slack.fake_slack import FakeSlack, Team, _user
 
 BENCH_MEMBER = "UBENCH"  # users.info answers for any id with this prefix
 BENCH_CHANNEL = "CBENCH"  # conversations.replies answers for any message in these channels

@@ -50,8 +50,7 @@ from common import (
 )
 from procs import Proc, fake_slack, leanon_command
 
-sys.path.insert(0, str(TESTS_SLACK))
-from fake_slack import APP_TOKEN, FakeSocketMode
+from tests.slack.fake_slack import APP_TOKEN, FakeSocketMode
 
 ACK_DEADLINE = 3.0  # Slack's: an envelope not acked within 3 s is delivered again
 MAX_ENVELOPES = 20_000

@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from pg_testing import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV, PostgresServer, asyncpg_dsn, unreachable
 
 from adapters.slack.auth import close_shared_session
+from tests.pg_testing import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV, PostgresServer, asyncpg_dsn, unreachable
 
 LOCAL = {"127.0.0.1", "localhost", "::1", None}
 

@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from discord_testing import Harness, running, started
-from fake_discord import FakeDiscord
+
+from tests.discord.discord_testing import Harness, running, started
+from tests.discord.fake_discord import FakeDiscord
 
 
 @pytest.fixture

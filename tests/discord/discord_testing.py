@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import discord
-from fake_discord import APP_ID, CHANNEL, GUILD, TOKEN, Answer, FakeDiscord, Json
-from leanon_testing import MovableClock, database_down  # noqa: F401 - re-exported for the tests
 
 from adapters.discord import DiscordSettings, run_discord
 from bot.app import Runtime, bootstrap
 from bot.config import Config
 from bot.domain import Platform, Thanks, WorkspaceRef
+from tests.discord.fake_discord import APP_ID, CHANNEL, GUILD, TOKEN, Answer, FakeDiscord, Json
+from tests.leanon_testing import MovableClock, database_down  # noqa: F401 - re-exported for the tests
 
 ALICE, BOB, CAROL, OTHER_BOT = ("700000000000000001", "700000000000000002",
                                 "700000000000000003", "700000000000000009")

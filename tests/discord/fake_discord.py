@@ -17,7 +17,8 @@ from typing import Any
 
 import discord
 from aiohttp import web
-from fake_gateway import Gateway, shard_of
+
+from tests.discord.fake_gateway import Gateway, shard_of
 
 PAYLOADS = Path(__file__).parent / "payloads"
 APP_ID = "900000000000000001"
@@ -226,7 +227,7 @@ class FakeDiscord:
         return (json.loads(raw) if raw else None), []
 
     def _route(self, call: Call) -> tuple[int, Any]:
-        from fake_rest import ROUTES  # the endpoints need this module: imported when used
+        from tests.discord.fake_rest import ROUTES  # the endpoints need this module: imported when used
 
         for method, pattern, handler in ROUTES:
             match = re.fullmatch(pattern, call.path)

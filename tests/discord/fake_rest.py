@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from fake_discord import APP_ID, Answer, Call, FakeDiscord, Json, now_iso
+from tests.discord.fake_discord import APP_ID, Answer, Call, FakeDiscord, Json, now_iso
 
 UNKNOWN_CHANNEL = {"message": "Unknown Channel", "code": 10003}
 UNKNOWN_MESSAGE = {"message": "Unknown Message", "code": 10008}

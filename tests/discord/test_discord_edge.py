@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from discord_testing import (
+from bot.domain import ThanksSource
+from bot.service import STORAGE_TROUBLE
+from tests.discord.discord_testing import (
     ALICE,
     BOB,
     CAROL,
@@ -18,10 +20,7 @@ from discord_testing import (
     sub,
     thank_author,
 )
-from fake_discord import APP_ID, CHANNEL, FakeDiscord
-
-from bot.domain import ThanksSource
-from bot.service import STORAGE_TROUBLE
+from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
 
 POST_IN_CHANNEL = f"POST /channels/{CHANNEL}/messages"
 

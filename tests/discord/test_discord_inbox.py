@@ -7,12 +7,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from discord_testing import ALICE, card_of, option, running, slash
-from fake_discord import APP_ID, CHANNEL, FakeDiscord
 from sqlalchemy import select, update
 
 from bot.domain import Platform
 from storage.models import AskRow, InboxItemRow
+from tests.discord.discord_testing import ALICE, card_of, option, running, slash
+from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
 
 QUESTION = "Who owns the billing cron job now that Dana moved teams?"
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from discord_testing import (
+from bot.commands import RunAskMaintenance
+from bot.domain import AskStatus, ThanksSource
+from tests.discord.discord_testing import (
     ALICE,
     BOB,
     CAROL,
@@ -17,10 +19,7 @@ from discord_testing import (
     sub,
     submit_form,
 )
-from fake_discord import APP_ID, CHANNEL, FakeDiscord
-
-from bot.commands import RunAskMaintenance
-from bot.domain import AskStatus, ThanksSource
+from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
 
 QUESTION = "How do I rotate the staging database keys without downtime?"
 

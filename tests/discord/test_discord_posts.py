@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from discord_testing import WS, Harness, option, slash, sub
-from fake_discord import APP_ID, CHANNEL, FakeDiscord
-
 from bot.messages import Message, MessageKind, line
 from bot.ports import OncePoster
+from tests.discord.discord_testing import WS, Harness, option, slash, sub
+from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
 
 POST = Message(MessageKind.ENCOURAGEMENT, (line("Nobody has all the answers."),),
                title="It's okay to ask")

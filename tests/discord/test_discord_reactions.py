@@ -6,7 +6,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from discord_testing import (
+
+from bot.domain import Thanks, ThanksSource
+from tests.discord.discord_testing import (
     ALICE,
     BOB,
     CAROL,
@@ -21,9 +23,7 @@ from discord_testing import (
     slash,
     sub,
 )
-from fake_discord import APP_ID, CHANNEL, FakeDiscord
-
-from bot.domain import Thanks, ThanksSource
+from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
 
 MESSAGE = "1200000000000000001"
 

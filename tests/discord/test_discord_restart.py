@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from discord_testing import ALICE, BOB, CAROL, card_of, option, press, running, slash
-from fake_discord import CHANNEL, FakeDiscord
+from tests.discord.discord_testing import ALICE, BOB, CAROL, card_of, option, press, running, slash
+from tests.discord.fake_discord import CHANNEL, FakeDiscord
 
 
 async def test_a_button_pressed_after_a_restart_still_works(tmp_path: Path, fake: FakeDiscord) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from discord_testing import ALICE, option, running, slash
-from fake_discord import CHANNEL, GUILD, FakeDiscord, Json
-from fake_gateway import shard_of
-
 from bot.domain import Platform, WorkspaceRef
+from tests.discord.discord_testing import ALICE, option, running, slash
+from tests.discord.fake_discord import CHANNEL, GUILD, FakeDiscord, Json
+from tests.discord.fake_gateway import shard_of
 
 OTHER_GUILD = "800000000004194305"  # (id >> 22) % 2 == 0, while GUILD is on shard 1
 OTHER_CHANNEL = str(int(CHANNEL) + 1)

@@ -12,12 +12,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from fake_slack import TEAM, FakeSlack
 
 from bot.app import bootstrap
 from bot.commands import SetNudge
 from bot.config import Config
 from bot.domain import Actor, Platform, WorkspaceRef
+from tests.slack.fake_slack import TEAM, FakeSlack
 
 WS = WorkspaceRef(Platform.SLACK, TEAM)
 

@@ -19,16 +19,16 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
-from fake_slack import BOT_TOKEN, Call
-from leanon_process import LeanonProcess, free_port, leanon_env
-from pg_testing import asyncpg_dsn
-from replica_testing import ReplicaSlack, TcpProxy, seed_due_schedules
-from slack_requests import command, press
-from slack_testing import CHANNEL, SECRET
 from sqlalchemy.engine import make_url
 
 from bot.messages import ActionId
 from storage.leader import LEADER_LOCK_NAME, lock_key
+from tests.e2e.replica_testing import ReplicaSlack, TcpProxy, seed_due_schedules
+from tests.ops.leanon_process import LeanonProcess, free_port, leanon_env
+from tests.ops.slack_requests import command, press
+from tests.pg_testing import asyncpg_dsn
+from tests.slack.fake_slack import BOT_TOKEN, Call
+from tests.slack.slack_testing import CHANNEL, SECRET
 
 pytestmark = pytest.mark.postgres
 

@@ -3,10 +3,4 @@ PostgreSQL behind a cuttable proxy; the Slack, Discord, operations and replica h
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1]
-for helpers in ("slack", "discord", "ops", "e2e"):
-    if str(TESTS / helpers) not in sys.path:
-        sys.path.append(str(TESTS / helpers))

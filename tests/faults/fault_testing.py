@@ -16,11 +16,12 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from fake_slack import Call
-from leanon_process import LeanonProcess
-from replica_testing import ReplicaSlack, TcpProxy
-from slack_requests import post
 from sqlalchemy.engine import make_url
+
+from tests.e2e.replica_testing import ReplicaSlack, TcpProxy
+from tests.ops.leanon_process import LeanonProcess
+from tests.ops.slack_requests import post
+from tests.slack.fake_slack import Call
 
 OUTAGE_SECONDS = 20.0
 

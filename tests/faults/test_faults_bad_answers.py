@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_slack import BOT_TOKEN, FakeSlack
-from slack_testing import ALICE, BOB, CHANNEL, WS, MovableClock, serving
 
 from adapters.slack.auth import SingleWorkspace
 from adapters.slack.chat import SlackChat
@@ -24,6 +22,8 @@ from bot.config import Config
 from bot.domain import AskStatus, MessageRef
 from bot.errors import ChatError
 from bot.messages import ActionId, Attachment, line, notice
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.slack_testing import ALICE, BOB, CHANNEL, WS, MovableClock, serving
 
 BAD_ANSWERS = {
     "plain-text 502": (502, "text/plain", "Bad Gateway"),

@@ -20,17 +20,17 @@ from typing import Any, TypeVar
 import aiohttp
 import asyncpg
 import pytest
-from discord_testing import Harness, reaction, settings_for
-from fake_discord import FakeDiscord
-from fake_slack import BOT_TOKEN, FakeSlack
-from fault_testing import Outage, Probe, SlackRedelivery, proxied
-from leanon_process import LeanonProcess, free_port, leanon_env
-from pg_testing import asyncpg_dsn
-from slack_testing import SECRET, payload
 
 from adapters.discord import LeanonClient, run_discord
 from bot.app import bootstrap
 from bot.config import Config
+from tests.discord.discord_testing import Harness, reaction, settings_for
+from tests.discord.fake_discord import FakeDiscord
+from tests.faults.fault_testing import Outage, Probe, SlackRedelivery, proxied
+from tests.ops.leanon_process import LeanonProcess, free_port, leanon_env
+from tests.pg_testing import asyncpg_dsn
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.slack_testing import SECRET, payload
 
 pytestmark = pytest.mark.postgres
 

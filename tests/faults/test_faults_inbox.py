@@ -24,16 +24,16 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from fake_slack import BOT_TOKEN
-from leanon_process import LeanonProcess, free_port, leanon_env
-from replica_testing import WS, ReplicaSlack
-from slack_requests import command, event
-from slack_testing import SECRET, payload
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import SqlStore
 from storage.models import AskRow, InboxItemRow, ThanksRow
+from tests.e2e.replica_testing import WS, ReplicaSlack
+from tests.ops.leanon_process import LeanonProcess, free_port, leanon_env
+from tests.ops.slack_requests import command, event
+from tests.slack.fake_slack import BOT_TOKEN
+from tests.slack.slack_testing import SECRET, payload
 
 ASKS, THANKS, REACTIONS = 300, 100, 100
 MARK = "flood ask #"

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fake_slack import BOT_TOKEN
-from leanon_process import LeanonProcess, free_port, leanon_env
-from replica_testing import ReplicaSlack, seed_due_schedules
-from slack_testing import SECRET
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import SqlStore
 from storage.models import DeliveryRow, InboxItemRow, ScheduleRow
+from tests.e2e.replica_testing import ReplicaSlack, seed_due_schedules
+from tests.ops.leanon_process import LeanonProcess, free_port, leanon_env
+from tests.slack.fake_slack import BOT_TOKEN
+from tests.slack.slack_testing import SECRET
 
 CHANNELS = [f"CKILL{n:04d}" for n in range(200)]
 EARLY, MIDWAY = 20, 100  # weekly posts Slack has received when leanon is killed

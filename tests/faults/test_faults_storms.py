@@ -19,11 +19,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fake_slack import BOT_TOKEN
-from fault_testing import Failure, StormSlack, storm_plan
-from leanon_testing import MovableClock
-from replica_testing import seed_due_schedules
-from slack_testing import ALICE, BOB, CAROL, CHANNEL, SECRET, WS, Harness, dm, payload
 from sqlalchemy import text
 
 from adapters.slack.app import build_app
@@ -33,6 +28,11 @@ from bot.app import bootstrap
 from bot.commands import RunDueNudges
 from bot.config import Config
 from bot.domain import Platform
+from tests.e2e.replica_testing import seed_due_schedules
+from tests.faults.fault_testing import Failure, StormSlack, storm_plan
+from tests.leanon_testing import MovableClock
+from tests.slack.fake_slack import BOT_TOKEN
+from tests.slack.slack_testing import ALICE, BOB, CAROL, CHANNEL, SECRET, WS, Harness, dm, payload
 
 CHANNELS = [f"CSTORM{n:04d}" for n in range(30)]
 TICKS = 15  # scheduler ticks at most (one a minute in production; back to back here)

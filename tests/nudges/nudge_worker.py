@@ -1,6 +1,7 @@
 """One 'replica' for the multi-process test: runs scheduler ticks against a shared database.
 
-Usage: python nudge_worker.py DATABASE_URL OUT_FILE NOW_ISO MODE
+Usage: python -m tests.nudges.nudge_worker DATABASE_URL OUT_FILE NOW_ISO MODE (from the
+repository's root)
 MODE `ticks`: run RunDueNudges several times with no election (the delivery key alone
 guards); MODE `elect`: run the real Scheduler with the real leader lock.
 Every post is appended to OUT_FILE as one line: "<pid> <channel> <nonce>".
@@ -14,15 +15,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from nudge_testing import RecordingChat, SettableClock, leanon
-
 from adapters.scheduler import Scheduler
 from bot.commands import RunDueNudges
 from bot.domain import MessageRef, WorkspaceRef
 from bot.messages import Message
 from storage.leader import leader_lock
+from tests.nudges.nudge_testing import RecordingChat, SettableClock, leanon
 
 
 class FileChat(RecordingChat):

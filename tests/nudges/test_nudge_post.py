@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from nudge_testing import ADMIN, WS, RecordingChat, SettableClock, leanon, utc
-
 from bot.commands import (
     CreateAsk,
     NudgeNow,
@@ -21,6 +19,7 @@ from bot.commands import (
 )
 from bot.domain import Actor, MessageRef
 from bot.messages import Link, Mention, Message, MessageKind, render_line
+from tests.nudges.nudge_testing import ADMIN, WS, RecordingChat, SettableClock, leanon, utc
 
 ALICE, BOB, CAROL, DAN, EVE = (Actor(u) for u in ("U_ALICE", "U_BOB", "U_CAROL", "U_DAN", "U_EVE"))
 T0 = utc(2026, 11, 23, 10, 0)

@@ -9,11 +9,11 @@ from datetime import time
 from pathlib import Path
 
 import pytest
-from nudge_testing import MEMBER, WS, RecordingChat, SettableClock, leanon, utc
 
 from bot.commands import SetNudge
+from tests.nudges.nudge_testing import MEMBER, WS, RecordingChat, SettableClock, leanon, utc
 
-WORKER = Path(__file__).with_name("nudge_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = [f"C{i:02d}" for i in range(12)]
 pytestmark = pytest.mark.postgres
 
@@ -30,7 +30,7 @@ async def seed(url: str) -> None:
 async def run_workers(url: str, out: Path, mode: str, count: int = 2) -> list[str]:
     now = utc(2026, 11, 30, 9, 30).isoformat()
     procs = [await asyncio.create_subprocess_exec(
-        sys.executable, str(WORKER), url, str(out), now, mode,
+        sys.executable, "-m", "tests.nudges.nudge_worker", url, str(out), now, mode, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE) for _ in range(count)]
     outputs = []
     for proc in procs:

@@ -10,7 +10,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from nudge_testing import ADMIN, MEMBER, WS, RecordingChat, SettableClock, leanon, utc
 from sqlalchemy import text
 
 from bot.app import Runtime
@@ -19,6 +18,7 @@ from bot.content import THEMES, load_content
 from bot.domain import MessageRef, Schedule, WorkspaceRef
 from bot.messages import Message
 from bot.nudges import week_fire
+from tests.nudges.nudge_testing import ADMIN, MEMBER, WS, RecordingChat, SettableClock, leanon, utc
 
 # Monday 2026-11-30 is in ISO week 2026-W49.
 MONDAY = utc(2026, 11, 30, 8, 0)

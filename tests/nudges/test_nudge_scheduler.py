@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from nudge_testing import MEMBER, WS, RecordingChat, SettableClock, leanon, utc
-
 from adapters.scheduler import Scheduler
 from bot.commands import SetNudge
+from tests.nudges.nudge_testing import MEMBER, WS, RecordingChat, SettableClock, leanon, utc
 
 
 class SharedLock:

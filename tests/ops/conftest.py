@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-for helpers in ("slack", "discord", "ops"):
-    if str(TESTS / helpers) not in sys.path:
-        sys.path.append(str(TESTS / helpers))
-
-from fake_slack import FakeSlack  # noqa: E402 - the path above first
+from tests.slack.fake_slack import FakeSlack
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from fake_slack import FakeSlack
-from slack_testing import ALICE, BOB, CHANNEL, payload, sign
+
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import ALICE, BOB, CHANNEL, payload, sign
 
 
 async def post(session: aiohttp.ClientSession, base: str, body: str, content_type: str,

@@ -7,9 +7,9 @@ import socket
 import sys
 from pathlib import Path
 
-from fake_slack import BOT_TOKEN, FakeSlack
-from leanon_process import free_port, leanon_env
-from slack_testing import SECRET
+from tests.ops.leanon_process import free_port, leanon_env
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.slack_testing import SECRET
 
 DB_PASSWORD = "hunter2-db-password"
 

@@ -16,7 +16,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "constraints.txt"
-OURS = {"bot", "adapters", "storage", "benchmarks"}
+OURS = {"bot", "adapters", "storage", "benchmarks", "tests"}
 # slack-bolt's and slack-sdk's request internals, discord.py's HTTP and gateway internals,
 # aiohttp's protocol, SQLAlchemy's dialects, APScheduler 3's job stores (4 is another API).
 INTERNALS_USED = ("slack-bolt", "slack-sdk", "discord-py", "aiohttp", "sqlalchemy",
@@ -53,8 +53,7 @@ def imported(*folders: str) -> set[str]:
                     found.update(alias.name.split(".")[0] for alias in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     found.add(node.module.split(".")[0])
-    helpers = {p.stem for folder in ("tests", "benchmarks") for p in (ROOT / folder).rglob("*.py")}
-    helpers |= {p.name for p in (ROOT / "tests").iterdir() if p.is_dir()}
+    helpers = {p.stem for p in (ROOT / "benchmarks").glob("*.py")}  # run as scripts
     return {m for m in found - OURS - helpers - {"__future__"}
             if m not in sys.stdlib_module_names}
 
@@ -105,3 +104,12 @@ def test_packages_whose_internals_leanon_uses_have_an_upper_bound() -> None:
     for name in INTERNALS_USED:
         operators = {spec.operator for spec in declared[name].specifier}
         assert operators & {"<", "<=", "~=", "=="}, f"{name} has no upper bound"
+
+
+def test_tests_are_a_package_and_never_edit_the_import_path() -> None:
+    folders = {p.parent for p in (ROOT / "tests").rglob("*.py")}
+    assert all((folder / "__init__.py").exists() for folder in folders), folders
+    edits = [str(p.relative_to(ROOT)) for folder in ("tests", "benchmarks")
+             for p in (ROOT / folder).rglob("*.py") if "sys.path" in p.read_text()
+             and p.name != "test_dependencies.py"]
+    assert edits == []

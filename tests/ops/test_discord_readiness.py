@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from discord_testing import settings_for
-from fake_discord import FakeDiscord
-from slack_testing import MovableClock
-
 from adapters.discord import LeanonClient, run_discord
 from bot.app import bootstrap
 from bot.config import Config
+from tests.discord.discord_testing import settings_for
+from tests.discord.fake_discord import FakeDiscord
+from tests.slack.slack_testing import MovableClock
 
 
 async def test_the_discord_check_says_connecting_then_ok_then_closed(tmp_path: Path) -> None:

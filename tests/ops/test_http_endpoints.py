@@ -10,10 +10,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from fake_slack import BOT_TOKEN, TEAM, FakeSlack
-from leanon_process import free_port
-from slack_requests import command, press
-from slack_testing import ADMIN, ALICE, BOB, CHANNEL, SECRET
 
 from adapters.ops import server as ops_server
 from adapters.ops.metrics import Metrics
@@ -21,6 +17,10 @@ from adapters.ops.readiness import Readiness
 from bot.app import run_bots
 from bot.config import Config
 from bot.messages import ActionId
+from tests.ops.leanon_process import free_port
+from tests.ops.slack_requests import command, press
+from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack
+from tests.slack.slack_testing import ADMIN, ALICE, BOB, CHANNEL, SECRET
 
 ALLOWED_LABELS = {"platform", "command", "outcome", "source", "trigger", "kind", "route", "method",
                   "status", "le"}

@@ -17,9 +17,10 @@ import tempfile
 from pathlib import Path
 
 import aiohttp
-from fake_slack import BOT_TOKEN, FakeSlack
-from leanon_process import ROOT, LeanonProcess, free_port, leanon_env
-from slack_testing import SECRET
+
+from tests.ops.leanon_process import ROOT, LeanonProcess, free_port, leanon_env
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.slack_testing import SECRET
 
 SOURCES = ("pyproject.toml", "README.md", "bot", "adapters", "storage")
 

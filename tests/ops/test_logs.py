@@ -11,13 +11,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 import structlog
-from fake_slack import BOT_TOKEN, FakeSlack
-from leanon_process import LeanonProcess, free_port, leanon_env
-from slack_requests import event, interactive, press
-from slack_testing import ALICE, BOB, CAROL, CHANNEL, SECRET, payload
 
 from adapters.ops.logs import REDACTED, bound, configure_logging
 from bot.messages import ActionId
+from tests.ops.leanon_process import LeanonProcess, free_port, leanon_env
+from tests.ops.slack_requests import event, interactive, press
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.slack_testing import ALICE, BOB, CAROL, CHANNEL, SECRET, payload
 
 
 @pytest.fixture

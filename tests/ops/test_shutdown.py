@@ -10,11 +10,12 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from fake_discord import TOKEN, FakeDiscord
-from fake_slack import BOT_TOKEN, FakeSlack
-from leanon_process import LeanonProcess, free_port, leanon_env
-from slack_requests import command, event
-from slack_testing import CHANNEL, SECRET, payload
+
+from tests.discord.fake_discord import TOKEN, FakeDiscord
+from tests.ops.leanon_process import LeanonProcess, free_port, leanon_env
+from tests.ops.slack_requests import command, event
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.slack_testing import CHANNEL, SECRET, payload
 
 
 async def test_sigterm_finishes_requests_and_pending_work_and_closes_the_gateway(

@@ -3,31 +3,24 @@ SQLite, against the local fakes (127.0.0.1 only), with ERROR log records collect
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
 from io import StringIO
 from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-for helpers in ("slack", "discord", "ops"):
-    if str(TESTS / helpers) not in sys.path:
-        sys.path.append(str(TESTS / helpers))
-
-from discord_testing import Harness as DiscordHarness  # noqa: E402
-from discord_testing import running, started  # noqa: E402 - the path above first
-from fake_discord import FakeDiscord  # noqa: E402
-from fake_slack import FakeSlack  # noqa: E402
-from leanon_testing import MovableClock  # noqa: E402
-from robustness_testing import LogWatch, watching_logs  # noqa: E402
-from slack_testing import Harness, serving  # noqa: E402
-
-from adapters.console.chat import ConsoleChat  # noqa: E402
-from adapters.console.workspace import ConsoleWorkspace  # noqa: E402
-from bot.app import Runtime, bootstrap  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.domain import Platform  # noqa: E402
+from adapters.console.chat import ConsoleChat
+from adapters.console.workspace import ConsoleWorkspace
+from bot.app import Runtime, bootstrap
+from bot.config import Config
+from bot.domain import Platform
+from tests.discord.discord_testing import Harness as DiscordHarness
+from tests.discord.discord_testing import running, started
+from tests.discord.fake_discord import FakeDiscord
+from tests.leanon_testing import MovableClock
+from tests.robustness.robustness_testing import LogWatch, watching_logs
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import Harness, serving
 
 
 @pytest.fixture

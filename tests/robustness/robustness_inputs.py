@@ -6,7 +6,6 @@ The same strategies feed the core, the console, Slack and Discord tests.
 from __future__ import annotations
 
 from hypothesis import strategies as st
-from robustness_testing import NASTY, nasty_text, word
 
 from bot.commands import (
     ChangeConfig,
@@ -18,6 +17,7 @@ from bot.commands import (
     SetNudge,
     ThankMembers,
 )
+from tests.robustness.robustness_testing import NASTY, nasty_text, word
 
 # The tables a command may change when it succeeds; any other command changes nothing.
 MAY_CHANGE: dict[type, set[str]] = {

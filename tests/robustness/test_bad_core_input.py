@@ -11,26 +11,6 @@ from io import StringIO
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from robustness_inputs import (
-    BAD_SETTINGS,
-    DEEP_ZONE,
-    MAY_CHANGE,
-    any_leanon_text,
-    bad_config_set,
-    bad_leanon_text,
-    bad_nudge,
-)
-from robustness_testing import (
-    LogWatch,
-    answer_problems,
-    cases,
-    changed_tables,
-    huge_text,
-    long_after_cleaning,
-    nasty_text,
-    snapshot,
-    word,
-)
 
 from adapters.console.run import ScriptSource
 from adapters.console.workspace import ConsoleWorkspace
@@ -41,6 +21,26 @@ from bot.domain import Actor, Platform, WorkspaceRef
 from bot.messages import Reply
 from bot.parsing import ParseError, parse_leanon
 from bot.text import parse_duration
+from tests.robustness.robustness_inputs import (
+    BAD_SETTINGS,
+    DEEP_ZONE,
+    MAY_CHANGE,
+    any_leanon_text,
+    bad_config_set,
+    bad_leanon_text,
+    bad_nudge,
+)
+from tests.robustness.robustness_testing import (
+    LogWatch,
+    answer_problems,
+    cases,
+    changed_tables,
+    huge_text,
+    long_after_cleaning,
+    nasty_text,
+    snapshot,
+    word,
+)
 
 WS = WorkspaceRef(Platform.CONSOLE, "console")
 CHANNEL = "general"

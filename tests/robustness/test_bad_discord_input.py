@@ -11,7 +11,13 @@ from itertools import count
 from typing import Any
 
 import pytest
-from discord_testing import (
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from adapters.discord.client import COMMAND_FAILED
+from bot.deps import ASK_MAX_CHARS, REASON_MAX_CHARS
+from bot.emoji import emoji_name
+from tests.discord.discord_testing import (
     ALICE,
     BOB,
     OTHER_BOT,
@@ -23,11 +29,9 @@ from discord_testing import (
     sub,
     submit_form,
 )
-from fake_discord import APP_ID, GUILD, FakeDiscord
-from hypothesis import example, given
-from hypothesis import strategies as st
-from robustness_inputs import BAD_SETTINGS, DEEP_ZONE, bad_schedule_word
-from robustness_testing import (
+from tests.discord.fake_discord import APP_ID, GUILD, FakeDiscord
+from tests.robustness.robustness_inputs import BAD_SETTINGS, DEEP_ZONE, bad_schedule_word
+from tests.robustness.robustness_testing import (
     NASTY,
     LogWatch,
     Snapshot,
@@ -40,10 +44,6 @@ from robustness_testing import (
     new_rows,
     snapshot,
 )
-
-from adapters.discord.client import COMMAND_FAILED
-from bot.deps import ASK_MAX_CHARS, REASON_MAX_CHARS
-from bot.emoji import emoji_name
 
 # Discord takes up to 6,000 characters in a string option and 4,000 in a form field.
 OPTION_MAX = 6000

@@ -20,12 +20,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from fake_slack import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlack
 from hypothesis import example, given
 from hypothesis import strategies as st
-from leanon_process import LeanonProcess, free_port, leanon_env
-from robustness_testing import cases, snapshot
-from slack_testing import ALICE, CHANNEL, SECRET, WS, Harness, payload, sign
 from sqlalchemy import text
 
 from adapters.slack.app import build_app
@@ -35,6 +31,10 @@ from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_flow
 from adapters.slack.server import MAX_BODY_BYTES, bound_port, serve_http
 from bot.app import Runtime
 from storage.slack_installations import SqlInstallationStore, SqlOAuthStateStore
+from tests.ops.leanon_process import LeanonProcess, free_port, leanon_env
+from tests.robustness.robustness_testing import cases, snapshot
+from tests.slack.fake_slack import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlack
+from tests.slack.slack_testing import ALICE, CHANNEL, SECRET, WS, Harness, payload, sign
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -15,17 +15,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlack
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
-from robustness_inputs import (
+
+from bot.deps import ASK_MAX_CHARS, REASON_MAX_CHARS
+from bot.domain import Actor, NewAsk, Platform, WorkspaceRef
+from bot.messages import ActionId
+from bot.parsing import ParseError, parse_leanon
+from bot.text import clean_user_text, neutralise_mentions
+from tests.robustness.robustness_inputs import (
     DEEP_ZONE,
     MAY_CHANGE,
     any_leanon_text,
     bad_config_set,
     bad_leanon_text,
 )
-from robustness_testing import (
+from tests.robustness.robustness_testing import (
     NASTY,
     LogWatch,
     Snapshot,
@@ -41,13 +46,8 @@ from robustness_testing import (
     strings_in,
     word,
 )
-from slack_testing import ADMIN, ALICE, BOB, CHANNEL, WS, Harness, payload
-
-from bot.deps import ASK_MAX_CHARS, REASON_MAX_CHARS
-from bot.domain import Actor, NewAsk, Platform, WorkspaceRef
-from bot.messages import ActionId
-from bot.parsing import ParseError, parse_leanon
-from bot.text import clean_user_text, neutralise_mentions
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import ADMIN, ALICE, BOB, CHANNEL, WS, Harness, payload
 
 counter = iter(range(10**9))
 

@@ -3,26 +3,20 @@ local fakes (127.0.0.1 only), on SQLite, with every outbound payload recorded.""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-for helpers in ("slack", "discord", "ops"):
-    if str(TESTS / helpers) not in sys.path:
-        sys.path.append(str(TESTS / helpers))
-
-from discord_testing import started  # noqa: E402 - the path above first
-from fake_slack import FakeSlack  # noqa: E402
-from security_testing import (  # noqa: E402
+from tests.discord.discord_testing import started
+from tests.security.security_testing import (
     GUILD_B,
     RecordingDiscord,
     RecordingSlack,
     SlackStack,
     slack_stack,
 )
+from tests.slack.fake_slack import FakeSlack
 
 
 @pytest.fixture
@@ -49,7 +43,7 @@ async def installs(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[SlackStack]
 @pytest.fixture
 async def discord_fake() -> AsyncIterator[RecordingDiscord]:
     """A fake Discord with two servers (the second one: GUILD_B)."""
-    from fake_discord import GUILD
+    from tests.discord.fake_discord import GUILD
 
     async with started(RecordingDiscord(guild_ids=(GUILD, GUILD_B))) as fake_:
         yield fake_

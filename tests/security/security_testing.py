@@ -19,12 +19,6 @@ from typing import Any
 import aiohttp
 import structlog
 from aiohttp import web
-from discord_testing import Harness as DiscordHarness
-from discord_testing import settings_for
-from fake_discord import FakeDiscord
-from fake_slack import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, Call, FakeSlack
-from oauth_testing import Installs
-from slack_testing import SECRET, Harness, MovableClock
 from sqlalchemy import select
 
 from adapters.ops import server as ops_server
@@ -41,6 +35,12 @@ from bot.config import Config
 from bot.domain import Platform, WorkspaceRef
 from storage.models import Base
 from storage.slack_installations import SqlInstallationStore, SqlOAuthStateStore
+from tests.discord.discord_testing import Harness as DiscordHarness
+from tests.discord.discord_testing import settings_for
+from tests.discord.fake_discord import FakeDiscord
+from tests.slack.fake_slack import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, Call, FakeSlack
+from tests.slack.oauth_testing import Installs
+from tests.slack.slack_testing import SECRET, Harness, MovableClock
 
 GUILD_B = "800000000000000002"
 """The second Discord server of `discord_fake` (its channel is `CHANNEL_B`)."""

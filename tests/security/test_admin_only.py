@@ -19,16 +19,6 @@ from typing import Any
 
 import discord
 import pytest
-from discord_testing import BOB as D_BOB
-from discord_testing import CAROL as D_CAROL
-from discord_testing import WS as D_WS
-from discord_testing import Harness as DiscordHarness
-from discord_testing import card_of, option, press, slash, sub
-from discord_testing import member as discord_member
-from fake_discord import APP_ID, CHANNEL, GUILD, Answer
-from fake_slack import FakeSlack
-from security_testing import RecordingDiscord, SlackStack, discord_alone, snapshot
-from slack_testing import ADMIN, ALICE, BOB, CAROL, WS, dm
 
 from adapters.console.chat import ConsoleChat, ConsoleClock
 from adapters.console.run import ScriptSource
@@ -37,6 +27,16 @@ from bot.app import bootstrap
 from bot.config import Config
 from bot.domain import AskStatus, Platform, WorkspaceRef
 from bot.messages import ActionId
+from tests.discord.discord_testing import BOB as D_BOB
+from tests.discord.discord_testing import CAROL as D_CAROL
+from tests.discord.discord_testing import WS as D_WS
+from tests.discord.discord_testing import Harness as DiscordHarness
+from tests.discord.discord_testing import card_of, option, press, slash, sub
+from tests.discord.discord_testing import member as discord_member
+from tests.discord.fake_discord import APP_ID, CHANNEL, GUILD, Answer
+from tests.security.security_testing import RecordingDiscord, SlackStack, discord_alone, snapshot
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import ADMIN, ALICE, BOB, CAROL, WS, dm
 
 QUESTION = "how do I rotate the staging keys without downtime?"
 ADMINS_ONLY = "Only workspace admins"

@@ -18,13 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from discord_testing import ALICE as D_ALICE
-from discord_testing import BOB as D_BOB
-from discord_testing import CAROL as D_CAROL
-from discord_testing import option, press, slash, sub, submit_form
-from fake_discord import APP_ID, CHANNEL
-from fake_slack import FakeSlack
-from security_testing import (
+from bot.commands import RunAskMaintenance, RunDueNudges
+from bot.messages import ActionId
+from tests.discord.discord_testing import ALICE as D_ALICE
+from tests.discord.discord_testing import BOB as D_BOB
+from tests.discord.discord_testing import CAROL as D_CAROL
+from tests.discord.discord_testing import option, press, slash, sub, submit_form
+from tests.discord.fake_discord import APP_ID, CHANNEL
+from tests.security.security_testing import (
     RecordingDiscord,
     SlackStack,
     clock_of,
@@ -33,11 +34,9 @@ from security_testing import (
     slack_stack,
     snapshot,
 )
-from slack_testing import ADMIN, ALICE, BOB, CAROL, dm, payload
-from slack_testing import CHANNEL as S_CHANNEL
-
-from bot.commands import RunAskMaintenance, RunDueNudges
-from bot.messages import ActionId
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import ADMIN, ALICE, BOB, CAROL, dm, payload
+from tests.slack.slack_testing import CHANNEL as S_CHANNEL
 
 QUESTION = "Is it normal that I still don't understand how our deploy pipeline works?"
 SECOND = "Who can explain the on-call rota to me? I am too shy to ask by name."

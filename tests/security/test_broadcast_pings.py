@@ -12,14 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from discord_testing import ALICE as D_ALICE
-from discord_testing import BOB as D_BOB
-from discord_testing import CAROL as D_CAROL
-from discord_testing import card_of, option, press, slash, sub, submit_form, thank_author
-from discord_testing import reaction as discord_reaction
-from fake_discord import APP_ID, CHANNEL, GUILD
-from fake_slack import FakeSlack
-from security_testing import (
+from bot.commands import RunAskMaintenance, RunDueNudges
+from bot.messages import ActionId
+from tests.discord.discord_testing import ALICE as D_ALICE
+from tests.discord.discord_testing import BOB as D_BOB
+from tests.discord.discord_testing import CAROL as D_CAROL
+from tests.discord.discord_testing import card_of, option, press, slash, sub, submit_form, thank_author
+from tests.discord.discord_testing import reaction as discord_reaction
+from tests.discord.fake_discord import APP_ID, CHANNEL, GUILD
+from tests.security.security_testing import (
     RecordingDiscord,
     SlackStack,
     clock_of,
@@ -27,11 +28,9 @@ from security_testing import (
     discord_pings,
     slack_pings,
 )
-from slack_testing import ADMIN, ALICE, BOB, CAROL, payload
-from slack_testing import CHANNEL as S_CHANNEL
-
-from bot.commands import RunAskMaintenance, RunDueNudges
-from bot.messages import ActionId
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import ADMIN, ALICE, BOB, CAROL, payload
+from tests.slack.slack_testing import CHANNEL as S_CHANNEL
 
 VICTIM = "U0VICTIM1"  # never acts: any live mention of them came from member text
 D_VICTIM, D_ROLE = "700000000000000077", "880000000000000001"

@@ -7,11 +7,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from discord_testing import BOB, option, slash, sub, submit_form
-from fake_discord import CHANNEL
-from security_testing import RecordingDiscord, discord_alone, snapshot
-
 from bot.deps import ASK_MAX_CHARS, THANKED_AT_ONCE
+from tests.discord.discord_testing import BOB, option, slash, sub, submit_form
+from tests.discord.fake_discord import CHANNEL
+from tests.security.security_testing import RecordingDiscord, discord_alone, snapshot
 
 OPTION_MAX = 6000  # Discord's limit on a string option
 FIELD_MAX = 4000  # and on a form field

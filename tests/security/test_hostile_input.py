@@ -9,11 +9,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from fake_slack import FakeSlack
-from security_testing import SlackStack, json_logs, snapshot
-from slack_testing import ALICE, payload
 
 from bot.deps import THANKED_AT_ONCE
+from tests.security.security_testing import SlackStack, json_logs, snapshot
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import ALICE, payload
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

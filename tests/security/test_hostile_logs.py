@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
-from fake_slack import FakeSlack
-from security_testing import SlackStack, json_logs
 
 from adapters.ops import server
+from tests.security.security_testing import SlackStack, json_logs
+from tests.slack.fake_slack import FakeSlack
 
 FORGED = "x\u2028{\"level\": \"error\", \"event\": \"forged\"}\u2029\u0085" + "y" * 5_000
 

@@ -12,13 +12,13 @@ import re
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from security_testing import discord_markup, slack_markup
 
 from adapters.discord.render import render
 from adapters.slack.render import fallback_text, mrkdwn_line
 from bot.domain import MessageRef
 from bot.messages import Link, Mention, MessageKind, UserText, line, notice
 from bot.text import ZWSP, clean_user_text, neutralise_mentions, preview
+from tests.security.security_testing import discord_markup, slack_markup
 
 EXAMPLES = settings(derandomize=True, database=None, deadline=None, max_examples=400)
 SLACK_MEMBER, DISCORD_MEMBER = "U0MEMBER1", "700000000000000005"

@@ -19,11 +19,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from fake_slack import TEAM, FakeSlack
-from security_testing import SlackStack, json_logs, slack_stack, snapshot
-from slack_testing import ADMIN, ALICE, BOB, CAROL, CHANNEL, SECRET, WS, dm, payload, sign
 
 from bot.messages import ActionId
+from tests.security.security_testing import SlackStack, json_logs, slack_stack, snapshot
+from tests.slack.fake_slack import TEAM, FakeSlack
+from tests.slack.slack_testing import ADMIN, ALICE, BOB, CAROL, CHANNEL, SECRET, WS, dm, payload, sign
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

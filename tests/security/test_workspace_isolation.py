@@ -16,16 +16,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from discord_testing import ALICE as D_ALICE
-from discord_testing import BOB as D_BOB
-from discord_testing import CAROL as D_CAROL
-from discord_testing import Harness as DiscordHarness
-from discord_testing import card_of, option, press, slash, sub
-from discord_testing import reaction as discord_reaction
-from fake_discord import APP_ID, CHANNEL, GUILD, Answer, Json
-from fake_slack import TEAM, TEAM_B, FakeSlack
-from oauth_testing import web_api_calls
-from security_testing import (
+from bot.domain import Platform, WorkspaceRef
+from bot.messages import ActionId
+from tests.discord.discord_testing import ALICE as D_ALICE
+from tests.discord.discord_testing import BOB as D_BOB
+from tests.discord.discord_testing import CAROL as D_CAROL
+from tests.discord.discord_testing import Harness as DiscordHarness
+from tests.discord.discord_testing import card_of, option, press, slash, sub
+from tests.discord.discord_testing import reaction as discord_reaction
+from tests.discord.fake_discord import APP_ID, CHANNEL, GUILD, Answer, Json
+from tests.security.security_testing import (
     CHANNEL_B,
     GUILD_B,
     RecordingDiscord,
@@ -33,11 +33,10 @@ from security_testing import (
     discord_alone,
     workspace_rows,
 )
-from slack_testing import ADMIN, ALICE, BOB, CAROL, WS, payload
-from slack_testing import CHANNEL as S_CHANNEL
-
-from bot.domain import Platform, WorkspaceRef
-from bot.messages import ActionId
+from tests.slack.fake_slack import TEAM, TEAM_B, FakeSlack
+from tests.slack.oauth_testing import web_api_calls
+from tests.slack.slack_testing import ADMIN, ALICE, BOB, CAROL, WS, payload
+from tests.slack.slack_testing import CHANNEL as S_CHANNEL
 
 WS_B = WorkspaceRef(Platform.SLACK, TEAM_B)
 S_CHANNEL_B = "C0B000001"

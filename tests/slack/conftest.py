@@ -8,9 +8,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fake_slack import CLIENT_ID, CLIENT_SECRET, FakeSlack
-from oauth_testing import Installs
-from slack_testing import SECRET, Harness, MovableClock, serving
 
 from adapters.slack.app import build_app
 from adapters.slack.installs import InstalledWorkspaces
@@ -20,6 +17,9 @@ from bot.app import Runtime, bootstrap
 from bot.config import Config
 from bot.domain import Platform
 from storage.slack_installations import SqlInstallationStore, SqlOAuthStateStore
+from tests.slack.fake_slack import CLIENT_ID, CLIENT_SECRET, FakeSlack
+from tests.slack.oauth_testing import Installs
+from tests.slack.slack_testing import SECRET, Harness, MovableClock, serving
 
 
 @pytest.fixture

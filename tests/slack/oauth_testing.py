@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from fake_slack import TEAM, FakeSlack
-from slack_testing import Harness, MovableClock
 
 from storage.slack_installations import SqlInstallationStore
+from tests.slack.fake_slack import TEAM, FakeSlack
+from tests.slack.slack_testing import Harness, MovableClock
 
 STATE_COOKIE = "slack-app-oauth-state"
 

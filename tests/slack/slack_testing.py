@@ -13,8 +13,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from fake_slack import BOT_TOKEN, TEAM, FakeSlack
-from leanon_testing import MovableClock, database_down  # noqa: F401 - re-exported for the tests
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.app import SlackAdapter, build_app
@@ -22,6 +20,8 @@ from adapters.slack.auth import SingleWorkspace
 from adapters.slack.server import bound_port, serve_http
 from bot.app import Runtime
 from bot.domain import Platform, WorkspaceRef
+from tests.leanon_testing import MovableClock, database_down  # noqa: F401 - re-exported for the tests
+from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PAYLOADS = Path(__file__).parent / "payloads"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fake_slack import BOT_TOKEN, FakeSlack
-from slack_testing import BOB, CHANNEL, WS
 
 from adapters.slack.auth import SingleWorkspace
 from adapters.slack.chat import SlackChat
@@ -15,6 +13,8 @@ from bot.domain import MessageRef, Platform, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Link, Mention, line, notice
 from bot.ports import Chat, OncePoster, ThreadFinder
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.slack_testing import BOB, CHANNEL, WS
 
 
 @pytest.fixture

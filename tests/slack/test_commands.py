@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from fake_slack import FakeSlack
-from slack_testing import ADMIN, ALICE, BOB, CAROL, CHANNEL, WS, Harness, database_down, dm, payload
-
 from bot.commands import RunAskMaintenance
 from bot.domain import ThanksSource
 from bot.messages import ActionId
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import (
+    ADMIN,
+    ALICE,
+    BOB,
+    CAROL,
+    CHANNEL,
+    WS,
+    Harness,
+    database_down,
+    dm,
+    payload,
+)
 
 
 async def test_ask_without_text_opens_the_form(slack: Harness, fake: FakeSlack) -> None:

@@ -7,8 +7,9 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from fake_slack import FakeSlack
-from slack_testing import ALICE, CHANNEL, WS, Harness, count_dispatches, payload, sign
+
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import ALICE, CHANNEL, WS, Harness, count_dispatches, payload, sign
 
 
 async def asks_in_db(slack: Harness) -> int:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from fake_slack import FakeSlack
-from slack_testing import ADMIN, ALICE, BOB, CAROL, CHANNEL, WS, Harness, dm, payload
-
 from bot.domain import AskStatus, ThanksSource
 from bot.messages import ActionId
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_testing import ADMIN, ALICE, BOB, CAROL, CHANNEL, WS, Harness, dm, payload
 
 
 async def open_asks(slack: Harness) -> list:

@@ -7,13 +7,13 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fake_slack import APP_ID, CLIENT_ID, DROP, TEAM, TEAM_B, TEAMS, FakeSlack
-from oauth_testing import Installs, web_api_calls
-from slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, payload
 
 from adapters.slack.oauth import BOT_SCOPES
 from bot.domain import Platform, WorkspaceRef
 from bot.errors import StorageError
+from tests.slack.fake_slack import APP_ID, CLIENT_ID, DROP, TEAM, TEAM_B, TEAMS, FakeSlack
+from tests.slack.oauth_testing import Installs, web_api_calls
+from tests.slack.slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, payload
 
 WS_B = WorkspaceRef(Platform.SLACK, TEAM_B)
 CHANNEL_B = "C0B000001"

@@ -11,14 +11,14 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from fake_slack import CLIENT_ID, CLIENT_SECRET, TEAM_B, FakeSlack
-from oauth_testing import Browser
-from slack_testing import SECRET, payload, sign
-from test_run import free_port, leanon_env, run_leanon, wait_until_serving
 
 from bot.config import Config
 from bot.errors import ConfigError
 from storage.sealing import TokenCipher
+from tests.slack.fake_slack import CLIENT_ID, CLIENT_SECRET, TEAM_B, FakeSlack
+from tests.slack.oauth_testing import Browser
+from tests.slack.slack_testing import SECRET, payload, sign
+from tests.slack.test_run import free_port, leanon_env, run_leanon, wait_until_serving
 
 NEW_KEY, OLD_KEY = TokenCipher.new_key(), TokenCipher.new_key()
 OAUTH = {"slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET,

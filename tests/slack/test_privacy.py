@@ -6,10 +6,10 @@ import logging
 import re
 
 import pytest
-from fake_slack import Call, FakeSlack
-from slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, payload
 
 from bot.messages import ActionId
+from tests.slack.fake_slack import Call, FakeSlack
+from tests.slack.slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, payload
 
 LIVE_MENTION = re.compile(r"<!(here|channel|everyone|subteam)|<@U2147483699|"
                           r"(?<![\w\u200b])@(here|channel|everyone)\b", re.IGNORECASE)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from fake_slack import BOT_USER, FakeSlack
-from slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, database_down, dm, payload
-
 from bot.domain import Thanks, ThanksSource
+from tests.slack.fake_slack import BOT_USER, FakeSlack
+from tests.slack.slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, database_down, dm, payload
 
 
 def reaction(kind: str = "added", reactor: str = ALICE, author: str = BOB,

@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, FakeSocketMode
-from slack_testing import CHANNEL, SECRET, payload, sign
 
 from bot.config import Config
+from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, FakeSocketMode
+from tests.slack.slack_testing import CHANNEL, SECRET, payload, sign
 
 ROOT = Path(__file__).resolve().parents[2]
 

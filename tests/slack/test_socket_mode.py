@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, FakeSocketMode
-from slack_testing import ALICE, BOB, CHANNEL, WS, count_dispatches, database_down, payload
 from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, build_app
@@ -18,6 +16,8 @@ from adapters.slack.server import close_socket_mode, connect_socket_mode
 from bot.app import Runtime
 from bot.domain import Platform
 from storage.models import InboxItemRow
+from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, FakeSocketMode
+from tests.slack.slack_testing import ALICE, BOB, CHANNEL, WS, count_dispatches, database_down, payload
 
 
 @dataclass

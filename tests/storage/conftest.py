@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from pg_testing import PostgresServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from storage import SqlStore, create_engine, upgrade
 from storage.models import Base
+from tests.pg_testing import PostgresServer
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from leanon_testing import MovableClock
 
 from bot.domain import InboxItem, Platform, WorkspaceRef
 from bot.errors import ChatError, StorageError
 from bot.inbox import Inbox, Pressure, Retry
 from storage import SqlStore
+from tests.leanon_testing import MovableClock
 
 WS = WorkspaceRef(Platform.SLACK, "T1")
 

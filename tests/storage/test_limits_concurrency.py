@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from storage_testing import WORKSPACE
-
 from bot.commands import CreateAsk, Person, ThankMembers
 from bot.deps import ASKS_PER_HOUR, Deps
 from bot.domain import Actor, MessageRef, Settings, WorkspaceRef
 from bot.messages import Message
 from bot.service import Leanon
 from storage import SqlStore
+from tests.storage.storage_testing import WORKSPACE
 
 ATTEMPTS = 20
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from storage_testing import OTHER_WORKSPACE, T0, WORKSPACE, command_thanks, minutes, new_ask
 
 from bot.domain import AskStatus, CloseReason, HelpOffer, MessageRef
 from storage import SqlStore
+from tests.storage.storage_testing import OTHER_WORKSPACE, T0, WORKSPACE, command_thanks, minutes, new_ask
 
 CARD = MessageRef("C-help", "1700000000.000200")
 

@@ -11,7 +11,10 @@ import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
-from storage_testing import (
+
+from bot.domain import Ask, AskStatus, CloseReason, WeeklyNumbers, WorkspaceRef
+from storage import SqlStore, SqlUnitOfWork
+from tests.storage.storage_testing import (
     OTHER_WORKSPACE,
     T0,
     WORKSPACE,
@@ -21,9 +24,6 @@ from storage_testing import (
     reaction,
     reaction_key,
 )
-
-from bot.domain import Ask, AskStatus, CloseReason, WeeklyNumbers, WorkspaceRef
-from storage import SqlStore, SqlUnitOfWork
 
 UNTIL = T0
 SINCE = T0 - timedelta(days=7)

@@ -11,10 +11,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
 
-from storage_testing import T0, WORKSPACE, a_schedule, minutes, new_ask, reaction, reaction_key
-
 from bot.domain import Ask, AskStatus, Delivery, DeliveryStatus, NewThanks, Settings, Thanks
 from storage import SqlStore, SqlUnitOfWork
+from tests.storage.storage_testing import T0, WORKSPACE, a_schedule, minutes, new_ask, reaction, reaction_key
 
 ROUNDS = 15
 T = TypeVar("T")

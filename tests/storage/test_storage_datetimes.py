@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
-from storage_testing import WORKSPACE, command_thanks, new_ask
-
 from bot.domain import AskStatus
 from storage import SqlStore
+from tests.storage.storage_testing import WORKSPACE, command_thanks, new_ask
 
 PARIS_SUMMER = timezone(timedelta(hours=2))
 

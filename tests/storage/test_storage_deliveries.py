@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 from sqlalchemy import text
-from storage_testing import T0, a_schedule, minutes
 
 from bot.domain import Delivery, DeliveryStatus
 from bot.errors import StorageError
 from storage import SqlStore
+from tests.storage.storage_testing import T0, a_schedule, minutes
 
 WEEK = "2026-W10"
 NONCE = "leanon-1-2026-W10"

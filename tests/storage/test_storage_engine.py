@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
-from storage_testing import WORKSPACE, new_ask
 
 from bot.errors import ConfigError, StorageError
 from storage import SqlStore, create_engine, database_url, upgrade
+from tests.storage.storage_testing import WORKSPACE, new_ask
 
 CLOSED_PORT_URL = "postgresql://postgres@127.0.0.1:1/leanon"
 

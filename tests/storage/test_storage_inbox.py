@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from storage_testing import OTHER_WORKSPACE, T0, WORKSPACE, minutes, new_ask
-
 from bot.domain import InboxItem, NewInboxItem, WorkspaceRef
 from storage import SqlStore
+from tests.storage.storage_testing import OTHER_WORKSPACE, T0, WORKSPACE, minutes, new_ask
 
 SOURCES = ["slack"]
 

@@ -17,11 +17,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event, insert, text
-from storage_testing import T0, WORKSPACE, a_schedule
 
 from bot.domain import NewInboxItem, Platform, WorkspaceRef
 from storage import SqlStore
 from storage.models import AskRow, HelpOfferRow, ThanksRow
+from tests.storage.storage_testing import T0, WORKSPACE, a_schedule
 
 TABLES = ("asks", "help_offers", "thanks")
 NARROWED = re.compile(r"(channel_id|ask_id|asker_id)\b")  # message_channel_id too

@@ -9,10 +9,10 @@ from datetime import time
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from storage_testing import MONDAY_0930, OTHER_WORKSPACE, T0, WORKSPACE, a_schedule, minutes
 
 from bot.domain import Schedule
 from storage import SqlStore
+from tests.storage.storage_testing import MONDAY_0930, OTHER_WORKSPACE, T0, WORKSPACE, a_schedule, minutes
 
 
 async def _get(store: SqlStore, schedule_id: int) -> Schedule | None:

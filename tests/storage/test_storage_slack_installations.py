@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import text
-from storage_testing import T0
 
 from bot.errors import StorageError
 from storage import SqlStore
 from storage.slack_installations import SqlInstallationStore, SqlOAuthStateStore, installation_key
+from tests.storage.storage_testing import T0
 
 TOKEN_A, TOKEN_B = "xoxb-team-a-secret", "xoxb-team-b-secret"
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from storage_testing import (
+from bot.domain import AskStatus, LeaderboardEntry, MemberStats
+from storage import SqlStore
+from tests.storage.storage_testing import (
     OTHER_WORKSPACE,
     T0,
     WORKSPACE,
@@ -14,9 +16,6 @@ from storage_testing import (
     reaction,
     reaction_key,
 )
-
-from bot.domain import AskStatus, LeaderboardEntry, MemberStats
-from storage import SqlStore
 
 WEEK = minutes(60 * 24 * 7)
 

@@ -7,7 +7,10 @@ import uuid
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from storage_testing import (
+
+from bot.domain import MessageRef, Platform, Thanks, ThanksSource, WorkspaceRef
+from storage import SqlStore
+from tests.storage.storage_testing import (
     OTHER_WORKSPACE,
     T0,
     WORKSPACE,
@@ -17,9 +20,6 @@ from storage_testing import (
     reaction,
     reaction_key,
 )
-
-from bot.domain import MessageRef, Platform, Thanks, ThanksSource, WorkspaceRef
-from storage import SqlStore
 
 
 async def _all(store: SqlStore) -> list[Thanks]:

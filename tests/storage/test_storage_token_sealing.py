@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select
-from storage_testing import T0
 
 from bot.errors import ConfigError, StorageError
 from storage import SqlStore
 from storage.models import SlackInstallationRow
 from storage.sealing import PREFIX, TokenCipher
 from storage.slack_installations import SqlInstallationStore
+from tests.storage.storage_testing import T0
 
 TOKEN = "xoxb-1111-2222-very-secret"
 OLD_KEY, NEW_KEY = TokenCipher.new_key(), TokenCipher.new_key()

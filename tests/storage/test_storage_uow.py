@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from storage_testing import T0, WORKSPACE, new_ask
 
 from bot.errors import StorageError
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from storage import SqlStore, SqlUnitOfWork
+from tests.storage.storage_testing import T0, WORKSPACE, new_ask
 
 
 async def _asks_by(store: SqlStore, asker_id: str = "U-asker") -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from storage_testing import OTHER_WORKSPACE, WORKSPACE
 
 from bot.domain import Settings
 from storage import SqlStore
+from tests.storage.storage_testing import OTHER_WORKSPACE, WORKSPACE
 
 
 async def test_a_workspace_without_settings_has_the_defaults(store: SqlStore) -> None:

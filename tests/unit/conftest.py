@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fakes import World, make_world
+
+from tests.unit.fakes import World, make_world
 
 
 @pytest.fixture

@@ -8,24 +8,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from fakes import (
-    ADMIN,
-    ASKER,
-    CHANNEL,
-    HELPER,
-    HELPER2,
-    OTHER,
-    OTHER_WS,
-    WS,
-    World,
-    card,
-    member,
-    mentions,
-    offer,
-    open_ask,
-    reply_text,
-    reveals,
-)
 
 from bot import settings as settings_mod
 from bot.commands import (
@@ -44,6 +26,24 @@ from bot.commands import (
 )
 from bot.domain import MessageRef, Settings
 from bot.messages import ActionId, MessageKind
+from tests.unit.fakes import (
+    ADMIN,
+    ASKER,
+    CHANNEL,
+    HELPER,
+    HELPER2,
+    OTHER,
+    OTHER_WS,
+    WS,
+    World,
+    card,
+    member,
+    mentions,
+    offer,
+    open_ask,
+    reply_text,
+    reveals,
+)
 
 # --- /leanon config -----------------------------------------------------------------------
 

@@ -8,7 +8,18 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from fakes import (
+
+from bot.commands import (
+    CreateAsk,
+    ListAsks,
+    OfferHelp,
+    ResolveAsk,
+    RunAskMaintenance,
+    ThankHelper,
+)
+from bot.domain import Ask, AskStatus, CloseReason, Settings, ThanksSource, WorkspaceRef
+from bot.messages import ActionId, Mention, MessageKind, UserText
+from tests.unit.fakes import (
     ADMIN,
     ASKER,
     CHANNEL,
@@ -29,17 +40,6 @@ from fakes import (
     reply_text,
     reveals,
 )
-
-from bot.commands import (
-    CreateAsk,
-    ListAsks,
-    OfferHelp,
-    ResolveAsk,
-    RunAskMaintenance,
-    ThankHelper,
-)
-from bot.domain import Ask, AskStatus, CloseReason, Settings, ThanksSource, WorkspaceRef
-from bot.messages import ActionId, Mention, MessageKind, UserText
 
 # --- /ask ---------------------------------------------------------------------------------
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fakes import ASKER, CHANNEL, GOOD_QUESTION, WS, FakeChat, World, make_world, member, reply_text
-
 from bot.commands import CreateAsk
 from bot.domain import AskStatus, MessageRef, WorkspaceRef
+from tests.unit.fakes import (
+    ASKER,
+    CHANNEL,
+    GOOD_QUESTION,
+    WS,
+    FakeChat,
+    World,
+    make_world,
+    member,
+    reply_text,
+)
 
 
 def ask_cmd(request_id: str | None = "trig.1") -> CreateAsk:

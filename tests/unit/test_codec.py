@@ -6,7 +6,6 @@ import json
 from datetime import time
 
 import pytest
-from fakes import WS, member
 
 from bot.codec import COMMANDS, decode_command, encode_command
 from bot.commands import (
@@ -22,6 +21,7 @@ from bot.commands import (
     ThankMembers,
 )
 from bot.domain import MessageRef
+from tests.unit.fakes import WS, member
 
 EXAMPLES: list[Command] = [
     CreateAsk(WS, member("U1"), "C1", "how do I …? ✨", "rebooted", anonymous=True,

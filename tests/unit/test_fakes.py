@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from fakes import START, WS, FakeChat, FakeStore, FixedClock
 
 from bot.domain import AskStatus, MessageRef, NewAsk, NewThanks, ThanksSource
 from bot.errors import ChatError
 from bot.messages import error
+from tests.unit.fakes import START, WS, FakeChat, FakeStore, FixedClock
 
 
 def new_ask(asker: str = "U1") -> NewAsk:

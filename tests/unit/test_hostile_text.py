@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from fakes import HELPER, WS, World, member, reply_text
 
 from bot.commands import ChangeConfig, CreateAsk, Person, ThankMembers
 from bot.deps import THANKED_AT_ONCE
@@ -21,6 +20,7 @@ from bot.domain import Settings
 from bot.parsing import leading_mentions
 from bot.settings import SettingError, change
 from bot.text import parse_duration
+from tests.unit.fakes import HELPER, WS, World, member, reply_text
 
 CHANNEL = "C_HELP"
 SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")

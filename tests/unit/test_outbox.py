@@ -8,22 +8,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from fakes import (
-    ASKER,
-    CHANNEL,
-    HELPER,
-    HELPER2,
-    OTHER,
-    WS,
-    FakeChat,
-    FixedClock,
-    World,
-    make_world,
-    member,
-    offer,
-    open_ask,
-    reply_text,
-)
 
 from bot import outbox
 from bot.commands import CreateAsk, OfferHelp, Person, ReactionAdded, ResolveAsk, ThankMembers
@@ -43,6 +27,22 @@ from bot.messages import (
 from bot.outbox import Outbox, decode_message, encode_message, sending_now
 from bot.service import Leanon
 from bot.thanks import record_reactions
+from tests.unit.fakes import (
+    ASKER,
+    CHANNEL,
+    HELPER,
+    HELPER2,
+    OTHER,
+    WS,
+    FakeChat,
+    FixedClock,
+    World,
+    make_world,
+    member,
+    offer,
+    open_ask,
+    reply_text,
+)
 
 
 def thanked(giver: str, n: int) -> ReactionAdded:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fakes import WS, member
 
 from bot.commands import (
     ChangeConfig,
@@ -20,6 +19,7 @@ from bot.commands import (
     ShowStats,
 )
 from bot.parsing import ParseError, leading_mentions, parse_leanon
+from tests.unit.fakes import WS, member
 
 ME = member("U_ME")
 CHANNEL = "C7"

@@ -6,7 +6,6 @@ import inspect
 import typing
 
 import pytest
-from fakes import CHANNEL, WS, FakeChat, World, member
 
 from bot import commands
 from bot.commands import ADMIN_DECIDES, Command, ReactionAdded, ReactionRemoved, ShowHelp
@@ -14,6 +13,7 @@ from bot.domain import MessageRef, Platform, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import error
 from bot.service import HANDLERS, ChatRouter
+from tests.unit.fakes import CHANNEL, WS, FakeChat, World, member
 
 
 def command_classes() -> set[type]:

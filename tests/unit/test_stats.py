@@ -4,20 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fakes import (
-    ASKER,
-    HELPER,
-    HELPER2,
-    OTHER,
-    WS,
-    World,
-    member,
-    mentions,
-    offer,
-    open_ask,
-    reply_text,
-)
-
 from bot.commands import (
     Person,
     ReactionAdded,
@@ -30,6 +16,19 @@ from bot.commands import (
 )
 from bot.domain import MessageRef, Settings
 from bot.messages import MessageKind
+from tests.unit.fakes import (
+    ASKER,
+    HELPER,
+    HELPER2,
+    OTHER,
+    WS,
+    World,
+    member,
+    mentions,
+    offer,
+    open_ask,
+    reply_text,
+)
 
 _events = iter(range(10_000))
 

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from fakes import FakeStore
-from pg_testing import PostgresServer
 from sqlalchemy import text
 
 from bot.domain import (
@@ -28,6 +26,8 @@ from bot.domain import (
 from bot.errors import StorageError
 from storage import SqlStore, create_engine, upgrade
 from storage.models import Base
+from tests.pg_testing import PostgresServer
+from tests.unit.fakes import FakeStore
 
 WS = WorkspaceRef(Platform.SLACK, "T1")
 OTHER = WorkspaceRef(Platform.SLACK, "T2")

@@ -7,7 +7,18 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fakes import (
+
+from bot.commands import (
+    Person,
+    ReactionAdded,
+    ReactionRemoved,
+    ShowStats,
+    ThankMembers,
+)
+from bot.domain import Actor, MessageRef, Settings, ThanksSource
+from bot.messages import MessageKind, UserText
+from bot.thanks import record_reactions
+from tests.unit.fakes import (
     ASKER,
     BOT,
     CHANNEL,
@@ -25,17 +36,6 @@ from fakes import (
     parts,
     reply_text,
 )
-
-from bot.commands import (
-    Person,
-    ReactionAdded,
-    ReactionRemoved,
-    ShowStats,
-    ThankMembers,
-)
-from bot.domain import Actor, MessageRef, Settings, ThanksSource
-from bot.messages import MessageKind, UserText
-from bot.thanks import record_reactions
 
 GIVER = "U_GIVER"
 AUTHOR = "U_AUTHOR"
