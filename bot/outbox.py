@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import cards
+from bot import cards, ports
 from bot.deps import Deps
 from bot.domain import Ask, AskStatus, CloseReason, InboxItem, MessageRef, NewInboxItem, WorkspaceRef
 from bot.errors import ChatError
@@ -51,7 +51,7 @@ from bot.messages import (
     error,
     notice,
 )
-from bot.ports import OncePoster, Paced, ThreadFinder, UnitOfWork
+from bot.ports import Paced, ThreadFinder, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -372,14 +372,14 @@ class Outbox:
         this item, or with `since`, any attempt since then. `weekly`: a weekly post, which a
         platform that can (`OncePoster.post_once`) tags and counts as one."""
         chat = self.deps.chat
-        if (item.attempts > 1 or since is not None) and isinstance(chat, OncePoster):
+        if item.attempts > 1 or since is not None:
             looked_from = item.received_at - timedelta(minutes=5)
-            found = await chat.find_post(item.workspace, channel_id, nonce,
-                                         min(looked_from, since or looked_from))
+            found = await ports.find_post(chat, item.workspace, channel_id, nonce,
+                                          min(looked_from, since or looked_from))
             if found is not None:
                 return found
-        if weekly and isinstance(chat, OncePoster):
-            return await chat.post_once(item.workspace, channel_id, message, nonce)
+        if weekly:
+            return await ports.post_once(chat, item.workspace, channel_id, message, nonce)
         return await chat.post(item.workspace, channel_id, message, nonce=nonce)
 
     async def _post_card(self, item: InboxItem, ask_id: int) -> None:

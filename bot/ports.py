@@ -79,6 +79,23 @@ class OncePoster(Protocol):
     ) -> MessageRef | None: ...
 
 
+async def post_once(chat: Chat, workspace: WorkspaceRef, channel_id: str, message: Message,
+                    nonce: str) -> MessageRef:
+    """`chat.post_once` where the platform can tag a post; a plain post where it can't. The
+    one place that chooses (the router, the metrics and the outbox call it)."""
+    if isinstance(chat, OncePoster):
+        return await chat.post_once(workspace, channel_id, message, nonce)
+    return await chat.post(workspace, channel_id, message, nonce=nonce)
+
+
+async def find_post(chat: Chat, workspace: WorkspaceRef, channel_id: str, nonce: str,
+                    since: datetime) -> MessageRef | None:
+    """`chat.find_post` where the platform can find a tagged post; None where it can't."""
+    if isinstance(chat, OncePoster):
+        return await chat.find_post(workspace, channel_id, nonce, since)
+    return None
+
+
 @runtime_checkable
 class Paced(Protocol):
     """What a platform whose limits are better kept than learned from 429s adds to `Chat`."""

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot import admin, asks, delivery, nudges, stats, thanks
+from bot import admin, asks, delivery, nudges, ports, stats, thanks
 from bot.commands import (
     ChangeConfig,
     Command,
@@ -40,7 +40,7 @@ from bot.errors import ChatError, StorageError
 from bot.groupcommit import GroupCommit
 from bot.messages import Message, Reply, error
 from bot.outbox import Outbox, not_sending_now, sending_now
-from bot.ports import Chat, OncePoster, Paced, ThreadFinder
+from bot.ports import Chat, Paced, ThreadFinder
 
 log = logging.getLogger(__name__)
 
@@ -157,18 +157,12 @@ class ChatRouter:
     async def post_once(
         self, workspace: WorkspaceRef, channel_id: str, message: Message, nonce: str
     ) -> MessageRef:
-        chat = self._for(workspace)
-        if isinstance(chat, OncePoster):
-            return await chat.post_once(workspace, channel_id, message, nonce)
-        return await chat.post(workspace, channel_id, message)
+        return await ports.post_once(self._for(workspace), workspace, channel_id, message, nonce)
 
     async def find_post(
         self, workspace: WorkspaceRef, channel_id: str, nonce: str, since: datetime
     ) -> MessageRef | None:
-        chat = self._for(workspace)
-        if isinstance(chat, OncePoster):
-            return await chat.find_post(workspace, channel_id, nonce, since)
-        return None
+        return await ports.find_post(self._for(workspace), workspace, channel_id, nonce, since)
 
     def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
         chat = self._chats.get(workspace.platform)

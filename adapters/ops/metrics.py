@@ -18,6 +18,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from bot import ports
 from bot.commands import (
     Command,
     CreateAsk,
@@ -32,7 +33,7 @@ from bot.deps import Deps
 from bot.domain import MessageRef, WorkspaceRef
 from bot.errors import ChatError, StorageError
 from bot.messages import Message, Reply
-from bot.ports import Chat, OncePoster, Paced, ThreadFinder
+from bot.ports import Chat, Paced, ThreadFinder
 from bot.service import Leanon
 from bot.thanks import between_teammates
 
@@ -182,10 +183,7 @@ class MeteredChat:
         """A weekly post (the only kind of post the core sends with a nonce)."""
         platform = workspace.platform.value
         try:
-            if isinstance(self._chat, OncePoster):
-                ref = await self._chat.post_once(workspace, channel_id, message, nonce)
-            else:
-                ref = await self._chat.post(workspace, channel_id, message)
+            ref = await ports.post_once(self._chat, workspace, channel_id, message, nonce)
         except ChatError as exc:
             self._failed(workspace, exc)
             self._metrics.weekly_posts.labels(platform, "schedule", "failed").inc()
@@ -195,10 +193,8 @@ class MeteredChat:
 
     async def find_post(self, workspace: WorkspaceRef, channel_id: str, nonce: str,
                         since: datetime) -> MessageRef | None:
-        if not isinstance(self._chat, OncePoster):
-            return None
         try:
-            return await self._chat.find_post(workspace, channel_id, nonce, since)
+            return await ports.find_post(self._chat, workspace, channel_id, nonce, since)
         except ChatError as exc:
             self._failed(workspace, exc)
             raise
