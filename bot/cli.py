@@ -96,9 +96,7 @@ async def _db(config: Config, args: argparse.Namespace) -> None:
 
 async def _main(args: argparse.Namespace, config: Config) -> int:
     from bot.app import run_bots, run_console_workspace
-    from bot.config_check import validate
 
-    validate(config)  # one line naming the setting, before anything is opened
     if args.command == "db":
         await _db(config, args)
         return 0

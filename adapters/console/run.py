@@ -50,9 +50,7 @@ class TerminalSource:
         def ask() -> None:
             try:
                 result: str | None = input(prompt)
-            except EOFError:
-                result = None
-            except (OSError, ValueError):  # the terminal went away: the end of the input
+            except (EOFError, OSError, ValueError):  # Ctrl-D, or the terminal went away
                 result = None
             loop.call_soon_threadsafe(_settle, line, result)
 

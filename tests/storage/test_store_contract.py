@@ -5,14 +5,12 @@ the inbox's keys)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from sqlalchemy import text
 
 from bot.domain import (
     MessageRef,
@@ -24,9 +22,8 @@ from bot.domain import (
     WorkspaceRef,
 )
 from bot.errors import StorageError
-from storage import SqlStore, create_engine, upgrade
-from storage.models import Base
-from tests.pg_testing import PostgresServer
+from storage import SqlStore
+from tests.storage.conftest import BACKENDS
 from tests.unit.fakes import FakeStore
 
 WS = WorkspaceRef(Platform.SLACK, "T1")
@@ -35,45 +32,18 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 Units = Callable[[], AbstractAsyncContextManager[Any]]
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def contract_postgres(postgres_server: PostgresServer) -> str:
-    url = await postgres_server.create_database()
-    await upgrade(url)
-    return url
-
-
-@pytest.fixture(params=["memory", "sqlite",
-                        pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_kind(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(params=[pytest.param("memory", id="memory"), *BACKENDS])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The in-memory store, and the databases every storage test runs on."""
     return str(request.param)
 
 
 @pytest.fixture
-def store_url(store_kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> str | None:
-    if store_kind == "memory":
-        return None
-    if store_kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'contract.db'}"
-    return str(request.getfixturevalue("contract_postgres"))
-
-
-@pytest_asyncio.fixture
-async def units(store_url: str | None) -> AsyncIterator[Units]:
-    if store_url is None:
-        yield FakeStore().uow
-        return
-    if store_url.startswith("sqlite"):
-        await upgrade(store_url)
-    else:
-        engine = create_engine(store_url)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        finally:
-            await engine.dispose()
-    async with SqlStore.from_url(store_url) as store:
-        yield store.unit_of_work
+def units(backend: str, request: pytest.FixtureRequest) -> Units:
+    if backend == "memory":
+        return FakeStore().uow
+    store: SqlStore = request.getfixturevalue("store")
+    return store.unit_of_work
 
 
 def thanks(key: str | None, giver: str = "U1", receiver: str = "U2", at: datetime = T0,
