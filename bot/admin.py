@@ -46,7 +46,7 @@ async def show_config(cmd: ShowConfig, deps: Deps) -> Reply:
 
 
 async def change_config(cmd: ChangeConfig, deps: Deps) -> Reply:
-    if not cmd.actor.is_admin:
+    if not await deps.is_admin(cmd.workspace, cmd.actor):
         return Reply.of(error(ADMIN_ONLY.format(what="change settings")))
     async with deps.uow() as uow:
         current = await uow.workspaces.settings(cmd.workspace)
@@ -143,7 +143,7 @@ THANKS_FIELDS = ["id", "giver_id", "receiver_id", "source", "created_at", "reaso
 
 async def export_data(cmd: ExportData, deps: Deps) -> Reply:
     """The workspace's data as JSON or CSV files; anonymous askers stay anonymous."""
-    if not cmd.actor.is_admin:
+    if not await deps.is_admin(cmd.workspace, cmd.actor):
         return Reply.of(error(ADMIN_ONLY.format(what="export the workspace's data")))
     fmt = cmd.format.strip().lower() or "json"
     if fmt not in {"json", "csv"}:

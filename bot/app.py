@@ -78,7 +78,7 @@ async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics
     store = SqlStore(create_engine(config.database_url))
     router = ChatRouter()
     chat: Chat = MeteredChat(router, metrics) if metrics else router
-    deps = Deps(uow=store.unit_of_work, chat=chat, clock=clock or SystemClock(),
+    deps = Deps(uow=store.unit_of_work, chat=chat, directory=router, clock=clock or SystemClock(),
                 timezone=config.timezone, answer_uow=store.urgent_unit_of_work,
                 note_window=timedelta(seconds=config.leanon_note_window),
                 thanks_max_members=config.leanon_thanks_max_members)
@@ -104,10 +104,10 @@ async def run_console_workspace(config: Config, stream: TextIO = sys.stdin,
     # What the console's commands say is shown in turn, after each command.
     async with bootstrap(config, clock, send_in_background=False) as runtime:
         chat = ConsoleChat(out=out)
-        runtime.router.register(Platform.CONSOLE, chat)
         workspace = ConsoleWorkspace(service=runtime.service, chat=chat, clock=clock, out=out,
                                      admins=config.console_admins,
                                      export_dir=export_dir or Path.cwd())
+        runtime.router.register(Platform.CONSOLE, chat, workspace.directory)
         await _resume_console(runtime, workspace)
         await run_console(workspace, stream)
 
@@ -183,7 +183,7 @@ async def _slack(config: Config, runtime: Runtime, readiness: Readiness) -> Slac
     secret = secret_text(config.slack_signing_secret)
     slack = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=secret,
                       api_url=config.slack_api_url, oauth=oauth)
-    runtime.router.register(Platform.SLACK, slack.chat)
+    runtime.router.register(Platform.SLACK, slack.chat, slack.directory)
     running = SlackRunning(slack)
     if mode == "socket":
         running.socket = await connect_socket_mode(slack, secret_text(config.slack_app_token),

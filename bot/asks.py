@@ -10,6 +10,7 @@ from bot import cards, outbox
 from bot.commands import CreateAsk, ListAsks, OfferHelp, ResolveAsk, RunAskMaintenance
 from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, TRIED_MAX_CHARS, Deps
 from bot.domain import Ask, AskStatus, CloseReason, NewAsk, WorkspaceRef
+from bot.errors import ChatError
 from bot.messages import Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
 from bot.text import (
@@ -115,7 +116,8 @@ async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
         await outbox.refresh_card(uow, now, ask)
         if ask.message is not None:
             await outbox.reply(uow, now, ask.workspace, ask.message, notice(
-                line(Mention(cmd.actor.user_id), " can help. Talk it through in this thread.")))
+                line(Mention(cmd.actor.user_id), " can help. Talk it through in this thread.")),
+                topic=ask.text)
         if ask.asker_id is not None:
             await outbox.whisper(uow, now, ask.workspace, ask.channel_id, ask.asker_id, notice(
                 line(Mention(cmd.actor.user_id), " offered to help with your ask: ",
@@ -126,25 +128,28 @@ async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
 
 
 async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
-    """Mark an ask resolved (asker or admin) and offer the asker thank buttons."""
+    """Mark an ask resolved (asker or admin) and offer the asker thank buttons: for those
+    who offered and those who wrote in the card's thread."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         ask = await _load(uow, cmd.workspace, cmd.ask_id)
-        if ask is None:
-            return Reply.of(error(ASK_GONE))
-        is_asker = ask.asker_id is not None and ask.asker_id == cmd.actor.user_id
-        if not (is_asker or cmd.actor.is_admin):
-            return Reply.of(error("Only the person who asked (or a workspace admin) can mark "
-                                  "this ask resolved. If you can help, press I can help."))
-        if not ask.is_open:
-            return Reply.of(notice(line("This ask is already resolved or closed.")))
+    if ask is None:
+        return Reply.of(error(ASK_GONE))
+    # The platform is asked outside any unit of work (a lookup may take a while).
+    is_asker = ask.asker_id is not None and ask.asker_id == cmd.actor.user_id
+    if not (is_asker or await deps.is_admin(cmd.workspace, cmd.actor)):
+        return Reply.of(error("Only the person who asked (or a workspace admin) can mark "
+                              "this ask resolved. If you can help, press I can help."))
+    if not ask.is_open:
+        return Reply.of(notice(line("This ask is already resolved or closed.")))
+    writers = await _thread_authors(deps, ask)
+    async with deps.uow() as uow:
         resolved = replace(ask, status=AskStatus.RESOLVED, closed_at=now)
         if not await uow.asks.close(resolved):
             return Reply.of(notice(line("This ask is already resolved or closed.")))
         helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
         await outbox.refresh_card(uow, now, resolved)
-        thankable = [h for h in dict.fromkeys([*helper_ids, *cmd.thread_participants])
-                     if h != ask.asker_id]
+        thankable = [h for h in dict.fromkeys([*helper_ids, *writers]) if h != ask.asker_id]
         buttons = cards.thank_buttons(resolved, thankable)
         if not is_asker and ask.asker_id is not None:
             await outbox.whisper(uow, now, ask.workspace, ask.channel_id, ask.asker_id, buttons)
@@ -152,6 +157,18 @@ async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
     if is_asker:
         return Reply.of(buttons)
     return Reply.of(notice(line("Resolved. The person who asked can now thank the helpers.")))
+
+
+async def _thread_authors(deps: Deps, ask: Ask) -> tuple[str, ...]:
+    """Who wrote in the card's thread; none when the platform can't say now (the asker
+    still thanks those who offered, and anyone with /thanks)."""
+    if ask.message is None:
+        return ()
+    try:
+        return await deps.directory.thread_authors(ask.workspace, ask.message)
+    except ChatError as exc:
+        log.info("thread authors unknown at resolve: %s", exc)
+        return ()
 
 
 async def list_asks(cmd: ListAsks, deps: Deps) -> Reply:
@@ -193,7 +210,8 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
                 continue
             async with deps.uow() as uow:
                 if await uow.asks.claim_follow_up(ask.id, now):
-                    await outbox.reply(uow, now, workspace, ask.message, cards.FOLLOW_UP)
+                    await outbox.reply(uow, now, workspace, ask.message, cards.FOLLOW_UP,
+                                       topic=ask.text)
                     await uow.commit()
                     followed += 1
     log.info("ask maintenance: %s, %d expired", plural(followed, "follow-up"), expired)

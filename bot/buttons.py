@@ -41,21 +41,14 @@ class Press:
             return _FORGET_VALUES[self.action]
         return str(self.ask_id)
 
-    @property
-    def needs_thread(self) -> bool:
-        """Whether the command wants the members who replied in the card's thread."""
-        return self.action is ActionId.RESOLVE
-
     def button(self, label: Line, style: ButtonStyle = ButtonStyle.DEFAULT) -> Button:
         return Button(label, self.action, self.value, style)
 
-    def command(self, workspace: WorkspaceRef, actor: Actor,
-                thread_participants: tuple[str, ...] = ()) -> Command:
+    def command(self, workspace: WorkspaceRef, actor: Actor) -> Command:
         if self.action is ActionId.OFFER_HELP:
             return OfferHelp(workspace, actor, self.ask_id)
         if self.action is ActionId.RESOLVE:
-            return ResolveAsk(workspace, actor, self.ask_id,
-                              thread_participants=thread_participants)
+            return ResolveAsk(workspace, actor, self.ask_id)
         if self.action is ActionId.THANK_HELPER:
             return ThankHelper(workspace, actor, self.ask_id, self.helper_id)
         return ForgetMe(workspace, actor, keep_asks=self.action is ActionId.FORGET_KEEP_ASKS)

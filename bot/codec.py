@@ -62,7 +62,9 @@ def _decode(value: Any, hint: Any) -> Any:
         return tuple(_decode(v, kind) for v in value)
     if dataclasses.is_dataclass(hint):
         hints = _hints(hint)  # type: ignore[arg-type]
-        return hint(**{name: _decode(v, hints[name]) for name, v in value.items()})  # type: ignore[operator]
+        # A field a later version removed is dropped: what an earlier one stored still works.
+        return hint(**{name: _decode(v, hints[name])  # type: ignore[operator]
+                       for name, v in value.items() if name in hints})
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint(value)
     if hint is time:

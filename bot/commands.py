@@ -10,10 +10,11 @@ from bot.domain import Actor, MessageRef, WorkspaceRef
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """Someone a command is about (a thanks receiver, a message author)."""
+    """Someone a command is about (a thanks receiver, a message author); `is_bot` None:
+    the delivery did not say (see `Actor`)."""
 
     user_id: str
-    is_bot: bool = False
+    is_bot: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +41,6 @@ class ResolveAsk:
     workspace: WorkspaceRef
     actor: Actor
     ask_id: int
-    # Members who replied in the card's thread, where the platform lets the bot see them.
-    thread_participants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +68,8 @@ class ReactionAdded:
     # The parent message when the reacted message sits in a thread.
     thread: MessageRef | None = None
     # False where the platform's event does not say whether it does (Slack): the core then
-    # asks the platform (`ThreadFinder`) after recording the thanks, only in channels with
-    # ask cards.
+    # asks the platform (`Directory.thread_of`) after recording the thanks, only in
+    # channels with ask cards.
     thread_known: bool = True
 
 
@@ -199,8 +198,3 @@ Command = (
     | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance | SetNudge | NudgeOff
     | NudgePreview | NudgeNow | RunDueNudges
 )
-
-# The commands whose outcome depends on whether the actor is a workspace admin: their
-# handlers read `actor.is_admin`, so an adapter that must look it up (Slack: users.info)
-# does so for these and no others. A test holds this list to the handlers.
-ADMIN_DECIDES = (ResolveAsk, ChangeConfig, ExportData, NudgeNow)

@@ -1,4 +1,5 @@
-"""What every use case needs: the unit of work, the chat platforms and the clock."""
+"""What every use case needs: the unit of work, the chat platforms, what they can tell
+about members and threads, and the clock."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.commands import Person
 from bot.content import Content, load_content
-from bot.ports import Chat, Clock, UnitOfWorkFactory
+from bot.domain import Actor, MessageRef, WorkspaceRef
+from bot.ports import Chat, Clock, Directory, UnitOfWorkFactory
 
 ASK_MAX_CHARS = 3000
 TRIED_MAX_CHARS = 3000
@@ -21,10 +24,29 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class NoDirectory:
+    """A `Directory` that knows nothing: no admins, no bots, no threads (tests, and a
+    platform that says everything with its deliveries)."""
+
+    async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        return False
+
+    async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        return False
+
+    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+        return None
+
+    async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
+        return ()
+
+
 @dataclass(frozen=True, slots=True)
 class Deps:
     uow: UnitOfWorkFactory
     chat: Chat
+    # Asked about members and threads where a delivery left them unsaid (flags that are None).
+    directory: Directory = field(default_factory=NoDirectory)
     clock: Clock = field(default_factory=SystemClock)
     # The timezone that bounds a "day" for the daily thanks allowance, and of new schedules.
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
@@ -41,6 +63,19 @@ class Deps:
     note_window: timedelta = timedelta(seconds=60)
     # Members one /thanks may name: more is refused (each costs member look-ups and a note).
     thanks_max_members: int = THANKED_AT_ONCE
+
+    async def is_admin(self, workspace: WorkspaceRef, actor: Actor) -> bool:
+        """Whether the member who acted administers the workspace: as their platform said
+        with the delivery, else as the directory answers (never inside a unit of work)."""
+        if actor.is_admin is not None:
+            return actor.is_admin
+        return await self.directory.is_admin(workspace, actor.user_id)
+
+    async def is_bot(self, workspace: WorkspaceRef, who: Actor | Person) -> bool:
+        """Whether a member is a bot: as the delivery said, else as the directory answers."""
+        if who.is_bot is not None:
+            return who.is_bot
+        return await self.directory.is_bot(workspace, who.user_id)
 
     def day_start(self, now: datetime) -> datetime:
         """The start of `now`'s local day, in UTC."""

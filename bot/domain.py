@@ -34,11 +34,13 @@ class MessageRef:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The member who did something, as the adapter knows them."""
+    """The member who did something, as the adapter knows them. A flag the platform's
+    delivery did not say is None: the core asks the platform's `Directory` when it matters
+    (`Deps.is_admin`, `Deps.is_bot`)."""
 
     user_id: str
-    is_admin: bool = False
-    is_bot: bool = False
+    is_admin: bool | None = None
+    is_bot: bool | None = None
 
 
 class AskStatus(StrEnum):

@@ -131,6 +131,8 @@ class Reply:
     """
 
     private: tuple[Message, ...] = ()
+    # Nothing was done: the delivery was not for leanon (a reaction that thanks nobody).
+    ignored: bool = False
 
     @classmethod
     def of(cls, *messages: Message) -> Reply:

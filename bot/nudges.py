@@ -153,7 +153,7 @@ async def nudge_preview(cmd: NudgePreview, deps: Deps) -> Reply:
 
 
 async def nudge_now(cmd: NudgeNow, deps: Deps) -> Reply:
-    if not cmd.actor.is_admin:
+    if not await deps.is_admin(cmd.workspace, cmd.actor):
         return Reply.of(error("Only workspace admins can post an encouragement on demand."))
     now = deps.clock.now()
     async with deps.uow() as uow:

@@ -51,7 +51,7 @@ from bot.messages import (
     error,
     notice,
 )
-from bot.ports import Paced, ThreadFinder, UnitOfWork
+from bot.ports import Paced, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +164,9 @@ async def post(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, channel_i
 
 
 async def reply(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, parent: MessageRef,
-                message: Message) -> None:
-    """A message in the thread of `parent`."""
-    await say(uow, at, workspace, "reply", {"parent": _ref(parent),
+                message: Message, topic: str | None = None) -> None:
+    """A message in the thread of `parent` (`topic`: see `Chat.reply`)."""
+    await say(uow, at, workspace, "reply", {"parent": _ref(parent), "topic": topic,
                                              "message": encode_message(message)})
 
 
@@ -240,7 +240,7 @@ async def refresh_card(uow: UnitOfWork, at: datetime, ask: Ask) -> None:
 async def link_thread(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, ref: MessageRef,
                       thanks_key: str) -> None:
     """Not a message: ask the platform whether `ref` is a reply in an ask's thread, and if
-    it is, link the thanks with `thanks_key` to that ask (`ThreadFinder`)."""
+    it is, link the thanks with `thanks_key` to that ask (`Directory.thread_of`)."""
     await say(uow, at, workspace, "link_thread", {"message": _ref(ref), "thanks": thanks_key})
 
 
@@ -344,7 +344,8 @@ class Outbox:
                                   item.key)
         elif item.kind == "reply":
             self.pace(item, "reply", payload["parent"][0])
-            await chat.reply(ws, MessageRef(*payload["parent"]), decode_message(payload["message"]))
+            await chat.reply(ws, MessageRef(*payload["parent"]), decode_message(payload["message"]),
+                             payload.get("topic"))
         elif item.kind == "whisper":
             self.pace(item, "whisper", f"dm:{payload['user']}")
             await chat.whisper(ws, payload["channel"], payload["user"],
@@ -434,9 +435,9 @@ class Outbox:
             log.warning("ask card %s could not be updated: %s", ask_id, exc)
 
     async def _link_thread(self, item: InboxItem, ref: MessageRef, thanks_key: str) -> None:
-        workspace, chat = item.workspace, self.deps.chat
+        workspace = item.workspace
         self.pace(item, "lookup", ref.channel_id)
-        thread = await chat.thread_of(workspace, ref) if isinstance(chat, ThreadFinder) else None
+        thread = await self.deps.directory.thread_of(workspace, ref)
         if thread is None:
             return
         async with self.deps.uow() as uow:

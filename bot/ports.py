@@ -50,8 +50,11 @@ class Chat(Protocol):
         """Replace a message the bot posted."""
         ...
 
-    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
-        """Post in the thread of `parent`, starting the thread if there is none."""
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message,
+                    topic: str | None = None) -> MessageRef:
+        """Post in the thread of `parent`, starting the thread if there is none; `topic`
+        (what the thread is about: the ask's question) names a thread where threads have
+        names (Discord)."""
         ...
 
     async def whisper(
@@ -107,14 +110,28 @@ class Paced(Protocol):
         ...
 
 
-@runtime_checkable
-class ThreadFinder(Protocol):
-    """What a platform whose events don't say whether a message is a thread reply (Slack)
-    adds to `Chat`."""
+class Directory(Protocol):
+    """What the core asks a platform about its members and threads, when a delivery did
+    not say. Each adapter answers from its caches, looking up what they lack; the core
+    alone decides what the answers mean (who may resolve, whose thanks count).
+    """
+
+    async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        """Whether the member administers the workspace (False when the platform can't say)."""
+        ...
+
+    async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        """Whether the member is a bot or an app, leanon included (False when unknown)."""
+        ...
 
     async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
-        """The thread's parent when `ref` is a reply in a thread, else None; ChatError
-        when the platform can't say now."""
+        """The thread's parent when `ref` is a reply in a thread, else None; ChatError when
+        the platform can't say now (the question is asked again later)."""
+        ...
+
+    async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
+        """The members (not bots) who wrote in `parent`'s thread, first writer first; empty
+        when nobody did or the platform won't say."""
         ...
 
 

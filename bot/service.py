@@ -34,13 +34,14 @@ from bot.commands import (
     ThankHelper,
     ThankMembers,
 )
-from bot.deps import Deps
+from bot.deps import Deps, NoDirectory
 from bot.domain import MessageRef, Platform, Settings, WorkspaceRef
+from bot.emoji import is_thanks_emoji
 from bot.errors import ChatError, StorageError
 from bot.groupcommit import GroupCommit
 from bot.messages import Message, Reply, error
 from bot.outbox import Outbox, not_sending_now, sending_now
-from bot.ports import Chat, Paced, ThreadFinder
+from bot.ports import Chat, Directory, Paced
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ class Leanon:
         # Reactions come in floods (a busy channel, a redelivery after an outage): those
         # arriving together are written together (see bot.groupcommit).
         self._reactions: GroupCommit[thanks.Reaction, Reply] = GroupCommit(self._record_reactions)
+        # Each workspace's thanks emoji as last read (see `_may_thank`).
+        self._thanks_emoji: dict[WorkspaceRef, tuple[str, ...]] = {}
 
     async def _record_reactions(self, cmds: list[thanks.Reaction]) -> list[Reply]:
         deps = self.deps
@@ -100,6 +103,12 @@ class Leanon:
         """Run `cmd`. With `send`, what it wrote to the outbox is sent before returning
         (what can't be sent now is left to the outbox's workers); without, and always for
         reactions (a platform waits for their answer), it is left to the workers."""
+        if isinstance(cmd, ReactionAdded):
+            if not await self._may_thank(cmd):
+                return Reply(ignored=True)  # spared the look-ups and the transaction
+            cmd = await thanks.identified(cmd, self.deps)
+            if not thanks.between_teammates(cmd):
+                return Reply(ignored=True)
         if isinstance(cmd, ReactionAdded | ReactionRemoved):
             with not_sending_now():
                 reply = await self._reactions.submit(cmd)
@@ -121,23 +130,44 @@ class Leanon:
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """A workspace's settings, for adapters that shape their UI by them (StorageError passes)."""
         async with self.deps.uow() as uow:
-            return await uow.workspaces.settings(workspace)
+            settings = await uow.workspaces.settings(workspace)
+        self._thanks_emoji[workspace] = settings.thanks_emoji
+        return settings
+
+    async def _may_thank(self, cmd: ReactionAdded) -> bool:
+        """Whether a reaction may be a thanks: not on your own message, and one of the
+        workspace's thanks emoji. A yes from the last settings read is enough (they are
+        read again with the thanks); a no is checked against the database."""
+        if cmd.actor.user_id == cmd.author.user_id:
+            return False
+        if is_thanks_emoji(cmd.emoji, self._thanks_emoji.get(cmd.workspace, ())):
+            return True
+        return is_thanks_emoji(cmd.emoji, (await self.settings(cmd.workspace)).thanks_emoji)
 
 
 class ChatRouter:
-    """One Chat for the core that forwards each call to the platform of the workspace."""
+    """One Chat and one Directory for the core, forwarding each call to the platform of the
+    workspace. A platform registered without a directory knows nothing (`NoDirectory`)."""
 
     def __init__(self) -> None:
         self._chats: dict[Platform, Chat] = {}
+        self._directories: dict[Platform, Directory] = {}
 
-    def register(self, platform: Platform, chat: Chat) -> None:
+    def register(self, platform: Platform, chat: Chat, directory: Directory | None = None) -> None:
         self._chats[platform] = chat
+        self._directories[platform] = directory or NoDirectory()
 
     def _for(self, workspace: WorkspaceRef) -> Chat:
         chat = self._chats.get(workspace.platform)
         if chat is None:
             raise ChatError(f"no chat adapter for {workspace.platform}")
         return chat
+
+    def _directory(self, workspace: WorkspaceRef) -> Directory:
+        directory = self._directories.get(workspace.platform)
+        if directory is None:
+            raise ChatError(f"no chat adapter for {workspace.platform}")
+        return directory
 
     async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
                    nonce: str | None = None) -> MessageRef:
@@ -146,8 +176,9 @@ class ChatRouter:
     async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
         await self._for(workspace).update(workspace, ref, message)
 
-    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
-        return await self._for(workspace).reply(workspace, parent, message)
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message,
+                    topic: str | None = None) -> MessageRef:
+        return await self._for(workspace).reply(workspace, parent, message, topic)
 
     async def whisper(
         self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
@@ -168,8 +199,14 @@ class ChatRouter:
         chat = self._chats.get(workspace.platform)
         return chat.pace(workspace, kind, channel_id) if isinstance(chat, Paced) else 0.0
 
+    async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        return await self._directory(workspace).is_admin(workspace, user_id)
+
+    async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        return await self._directory(workspace).is_bot(workspace, user_id)
+
     async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
-        chat = self._for(workspace)
-        if isinstance(chat, ThreadFinder):
-            return await chat.thread_of(workspace, ref)
-        return None
+        return await self._directory(workspace).thread_of(workspace, ref)
+
+    async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
+        return await self._directory(workspace).thread_authors(workspace, parent)

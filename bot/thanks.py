@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import cast
 
 from bot import outbox
@@ -57,8 +59,18 @@ async def _note_receiver(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef,
 
 def between_teammates(cmd: ReactionAdded) -> bool:
     """Whether a reaction is one member's on another's message: one on your own message, a
-    bot's, or one on a bot's message never thanks anyone."""
+    bot's, or one on a bot's message never thanks anyone (see `identified`)."""
     return not (cmd.actor.is_bot or cmd.author.is_bot or cmd.actor.user_id == cmd.author.user_id)
+
+
+async def identified(cmd: ReactionAdded, deps: Deps) -> ReactionAdded:
+    """`cmd` with whether its reactor and its message's author are bots, asked of the
+    platform where the event did not say (the author only when the reactor is not one)."""
+    actor = replace(cmd.actor, is_bot=await deps.is_bot(cmd.workspace, cmd.actor))
+    if actor.is_bot or actor.user_id == cmd.author.user_id:
+        return replace(cmd, actor=actor)
+    author = replace(cmd.author, is_bot=await deps.is_bot(cmd.workspace, cmd.author))
+    return replace(cmd, actor=actor, author=author)
 
 
 def _counts(cmd: ReactionAdded, settings: Settings) -> bool:
@@ -74,7 +86,7 @@ def _new_thanks(cmd: ReactionAdded, deps: Deps, ask: Ask | None) -> NewThanks:
 
 
 def _may_be_in_a_thread(cmd: ReactionAdded, ask: Ask | None) -> bool:
-    """Whether the platform should be asked for the message's thread (`ThreadFinder`)."""
+    """Whether the platform should be asked for the message's thread (`Directory.thread_of`)."""
     return ask is None and cmd.thread is None and not cmd.thread_known
 
 
@@ -103,7 +115,8 @@ Reaction = ReactionAdded | ReactionRemoved
 async def record_reactions(cmds: Sequence[Reaction], deps: Deps) -> list[Reply]:
     """Reactions, in arrival order, in one transaction (`bot.groupcommit`; a single reaction
     is a batch of one): a thanks emoji on a teammate's message thanks its author, removing
-    it retracts that thanks (kept, no longer counted); other reactions are ignored.
+    it retracts that thanks (kept, no longer counted); other reactions are ignored. Who is
+    a bot is known already (`identified`).
 
     The thanks are recorded before this returns; their notes and thread lookups are written
     to the outbox with them, so that a platform waiting for its answer waits for the
@@ -130,15 +143,18 @@ async def _record_batch(uow: UnitOfWork, deps: Deps, cmds: Sequence[Reaction],
                                  settings[workspace])
         adds.clear()
 
+    replies = [Reply()] * len(cmds)
     for i, cmd in enumerate(cmds):
         if isinstance(cmd, ReactionRemoved):
             await write_adds()  # an add, then its removal: in that order
-            if not cmd.actor.is_bot:
+            if not cmd.actor.is_bot:  # unsaid: a bot's reaction was never recorded anyway
                 await uow.thanks.retract(cmd.workspace, reaction_key(cmd), deps.clock.now())
         elif _counts(cmd, settings[cmd.workspace]):
             adds.append(i)
+        else:
+            replies[i] = Reply(ignored=True)
     await write_adds()
-    return [Reply()] * len(cmds)
+    return replies
 
 
 async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, ReactionAdded]],
@@ -212,14 +228,16 @@ async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
         length = len(reason) if reason else len(raw)  # refused before any other work on it
         return Reply.of(error(f"The reason is {length:,} characters; the limit is "
                               f"{REASON_MAX_CHARS:,}. Nothing was recorded."))
-    receivers = list(dict.fromkeys(p.user_id for p in cmd.receivers if not p.is_bot))
-    receivers = [r for r in receivers if r != cmd.actor.user_id]
+    named_bots = await asyncio.gather(*(deps.is_bot(cmd.workspace, p) for p in cmd.receivers))
+    bots = {p.user_id for p, bot in zip(cmd.receivers, named_bots, strict=True) if bot}
+    receivers = [r for r in dict.fromkeys(p.user_id for p in cmd.receivers)
+                 if r not in bots and r != cmd.actor.user_id]
     if not receivers:
         if cmd.receivers:
             return Reply.of(error("You can thank teammates, but not yourself or a bot. "
                                   "Nothing was recorded."))
         return Reply.of(error("Who are you thanking? Name them: /thanks @alex for the review"))
-    if cmd.actor.is_bot:
+    if cmd.actor.is_bot:  # members type commands: only a platform that says so has a bot here
         return Reply()
     reason = neutralise_mentions(reason) if reason else None
     now = deps.clock.now()
@@ -254,7 +272,7 @@ async def thank_members(cmd: ThankMembers, deps: Deps) -> Reply:
     done = line("Thanks recorded for ", *people(recorded), ". 🙏")
     left_out = [who for who, named in (
         ("yourself", any(p.user_id == cmd.actor.user_id for p in cmd.receivers)),
-        ("bots", any(p.is_bot and p.user_id != cmd.actor.user_id for p in cmd.receivers)))
+        ("bots", bool(bots - {cmd.actor.user_id})))
         if named]
     if left_out:  # said, so that nobody wonders where a name went
         return Reply.of(notice(done, line(f"Left out: {' and '.join(left_out)} "

@@ -117,7 +117,8 @@ class ConsoleChat:
         msg.message = message
         self.show(msg, updated=True)
 
-    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message,
+                    topic: str | None = None) -> MessageRef:
         msg = self.bot_message(message, thread_of=parent.message_id)
         return MessageRef(parent.channel_id, msg.id)
 
@@ -131,3 +132,25 @@ def _render(parts: Line) -> str:
     """A line as console text; a link shows the id of the message it points to."""
     return "".join(f"{p.text} ({p.ref.message_id})" if isinstance(p, Link) else render_line((p,), {})
                    for p in parts)
+
+
+@dataclass
+class ConsoleDirectory:
+    """Implements bot.ports.Directory for the console, from its own messages."""
+
+    chat: ConsoleChat
+    admins: set[str] = field(default_factory=lambda: {"alice"})
+
+    async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        return user_id in self.admins
+
+    async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        return user_id == BOT_NAME
+
+    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+        msg = self.chat.messages.get(ref.message_id)
+        return MessageRef(ref.channel_id, msg.thread_of) if msg and msg.thread_of else None
+
+    async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.author for m in self.chat.messages.values()
+                                   if m.thread_of == parent.message_id and not m.is_bot))

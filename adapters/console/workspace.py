@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from adapters.console.chat import BOT_NAME, ConsoleChat, ConsoleClock, ConsoleMessage, printable
+from adapters.console.chat import (
+    BOT_NAME,
+    ConsoleChat,
+    ConsoleClock,
+    ConsoleDirectory,
+    ConsoleMessage,
+    printable,
+)
 from bot.buttons import pressed
 from bot.commands import (
     Command,
@@ -100,6 +107,11 @@ class ConsoleWorkspace:
     @property
     def channel_id(self) -> str:
         return self.chat.channel
+
+    @property
+    def directory(self) -> ConsoleDirectory:
+        """What the core may ask of the console (thread authors, chiefly)."""
+        return ConsoleDirectory(self.chat, self.admins)
 
     def actor(self, name: str | None = None) -> Actor:
         who = name or self.current
@@ -312,10 +324,7 @@ class ConsoleWorkspace:
         press = pressed(self.workspace.platform, action, value)
         if press is None:
             return None
-        repliers = tuple(dict.fromkeys(
-            m.author for m in self.chat.messages.values()
-            if m.thread_of == msg.id and not m.is_bot)) if press.needs_thread else ()
-        return press.command(self.workspace, self.actor(), repliers)
+        return press.command(self.workspace, self.actor())
 
     async def _react(self, rest: str, source: LineSource) -> bool:
         return await self._reaction(rest, added=True)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from typing import Any, Protocol, cast
+from typing import Any
 
 import discord
 
-from adapters.discord.chat import DiscordChat
-from adapters.discord.components import ButtonRef, Host, host
+from adapters.discord.components import ButtonRef, host
 from adapters.discord.interactions import (
     NOT_IN_A_SERVER,
     actor_of,
@@ -22,53 +19,13 @@ from bot.commands import Command, CreateAsk
 from bot.domain import Actor, Platform, WorkspaceRef
 from bot.messages import ActionId, error
 
-log = logging.getLogger(__name__)
-
-
-class ChatHost(Host, Protocol):
-    chat: DiscordChat  # where cards' questions are kept, to name their threads
-
-
 BUTTON_GONE = error("This button no longer works. Try the command again.")
-THREAD_LOOKUP_SECONDS = 1.0
 
 
-async def thread_authors(interaction: discord.Interaction[Any], workspace: WorkspaceRef) -> tuple[str, ...]:
-    """Members who wrote in the card's thread (its id is the card's id), bots left out."""
-    if interaction.message is None:
-        return ()
-    thread = interaction.client.get_partial_messageable(interaction.message.id,
-                                            guild_id=int(workspace.workspace_id))
-
-    async def authors() -> tuple[str, ...]:
-        found = [m.author async for m in thread.history(limit=100)]
-        return tuple(dict.fromkeys(str(a.id) for a in found if not a.bot))
-
-    try:
-        return await asyncio.wait_for(authors(), THREAD_LOOKUP_SECONDS)
-    except discord.NotFound:
-        return ()  # nobody started the thread
-    except (discord.HTTPException, TimeoutError) as exc:
-        log.warning("thread authors unavailable at resolve: %s", type(exc).__name__)
-        return ()
-
-
-async def command_for(interaction: discord.Interaction[Any], ref: ButtonRef,
-                      workspace: WorkspaceRef, actor: Actor) -> Command | None:
+def command_for(ref: ButtonRef, workspace: WorkspaceRef, actor: Actor) -> Command | None:
     """The core command a button stands for; None when its value is not understood."""
     press = pressed(workspace.platform, ref.action, ref.value)
-    if press is None:
-        return None
-    authors = await thread_authors(interaction, workspace) if press.needs_thread else ()
-    return press.command(workspace, actor, authors)
-
-
-def _remember_card(interaction: discord.Interaction[Any]) -> None:
-    """Keep the card's question, to name its thread if leanon starts one."""
-    message = interaction.message
-    if message is not None and message.embeds and message.embeds[0].description:
-        question = message.embeds[0].description.splitlines()[0]
-        cast(ChatHost, interaction.client).chat.remember_card(str(message.id), question)
+    return None if press is None else press.command(workspace, actor)
 
 
 async def press(interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
@@ -82,9 +39,7 @@ async def press(interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
             await tell(interaction, None, [BUTTON_GONE])
             return
         workspace = WorkspaceRef(Platform.DISCORD, ref.guild_id)
-    if ref.action in {ActionId.OFFER_HELP, ActionId.RESOLVE}:
-        _remember_card(interaction)
-    cmd = await command_for(interaction, ref, workspace, actor_of(interaction))
+    cmd = command_for(ref, workspace, actor_of(interaction))
     if cmd is None:
         await tell(interaction, workspace, [BUTTON_GONE])
         return

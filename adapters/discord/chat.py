@@ -10,13 +10,12 @@ from typing import Literal
 
 import aiohttp
 import discord
-from cachetools import LRUCache
 
 from adapters.discord.names import NameBook
-from adapters.discord.render import label_mentions, render, render_line, shorten
+from adapters.discord.render import label_mentions, render, shorten
 from bot.domain import MessageRef, WorkspaceRef
 from bot.errors import ChatError
-from bot.messages import Message, MessageKind
+from bot.messages import Message
 from bot.text import preview
 
 log = logging.getLogger(__name__)
@@ -43,18 +42,9 @@ async def refused(what: str) -> AsyncIterator[None]:
 class DiscordChat:
     """Implements bot.ports.Chat and OncePoster with a logged-in discord.py client (REST only)."""
 
-    def __init__(self, client: discord.Client, names: NameBook, capacity: int = 2000) -> None:
+    def __init__(self, client: discord.Client, names: NameBook) -> None:
         self._client = client
         self._names = names
-        # Card message id → the question, to name the card's thread.
-        self._questions: LRUCache[str, str] = LRUCache(capacity)
-
-    def remember_card(self, message_id: str, question: str) -> None:
-        self._questions[message_id] = preview(question, 90)
-
-    def _note_card(self, message_id: str, message: Message) -> None:
-        if message.kind is MessageKind.ASK_CARD and message.lines:
-            self.remember_card(message_id, render_line(message.lines[0], ""))
 
     def _channel(self, channel_id: str, workspace: WorkspaceRef) -> discord.PartialMessageable:
         guild_id = int(workspace.workspace_id) if workspace.workspace_id.isdigit() else None
@@ -79,7 +69,6 @@ class DiscordChat:
         async with refused("post a message"):
             sent = await self._send(self._channel(channel_id, workspace), workspace, [message],
                                     nonce=nonce[:25] if nonce else None, footer=False)
-        self._note_card(str(sent.id), message)
         return MessageRef(channel_id, str(sent.id))
 
     async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
@@ -87,20 +76,22 @@ class DiscordChat:
         partial = self._channel(ref.channel_id, workspace).get_partial_message(int(ref.message_id))
         async with refused("edit a message"):
             await partial.edit(**render([message], workspace.workspace_id).edit_kwargs(names))
-        self._note_card(ref.message_id, message)
 
-    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
-        """Send in the card's thread (whose id is the card's id), starting it when needed."""
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message,
+                    topic: str | None = None) -> MessageRef:
+        """Send in the card's thread (whose id is the card's id), starting it when needed,
+        named after `topic`."""
         thread = self._channel(parent.message_id, workspace)
         async with refused("reply in a thread"):
             try:
                 sent = await self._send(thread, workspace, [message])
             except discord.NotFound:
-                await self._start_thread(workspace, parent)
+                await self._start_thread(workspace, parent, topic)
                 sent = await self._send(thread, workspace, [message])
         return MessageRef(parent.message_id, str(sent.id))
 
-    async def _start_thread(self, workspace: WorkspaceRef, parent: MessageRef) -> None:
+    async def _start_thread(self, workspace: WorkspaceRef, parent: MessageRef,
+                            topic: str | None) -> None:
         channel: object = self._channel(parent.channel_id, workspace)
         if getattr(channel, "guild", None) is None:
             # Not in this process's cache (another shard's server): ask Discord once.
@@ -108,7 +99,7 @@ class DiscordChat:
         if not isinstance(channel, discord.PartialMessageable | discord.TextChannel
                           | discord.VoiceChannel):
             raise ChatError("the ask's channel can't hold threads")
-        name = self._questions.get(parent.message_id) or "Ask for help"
+        name = preview(topic, 90) if topic else "Ask for help"
         try:
             await channel.get_partial_message(int(parent.message_id)).create_thread(
                 name=shorten(name, 100), auto_archive_duration=THREAD_ARCHIVE_MINUTES)

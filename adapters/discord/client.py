@@ -16,6 +16,7 @@ from discord import app_commands
 from adapters.discord import buttons, interactions
 from adapters.discord.chat import DiscordChat
 from adapters.discord.components import ButtonRef, Host, LeanonButton
+from adapters.discord.directory import DiscordDirectory
 from adapters.discord.interactions import tell, workspace_of
 from adapters.discord.names import NameBook
 from adapters.discord.reactions import ReactionQueue, reaction_command, reaction_key
@@ -66,6 +67,7 @@ class LeanonClient(discord.AutoShardedClient):
                            partial(interactions.tell_given_up, self))
         self.names = NameBook(self)
         self.chat = DiscordChat(self, self.names)
+        self.directory = DiscordDirectory(self)
         self.reactions = ReactionQueue(service, settings.retry_capacity,
                                        settings.retry_first_delay, settings.retry_max_delay,
                                        settings.reaction_spool)
@@ -199,7 +201,7 @@ async def run_discord(service: Leanon, router: ChatRouter, settings: DiscordSett
             except (discord.HTTPException, OSError) as exc:
                 raise ChatError(f"Discord could not be reached at start: {exc}") from None
             # Only a logged-in client can post: before this, the router answers ChatError.
-            router.register(Platform.DISCORD, client.chat)
+            router.register(Platform.DISCORD, client.chat, client.directory)
             if on_login is not None:
                 on_login(client)
             connection = asyncio.create_task(client.connect(), name="leanon-discord")

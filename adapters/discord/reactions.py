@@ -20,6 +20,7 @@ from pathlib import Path
 
 import discord
 
+from adapters.discord.directory import thread_parent
 from adapters.discord.emoji import emoji_name
 from bot.codec import decode_command, encode_command
 from bot.commands import Person, ReactionAdded, ReactionRemoved
@@ -32,26 +33,10 @@ log = logging.getLogger(__name__)
 ReactionCommand = ReactionAdded | ReactionRemoved
 
 
-def _is_bot(client: discord.Client, user_id: int) -> bool:
-    """The bot itself, or a user the client has seen to be a bot."""
-    if client.user is not None and client.user.id == user_id:
-        return True
-    user = client.get_user(user_id)
-    return user is not None and user.bot
-
-
-def _thread_parent(client: discord.Client, channel_id: int) -> MessageRef | None:
-    """A thread started on a message has that message's id: the card, in the parent channel."""
-    channel = client.get_channel(channel_id)
-    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
-        return MessageRef(str(channel.parent_id), str(channel.id))
-    return None
-
-
 async def _author(client: discord.Client, payload: discord.RawReactionActionEvent) -> Person | None:
     """The reacted message's author: from the event, else one fetch of the message."""
     if payload.message_author_id:  # not 0 or "": discord.py passes those through as they came
-        return Person(str(payload.message_author_id), _is_bot(client, payload.message_author_id))
+        return Person(str(payload.message_author_id))  # a bot? the core asks (`DiscordDirectory`)
     channel = client.get_partial_messageable(payload.channel_id, guild_id=payload.guild_id)
     try:
         message = await channel.fetch_message(payload.message_id)
@@ -68,8 +53,9 @@ async def reaction_command(client: discord.Client, payload: discord.RawReactionA
     if payload.guild_id is None or name is None:
         return None
     workspace = WorkspaceRef(Platform.DISCORD, str(payload.guild_id))
-    member_is_bot = payload.member is not None and payload.member.bot
-    actor = Actor(str(payload.user_id), is_bot=member_is_bot or _is_bot(client, payload.user_id))
+    # A bot member says so; else the core asks (`DiscordDirectory`, which knows leanon).
+    actor = Actor(str(payload.user_id),
+                  is_bot=True if payload.member is not None and payload.member.bot else None)
     message = MessageRef(str(payload.channel_id), str(payload.message_id))
     if not added:
         # Discord leaves the author out of removals; the core retracts by giver and message.
@@ -83,7 +69,7 @@ async def reaction_command(client: discord.Client, payload: discord.RawReactionA
             return None
         author = found
     return ReactionAdded(workspace, actor, author, message, name,
-                         _thread_parent(client, payload.channel_id))
+                         thread_parent(client, payload.channel_id))
 
 
 def reaction_key(payload: discord.RawReactionActionEvent) -> Hashable:

@@ -64,12 +64,6 @@ def _channel(interaction: Interaction) -> str:
     return str(interaction.channel_id)
 
 
-def _is_bot(interaction: Interaction, user_id: str) -> bool:
-    user = interaction.client.get_user(int(user_id))
-    me = interaction.client.user
-    return (me is not None and str(me.id) == user_id) or (user is not None and user.bot)
-
-
 @app_commands.command(name="ask", description="Ask your teammates for help (no question opens a form)")
 @app_commands.describe(question="What you need help with", anonymous="Show 'someone' instead of your name")
 @app_commands.guild_only()
@@ -92,7 +86,7 @@ async def thanks(interaction: Interaction, member: discord.User, reason: str | N
     more, rest = leading_mentions(reason or "", MENTION, most)
     why = (rest if more else reason or "").strip() or None
     people = (Person(str(member.id), member.bot),
-              *(Person(i, _is_bot(interaction, i)) for i in more))
+              *(Person(i) for i in more))  # bots among them: the core asks
     await run(interaction, lambda ws, actor: ThankMembers(
         ws, actor, _channel(interaction), people, why, event_id=str(interaction.id)))
 

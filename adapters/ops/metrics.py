@@ -33,9 +33,8 @@ from bot.deps import Deps
 from bot.domain import MessageRef, WorkspaceRef
 from bot.errors import ChatError, StorageError
 from bot.messages import Message, Reply
-from bot.ports import Chat, Paced, ThreadFinder
+from bot.ports import Chat, Paced
 from bot.service import Leanon
-from bot.thanks import between_teammates
 
 NO_PLATFORM = "none"  # scheduler commands are not about one workspace
 THANKS_SOURCES = {ReactionAdded: "reaction", ThankMembers: "command", ThankHelper: "resolve"}
@@ -98,8 +97,6 @@ class Metrics:
         elif isinstance(cmd, NudgeNow):
             self.weekly_posts.labels(platform, "now", "sent" if outcome == "ok" else outcome).inc()
         elif type(cmd) in THANKS_SOURCES:
-            if isinstance(cmd, ReactionAdded) and not between_teammates(cmd):  # the core's rule
-                outcome = "ignored"
             self.thanks.labels(platform, THANKS_SOURCES[type(cmd)], outcome).inc()
 
 
@@ -109,6 +106,8 @@ def _platform(cmd: Command) -> str:
 
 
 def outcome_of(reply: Reply) -> str:
+    if reply.ignored:
+        return "ignored"  # a reaction that thanks nobody (the core's rule)
     return "ok" if reply.ok else "refused"
 
 
@@ -137,7 +136,7 @@ class MeteredLeanon(Leanon):
 
 
 class MeteredChat:
-    """The core's `Chat` (and `OncePoster`, `ThreadFinder`, `Paced`), counting weekly posts and
+    """The core's `Chat` (and `OncePoster`, `Paced`), counting weekly posts and
     platform failures."""
 
     def __init__(self, chat: Chat, metrics: Metrics) -> None:
@@ -163,9 +162,10 @@ class MeteredChat:
             self._failed(workspace, exc)
             raise
 
-    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message,
+                    topic: str | None = None) -> MessageRef:
         try:
-            return await self._chat.reply(workspace, parent, message)
+            return await self._chat.reply(workspace, parent, message, topic)
         except ChatError as exc:
             self._failed(workspace, exc)
             raise
@@ -202,12 +202,3 @@ class MeteredChat:
     def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
         chat = self._chat
         return chat.pace(workspace, kind, channel_id) if isinstance(chat, Paced) else 0.0
-
-    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
-        if not isinstance(self._chat, ThreadFinder):
-            return None
-        try:
-            return await self._chat.thread_of(workspace, ref)
-        except ChatError as exc:
-            self._failed(workspace, exc)
-            raise

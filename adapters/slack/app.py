@@ -25,6 +25,7 @@ from adapters.slack.auth import DEFAULT_API_URL, WorkspaceAuth, web_client
 from adapters.slack.bridge import Bridge
 from adapters.slack.chat import SlackChat
 from adapters.slack.delivered import Deliveries
+from adapters.slack.directory import SlackDirectory
 from adapters.slack.door import NOT_INSTALLED
 from adapters.slack.members import Members
 from bot.inbox import Inbox
@@ -61,6 +62,10 @@ class SlackAdapter:
     @property
     def chat(self) -> SlackChat:
         return self.bridge.chat
+
+    @property
+    def directory(self) -> SlackDirectory:
+        return self.bridge.directory
 
     async def settle(self, grace: float = 15.0) -> None:
         """Wait until every stored delivery is worked, lazy work is done and what is due in
@@ -105,7 +110,8 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, inbox: Inbox, signing_sec
         user_facing_authorize_error_message=NOT_INSTALLED,
     )
     members = Members(auth)
-    bridge = Bridge(service=service, chat=SlackChat(auth, members), members=members, auth=auth,
+    bridge = Bridge(service=service, chat=SlackChat(auth, members),
+                    directory=SlackDirectory(auth, members), auth=auth,
                     deliveries=Deliveries(inbox))
     lazy = TrackedLazyRunner(app.logger, bridge.in_flight)
     app.listener_runner.lazy_listener_runner = lazy

@@ -1,11 +1,11 @@
-"""What every Slack listener shares: the core service, the Chat, members, private answers."""
+"""What every Slack listener shares: the core service, the Chat, private answers."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -13,10 +13,9 @@ import aiohttp
 from adapters.slack.auth import WorkspaceAuth, workspace_ref
 from adapters.slack.chat import SlackChat
 from adapters.slack.delivered import Delivered, Deliveries, Respond
-from adapters.slack.members import Members
-from bot.commands import ADMIN_DECIDES, Command
-from bot.domain import Actor, Settings, WorkspaceRef
-from bot.emoji import is_thanks_emoji
+from adapters.slack.directory import SlackDirectory
+from bot.commands import Command
+from bot.domain import Settings, WorkspaceRef
 from bot.errors import ChatError, StorageError
 from bot.messages import Message, Reply, error
 from bot.service import STORAGE_TROUBLE, Leanon
@@ -46,7 +45,7 @@ class Origin:
 class Bridge:
     service: Leanon
     chat: SlackChat
-    members: Members
+    directory: SlackDirectory
     auth: WorkspaceAuth
     deliveries: Deliveries
     # Work that outlives the request that started it, kept so shutdown can wait for it.
@@ -58,8 +57,6 @@ class Bridge:
     event_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
     # Reaction events still running, by what identifies them (see events.within_deadline).
     running: dict[Hashable, asyncio.Future[None]] = field(default_factory=dict)
-    # Each workspace's thanks emoji as last read (see may_be_thanks).
-    thanks_emoji: dict[WorkspaceRef, tuple[str, ...]] = field(default_factory=dict)
     # Events done before their answer, by type (run by bolt's listeners and the front door).
     events: dict[str, EventWork] = field(default_factory=dict)
 
@@ -67,18 +64,10 @@ class Bridge:
     def workspace(context: Any) -> WorkspaceRef | None:
         return workspace_ref(context.enterprise_id, context.team_id)
 
-    async def with_admin(self, cmd: Command, origin: Origin) -> Command:
-        """`cmd` with the actor's admin flag looked up, where the answer depends on it."""
-        actor = getattr(cmd, "actor", None)
-        if isinstance(cmd, ADMIN_DECIDES) and isinstance(actor, Actor):  # the core's list
-            admin = await self.members.is_admin(origin.workspace, actor.user_id)
-            return replace(cmd, actor=replace(actor, is_admin=admin))
-        return cmd
-
     async def run(self, cmd: Command, origin: Origin) -> None:
         """Run a member's command and answer them privately; database trouble is explained."""
         try:
-            reply = await self.service.handle(await self.with_admin(cmd, origin))
+            reply = await self.service.handle(cmd)
         except StorageError as exc:
             log.warning("database unavailable for %s: %s", type(cmd).__name__, exc)
             reply = Reply.of(STORAGE_TROUBLE)
@@ -121,14 +110,4 @@ class Bridge:
 
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """The workspace's settings (StorageError passes)."""
-        settings = await self.service.settings(workspace)
-        self.thanks_emoji[workspace] = settings.thanks_emoji
-        return settings
-
-    async def may_be_thanks(self, workspace: WorkspaceRef, emoji: str) -> bool:
-        """Whether `emoji` is one of the workspace's thanks emoji, to spare the member
-        lookups for other reactions. A yes from the last settings read is enough (the core
-        checks again in its transaction); a no is checked against the database."""
-        if is_thanks_emoji(emoji, self.thanks_emoji.get(workspace, ())):
-            return True
-        return is_thanks_emoji(emoji, (await self.settings(workspace)).thanks_emoji)
+        return await self.service.settings(workspace)

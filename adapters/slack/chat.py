@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 POST_EVENT = "leanon_post"  # a weekly post's metadata (its nonce: schedule and week)
 MESSAGE_EVENT = "leanon_message"  # any other channel message's (a nonce of its own)
 FIND_POST_PAGES = 5
-THREADS_REMEMBERED = 10_000  # the least recently used are forgotten past these
-DM_CHANNELS_REMEMBERED = 10_000
+DM_CHANNELS_REMEMBERED = 10_000  # the least recently used are forgotten past these
 
 def _retrying_only_rate_limits(client: AsyncWebClient) -> AsyncWebClient:
     """`client` with only its retry of 429 answers (a shallow copy: same token and session)."""
@@ -40,17 +39,14 @@ def _retrying_only_rate_limits(client: AsyncWebClient) -> AsyncWebClient:
 
 
 class SlackChat:
-    """Implements bot.ports.Chat, OncePoster, ThreadFinder and Paced. Private notes go by DM
-    (ephemeral as a fallback)."""
+    """Implements bot.ports.Chat, OncePoster and Paced. Private notes go by DM (ephemeral as
+    a fallback)."""
 
     def __init__(self, auth: WorkspaceAuth, members: Members) -> None:
         self.auth = auth
         self.members = members
         # A member's DM channel with the bot does not change: opened once, then remembered.
         self._dm_channels: LRUCache[tuple[WorkspaceRef, str], str] = LRUCache(DM_CHANNELS_REMEMBERED)
-        # Nor does the thread a message is in.
-        self._threads: LRUCache[tuple[WorkspaceRef, MessageRef], MessageRef | None] = LRUCache(
-            THREADS_REMEMBERED)
         self.budgets = Budgets()
 
     def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
@@ -99,7 +95,8 @@ class SlackChat:
         await call(client.chat_update, "chat.update", channel=ref.channel_id, ts=ref.message_id,
                    **await self.render(workspace, message))
 
-    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message,
+                    topic: str | None = None) -> MessageRef:
         client = await self._client(workspace)
         sent = await call(client.chat_postMessage, "chat.postMessage", channel=parent.channel_id,
                           thread_ts=parent.message_id, **await self.render(workspace, message))
@@ -148,29 +145,6 @@ class SlackChat:
             if not cursor:
                 break
         return None
-
-    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
-        """The thread's parent when the message is a thread reply, else None (`ThreadFinder`)."""
-        key = (workspace, ref)
-        if key in self._threads:
-            return self._threads[key]
-        client = await self._client(workspace)
-        messages: list[dict[str, Any]] = []
-        try:
-            found = await call(client.conversations_replies, "conversations.replies",
-                               channel=ref.channel_id, ts=ref.message_id, limit=1)
-            messages = found.get("messages") or []
-        except ChatError as exc:
-            if exc.code != "thread_not_found":
-                raise  # tried again later
-            # Slack does not know the message (deleted, or never there): in no ask's thread.
-        parent = None
-        for message in messages:
-            thread_ts = message.get("thread_ts")
-            if message.get("ts") == ref.message_id and thread_ts and thread_ts != ref.message_id:
-                parent = MessageRef(ref.channel_id, str(thread_ts))
-        self._threads[key] = parent
-        return parent
 
     async def dm_channel(self, workspace: WorkspaceRef, user_id: str) -> str:
         key = (workspace, user_id)

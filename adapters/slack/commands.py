@@ -73,9 +73,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             return
         most = bridge.service.deps.thanks_max_members  # one more is read: the core refuses it
         ids, reason = leading_mentions(str(body.get("text") or ""), SLACK_MENTION, most + 1)
-        own = context.bot_user_id
-        receivers = tuple([Person(uid, is_bot=len(ids) <= most and await bridge.members.is_bot(
-            origin.workspace, uid, own)) for uid in ids])
+        receivers = tuple(Person(uid) for uid in ids)  # bots: the core asks (`SlackDirectory`)
         await bridge.run(ThankMembers(origin.workspace, Actor(origin.user_id), origin.channel_id,
                                       receivers, reason or None,
                                       event_id=body.get("trigger_id")), origin)

@@ -127,18 +127,10 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if workspace is None or found is None:
             return
         reactor, author, ref, emoji = found
-        if reactor == author or not await bridge.may_be_thanks(workspace, emoji):
-            return  # yourself, or not a thanks: spare the lookups below
-        own = context.bot_user_id
-        actor = Actor(reactor, is_bot=await bridge.members.is_bot(workspace, reactor, own))
-        person = Person(author, is_bot=await bridge.members.is_bot(workspace, author, own))
-        if actor.is_bot or person.is_bot:
-            return
-
-        # Whether the message is a thread reply, Slack's event does not say: the core asks
-        # (`SlackChat.thread_of`) after recording, where it matters.
-        await bridge.service.handle(
-            ReactionAdded(workspace, actor, person, ref, emoji, thread_known=False))
+        # Whether they are bots, and whether the message is a thread reply, Slack's event
+        # does not say: the core asks (`SlackDirectory`) where it matters.
+        await bridge.service.handle(ReactionAdded(workspace, Actor(reactor), Person(author), ref,
+                                                  emoji, thread_known=False))
 
     async def remove_reaction(event: dict[str, Any], context: Delivered) -> None:
         workspace, found = bridge.workspace(context), _reaction(event)

@@ -30,3 +30,17 @@ async def test_a_button_pressed_after_a_restart_still_works(tmp_path: Path, fake
     # The card's thread, started before the restart, is the one used after it.
     assert len(fake.find("POST", f"/channels/{CHANNEL}/messages/{card['id']}/threads")) == 1
     assert len([m for m in fake.channel_messages(card["id"]) if "can help" in m["content"]]) == 2
+
+
+async def test_a_thread_started_after_a_restart_is_named_after_the_question(
+        tmp_path: Path, fake: FakeDiscord) -> None:
+    """The core says what a thread is about with the reply that starts it: nothing is read
+    back from the card, nor kept in the process that posted it."""
+    question = "Where do the staging certificates live?"
+    async with running(tmp_path, fake) as first:
+        await first.run(slash("ask", option("question", question)))
+        card = card_of(fake)
+    async with running(tmp_path, fake) as second:
+        await second.run(press(fake.messages[card["id"]], "I can help", who=BOB))
+    [thread] = fake.find("POST", f"/channels/{CHANNEL}/messages/{card['id']}/threads")
+    assert thread.body["name"] == question

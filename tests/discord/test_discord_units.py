@@ -9,6 +9,7 @@ import discord
 import pytest
 
 from adapters.discord.chat import DiscordChat
+from adapters.discord.directory import DiscordDirectory
 from adapters.discord.interactions import actor_of
 from adapters.discord.names import NameBook
 from adapters.discord.reactions import ReactionQueue, reaction_command
@@ -52,6 +53,7 @@ def http_error(cls: type[discord.HTTPException], status: int, text: str) -> disc
 
 async def test_a_reaction_becomes_reaction_added_with_the_author_from_the_event() -> None:
     cmd = await reaction_command(client_mock(), payload(), added=True)
+    # Whether they are bots, the core asks the directory (None: not said).
     assert cmd == ReactionAdded(WS, Actor(str(ALICE)), Person(str(BOB)),
                                 MessageRef(str(CHANNEL), str(MESSAGE)), "pray", None)
 
@@ -66,11 +68,15 @@ async def test_a_reaction_in_a_thread_points_at_the_card() -> None:
     assert cmd.thread == MessageRef("810000000000000042", str(CHANNEL))
 
 
-async def test_bots_are_marked_for_the_core_and_leanon_knows_itself() -> None:
+async def test_bots_are_marked_by_the_event_or_known_to_the_directory() -> None:
     by_bot = await reaction_command(client_mock(), payload(member_bot=True), added=True)
     assert by_bot is not None and by_bot.actor.is_bot
-    on_mine = await reaction_command(client_mock(), payload(author=ME), added=True)
-    assert on_mine is not None and on_mine.author.is_bot
+    client = client_mock()
+    on_mine = await reaction_command(client, payload(author=ME), added=True)
+    assert on_mine is not None and on_mine.author.is_bot is None  # not said: asked
+    directory = DiscordDirectory(client)
+    assert await directory.is_bot(WS, str(ME))  # leanon knows itself
+    assert not await directory.is_bot(WS, str(BOB))  # a user it has not seen to be a bot
 
 
 async def test_the_author_is_fetched_once_when_the_event_lacks_it() -> None:
@@ -82,7 +88,7 @@ async def test_the_author_is_fetched_once_when_the_event_lacks_it() -> None:
     channel.fetch_message.return_value = message
     client.get_partial_messageable.return_value = channel  # type: ignore[attr-defined]
     cmd = await reaction_command(client, payload(author=None), added=True)
-    assert cmd is not None and cmd.author == Person(str(BOB))
+    assert cmd is not None and cmd.author == Person(str(BOB), is_bot=False)  # the message says
     channel.fetch_message.assert_awaited_once_with(MESSAGE)
 
 
@@ -103,7 +109,7 @@ def test_admins_are_members_with_manage_server(perms: discord.Permissions, admin
     interaction.permissions = perms
     interaction.user = create_autospec(discord.Member, instance=True, spec_set=True)
     interaction.user.id, interaction.user.bot = ALICE, False
-    assert actor_of(interaction) == Actor(str(ALICE), is_admin=admin)
+    assert actor_of(interaction) == Actor(str(ALICE), is_admin=admin, is_bot=False)
 
 
 @pytest.mark.parametrize(("error", "permanent"), [

@@ -56,7 +56,7 @@ async def leanon(database_url: str, fake: StormSlack,
         auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
         adapter = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=SECRET,
                             api_url=fake.api_url)
-        runtime.router.register(Platform.SLACK, adapter.chat)
+        runtime.router.register(Platform.SLACK, adapter.chat, adapter.directory)
         runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
         url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
         try:

@@ -93,7 +93,8 @@ class RecordingChat:
     async def update(self, workspace: WorkspaceRef, ref: MessageRef, message: Message) -> None:
         self.other.append(("update", message))
 
-    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message,
+                    topic: str | None = None) -> MessageRef:
         self.other.append(("reply", message))
         return MessageRef(parent.channel_id, f"{next(self.ids)}.0002")
 

@@ -24,7 +24,9 @@ def text(metrics: Metrics) -> str:
 def test_thanks_resolves_and_scheduler_commands_are_counted_by_kind() -> None:
     metrics = Metrics()
     metrics.observe(ReactionAdded(WS, ALICE, BOB, MESSAGE, "pray"), "ok", 0.01)
-    metrics.observe(ReactionAdded(WS, ALICE, Person(ALICE.user_id), MESSAGE, "pray"), "ok", 0.01)
+    # The core's answer says a reaction thanked nobody (`Reply.ignored`): yourself, a bot.
+    metrics.observe(ReactionAdded(WS, ALICE, Person(ALICE.user_id), MESSAGE, "pray"), "ignored",
+                    0.01)
     metrics.observe(ThankMembers(WS, ALICE, "C1", (BOB,), "for the review"), "ok", 0.02)
     metrics.observe(ThankHelper(WS, ALICE, 1, BOB.user_id), "refused", 0.02)
     metrics.observe(ResolveAsk(WS, ALICE, 1), "storage_error", 0.5)

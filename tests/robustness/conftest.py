@@ -67,8 +67,9 @@ def console(runtime: Runtime, tmp_path: Path) -> ConsoleWorkspace:
     """The console workspace on the same core and database; its output in `console.out`."""
     out = StringIO()
     chat = ConsoleChat(out=out)
-    runtime.router.register(Platform.CONSOLE, chat)
     clock = runtime.service.deps.clock
     assert isinstance(clock, MovableClock)
-    return ConsoleWorkspace(service=runtime.service, chat=chat, clock=clock, out=out,
-                            export_dir=tmp_path)
+    console = ConsoleWorkspace(service=runtime.service, chat=chat, clock=clock, out=out,
+                               export_dir=tmp_path)
+    runtime.router.register(Platform.CONSOLE, chat, console.directory)
+    return console

@@ -121,7 +121,7 @@ async def slack_stack(fake: FakeSlack, tmp_path: Path, oauth: bool = False) -> A
             flow, auth = None, SingleWorkspace(BOT_TOKEN, fake.api_url)
         adapter = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=SECRET,
                             api_url=fake.api_url, oauth=flow)
-        runtime.router.register(Platform.SLACK, adapter.chat)
+        runtime.router.register(Platform.SLACK, adapter.chat, adapter.directory)
         application = web_app(adapter, SECRET)
         ops_server.install(application, Readiness(), metrics)
         runner = await ops_server.serve(application, "127.0.0.1", 0)

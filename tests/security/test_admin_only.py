@@ -283,9 +283,9 @@ async def test_console_members_are_refused_and_admins_obeyed(tmp_path: Path) -> 
     async with bootstrap(config, clock) as runtime:
         out = io.StringIO()
         chat = ConsoleChat(out=out)
-        runtime.router.register(Platform.CONSOLE, chat)
         console = ConsoleWorkspace(service=runtime.service, chat=chat, clock=clock, out=out,
                                    admins={"alice"}, export_dir=tmp_path)
+        runtime.router.register(Platform.CONSOLE, chat, console.directory)
         workspace = WorkspaceRef(Platform.CONSOLE, "console")
         source = ScriptSource(io.StringIO(""))
 

@@ -52,7 +52,7 @@ async def installs(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Installs]
     flow = oauth_flow(CLIENT_ID, CLIENT_SECRET, installations, states, fake.api_url)
     adapter = build_app(runtime.service, InstalledWorkspaces(installations, fake.api_url),
                         inbox=runtime.inbox, signing_secret=SECRET, api_url=fake.api_url, oauth=flow)
-    runtime.router.register(Platform.SLACK, adapter.chat)
+    runtime.router.register(Platform.SLACK, adapter.chat, adapter.directory)
     runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
     base = f"http://127.0.0.1:{bound_port(runner)}"
     fake.redirect_url = base + "/slack/oauth_redirect"

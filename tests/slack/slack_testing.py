@@ -128,7 +128,7 @@ async def serving(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[Harness]:
     auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
     adapter = build_app(runtime.service, auth, inbox=runtime.inbox, signing_secret=SECRET,
                         api_url=fake.api_url)
-    runtime.router.register(Platform.SLACK, adapter.chat)
+    runtime.router.register(Platform.SLACK, adapter.chat, adapter.directory)
     runner = await serve_http(adapter, SECRET, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{bound_port(runner)}/slack/events"
     async with aiohttp.ClientSession() as session:

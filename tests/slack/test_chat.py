@@ -8,13 +8,14 @@ import pytest
 
 from adapters.slack.auth import SingleWorkspace
 from adapters.slack.chat import SlackChat
+from adapters.slack.directory import SlackDirectory
 from adapters.slack.members import Members
 from bot.domain import MessageRef, Platform, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Link, Mention, line, notice
-from bot.ports import Chat, OncePoster, ThreadFinder
+from bot.ports import Chat, Directory, OncePoster
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
-from tests.slack.slack_testing import BOB, CHANNEL, WS
+from tests.slack.slack_testing import ADMIN, BOB, CAROL, CHANNEL, WS
 
 
 @pytest.fixture
@@ -76,14 +77,31 @@ async def test_calls_share_connections_and_a_dm_channel_is_opened_once(
 
 
 
+@pytest.fixture
+def directory(fake: FakeSlack) -> SlackDirectory:
+    auth = SingleWorkspace(BOT_TOKEN, fake.api_url)
+    return SlackDirectory(auth, Members(auth))
+
+
 async def test_the_thread_of_a_message_is_asked_once_and_an_unknown_message_is_in_none(
-        chat: SlackChat, fake: FakeSlack) -> None:
-    assert isinstance(chat, ThreadFinder)
+        directory: SlackDirectory, fake: FakeSlack) -> None:
+    _: Directory = directory
     parent = fake.add_message(CHANNEL, BOB)
     reply = fake.add_message(CHANNEL, BOB, thread_ts=parent)
-    assert await chat.thread_of(WS, MessageRef(CHANNEL, reply)) == MessageRef(CHANNEL, parent)
-    assert await chat.thread_of(WS, MessageRef(CHANNEL, parent)) is None  # a parent itself
-    assert await chat.thread_of(WS, MessageRef(CHANNEL, "1700009999.000001")) is None  # unknown
+    assert await directory.thread_of(WS, MessageRef(CHANNEL, reply)) == MessageRef(CHANNEL, parent)
+    assert await directory.thread_of(WS, MessageRef(CHANNEL, parent)) is None  # a parent itself
+    assert await directory.thread_of(WS, MessageRef(CHANNEL, "1700009999.000001")) is None
     asked = len(fake.find("conversations.replies"))
-    assert await chat.thread_of(WS, MessageRef(CHANNEL, reply)) == MessageRef(CHANNEL, parent)
+    assert await directory.thread_of(WS, MessageRef(CHANNEL, reply)) == MessageRef(CHANNEL, parent)
     assert len(fake.find("conversations.replies")) == asked == 3  # remembered
+
+
+async def test_the_directory_knows_admins_bots_and_who_wrote_in_a_thread(
+        directory: SlackDirectory, fake: FakeSlack) -> None:
+    assert await directory.is_admin(WS, ADMIN) and not await directory.is_admin(WS, CAROL)
+    assert await directory.is_bot(WS, "UOTHERBOT") and await directory.is_bot(WS, "USLACKBOT")
+    assert not await directory.is_bot(WS, CAROL)
+    parent = fake.add_message(CHANNEL, BOB)
+    for who in (CAROL, BOB, CAROL):
+        fake.add_message(CHANNEL, who, thread_ts=parent)
+    assert await directory.thread_authors(WS, MessageRef(CHANNEL, parent)) == (CAROL, BOB)

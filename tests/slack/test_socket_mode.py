@@ -44,7 +44,7 @@ async def socket(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[SocketHarne
     fake.ws_url = server.url
     adapter = build_app(runtime.service, SingleWorkspace(BOT_TOKEN, fake.api_url),
                         inbox=runtime.inbox, api_url=fake.api_url)
-    runtime.router.register(Platform.SLACK, adapter.chat)
+    runtime.router.register(Platform.SLACK, adapter.chat, adapter.directory)
     handler = await connect_socket_mode(adapter, APP_TOKEN, fake.api_url)
     await server.connected()
     yield SocketHarness(server, adapter, runtime)

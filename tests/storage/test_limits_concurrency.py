@@ -31,7 +31,7 @@ class QuietChat:
         return None
 
     async def reply(self, workspace: WorkspaceRef, parent: MessageRef,
-                    message: Message) -> MessageRef:
+                    message: Message, topic: str | None = None) -> MessageRef:
         return MessageRef(parent.channel_id, f"r{next(self._ids)}")
 
     async def whisper(self, workspace: WorkspaceRef, channel_id: str, user_id: str,

@@ -627,6 +627,7 @@ class Replied:
     parent: MessageRef
     message: Message
     ref: MessageRef
+    topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -638,7 +639,8 @@ class Whispered:
 
 
 class FakeChat:
-    """Records every call; `fail("post")` makes the next calls of that kind raise ChatError."""
+    """Records every call; `fail("post")` makes the next calls of that kind raise ChatError.
+    Also the platform's `Directory`: admins, bots and threads are what a test puts here."""
 
     def __init__(self) -> None:
         self.posted: list[Posted] = []
@@ -651,11 +653,16 @@ class FakeChat:
         # Thread replies and their threads' parents (`thread_of`), and what was looked up.
         self.threads: dict[MessageRef, MessageRef] = {}
         self.thread_lookups: list[MessageRef] = []
+        # Who the directory says is an admin or a bot, and who wrote in a card's thread.
+        self.admins: set[str] = set()
+        self.bots: set[str] = set()
+        self.writers: dict[MessageRef, tuple[str, ...]] = {}
+        self.asked: list[tuple[str, str]] = []  # (question, about whom or what)
 
     def fail(self, method: str, times: int | None = None, *, permanent: bool = False) -> None:
         """Make `method` raise ChatError, `times` times (None: until `heal`); `permanent`:
         an error that will not pass (a channel the bot is not in)."""
-        assert method in {"post", "update", "reply", "whisper", "thread_of"}
+        assert method in {"post", "update", "reply", "whisper", "thread_of", "thread_authors"}
         self._failing[method] = times
         if permanent:
             self._permanent.add(method)
@@ -689,10 +696,11 @@ class FakeChat:
         await self._call("update")
         self.updated.append(Updated(workspace, ref, message))
 
-    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message) -> MessageRef:
+    async def reply(self, workspace: WorkspaceRef, parent: MessageRef, message: Message,
+                    topic: str | None = None) -> MessageRef:
         await self._call("reply")
         ref = MessageRef(parent.channel_id, f"r{next(self._ids)}")
-        self.replies.append(Replied(workspace, parent, message, ref))
+        self.replies.append(Replied(workspace, parent, message, ref, topic))
         return ref
 
     async def whisper(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
@@ -704,6 +712,19 @@ class FakeChat:
         await self._call("thread_of")
         self.thread_lookups.append(ref)
         return self.threads.get(ref)
+
+    async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        self.asked.append(("is_admin", user_id))
+        return user_id in self.admins
+
+    async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        self.asked.append(("is_bot", user_id))
+        return user_id in self.bots
+
+    async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
+        await self._call("thread_authors")
+        self.asked.append(("thread_authors", parent.message_id))
+        return self.writers.get(parent, ())
 
     # Views for assertions.
 
@@ -804,7 +825,7 @@ def make_world(store: FakeStore | None = None, chat: FakeChat | None = None,
     store = store or FakeStore()
     chat = chat or FakeChat()
     clock = clock or FixedClock()
-    deps = Deps(uow=store.uow, chat=chat, clock=clock, timezone=ZoneInfo(timezone))
+    deps = Deps(uow=store.uow, chat=chat, directory=chat, clock=clock, timezone=ZoneInfo(timezone))
     return World(store, chat, clock, deps, Leanon(deps))
 
 

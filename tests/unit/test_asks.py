@@ -17,8 +17,8 @@ from bot.commands import (
     RunAskMaintenance,
     ThankHelper,
 )
-from bot.domain import Ask, AskStatus, CloseReason, Settings, ThanksSource, WorkspaceRef
-from bot.messages import ActionId, Mention, MessageKind, UserText
+from bot.domain import Actor, Ask, AskStatus, CloseReason, Settings, ThanksSource, WorkspaceRef
+from bot.messages import ActionId, Mention, MessageKind, Reply, UserText
 from tests.unit.fakes import (
     ADMIN,
     ASKER,
@@ -32,6 +32,7 @@ from tests.unit.fakes import (
     WS,
     FakeAskRepository,
     World,
+    card,
     member,
     mentions,
     offer,
@@ -87,7 +88,7 @@ async def test_anonymous_ask_shows_someone_and_never_reveals_the_asker(world: Wo
     replies = [
         await offer(world, ask, HELPER),
         await world.handle(ListAsks(WS, member(OTHER), CHANNEL)),
-        await world.handle(ResolveAsk(WS, member(ASKER), ask.id, thread_participants=(OTHER,))),
+        await resolve_with_writers(world, ask, OTHER),
         await world.handle(ThankHelper(WS, member(ASKER), ask.id, HELPER)),
         await world.handle(ThankHelper(WS, member(ASKER), ask.id, OTHER)),
     ]
@@ -377,13 +378,47 @@ async def test_resolve_by_an_admin_whispers_the_thank_buttons_to_the_asker(world
         (ActionId.THANK_HELPER, f"{ask.id}:{HELPER}")]
 
 
-async def test_thread_participants_get_thank_buttons_too(world: World) -> None:
+async def resolve_with_writers(world: World, ask: Ask, *writers: str) -> Reply:
+    """The asker resolves `ask`, whose card's thread the platform says `writers` wrote in."""
+    world.chat.writers[card(ask)] = writers
+    return await world.handle(ResolveAsk(WS, member(ASKER), ask.id))
+
+
+async def test_those_who_wrote_in_the_thread_get_thank_buttons_too(world: World) -> None:
+    """The core asks the platform who wrote in the card's thread (`Directory`)."""
     ask = await open_ask(world)
     await offer(world, ask, HELPER)
-    reply = await world.handle(ResolveAsk(
-        WS, member(ASKER), ask.id, thread_participants=(OTHER, HELPER, ASKER, OTHER)))
+    reply = await resolve_with_writers(world, ask, OTHER, HELPER, ASKER, OTHER)
     values = [b.value for b in reply.private[0].buttons]
     assert values == [f"{ask.id}:{HELPER}", f"{ask.id}:{OTHER}"]  # no duplicates, not the asker
+    assert ("thread_authors", card(ask).message_id) in world.chat.asked
+
+
+async def test_a_thread_the_platform_cannot_read_still_resolves(world: World) -> None:
+    """The thread's writers unknown now: the ask is resolved, those who offered get their
+    buttons, and nothing is left half done."""
+    ask = await open_ask(world)
+    await offer(world, ask, HELPER)
+    world.chat.writers[card(ask)] = (OTHER,)
+    world.chat.fail("thread_authors", times=1)
+    reply = await world.handle(ResolveAsk(WS, member(ASKER), ask.id))
+    assert [b.value for b in reply.private[0].buttons] == [f"{ask.id}:{HELPER}"]
+    assert world.store.ask(ask.id).status is AskStatus.RESOLVED
+
+
+async def test_an_admin_the_delivery_did_not_name_is_asked_of_the_platform(world: World) -> None:
+    """Slack's deliveries don't say who is an admin (the actor's flag is None): the core
+    asks the directory, once, only when the answer matters (not for the asker)."""
+    ask = await open_ask(world)
+    refused = await world.handle(ResolveAsk(WS, Actor(OTHER), ask.id))
+    assert not refused.ok and world.chat.asked == [("is_admin", OTHER)]
+    world.chat.asked.clear()
+    await world.handle(ResolveAsk(WS, Actor(ASKER), ask.id))
+    assert ("is_admin", ASKER) not in world.chat.asked
+    world.chat.admins.add(ADMIN)
+    ask2 = await open_ask(world)
+    reply = await world.handle(ResolveAsk(WS, Actor(ADMIN), ask2.id))
+    assert reply.ok and world.store.ask(ask2.id).status is AskStatus.RESOLVED
 
 
 async def test_second_resolve_changes_nothing(world: World) -> None:

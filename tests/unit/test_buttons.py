@@ -31,14 +31,11 @@ def test_every_button_reads_back_as_itself(platform: Platform, press: Press) -> 
 def test_a_press_becomes_its_command() -> None:
     ws, actor = WorkspaceRef(Platform.CONSOLE, "console"), Actor("alice")
     assert Press(ActionId.OFFER_HELP, 3).command(ws, actor) == OfferHelp(ws, actor, 3)
-    assert Press(ActionId.RESOLVE, 3).command(ws, actor, ("bob",)) == ResolveAsk(
-        ws, actor, 3, thread_participants=("bob",))
+    assert Press(ActionId.RESOLVE, 3).command(ws, actor) == ResolveAsk(ws, actor, 3)
     assert Press(ActionId.THANK_HELPER, 3, "bob").command(ws, actor) == ThankHelper(
         ws, actor, 3, "bob")
     assert Press(ActionId.FORGET_KEEP_ASKS).command(ws, actor) == ForgetMe(ws, actor, True)
     assert Press(ActionId.FORGET_DELETE_ASKS).command(ws, actor) == ForgetMe(ws, actor, False)
-    assert [p.needs_thread for p in (Press(ActionId.RESOLVE, 1), Press(ActionId.OFFER_HELP, 1))] \
-        == [True, False]
 
 
 @pytest.mark.parametrize(("platform", "action", "value"), [

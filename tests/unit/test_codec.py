@@ -20,7 +20,7 @@ from bot.commands import (
     SetNudge,
     ThankMembers,
 )
-from bot.domain import MessageRef
+from bot.domain import Actor, MessageRef
 from tests.unit.fakes import WS, member
 
 EXAMPLES: list[Command] = [
@@ -28,7 +28,7 @@ EXAMPLES: list[Command] = [
               request_id="discord:1:2"),
     ThankMembers(WS, member("U1", admin=True), "C1", (Person("U2"), Person("B1", is_bot=True)),
                  "the review", "evt"),
-    ResolveAsk(WS, member("U1"), 7, ("U2", "U3")),
+    ResolveAsk(WS, member("U1"), 7),
     ReactionAdded(WS, member("U1"), Person("U2"), MessageRef("C1", "17.1"), "pray",
                   thread=MessageRef("C1", "17.0"), thread_known=False),
     SetNudge(WS, member("U1"), "C1", 0, time(9, 30), "Europe/Berlin"),
@@ -59,3 +59,22 @@ def test_every_command_is_known() -> None:
 def test_what_is_not_a_command_is_refused(data: dict[str, object]) -> None:
     with pytest.raises((KeyError, TypeError, ValueError)):
         decode_command(data)  # type: ignore[arg-type]
+
+
+def test_a_command_stored_by_an_earlier_version_is_read_without_its_removed_fields() -> None:
+    """ResolveAsk once carried the thread's writers (the core now asks the platform): one
+    stored then, in the inbox during an upgrade, is still worked."""
+    stored = {"command": "ResolveAsk", "fields": {
+        "workspace": {"platform": "slack", "workspace_id": "T1"},
+        "actor": {"user_id": "U1", "is_admin": False, "is_bot": False},
+        "ask_id": 7, "thread_participants": ["U2"]}}
+    cmd = decode_command(stored)
+    assert isinstance(cmd, ResolveAsk) and cmd.ask_id == 7 and cmd.actor.is_admin is False
+
+
+def test_what_the_delivery_did_not_say_stays_unsaid() -> None:
+    """An actor whose admin flag the platform did not give is stored as unknown (None), so
+    that the core asks the platform's directory when the command is worked."""
+    again = decode_command(json.loads(json.dumps(encode_command(ResolveAsk(WS, Actor("U1"), 7)))))
+    assert isinstance(again, ResolveAsk) and again.actor.is_admin is None
+    assert again.actor.is_bot is None

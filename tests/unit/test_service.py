@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Callable
 
 import pytest
 
 from bot import commands
-from bot.commands import ADMIN_DECIDES, Command, ReactionAdded, ReactionRemoved, ShowHelp
-from bot.domain import MessageRef, Platform, WorkspaceRef
+from bot.commands import (
+    ChangeConfig,
+    Command,
+    ExportData,
+    ReactionAdded,
+    ReactionRemoved,
+    ShowHelp,
+)
+from bot.domain import Actor, MessageRef, Platform, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import error
 from bot.service import HANDLERS, ChatRouter
@@ -67,9 +75,24 @@ async def test_chat_router_without_an_adapter_for_the_platform_raises_chat_error
         await router.post(WorkspaceRef(Platform.CONSOLE, "console"), CHANNEL, error("x"))
 
 
-def test_the_commands_an_admin_decides_are_those_whose_handlers_ask() -> None:
-    """An adapter looks the admin flag up for `ADMIN_DECIDES` alone: a handler that reads
-    it for another command would see every member as a non-admin on Slack."""
-    asking = {command for command, handler in HANDLERS.items()
-              if "actor.is_admin" in inspect.getsource(handler)}
-    assert asking == set(ADMIN_DECIDES)
+def test_no_handler_reads_the_admin_flag_itself() -> None:
+    """Whether a member is an admin is asked through `Deps.is_admin` (the delivery's flag,
+    else the platform's directory): a handler that read `actor.is_admin` would take a
+    flag Slack never sets (None) for a no."""
+    for command, handler in HANDLERS.items():
+        assert "actor.is_admin" not in inspect.getsource(handler), command
+
+
+@pytest.mark.parametrize("make", [
+    lambda actor: ChangeConfig(WS, actor, "leaderboard", "on"),
+    lambda actor: ExportData(WS, actor, "json"),
+], ids=["config set", "export"])
+async def test_an_admin_command_asks_the_directory_when_the_delivery_did_not_say(
+        world: World, make: Callable[[Actor], Command]) -> None:
+    refused = await world.handle(make(Actor("U1")))
+    assert not refused.ok and ("is_admin", "U1") in world.chat.asked
+    world.chat.admins.add("U1")
+    assert (await world.handle(make(Actor("U1")))).ok
+    world.chat.asked.clear()
+    assert (await world.handle(make(Actor("U2", is_admin=True)))).ok  # said: not asked
+    assert world.chat.asked == []

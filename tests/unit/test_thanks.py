@@ -456,3 +456,41 @@ async def test_thanks_are_counted_in_stats_for_both_sides(world: World) -> None:
     assert "Thanks received: 2 " in await received(world, HELPER)
     reply = await world.handle(ShowStats(WS, member(GIVER)))
     assert "Thanks given: 2" in reply_text(reply)
+
+
+# --- what the delivery did not say: the core asks the platform's directory -----------------
+
+
+async def test_a_reaction_asks_the_directory_who_is_a_bot_only_for_a_thanks_emoji(
+        world: World) -> None:
+    """Slack's reaction events don't say who is a bot: the core asks (after the cheap
+    checks: not your own message, a thanks emoji) and a bot's reaction thanks nobody."""
+    unsaid = ReactionAdded(WS, Actor(GIVER), Person(AUTHOR), MSG, "pray")
+    world.chat.bots.add(AUTHOR)
+    reply = await world.handle(unsaid)
+    assert reply.ignored and world.store.active_thanks() == []
+    assert world.chat.asked == [("is_bot", GIVER), ("is_bot", AUTHOR)]
+
+    world.chat.asked.clear()
+    for ignored in (replace(unsaid, emoji="eyes"), replace(unsaid, author=Person(GIVER))):
+        assert (await world.handle(ignored)).ignored
+    assert world.chat.asked == []  # neither was worth a look-up
+
+    world.chat.bots.clear()
+    assert not (await world.handle(unsaid)).ignored
+    assert [t.receiver_id for t in world.store.active_thanks()] == [AUTHOR]
+
+
+async def test_a_bot_reacting_is_not_asked_about_the_author(world: World) -> None:
+    world.chat.bots.add(GIVER)
+    reply = await world.handle(ReactionAdded(WS, Actor(GIVER), Person(AUTHOR), MSG, "pray"))
+    assert reply.ignored and world.chat.asked == [("is_bot", GIVER)]
+
+
+async def test_thanks_asks_the_directory_which_named_members_are_bots(world: World) -> None:
+    world.chat.bots.add(BOT)
+    reply = await world.handle(ThankMembers(WS, Actor(GIVER), CHANNEL,
+                                            (Person(HELPER), Person(BOT)), None, "e1"))
+    assert [t.receiver_id for t in world.store.active_thanks()] == [HELPER]
+    assert "Left out: bots" in reply_text(reply)
+    assert ("is_bot", GIVER) not in world.chat.asked  # members type commands

@@ -1,0 +1,75 @@
+"""`bot.ports.Directory` for Slack: members from users.info, threads from
+conversations.replies, each kept in a cache (Slack's events say neither)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from cachetools import LRUCache
+
+from adapters.slack.auth import WorkspaceAuth
+from adapters.slack.failures import call
+from adapters.slack.members import Members
+from bot.domain import MessageRef, WorkspaceRef
+from bot.errors import ChatError
+
+log = logging.getLogger(__name__)
+
+THREADS_REMEMBERED = 10_000  # the least recently used are forgotten past these
+THREAD_AUTHORS_READ = 200  # the first replies of a card's thread (one page)
+
+
+class SlackDirectory:
+    """What the core asks of Slack about members and threads."""
+
+    def __init__(self, auth: WorkspaceAuth, members: Members) -> None:
+        self._auth = auth
+        self._members = members
+        # The thread a message is in does not change: asked once, then remembered.
+        self._threads: LRUCache[tuple[WorkspaceRef, MessageRef], MessageRef | None] = LRUCache(
+            THREADS_REMEMBERED)
+
+    async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        return await self._members.is_admin(workspace, user_id)
+
+    async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
+        try:
+            own = await self._auth.bot_user_id(workspace)
+        except ChatError:
+            own = None  # then users.info says it of leanon too
+        return await self._members.is_bot(workspace, user_id, own)
+
+    async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
+        """The thread's parent when the message is a thread reply, else None."""
+        key = (workspace, ref)
+        if key in self._threads:
+            return self._threads[key]
+        client = await self._auth.client_for(workspace)
+        messages: list[dict[str, Any]] = []
+        try:
+            found = await call(client.conversations_replies, "conversations.replies",
+                               channel=ref.channel_id, ts=ref.message_id, limit=1)
+            messages = found.get("messages") or []
+        except ChatError as exc:
+            if exc.code != "thread_not_found":
+                raise  # tried again later
+            # Slack does not know the message (deleted, or never there): in no ask's thread.
+        parent = None
+        for message in messages:
+            thread_ts = message.get("thread_ts")
+            if message.get("ts") == ref.message_id and thread_ts and thread_ts != ref.message_id:
+                parent = MessageRef(ref.channel_id, str(thread_ts))
+        self._threads[key] = parent
+        return parent
+
+    async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
+        """Members (not bots) who replied in the thread; ChatError when Slack won't say."""
+        client = await self._auth.client_for(workspace)
+        found = await call(client.conversations_replies, "conversations.replies",
+                           channel=parent.channel_id, ts=parent.message_id,
+                           limit=THREAD_AUTHORS_READ)
+        users = [m.get("user") for m in found.get("messages") or []
+                 if m.get("ts") != parent.message_id and not m.get("bot_id")
+                 and m.get("subtype") is None]
+        return tuple(dict.fromkeys(u for u in users if isinstance(u, str)))
