@@ -4,7 +4,7 @@ One `AsyncIOScheduler` in the bot's event loop runs three jobs:
 
 - `elect` (every 10 s): try to become (or stay) the one process that runs scheduled work,
   through the `LeaderLock` port (a PostgreSQL advisory lock; a file lock on SQLite);
-- `nudges` (every minute, at second 0): post the weekly encouragements that are due;
+- `nudges` (every minute, at second 0): send the weekly posts that are due;
 - `asks` (every 5 minutes): the waiting-ask follow-up and ask expiry.
 
 The schedules themselves live in the database, not in APScheduler's job store: every

@@ -188,7 +188,7 @@ HELP_LINES = (
     "/leanon leaderboard: most thanked members (when an admin turned it on).",
     "/leanon named on|off: be named (or not) in weekly posts and the leaderboard.",
     "/leanon config [set <setting> <value>]: show or (admins) change settings.",
-    "/leanon nudge here [weekday] [HH:MM] [timezone]: a weekly encouragement post in this "
+    "/leanon nudge here [weekday] [HH:MM] [timezone]: the weekly post in this "
     "channel (default Monday 09:30); nudge off, nudge preview, nudge now (admins).",
     "/leanon forget-me: delete your data.",
     "/leanon export [json|csv]: the workspace's data (admins).",

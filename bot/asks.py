@@ -119,7 +119,7 @@ async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
                 line(Mention(cmd.actor.user_id), " can help. Talk it through in this thread.")),
                 topic=ask.text)
         if ask.asker_id is not None:
-            await outbox.whisper(uow, now, ask.workspace, ask.channel_id, ask.asker_id, notice(
+            await outbox.tell(uow, now, ask.workspace, ask.channel_id, ask.asker_id, notice(
                 line(Mention(cmd.actor.user_id), " offered to help with your ask: ",
                      UserText(preview(ask.text)))))
         await uow.commit()
@@ -152,7 +152,7 @@ async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
         thankable = [h for h in dict.fromkeys([*helper_ids, *writers]) if h != ask.asker_id]
         buttons = cards.thank_buttons(resolved, thankable)
         if not is_asker and ask.asker_id is not None:
-            await outbox.whisper(uow, now, ask.workspace, ask.channel_id, ask.asker_id, buttons)
+            await outbox.tell(uow, now, ask.workspace, ask.channel_id, ask.asker_id, buttons)
         await uow.commit()
     if is_asker:
         return Reply.of(buttons)

@@ -184,7 +184,7 @@ class NudgeNow:
 
 @dataclass(frozen=True, slots=True)
 class RunDueNudges:
-    """Post every weekly encouragement that is due (the scheduler's tick)."""
+    """Send every weekly post that is due (the scheduler's tick)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,7 +182,7 @@ class WorkspaceExport:
 
 @dataclass(slots=True)
 class Schedule:
-    """A channel's weekly encouragement post and its place in the theme rotation.
+    """A channel's weekly post (its schedule) and its place in the theme rotation.
 
     `paused` channels get no weekly post (`/leanon nudge off`) but keep their rotation.
     A fire time before `updated_at` is never due, so setting a schedule never posts at once.

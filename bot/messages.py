@@ -48,7 +48,12 @@ class MessageKind(StrEnum):
     FOLLOW_UP = "follow_up"
     LIST = "list"
     EXPORT = "export"
-    ENCOURAGEMENT = "encouragement"
+    WEEKLY_POST = "weekly_post"
+
+    @classmethod
+    def _missing_(cls, value: object) -> MessageKind | None:
+        # The weekly post's kind as outbox rows written by earlier versions name it.
+        return cls.WEEKLY_POST if value == "encouragement" else None
 
 
 class ActionId(StrEnum):

@@ -1,4 +1,4 @@
-"""Weekly encouragement posts: the schedule commands and the post itself."""
+"""The weekly post: the `/leanon nudge` commands that schedule it, and the post itself."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def _numbers(n: WeeklyNumbers) -> list[Line]:
 async def build_post(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef, channel_id: str,
                      themes_used: tuple[str, ...], posts_sent: int,
                      now: datetime) -> tuple[Message, tuple[str, ...]]:
-    """The encouragement post for a channel, and the theme rotation after posting it."""
+    """The weekly post for a channel, and the theme rotation after posting it."""
     content = deps.content
     theme, rotation = content.next_theme(themes_used)
     since = now - WINDOW
@@ -88,7 +88,7 @@ async def build_post(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef, chann
     tip = content.tip(posts_sent)
     lines.append(line(f"💡 {tip.title}. ", content.tip_message(posts_sent)))
     title = f"It's okay to ask · {content.themes[theme].title}"
-    return Message(MessageKind.ENCOURAGEMENT, tuple(lines), title=title), rotation
+    return Message(MessageKind.WEEKLY_POST, tuple(lines), title=title), rotation
 
 
 def _parse_timezone(name: str | None, deps: Deps) -> str | None:
@@ -111,7 +111,7 @@ async def set_nudge(cmd: SetNudge, deps: Deps) -> Reply:
         await uow.commit()
     first = next_fire(schedule, now).astimezone(ZoneInfo(timezone))
     return Reply.of(notice(line(
-        f"This channel gets a weekly encouragement post on {describe_schedule(schedule)}. "
+        f"This channel gets its weekly post on {describe_schedule(schedule)}. "
         f"The first one: {first:%A %d %B at %H:%M}.")))
 
 
@@ -154,7 +154,7 @@ async def nudge_preview(cmd: NudgePreview, deps: Deps) -> Reply:
 
 async def nudge_now(cmd: NudgeNow, deps: Deps) -> Reply:
     if not await deps.is_admin(cmd.workspace, cmd.actor):
-        return Reply.of(error("Only workspace admins can post an encouragement on demand."))
+        return Reply.of(error("Only workspace admins can send the weekly post now."))
     now = deps.clock.now()
     async with deps.uow() as uow:
         schedule = await _channel_schedule(uow, deps, cmd.workspace, cmd.channel_id)

@@ -1,7 +1,7 @@
 """The outbox: every message leanon sends is first written next to the change it reports.
 
 A use case never calls the platform itself. In the unit of work that makes a change it
-writes what must be said about it (`post`, `reply`, `whisper`, `note`, `post_card`,
+writes what must be said about it (`post`, `reply`, `tell`, `note`, `post_card`,
 `refresh_card`) as items of the inbox's table with the source `outbox`; they commit or
 roll back with the change. A dispatcher (an `Inbox` of its own) sends them: at once,
 in the task that made them (`Leanon.handle`), and otherwise by its workers, which take
@@ -170,10 +170,10 @@ async def reply(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, parent: 
                                              "message": encode_message(message)})
 
 
-async def whisper(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, channel_id: str,
+async def tell(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, channel_id: str,
                   user_id: str, message: Message) -> None:
-    """A private message to one member (see `Chat.whisper`)."""
-    await say(uow, at, workspace, "whisper", {"channel": channel_id, "user": user_id,
+    """A private message to one member (see `Chat.tell`)."""
+    await say(uow, at, workspace, "tell", {"channel": channel_id, "user": user_id,
                                                "message": encode_message(message)})
 
 
@@ -346,15 +346,15 @@ class Outbox:
             self.pace(item, "reply", payload["parent"][0])
             await chat.reply(ws, MessageRef(*payload["parent"]), decode_message(payload["message"]),
                              payload.get("topic"))
-        elif item.kind == "whisper":
-            self.pace(item, "whisper", f"dm:{payload['user']}")
-            await chat.whisper(ws, payload["channel"], payload["user"],
+        elif item.kind in {"tell", "whisper"}:  # "whisper": its name in rows written by earlier versions
+            self.pace(item, "tell", f"dm:{payload['user']}")
+            await chat.tell(ws, payload["channel"], payload["user"],
                                decode_message(payload["message"]))
         elif item.kind == "note":
-            self.pace(item, "whisper", f"dm:{payload['user']}")
+            self.pace(item, "tell", f"dm:{payload['user']}")
             lines = tuple(_unline(ln) for ln in payload["lines"])
             title = f"You were thanked {len(lines)} times" if len(lines) > 1 else None
-            await chat.whisper(ws, payload["channel"], payload["user"],
+            await chat.tell(ws, payload["channel"], payload["user"],
                                notice(*lines, kind=MessageKind.THANKS_NOTE, title=title))
         elif item.kind == "post_card":
             await self._post_card(item, int(payload["ask"]))
@@ -414,7 +414,7 @@ class Outbox:
         async with self.deps.uow() as uow:
             await uow.asks.close(closed)
             if instead is None and ask.asker_id is not None:
-                await whisper(uow, now, ask.workspace, ask.channel_id, ask.asker_id,
+                await tell(uow, now, ask.workspace, ask.channel_id, ask.asker_id,
                               CARD_NOT_POSTED)
             await uow.commit()
         if instead is not None:

@@ -57,7 +57,7 @@ class Chat(Protocol):
         names (Discord)."""
         ...
 
-    async def whisper(
+    async def tell(
         self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
     ) -> None:
         """Tell one member privately (ephemeral or direct message, as the platform can)."""
@@ -104,7 +104,7 @@ class Paced(Protocol):
     """What a platform whose limits are better kept than learned from 429s adds to `Chat`."""
 
     def pace(self, workspace: WorkspaceRef, kind: str, channel_id: str | None) -> float:
-        """Seconds to wait before a call of `kind` ("post", "reply", "whisper", "update",
+        """Seconds to wait before a call of `kind` ("post", "reply", "tell", "update",
         "lookup") to `channel_id` keeps within the platform's limits; 0: it may go now
         (and is counted)."""
         ...

@@ -180,10 +180,10 @@ class ChatRouter:
                     topic: str | None = None) -> MessageRef:
         return await self._for(workspace).reply(workspace, parent, message, topic)
 
-    async def whisper(
+    async def tell(
         self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
     ) -> None:
-        await self._for(workspace).whisper(workspace, channel_id, user_id, message)
+        await self._for(workspace).tell(workspace, channel_id, user_id, message)
 
     async def post_once(
         self, workspace: WorkspaceRef, channel_id: str, message: Message, nonce: str

@@ -210,7 +210,7 @@ async def _within_allowance(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, R
             given[cmd.actor.user_id] += 1
             fitting.append((i, cmd))
         else:
-            await outbox.whisper(uow, now, workspace, cmd.message.channel_id, cmd.actor.user_id,
+            await outbox.tell(uow, now, workspace, cmd.message.channel_id, cmd.actor.user_id,
                                  error(_over_allowance_text(settings)))
     return fitting
 

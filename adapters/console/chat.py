@@ -122,7 +122,7 @@ class ConsoleChat:
         msg = self.bot_message(message, thread_of=parent.message_id)
         return MessageRef(parent.channel_id, msg.id)
 
-    async def whisper(
+    async def tell(
         self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
     ) -> None:
         self.bot_message(message, private_to=user_id)

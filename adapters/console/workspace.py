@@ -58,7 +58,7 @@ Every message gets a short id like m3; use it to press buttons, react and reply.
   /thanks @name [@name…] <why>   thank one or more members
   /leanon help|stats|asks|leaderboard|named on|off|config [set <k> <v>]|forget-me|export
   /leanon nudge here [weekday] [HH:MM] [timezone] | off | preview | now
-                                 the weekly encouragement post of #general
+                                 the weekly post of #general
   time +2h                       move the clock forward (runs follow-ups, expiry and
                                  weekly posts that fall due)
   members                        who has spoken so far (admins are marked)

@@ -107,7 +107,7 @@ class DiscordChat:
             if exc.code != THREAD_EXISTS:  # someone else just started it: use theirs
                 raise
 
-    async def whisper(
+    async def tell(
         self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
     ) -> None:
         """A direct message (Discord has no ephemeral messages outside interactions)."""

@@ -31,7 +31,7 @@ COLOURS = {
     MessageKind.LIST: discord.Colour.blurple(),
     MessageKind.ERROR: discord.Colour.red(),
     MessageKind.TIP: discord.Colour.gold(),
-    MessageKind.ENCOURAGEMENT: discord.Colour.gold(),
+    MessageKind.WEEKLY_POST: discord.Colour.gold(),
 }
 
 

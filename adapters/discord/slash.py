@@ -145,7 +145,7 @@ async def export(interaction: Interaction, file_format: Literal["json", "csv"] =
     await run(interaction, lambda ws, actor: ExportData(ws, actor, file_format))
 
 
-@leanon.command(name="nudge", description="The weekly encouragement post in this channel")
+@leanon.command(name="nudge", description="The weekly post in this channel")
 @app_commands.describe(action="here: set it up; off: stop; preview: see the next one; now: post now",
                        weekday="Day of the week (for here)", time="HH:MM (for here)",
                        timezone="IANA timezone, e.g. Europe/Berlin (for here)")

@@ -170,10 +170,10 @@ class MeteredChat:
             self._failed(workspace, exc)
             raise
 
-    async def whisper(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
+    async def tell(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
                       message: Message) -> None:
         try:
-            await self._chat.whisper(workspace, channel_id, user_id, message)
+            await self._chat.tell(workspace, channel_id, user_id, message)
         except ChatError as exc:
             self._failed(workspace, exc)
             raise

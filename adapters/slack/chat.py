@@ -173,7 +173,7 @@ class SlackChat:
         await call(client.chat_postEphemeral, "chat.postEphemeral", channel=channel_id,
                    user=user_id, **await self.render(workspace, message))
 
-    async def whisper(
+    async def tell(
         self, workspace: WorkspaceRef, channel_id: str, user_id: str, message: Message
     ) -> None:
         """A DM, so the note waits for the member; ephemeral in the channel if a DM fails."""

@@ -34,11 +34,8 @@ class SlackDirectory:
         return await self._members.is_admin(workspace, user_id)
 
     async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
-        try:
-            own = await self._auth.bot_user_id(workspace)
-        except ChatError:
-            own = None  # then users.info says it of leanon too
-        return await self._members.is_bot(workspace, user_id, own)
+        """Bot users, app users and Slackbot (users.info says it of leanon too)."""
+        return await self._members.is_bot(workspace, user_id)
 
     async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
         """The thread's parent when the message is a thread reply, else None."""

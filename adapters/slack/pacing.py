@@ -34,7 +34,7 @@ TIER_4 = Rate(100 / 60, 20)  # chat.postEphemeral
 CALLS: dict[str, tuple[str, Rate, bool]] = {
     "post": ("chat.postMessage", PER_CHANNEL, True),
     "reply": ("chat.postMessage", PER_CHANNEL, True),
-    "whisper": ("chat.postMessage", PER_CHANNEL, True),  # a DM: its channel is the member's
+    "tell": ("chat.postMessage", PER_CHANNEL, True),  # a DM: its channel is the member's
     "update": ("chat.update", TIER_3, False),
     "lookup": ("conversations.replies", TIER_3, False),
 }

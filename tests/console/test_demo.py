@@ -184,12 +184,12 @@ async def test_weekly_post_now_and_preview_in_the_console(tmp_path: Path) -> Non
         "/leanon nudge now\n"
         "bob> /leanon nudge now\n"
         "/leanon nudge here someday\n", tmp_path)
-    assert "weekly encouragement post on Mondays at 09:30 (Europe/Berlin)" in output
+    assert "its weekly post on Mondays at 09:30 (Europe/Berlin)" in output
     preview = block(output, "[m5] leanon (🔒 private to alice): It's okay to ask")
     post = block(output, "[m6] leanon (#general): It's okay to ask")
     assert preview.splitlines()[1:] == post.splitlines()[1:]
     assert "• Does anyone know where the VPN guide went? (m1) (asked by someone)" in post
-    assert "Only workspace admins can post an encouragement on demand." in output
+    assert "Only workspace admins can send the weekly post now." in output
     assert "I can't read 'someday' here" in output
 
 

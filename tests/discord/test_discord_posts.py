@@ -9,7 +9,7 @@ from bot.ports import OncePoster
 from tests.discord.discord_testing import WS, Harness, option, slash, sub
 from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
 
-POST = Message(MessageKind.ENCOURAGEMENT, (line("Nobody has all the answers."),),
+POST = Message(MessageKind.WEEKLY_POST, (line("Nobody has all the answers."),),
                title="It's okay to ask")
 
 

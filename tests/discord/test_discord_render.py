@@ -76,7 +76,7 @@ async def test_mentions_ping_exactly_the_members_named_and_user_text_is_escaped(
 
 
 async def test_links_to_messages_are_masked_links_in_the_server() -> None:
-    message = Message(MessageKind.ENCOURAGEMENT, (line("• ", Link(MessageRef("5", "6"), "a [question]")),),
+    message = Message(MessageKind.WEEKLY_POST, (line("• ", Link(MessageRef("5", "6"), "a [question]")),),
                       title="It's okay to ask")
     [embed] = render([message], GUILD).embeds
     assert embed.description == f"• [a (question)](https://discord.com/channels/{GUILD}/5/6)"

@@ -128,9 +128,9 @@ async def test_discord_failures_become_chat_errors(error: discord.HTTPException,
     with pytest.raises(ChatError) as raised:
         await chat.post(WS, str(CHANNEL), notice(line("hello")))
     assert raised.value.permanent is permanent
-    with pytest.raises(ChatError) as whispered:
-        await chat.whisper(WS, str(CHANNEL), str(BOB), notice(line("hello")))
-    assert str(BOB) not in str(whispered.value)
+    with pytest.raises(ChatError) as told:
+        await chat.tell(WS, str(CHANNEL), str(BOB), notice(line("hello")))
+    assert str(BOB) not in str(told.value)
 
 
 async def test_the_retry_queue_is_bounded_and_says_what_it_dropped(

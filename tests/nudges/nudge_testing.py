@@ -98,9 +98,9 @@ class RecordingChat:
         self.other.append(("reply", message))
         return MessageRef(parent.channel_id, f"{next(self.ids)}.0002")
 
-    async def whisper(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
+    async def tell(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
                       message: Message) -> None:
-        self.other.append(("whisper", message))
+        self.other.append(("tell", message))
 
 
 @asynccontextmanager

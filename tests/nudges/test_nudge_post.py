@@ -61,7 +61,7 @@ async def test_the_post_has_the_weeks_numbers_waiting_asks_and_thanked_people(
         reply = await runtime.service.handle(NudgeNow(WS, ADMIN, "C1"))
     assert reply.ok
     post = chat.posts[-1].message
-    assert post.kind is MessageKind.ENCOURAGEMENT
+    assert post.kind is MessageKind.WEEKLY_POST
     lines = text_of(post)
     assert "📊 The last 7 days here: 3 asks opened, 1 resolved." in lines
     assert "⏱️ A first offer of help came after a median of 30m." in lines

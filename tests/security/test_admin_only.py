@@ -54,7 +54,7 @@ COMMANDS = [
     AdminCommand("config set anonymous-asks off", ADMINS_ONLY + " can change settings"),
     AdminCommand("config set leaderboard on", ADMINS_ONLY + " can change settings"),
     AdminCommand("config set daily-allowance 1", ADMINS_ONLY + " can change settings"),
-    AdminCommand("nudge now", "Only workspace admins can post an encouragement on demand"),
+    AdminCommand("nudge now", "Only workspace admins can send the weekly post now"),
     AdminCommand("export json", ADMINS_ONLY + " can export the workspace's data"),
     AdminCommand("export csv", ADMINS_ONLY + " can export the workspace's data"),
 ]
@@ -315,7 +315,7 @@ async def test_console_members_are_refused_and_admins_obeyed(tmp_path: Path) -> 
             return ask is not None and ask.status is AskStatus.RESOLVED
 
         checks = [("/leanon config set anonymous-asks off", ADMINS_ONLY, setting_off),
-                  ("/leanon nudge now", "Only workspace admins can post", posted),
+                  ("/leanon nudge now", "Only workspace admins can send the weekly post", posted),
                   ("/leanon export json", ADMINS_ONLY, exported),
                   ("press m1 2", "Only the person who asked (or a workspace admin)", resolved)]
         for line, refusal, did in checks:

@@ -44,7 +44,7 @@ def test_member_text_rendered_for_slack_pings_no_one(typed_text: str, cut: int) 
         line(Mention(SLACK_MEMBER), " thanked you for: ", UserText(text)),
         line("• ", Link(REF, preview(text, cut)), " (asked by someone)"),
         line("• ", UserText(preview(text, cut))),
-        kind=MessageKind.ENCOURAGEMENT, title="It's okay to ask")
+        kind=MessageKind.WEEKLY_POST, title="It's okay to ask")
     for rendered in (*(mrkdwn_line(ln, "https://example.slack.com/") for ln in message.lines),
                      mrkdwn_line(message.lines[1]), fallback_text(message)):
         assert slack_markup(rendered, {SLACK_MEMBER}) == []

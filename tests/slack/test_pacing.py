@@ -45,5 +45,5 @@ def test_forgotten_buckets_start_full_and_memory_stays_bounded() -> None:
     for channel in ("C1", "C2", "C3"):
         budgets.pace(WS, "post", channel)
     assert len(budgets._buckets) == 2
-    assert budgets.pace(WS, "whisper", "dm:U1") == 0
+    assert budgets.pace(WS, "tell", "dm:U1") == 0
     assert budgets.pace(WS, "unknown", "C1") == 0

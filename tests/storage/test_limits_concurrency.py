@@ -34,7 +34,7 @@ class QuietChat:
                     message: Message, topic: str | None = None) -> MessageRef:
         return MessageRef(parent.channel_id, f"r{next(self._ids)}")
 
-    async def whisper(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
+    async def tell(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
                       message: Message) -> None:
         return None
 

@@ -631,7 +631,7 @@ class Replied:
 
 
 @dataclass(frozen=True)
-class Whispered:
+class Told:
     workspace: WorkspaceRef
     channel_id: str
     user_id: str
@@ -646,7 +646,7 @@ class FakeChat:
         self.posted: list[Posted] = []
         self.updated: list[Updated] = []
         self.replies: list[Replied] = []
-        self.whispers: list[Whispered] = []
+        self.told: list[Told] = []
         self._failing: dict[str, int | None] = {}
         self._permanent: set[str] = set()
         self._ids = itertools.count(1)
@@ -662,7 +662,7 @@ class FakeChat:
     def fail(self, method: str, times: int | None = None, *, permanent: bool = False) -> None:
         """Make `method` raise ChatError, `times` times (None: until `heal`); `permanent`:
         an error that will not pass (a channel the bot is not in)."""
-        assert method in {"post", "update", "reply", "whisper", "thread_of", "thread_authors"}
+        assert method in {"post", "update", "reply", "tell", "thread_of", "thread_authors"}
         self._failing[method] = times
         if permanent:
             self._permanent.add(method)
@@ -703,10 +703,10 @@ class FakeChat:
         self.replies.append(Replied(workspace, parent, message, ref, topic))
         return ref
 
-    async def whisper(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
+    async def tell(self, workspace: WorkspaceRef, channel_id: str, user_id: str,
                       message: Message) -> None:
-        await self._call("whisper")
-        self.whispers.append(Whispered(workspace, channel_id, user_id, message))
+        await self._call("tell")
+        self.told.append(Told(workspace, channel_id, user_id, message))
 
     async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
         await self._call("thread_of")
@@ -734,10 +734,10 @@ class FakeChat:
                 + [r.message for r in self.replies])
 
     def all_messages(self) -> list[Message]:
-        return self.public_messages() + [w.message for w in self.whispers]
+        return self.public_messages() + [w.message for w in self.told]
 
-    def whispers_to(self, user_id: str) -> list[Message]:
-        return [w.message for w in self.whispers if w.user_id == user_id]
+    def told_to(self, user_id: str) -> list[Message]:
+        return [w.message for w in self.told if w.user_id == user_id]
 
     def updates_of(self, ref: MessageRef | None) -> list[Message]:
         return [u.message for u in self.updated if u.ref == ref]
@@ -749,7 +749,7 @@ class FakeChat:
         self.posted.clear()
         self.updated.clear()
         self.replies.clear()
-        self.whispers.clear()
+        self.told.clear()
 
 
 # --- looking inside messages ------------------------------------------------------------

@@ -65,7 +65,7 @@ async def test_ask_posts_a_card_with_buttons_and_answers_privately(world: World)
     assert ask.created_at == world.clock.now()
     assert ask.message == post.ref
     # The answer is private: nothing but the card went to the channel.
-    assert world.chat.whispers == [] and world.chat.replies == []
+    assert world.chat.told == [] and world.chat.replies == []
 
 
 def text_of_label(label: tuple[object, ...]) -> str:
@@ -99,9 +99,9 @@ async def test_anonymous_ask_shows_someone_and_never_reveals_the_asker(world: Wo
     for call in [*world.chat.posted, *world.chat.updated, *world.chat.replies]:
         assert ASKER not in repr(call)
     # Private notes to the asker are addressed to them, but never name them either.
-    assert world.chat.whispers_to(ASKER)
+    assert world.chat.told_to(ASKER)
     # What the helpers see (thanks notes) says "the person you helped".
-    assert "The person you helped" in world.chat.whispers_to(HELPER)[-1].plain_text()
+    assert "The person you helped" in world.chat.told_to(HELPER)[-1].plain_text()
     # The lists and refusals other members get privately do not name the asker.
     for other_reply in (replies[0], replies[1]):
         for message in other_reply.private:
@@ -112,7 +112,7 @@ async def test_anonymous_asker_is_never_in_a_log_line(world: World,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     ask = await open_ask(world, anonymous=True)
-    for method in ("update", "reply", "whisper"):
+    for method in ("update", "reply", "tell"):
         world.chat.fail(method)  # failures are logged: they must not name the asker
     await offer(world, ask, HELPER)
     await world.handle(ResolveAsk(WS, member(ADMIN, admin=True), ask.id))
@@ -257,9 +257,9 @@ async def test_offer_help_records_updates_card_tells_asker_and_replies_in_thread
     [card] = world.chat.updates_of(ask.message)
     assert "1 person offered to help: @U_HELPER" in card.plain_text()
     assert {b.action for b in card.buttons} == {ActionId.OFFER_HELP, ActionId.RESOLVE}
-    [told] = world.chat.whispers_to(ASKER)
+    [told] = world.chat.told_to(ASKER)
     assert mentions(told) == [HELPER] and GOOD_QUESTION[:40] in told.plain_text()
-    assert world.chat.whispers[0].channel_id == CHANNEL
+    assert world.chat.told[0].channel_id == CHANNEL
     [thread] = world.chat.replies_to(ask.message)
     assert mentions(thread) == [HELPER]
 
@@ -267,13 +267,13 @@ async def test_offer_help_records_updates_card_tells_asker_and_replies_in_thread
 async def test_second_press_of_i_can_help_changes_nothing(world: World) -> None:
     ask = await open_ask(world)
     await offer(world, ask, HELPER)
-    before = (len(world.chat.updated), len(world.chat.whispers), len(world.chat.replies))
+    before = (len(world.chat.updated), len(world.chat.told), len(world.chat.replies))
 
     reply = await offer(world, ask, HELPER)
 
     assert "already offered" in reply_text(reply)
     assert len(world.store.offers()) == 1
-    assert (len(world.chat.updated), len(world.chat.whispers), len(world.chat.replies)) == before
+    assert (len(world.chat.updated), len(world.chat.told), len(world.chat.replies)) == before
 
 
 async def test_card_counts_two_people(world: World) -> None:
@@ -317,7 +317,7 @@ async def test_offer_is_kept_when_the_platform_fails_to_update_the_card(world: W
     reply = await offer(world, ask, HELPER)
     assert reply.ok
     assert len(world.store.offers()) == 1
-    assert len(world.chat.whispers_to(ASKER)) == 1  # one failure does not stop the rest
+    assert len(world.chat.told_to(ASKER)) == 1  # one failure does not stop the rest
 
 
 # --- Resolved -----------------------------------------------------------------------------
@@ -328,7 +328,7 @@ async def test_resolve_by_someone_else_is_politely_refused(world: World) -> None
     reply = await world.handle(ResolveAsk(WS, member(OTHER), ask.id))
     assert not reply.ok and "Only the person who asked" in reply_text(reply)
     assert world.store.ask(ask.id).status is AskStatus.OPEN
-    assert world.chat.updated == [] and world.chat.whispers == []
+    assert world.chat.updated == [] and world.chat.told == []
 
 
 async def test_resolve_by_the_asker_updates_card_and_offers_a_thank_button_per_helper(
@@ -337,7 +337,7 @@ async def test_resolve_by_the_asker_updates_card_and_offers_a_thank_button_per_h
     await offer(world, ask, HELPER)
     await offer(world, ask, HELPER2)
     world.clock.advance(timedelta(minutes=30))
-    whispers = len(world.chat.whispers)
+    told = len(world.chat.told)
 
     reply = await world.handle(ResolveAsk(WS, member(ASKER), ask.id))
 
@@ -353,7 +353,7 @@ async def test_resolve_by_the_asker_updates_card_and_offers_a_thank_button_per_h
     ]
     assert [b.label for b in prompt.buttons] == [("Thank ", Mention(HELPER)),
                                                   ("Thank ", Mention(HELPER2))]
-    assert len(world.chat.whispers) == whispers  # the asker got it as the reply
+    assert len(world.chat.told) == told  # the asker got it as the reply
 
 
 async def test_resolve_without_helpers_prompts_to_thank_elsewhere(world: World) -> None:
@@ -363,7 +363,7 @@ async def test_resolve_without_helpers_prompts_to_thank_elsewhere(world: World) 
     assert prompt.buttons == () and "/thanks" in prompt.plain_text()
 
 
-async def test_resolve_by_an_admin_whispers_the_thank_buttons_to_the_asker(world: World) -> None:
+async def test_resolve_by_an_admin_tells_the_asker_the_thank_buttons(world: World) -> None:
     ask = await open_ask(world)
     await offer(world, ask, HELPER)
     world.chat.clear()
@@ -372,9 +372,9 @@ async def test_resolve_by_an_admin_whispers_the_thank_buttons_to_the_asker(world
 
     assert reply.ok and all(m.buttons == () for m in reply.private)
     assert world.store.ask(ask.id).status is AskStatus.RESOLVED
-    [whisper] = world.chat.whispers
-    assert (whisper.user_id, whisper.channel_id) == (ASKER, CHANNEL)
-    assert [(b.action, b.value) for b in whisper.message.buttons] == [
+    [tell] = world.chat.told
+    assert (tell.user_id, tell.channel_id) == (ASKER, CHANNEL)
+    assert [(b.action, b.value) for b in tell.message.buttons] == [
         (ActionId.THANK_HELPER, f"{ask.id}:{HELPER}")]
 
 
@@ -447,7 +447,7 @@ async def test_thank_button_records_a_resolve_thanks_linked_to_the_ask_once(worl
     assert (thanks.giver_id, thanks.receiver_id) == (ASKER, HELPER)
     assert thanks.source is ThanksSource.RESOLVE and thanks.ask_id == ask.id
     assert thanks.message == ask.message
-    [note] = world.chat.whispers_to(HELPER)
+    [note] = world.chat.told_to(HELPER)
     assert note.kind is MessageKind.THANKS_NOTE and mentions(note) == [ASKER]
 
 

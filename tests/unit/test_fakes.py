@@ -89,10 +89,10 @@ async def test_fake_chat_records_and_fails_on_demand() -> None:
         await chat.post(WS, "C1", error("x"))
     ref = await chat.post(WS, "C1", error("y"))
     await chat.reply(WS, ref, error("z"))
-    await chat.whisper(WS, "C1", "U1", error("w"))
+    await chat.tell(WS, "C1", "U1", error("w"))
     await chat.update(WS, ref, error("v"))
     assert [p.ref for p in chat.posted] == [ref] and chat.replies_to(ref)[0].plain_text() == "z"
-    assert chat.whispers_to("U1")[0].plain_text() == "w"
+    assert chat.told_to("U1")[0].plain_text() == "w"
     assert chat.updates_of(ref)[0].plain_text() == "v"
     assert ref != MessageRef("C1", chat.replies[0].ref.message_id)
 

@@ -50,7 +50,7 @@ def thanked(giver: str, n: int) -> ReactionAdded:
 
 
 def notes_to(world: World, user_id: str) -> list[Message]:
-    return [m for m in world.chat.whispers_to(user_id) if m.kind is MessageKind.THANKS_NOTE]
+    return [m for m in world.chat.told_to(user_id) if m.kind is MessageKind.THANKS_NOTE]
 
 
 async def test_thanks_within_the_window_reach_their_receiver_as_one_note(world: World) -> None:
@@ -116,7 +116,7 @@ async def test_a_commands_messages_leave_in_the_order_they_were_written(world: W
     world.chat.clear()
     calls: list[str] = []
     chat = world.chat
-    for name in ("update", "reply", "whisper"):
+    for name in ("update", "reply", "tell"):
         original = getattr(chat, name)
 
         async def record(*args: object, _name: str = name, _original: object = original) -> object:
@@ -125,7 +125,7 @@ async def test_a_commands_messages_leave_in_the_order_they_were_written(world: W
 
         setattr(chat, name, record)
     await offer(world, ask, HELPER)
-    assert calls == ["update", "reply", "whisper"]
+    assert calls == ["update", "reply", "tell"]
 
 
 async def test_a_card_update_shows_the_ask_as_it_is_when_sent(world: World) -> None:
@@ -141,7 +141,7 @@ async def test_a_card_update_shows_the_ask_as_it_is_when_sent(world: World) -> N
 
 async def test_a_refused_note_is_not_tried_again(world: World,
                                                  caplog: pytest.LogCaptureFixture) -> None:
-    world.chat.fail("whisper", permanent=True)
+    world.chat.fail("tell", permanent=True)
     with caplog.at_level(logging.WARNING):
         await world.handle(thanked(ASKER, 1))
     world.clock.advance(timedelta(minutes=10))
@@ -163,7 +163,7 @@ async def test_a_card_given_up_after_its_retries_withdraws_the_ask_and_tells_the
     assert ask.status is AskStatus.CLOSED and ask.close_reason is CloseReason.WITHDRAWN
     world.chat.heal()
     await world.app.outbox.drain()
-    assert "could not post your ask" in world.chat.whispers_to(ASKER)[-1].plain_text()
+    assert "could not post your ask" in world.chat.told_to(ASKER)[-1].plain_text()
     assert world.chat.posted == []
 
 
@@ -184,20 +184,20 @@ async def test_what_a_command_sends_at_once_no_other_worker_takes_unless_it_dies
         world: World) -> None:
     with sending_now(world.app.outbox) as (written, _):
         async with world.deps.uow() as uow:
-            await outbox.whisper(uow, world.clock.now(), WS, CHANNEL, HELPER, notice(line("hi")))
+            await outbox.tell(uow, world.clock.now(), WS, CHANNEL, HELPER, notice(line("hi")))
             await uow.commit()
         async with world.deps.uow() as uow:  # rolled back: never sent
-            await outbox.whisper(uow, world.clock.now(), WS, CHANNEL, OTHER, notice(line("no")))
+            await outbox.tell(uow, world.clock.now(), WS, CHANNEL, OTHER, notice(line("no")))
     [committed] = written.committed()
     other_process = Outbox(world.deps)
     await other_process.drain()
-    assert world.chat.whispers == []  # stored as taken by the command's own sender
+    assert world.chat.told == []  # stored as taken by the command's own sender
 
     world.clock.advance(timedelta(seconds=31))  # ... which died before sending it
     await other_process.drain()
-    assert [w.user_id for w in world.chat.whispers] == [HELPER]
+    assert [w.user_id for w in world.chat.told] == [HELPER]
     await world.app.outbox.send_now([committed])  # too late for its sender: not sent twice
-    assert [w.user_id for w in world.chat.whispers] == [HELPER]
+    assert [w.user_id for w in world.chat.told] == [HELPER]
 
 
 class PacedChat(FakeChat):
@@ -241,3 +241,17 @@ async def test_a_batch_of_reactions_writes_one_note_per_receiver(world: World) -
     assert sorted((w["user"], len(w["lines"])) for w in waiting) == [(HELPER, 2), (OTHER, 1)]
     await world.app.outbox.drain()
     assert len(notes_to(world, HELPER)) == 1 and len(notes_to(world, HELPER)[0].lines) == 2
+
+
+async def test_items_an_earlier_version_wrote_under_old_names_are_still_sent(world: World) -> None:
+    """A private message was once a "whisper", the weekly post's kind "encouragement": rows
+    left in the outbox by an earlier version during an upgrade are sent all the same."""
+    message = encode_message(notice(line("hello")))
+    message["kind"] = "encouragement"
+    async with world.deps.uow() as uow:
+        await outbox.say(uow, world.clock.now(), WS, "whisper",
+                         {"channel": CHANNEL, "user": HELPER, "message": message})
+        await uow.commit()
+    await world.app.outbox.drain()
+    [told] = world.chat.told_to(HELPER)
+    assert told.kind is MessageKind.WEEKLY_POST and told.plain_text() == "hello"

@@ -62,11 +62,11 @@ async def test_chat_router_forwards_to_the_platform_of_the_workspace() -> None:
     ref = await router.post(WS, CHANNEL, note)
     await router.update(WS, ref, note)
     await router.reply(guild, MessageRef("C9", "1"), note)
-    await router.whisper(guild, "C9", "U1", note)
+    await router.tell(guild, "C9", "U1", note)
 
     assert [p.ref for p in slack.posted] == [ref] and [u.ref for u in slack.updated] == [ref]
-    assert slack.replies == [] and slack.whispers == []
-    assert len(discord.replies) == 1 and len(discord.whispers) == 1 and discord.posted == []
+    assert slack.replies == [] and slack.told == []
+    assert len(discord.replies) == 1 and len(discord.told) == 1 and discord.posted == []
 
 
 async def test_chat_router_without_an_adapter_for_the_platform_raises_chat_error() -> None:

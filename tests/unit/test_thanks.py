@@ -121,15 +121,15 @@ async def test_failing_platform_calls_after_a_reaction_are_tried_again_and_the_t
     ask = await open_ask(world)
     plain = MessageRef(CHANNEL, "1700000099.000300")
     world.chat.threads[plain] = card(ask)
-    world.chat.fail("whisper", times=1)
+    world.chat.fail("tell", times=1)
     world.chat.fail("thread_of", times=1)
     reply = await world.handle(replace(react(message=plain), thread_known=False))  # no raise
     assert reply.private == () and len(world.store.active_thanks()) == 1
-    assert world.chat.whispers_to(AUTHOR) == [] and world.store.active_thanks()[0].ask_id is None
+    assert world.chat.told_to(AUTHOR) == [] and world.store.active_thanks()[0].ask_id is None
 
     world.clock.advance(timedelta(seconds=2))  # the outbox's first retry
     await world.app.outbox.drain()
-    assert len(world.chat.whispers_to(AUTHOR)) == 1
+    assert len(world.chat.told_to(AUTHOR)) == 1
     assert world.store.active_thanks()[0].ask_id == ask.id
 
 
@@ -137,7 +137,7 @@ async def test_repeated_delivery_of_the_same_reaction_is_one_thanks(world: World
     for _ in range(3):
         await world.handle(react())
     assert len(world.store.all_thanks()) == 1
-    assert len(world.chat.whispers_to(AUTHOR)) == 1
+    assert len(world.chat.told_to(AUTHOR)) == 1
     assert "Thanks received: 1 " in await received(world, AUTHOR)
 
 
@@ -206,10 +206,10 @@ async def test_removing_a_reaction_by_a_bot_does_nothing(world: World) -> None:
 
 async def test_receiver_is_told_privately_by_default(world: World) -> None:
     await world.handle(react())
-    [whisper] = world.chat.whispers
-    assert (whisper.user_id, whisper.channel_id) == (AUTHOR, CHANNEL)
-    assert whisper.message.kind is MessageKind.THANKS_NOTE
-    assert mentions(whisper.message) == [GIVER] and ":pray:" in whisper.message.plain_text()
+    [tell] = world.chat.told
+    assert (tell.user_id, tell.channel_id) == (AUTHOR, CHANNEL)
+    assert tell.message.kind is MessageKind.THANKS_NOTE
+    assert mentions(tell.message) == [GIVER] and ":pray:" in tell.message.plain_text()
     assert world.chat.posted == []  # a reaction posts nothing in the channel
 
 
@@ -217,11 +217,11 @@ async def test_receiver_is_not_told_when_the_setting_is_off(world: World) -> Non
     world.store.put_settings(Settings(receiver_dm=False))
     await world.handle(react())
     assert len(world.store.all_thanks()) == 1
-    assert world.chat.whispers == []
+    assert world.chat.told == []
 
 
 async def test_thanks_is_recorded_even_when_the_note_cannot_be_sent(world: World) -> None:
-    world.chat.fail("whisper")
+    world.chat.fail("tell")
     await world.handle(react())
     assert len(world.store.active_thanks()) == 1
 
@@ -247,7 +247,7 @@ async def test_reactions_arriving_together_count_as_they_would_one_by_one(world:
     assert len(world.store.active_thanks()) == 22
     world.clock.advance(timedelta(seconds=60))  # notes to one member within a minute: one
     await world.app.outbox.drain()
-    here = [w.message for w in world.chat.whispers if w.user_id == AUTHOR and w.workspace == WS]
+    here = [w.message for w in world.chat.told if w.user_id == AUTHOR and w.workspace == WS]
     # One line per thanks, in as few notes as the batches they were written in.
     assert len(here) <= 2 and sum(len(m.lines) for m in here) == 21
 
@@ -282,8 +282,8 @@ async def test_a_batch_holds_each_givers_allowance_in_arrival_order(world: World
     assert [(t.giver_id, t.message) for t in world.store.all_thanks()] == [
         (GIVER, first), (GIVER, second), (OTHER, first)]
     await world.app.outbox.drain()
-    [told] = world.chat.whispers_to(GIVER)  # once: for the third, not for the repeat
-    assert "allowance" in told.plain_text() and world.chat.whispers_to(OTHER) == []
+    [told] = world.chat.told_to(GIVER)  # once: for the third, not for the repeat
+    assert "allowance" in told.plain_text() and world.chat.told_to(OTHER) == []
 
     # Taking one back frees a place for today; yesterday's thanks, taken back and given
     # again, keeps its day and takes no place.
@@ -297,7 +297,7 @@ async def test_a_batch_holds_each_givers_allowance_in_arrival_order(world: World
     assert {t.message for t in world.store.active_thanks() if t.giver_id == GIVER} == {
         first, second, fourth, fifth, sixth}
     await world.app.outbox.drain()
-    assert len(world.chat.whispers_to(GIVER)) == 1  # nobody told again
+    assert len(world.chat.told_to(GIVER)) == 1  # nobody told again
 
 
 async def test_reaction_over_the_daily_allowance_is_not_recorded_and_the_giver_is_told(
@@ -312,9 +312,9 @@ async def test_reaction_over_the_daily_allowance_is_not_recorded_and_the_giver_i
 
     assert reply.private == ()
     assert [t.message for t in world.store.all_thanks()] == [first, second]
-    [whisper] = world.chat.whispers
-    assert whisper.user_id == GIVER and whisper.message.kind is MessageKind.ERROR
-    assert "allowance" in whisper.message.plain_text()
+    [tell] = world.chat.told
+    assert tell.user_id == GIVER and tell.message.kind is MessageKind.ERROR
+    assert "allowance" in tell.message.plain_text()
     # Another giver has their own allowance.
     await world.handle(react(giver=OTHER, message=third))
     assert len(world.store.all_thanks()) == 3
@@ -325,7 +325,7 @@ async def test_replayed_reaction_at_the_limit_is_not_an_error(world: World) -> N
     await world.handle(react())
     world.chat.clear()
     await world.handle(react())
-    assert world.chat.whispers == []
+    assert world.chat.told == []
     assert len(world.store.all_thanks()) == 1
 
 
@@ -370,7 +370,7 @@ async def test_thanks_command_records_one_per_receiver_and_posts_one_public_note
     [note] = world.chat.posted
     assert note.channel_id == CHANNEL and note.message.kind is MessageKind.THANKS_NOTE
     assert note.message.plain_text() == "@U_GIVER thanked @U_HELPER and @U_HELPER_TWO: the fast review"
-    assert sorted(w.user_id for w in world.chat.whispers) == [HELPER, HELPER2]
+    assert sorted(w.user_id for w in world.chat.told) == [HELPER, HELPER2]
 
 
 async def test_thanks_command_leaves_out_the_giver_bots_and_repeats(world: World) -> None:
@@ -401,7 +401,7 @@ async def test_a_retried_thanks_command_records_nothing_twice(world: World) -> N
     retry = await world.handle(thank(HELPER, HELPER2, event_id="ev-42"))
     assert retry.ok
     assert len(world.store.all_thanks()) == 2
-    assert len(world.chat.posted) == 1 and len(world.chat.whispers) == 2
+    assert len(world.chat.posted) == 1 and len(world.chat.told) == 2
     await world.handle(thank(HELPER, event_id="ev-43"))  # a new command is a new thanks
     assert len(world.store.all_thanks()) == 3
 
@@ -446,7 +446,7 @@ async def test_thanks_command_without_reason_or_receiver_note(world: World) -> N
     world.store.put_settings(Settings(receiver_dm=False))
     await world.handle(thank(HELPER, reason=None))
     assert world.chat.posted[0].message.plain_text() == "@U_GIVER thanked @U_HELPER"
-    assert world.chat.whispers == []
+    assert world.chat.told == []
     assert world.store.all_thanks()[0].reason is None
 
 
