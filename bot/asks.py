@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from bot import cards, outbox
 from bot.commands import CreateAsk, ListAsks, OfferHelp, ResolveAsk, RunAskMaintenance
-from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, TRIED_MAX_CHARS, Deps
-from bot.domain import Ask, AskStatus, CloseReason, NewAsk, WorkspaceRef
+from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, NOTE_MAX_CHARS, TRIED_MAX_CHARS, Deps
+from bot.domain import Actor, Ask, AskStatus, CloseReason, NewAnswer, NewAsk, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
@@ -129,24 +129,31 @@ async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
 
 async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
     """Mark an ask resolved (asker or admin) and offer the asker thank buttons: for those
-    who offered and those who wrote in the card's thread."""
+    who offered and those who wrote in the card's thread. What solved it, when said, is
+    kept in leanon's memory (and replaces the note of an ask resolved already)."""
+    note = _note(cmd.note)
+    if isinstance(note, Reply):
+        return note
     now = deps.clock.now()
     async with deps.uow() as uow:
         ask = await _load(uow, cmd.workspace, cmd.ask_id)
     if ask is None:
         return Reply.of(error(ASK_GONE))
-    # The platform is asked outside any unit of work (a lookup may take a while).
+    # The platform is asked outside any unit of work (a look-up may take a while).
     is_asker = ask.asker_id is not None and ask.asker_id == cmd.actor.user_id
-    if not (is_asker or await deps.is_admin(cmd.workspace, cmd.actor)):
+    if not await may_resolve(deps, ask, cmd.actor):
         return Reply.of(error("Only the person who asked (or a workspace admin) can mark "
                               "this ask resolved. If you can help, press I can help."))
     if not ask.is_open:
-        return Reply.of(notice(line("This ask is already resolved or closed.")))
+        return await _note_resolved(deps, ask, note)
     writers = await _thread_authors(deps, ask)
+    private = await _private(deps, ask)
     async with deps.uow() as uow:
         resolved = replace(ask, status=AskStatus.RESOLVED, closed_at=now)
         if not await uow.asks.close(resolved):
             return Reply.of(notice(line("This ask is already resolved or closed.")))
+        await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
+                                        ask.channel_id, private))
         helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
         await outbox.refresh_card(uow, now, resolved)
         thankable = [h for h in dict.fromkeys([*helper_ids, *writers]) if h != ask.asker_id]
@@ -154,9 +161,61 @@ async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
         if not is_asker and ask.asker_id is not None:
             await outbox.tell(uow, now, ask.workspace, ask.channel_id, ask.asker_id, buttons)
         await uow.commit()
+    kept = (notice(line("Saved what solved it: leanon offers it when someone asks this "
+                        "again.")),) if note else ()
     if is_asker:
-        return Reply.of(buttons)
-    return Reply.of(notice(line("Resolved. The person who asked can now thank the helpers.")))
+        return Reply.of(buttons, *kept)
+    return Reply.of(notice(line("Resolved. The person who asked can now thank the helpers.")),
+                    *kept)
+
+
+async def may_resolve(deps: Deps, ask: Ask, actor: Actor) -> bool:
+    """Who may resolve an ask, and say what solved it: its asker, or a workspace admin."""
+    if ask.asker_id is not None and ask.asker_id == actor.user_id:
+        return True
+    return await deps.is_admin(ask.workspace, actor)
+
+
+def _note(raw: str | None) -> str | Reply | None:
+    """What solved it, cleaned and mention-neutralised; None when not said; a refusal
+    when it is too long (nothing is changed then)."""
+    if raw is None or too_long(raw, NOTE_MAX_CHARS):
+        return None if raw is None else _note_too_long(len(raw))
+    note = clean_user_text(raw)
+    if len(note) > NOTE_MAX_CHARS:
+        return _note_too_long(len(note))
+    return neutralise_mentions(note) or None
+
+
+def _note_too_long(length: int) -> Reply:
+    return Reply.of(error(f"\"What solved it\" is {length:,} characters; the limit is "
+                          f"{NOTE_MAX_CHARS:,}. Nothing was changed."))
+
+
+async def _note_resolved(deps: Deps, ask: Ask, note: str | None) -> Reply:
+    """The asker or an admin says what solved an ask that is closed already."""
+    if note is None or ask.status is not AskStatus.RESOLVED:
+        return Reply.of(notice(line("This ask is already resolved or closed.")))
+    now = deps.clock.now()
+    private = await _private(deps, ask)
+    async with deps.uow() as uow:
+        kept = await uow.answers.for_ask(ask.workspace, ask.id)
+        if kept is None:  # resolved before leanon kept answers
+            await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
+                                            ask.channel_id, private))
+        else:
+            await uow.answers.set_note(kept.id, note, now)
+        await uow.commit()
+    return Reply.of(notice(line("This ask was resolved already; what solved it is saved.")))
+
+
+async def _private(deps: Deps, ask: Ask) -> bool:
+    """Whether the ask's channel is private (then its answer is offered there alone)."""
+    try:
+        return await deps.directory.is_private(ask.workspace, ask.channel_id)
+    except ChatError as exc:
+        log.info("channel privacy unknown at resolve: %s", exc)
+        return True
 
 
 async def _thread_authors(deps: Deps, ask: Ask) -> tuple[str, ...]:

@@ -41,6 +41,8 @@ class ResolveAsk:
     workspace: WorkspaceRef
     actor: Actor
     ask_id: int
+    # What solved it, from the resolve form (kept in leanon's memory; None: not said).
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

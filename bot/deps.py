@@ -15,6 +15,7 @@ from bot.ports import Chat, Clock, Directory, UnitOfWorkFactory
 ASK_MAX_CHARS = 3000
 TRIED_MAX_CHARS = 3000
 REASON_MAX_CHARS = 1000
+NOTE_MAX_CHARS = 1000  # what solved an ask: one or two lines
 THANKED_AT_ONCE = 20  # members one /thanks may name (LEANON_THANKS_MAX_MEMBERS)
 ASKS_PER_HOUR = 10
 
@@ -39,6 +40,9 @@ class NoDirectory:
 
     async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
         return ()
+
+    async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        return True  # unknown: what was asked there stays there
 
 
 @dataclass(frozen=True, slots=True)

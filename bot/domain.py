@@ -98,6 +98,36 @@ class HelpOffer:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class NewAnswer:
+    """Something leanon remembers as answered: a resolved ask, or a known answer imported."""
+
+    workspace: WorkspaceRef
+    question: str
+    created_at: datetime
+    note: str | None = None  # what solved it
+    ask_id: int | None = None  # None: imported
+    channel_id: str | None = None  # where it was asked (None: the whole workspace)
+    private: bool = False  # asked in a private channel: offered in that channel alone
+    link: str | None = None  # an imported answer's page
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer in leanon's memory (see `NewAnswer`). It never names an asker."""
+
+    id: int
+    workspace: WorkspaceRef
+    question: str
+    created_at: datetime
+    updated_at: datetime
+    note: str | None = None
+    ask_id: int | None = None
+    channel_id: str | None = None
+    private: bool = False
+    link: str | None = None
+
+
 class ThanksSource(StrEnum):
     REACTION = "reaction"
     COMMAND = "command"

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from bot.domain import (
+    Answer,
     Ask,
     Delivery,
     HelpOffer,
@@ -15,6 +16,7 @@ from bot.domain import (
     LeaderboardEntry,
     MemberStats,
     MessageRef,
+    NewAnswer,
     NewAsk,
     NewInboxItem,
     NewThanks,
@@ -134,6 +136,11 @@ class Directory(Protocol):
         when nobody did or the platform won't say."""
         ...
 
+    async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        """Whether only some members can see the channel (True when the platform can't
+        say: what was asked there is then offered there alone)."""
+        ...
+
 
 class AskRepository(Protocol):
     async def add(self, new: NewAsk) -> Ask: ...
@@ -200,6 +207,22 @@ class AskRepository(Protocol):
         ...
 
     async def export(self, workspace: WorkspaceRef) -> tuple[list[Ask], list[HelpOffer]]: ...
+
+
+class AnswerRepository(Protocol):
+    """leanon's memory of what solved each ask, and of known answers imported."""
+
+    async def add(self, new: NewAnswer) -> Answer: ...
+
+    async def for_ask(self, workspace: WorkspaceRef, ask_id: int) -> Answer | None: ...
+
+    async def set_note(self, answer_id: int, note: str | None, at: datetime) -> None:
+        """Replace what solved it (None: no note)."""
+        ...
+
+    async def export(self, workspace: WorkspaceRef) -> list[Answer]:
+        """Every answer of the workspace, oldest first."""
+        ...
 
 
 class ThanksRepository(Protocol):
@@ -425,6 +448,7 @@ class UnitOfWork(Protocol):
     """One transaction over the repositories. Leaving without `commit()` rolls back."""
 
     asks: AskRepository
+    answers: AnswerRepository
     thanks: ThanksRepository
     stats: StatsRepository
     schedules: ScheduleRepository

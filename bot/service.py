@@ -35,7 +35,7 @@ from bot.commands import (
     ThankMembers,
 )
 from bot.deps import Deps, NoDirectory
-from bot.domain import MessageRef, Platform, Settings, WorkspaceRef
+from bot.domain import Actor, MessageRef, Platform, Settings, WorkspaceRef
 from bot.emoji import is_thanks_emoji
 from bot.errors import ChatError, StorageError
 from bot.groupcommit import GroupCommit
@@ -134,6 +134,14 @@ class Leanon:
         self._thanks_emoji[workspace] = settings.thanks_emoji
         return settings
 
+    async def asks_what_solved_it(self, workspace: WorkspaceRef, actor: Actor, ask_id: int) -> bool:
+        """Whether pressing Resolved on this ask should open the form that asks what solved
+        it: the ask is open and the member may resolve it (else the press goes to the core
+        as it is, which explains). StorageError passes."""
+        async with self.deps.uow() as uow:
+            ask = await uow.asks.get(workspace, ask_id)
+        return ask is not None and ask.is_open and await asks.may_resolve(self.deps, ask, actor)
+
     async def _may_thank(self, cmd: ReactionAdded) -> bool:
         """Whether a reaction may be a thanks: not on your own message, and one of the
         workspace's thanks emoji. A yes from the last settings read is enough (they are
@@ -210,3 +218,6 @@ class ChatRouter:
 
     async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
         return await self._directory(workspace).thread_authors(workspace, parent)
+
+    async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        return await self._directory(workspace).is_private(workspace, channel_id)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_
 
 from bot.domain import (
+    Answer,
     Ask,
     AskStatus,
     CloseReason,
@@ -23,6 +24,7 @@ from bot.domain import (
     WorkspaceRef,
 )
 from storage.models import (
+    AnswerRow,
     AskRow,
     DeliveryRow,
     HelpOfferRow,
@@ -71,6 +73,13 @@ def to_ask(row: AskRow) -> Ask:
         message=message_of(row.message_channel_id, row.message_id),
         follow_up_at=row.follow_up_at,
     )
+
+
+def to_answer(row: AnswerRow) -> Answer:
+    return Answer(id=row.id, workspace=workspace_of(row), question=row.question,
+                  created_at=row.created_at, updated_at=row.updated_at, note=row.note,
+                  ask_id=row.ask_id, channel_id=row.channel_id, private=row.private,
+                  link=row.link)
 
 
 def to_offer(row: HelpOfferRow) -> HelpOffer:

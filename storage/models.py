@@ -140,6 +140,27 @@ class HelpOfferRow(Base):
     created_at: Mapped[datetime]
 
 
+class AnswerRow(WorkspaceScoped, Base):
+    """An answer leanon remembers: a resolved ask's (one per ask), or an imported one."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        Index(None, "platform", "workspace_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True, sort_order=-20)
+    ask_id: Mapped[int | None] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"),
+                                               unique=True)
+    question: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    private: Mapped[bool]
+    link: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class ThanksRow(WorkspaceScoped, Base):
     """A thanks from giver to receiver; a retracted thanks is kept but not counted."""
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.ports import (
+    AnswerRepository,
     AskRepository,
     DeliveryRepository,
     InboxRepository,
@@ -20,6 +21,7 @@ from bot.ports import (
     UnitOfWorkFactory,
     WorkspaceRepository,
 )
+from storage.answers import SqlAnswerRepository
 from storage.asks import SqlAskRepository
 from storage.deliveries import SqlDeliveryRepository
 from storage.engine import create_engine
@@ -47,6 +49,7 @@ class SqlUnitOfWork:
     """
 
     asks: AskRepository
+    answers: AnswerRepository
     thanks: ThanksRepository
     stats: StatsRepository
     schedules: ScheduleRepository
@@ -63,6 +66,7 @@ class SqlUnitOfWork:
         self._holding = False
         self.commits = 0
         self.asks = SqlAskRepository(self._session, dialect)
+        self.answers = SqlAnswerRepository(self._session, dialect)
         self.thanks = SqlThanksRepository(self._session, dialect)
         self.stats = SqlStatsRepository(self._session, dialect)
         self.schedules = SqlScheduleRepository(self._session, dialect)

@@ -154,3 +154,6 @@ class ConsoleDirectory:
     async def thread_authors(self, workspace: WorkspaceRef, parent: MessageRef) -> tuple[str, ...]:
         return tuple(dict.fromkeys(m.author for m in self.chat.messages.values()
                                    if m.thread_of == parent.message_id and not m.is_bot))
+
+    async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        return False  # the console has one channel, and everyone in it

@@ -6,7 +6,7 @@ import logging
 import re
 import shlex
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -25,6 +25,7 @@ from bot.commands import (
     Person,
     ReactionAdded,
     ReactionRemoved,
+    ResolveAsk,
     RunAskMaintenance,
     RunDueNudges,
     ThankMembers,
@@ -52,7 +53,8 @@ Every message gets a short id like m3; use it to press buttons, react and reply.
   /ask                           open the ask form (question, what you tried, anonymous);
                                  in a script, the lines after it that name a field:
                                  question: …  tried: …  anonymous: yes
-  press <id> <n>                 press button number <n> on message <id>
+  press <id> <n>                 press button number <n> on message <id>; Resolved asks
+                                 what solved it (in a script: the next line, solved: …)
   react <id> <emoji>             react, e.g. react m4 pray  (also :pray: or 🙏)
   unreact <id> <emoji>           remove your reaction
   /thanks @name [@name…] <why>   thank one or more members
@@ -87,6 +89,8 @@ class LineSource(Protocol):
 
 # The ask form in a script: the lines right after `/ask` that name a field.
 _FORM_FIELD = re.compile(r"^\s*(question|tried|anonymous)\s*:\s?(.*)$", re.IGNORECASE)
+# The resolve form in a script: the line right after pressing Resolved, if it names it.
+_SOLVED_FIELD = re.compile(r"^\s*solved\s*:\s?(.*)$", re.IGNORECASE)
 
 
 @dataclass
@@ -317,8 +321,26 @@ class ConsoleWorkspace:
         if cmd is None:
             self.private(error("This button no longer works. Try the command again."))
             return True
+        if isinstance(cmd, ResolveAsk) and await self.service.asks_what_solved_it(
+                self.workspace, cmd.actor, cmd.ask_id):
+            cmd = replace(cmd, note=await self._solved_form(source) or None)
         await self.dispatch(cmd)
         return True
+
+    async def _solved_form(self, source: LineSource) -> str:
+        """The resolve form: what solved it (optional). At a terminal a prompt; in a script,
+        the line right after the press if it names the field (`solved: …`)."""
+        if source.interactive:
+            return (await source.read("  what solved it? (optional): ") or "").strip()
+        text = await source.read("")
+        if text is None:
+            return ""
+        field_ = _SOLVED_FIELD.match(text)
+        if field_ is None:
+            source.unread(text)
+            return ""
+        self.say(f"  solved: {field_.group(1).strip()}")
+        return field_.group(1).strip()
 
     def _button_command(self, msg: ConsoleMessage, action: ActionId, value: str) -> Command | None:
         press = pressed(self.workspace.platform, action, value)

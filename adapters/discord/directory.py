@@ -71,3 +71,15 @@ class DiscordDirectory:
         except (discord.HTTPException, TimeoutError) as exc:
             raise ChatError(f"Discord could not list the thread's authors: "
                             f"{type(exc).__name__}") from exc
+
+    async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        """A channel (or a thread's channel) that the server's @everyone can't view; True
+        when the client does not know the channel."""
+        channel = self._client.get_channel(int(channel_id)) if channel_id.isdigit() else None
+        if isinstance(channel, discord.Thread):
+            if channel.type is discord.ChannelType.private_thread:
+                return True
+            channel = channel.parent
+        if not isinstance(channel, discord.abc.GuildChannel):
+            return True
+        return not channel.permissions_for(channel.guild.default_role).view_channel

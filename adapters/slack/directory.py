@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 
 from adapters.slack.auth import WorkspaceAuth
 from adapters.slack.failures import call
@@ -17,6 +17,8 @@ from bot.errors import ChatError
 log = logging.getLogger(__name__)
 
 THREADS_REMEMBERED = 10_000  # the least recently used are forgotten past these
+CHANNELS_REMEMBERED = 10_000
+CHANNEL_SECONDS = 600.0  # a channel made private shows as such within this
 THREAD_AUTHORS_READ = 200  # the first replies of a card's thread (one page)
 
 
@@ -29,6 +31,8 @@ class SlackDirectory:
         # The thread a message is in does not change: asked once, then remembered.
         self._threads: LRUCache[tuple[WorkspaceRef, MessageRef], MessageRef | None] = LRUCache(
             THREADS_REMEMBERED)
+        self._private: TTLCache[tuple[WorkspaceRef, str], bool] = TTLCache(
+            CHANNELS_REMEMBERED, CHANNEL_SECONDS)
 
     async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
         return await self._members.is_admin(workspace, user_id)
@@ -70,3 +74,20 @@ class SlackDirectory:
                  if m.get("ts") != parent.message_id and not m.get("bot_id")
                  and m.get("subtype") is None]
         return tuple(dict.fromkeys(u for u in users if isinstance(u, str)))
+
+    async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        """Private channels, direct messages and group DMs (conversations.info); True when
+        Slack can't say now."""
+        key = (workspace, channel_id)
+        if (known := self._private.get(key)) is not None:
+            return known
+        try:
+            client = await self._auth.client_for(workspace)
+            found = await call(client.conversations_info, "conversations.info", channel=channel_id)
+        except ChatError as exc:
+            log.info("channel privacy unknown: %s", exc)
+            return True
+        channel = found.get("channel") or {}
+        private = bool(channel.get("is_private") or channel.get("is_im") or channel.get("is_mpim"))
+        self._private[key] = private
+        return private

@@ -12,6 +12,8 @@ import pytest
 
 from bot.app import run_console_workspace
 from bot.config import Config
+from bot.domain import Platform, WorkspaceRef
+from storage import SqlStore, create_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "docs" / "console-demo.txt"
@@ -222,3 +224,32 @@ async def test_thanking_someone_who_is_not_here_is_refused_with_a_hint(tmp_path:
     assert "Thanks recorded for @bob" in output
     assert "Left out: yourself" in output
     assert "@alice thanked @nobody-here" not in output
+
+
+async def test_resolving_asks_what_solved_it_and_a_script_answers_on_the_next_line(
+        tmp_path: Path) -> None:
+    """Pressing Resolved opens the resolve form; a script's next line answers it only when
+    it names the field, so nothing else is ever taken as the answer."""
+    output = await run_script(
+        "/ask Where is the VPN config?\nbob> press m1 1\npress m1 2\n"
+        "solved: In the wiki, under Network > VPN\n"
+        "/ask Who owns the staging cluster?\npress m9 2\nhello there\n", tmp_path)
+    assert "  solved: In the wiki, under Network > VPN" in output
+    assert "Saved what solved it" in output
+    assert "alice (#general): hello there" in output  # not taken as the second form's answer
+    store = SqlStore(create_engine(f"sqlite:///{tmp_path / 'console.db'}"))
+    try:
+        async with store.unit_of_work() as uow:
+            kept = await uow.answers.export(WorkspaceRef(Platform.CONSOLE, "console"))
+    finally:
+        await store.close()
+    assert [(a.question, a.note) for a in kept] == [
+        ("Where is the VPN config?", "In the wiki, under Network > VPN"),
+        ("Who owns the staging cluster?", None)]
+
+
+async def test_only_those_who_may_resolve_are_asked_what_solved_it(tmp_path: Path) -> None:
+    output = await run_script("/ask Where is the VPN config?\ncarol> press m1 2\n"
+                              "solved: my guess\n", tmp_path)
+    assert "Only the person who asked" in output
+    assert "  solved:" not in output  # no form: the next line ran as itself

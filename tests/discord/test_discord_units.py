@@ -150,3 +150,15 @@ async def test_the_retry_queue_is_bounded_and_says_what_it_dropped(
         await queue.close()
     assert "2 reactions not saved" in caplog.text
     assert service.handle.await_count == 1  # later ones waited behind the first
+
+
+@pytest.mark.parametrize(("everyone_sees", "private"), [(True, False), (False, True)])
+async def test_a_channel_everyone_cannot_view_is_private(everyone_sees: bool, private: bool) -> None:
+    client = client_mock()
+    channel = create_autospec(discord.TextChannel, instance=True, spec_set=True)
+    channel.permissions_for.return_value = discord.Permissions(view_channel=everyone_sees)
+    client.get_channel.return_value = channel  # type: ignore[attr-defined]
+    directory = DiscordDirectory(client)
+    assert await directory.is_private(WS, str(CHANNEL)) is private
+    client.get_channel.return_value = None  # type: ignore[attr-defined]
+    assert await directory.is_private(WS, str(CHANNEL))  # unknown: kept private

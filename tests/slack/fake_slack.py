@@ -72,6 +72,7 @@ class FakeSlack:
     """The Web API at `api_url`; `rate_limit_once[method] = seconds` answers one 429."""
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    private_channels: set[str] = field(default_factory=set)
     rate_limit_once: dict[str, int] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
@@ -245,6 +246,12 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.info":  # C…: a channel; the ids in `private_channels` are private
+            channel = str(args.get("channel"))
+            if not channel.startswith(("C", "G", "D")):
+                return {"ok": False, "error": "channel_not_found"}
+            return {"channel": {"id": channel, "is_channel": True, "is_im": channel.startswith("D"),
+                                "is_private": channel in self.private_channels}}
         if method == "chat.postMessage":
             ts = self._next_ts()
             channel = str(args.get("channel"))

@@ -105,3 +105,9 @@ async def test_the_directory_knows_admins_bots_and_who_wrote_in_a_thread(
     for who in (CAROL, BOB, CAROL):
         fake.add_message(CHANNEL, who, thread_ts=parent)
     assert await directory.thread_authors(WS, MessageRef(CHANNEL, parent)) == (CAROL, BOB)
+    fake.private_channels.add("CSECRET01")
+    assert await directory.is_private(WS, "CSECRET01") and await directory.is_private(WS, "D0DM")
+    assert not await directory.is_private(WS, CHANNEL)
+    assert await directory.is_private(WS, "nonsense")  # Slack can't say: kept private
+    asked = len(fake.find("conversations.info"))
+    assert not await directory.is_private(WS, CHANNEL) and len(fake.find("conversations.info")) == asked

@@ -14,6 +14,7 @@ import pytest
 
 from bot.domain import (
     MessageRef,
+    NewAnswer,
     NewAsk,
     NewInboxItem,
     NewThanks,
@@ -105,8 +106,8 @@ async def test_counted_thanks_leave_out_the_retracted_and_the_older(units: Units
         assert await uow.thanks.count_given_since(WS, "U1", T0 - timedelta(hours=1)) == 1
 
 
-def ask(text: str, key: str | None = None) -> NewAsk:
-    return NewAsk(workspace=WS, channel_id="C1", asker_id="U1", text=text, tried=None,
+def ask(text: str, key: str | None = None, asker: str = "U1") -> NewAsk:
+    return NewAsk(workspace=WS, channel_id="C1", asker_id=asker, text=text, tried=None,
                   anonymous=False, created_at=T0, request_key=key)
 
 
@@ -177,3 +178,33 @@ async def test_thanks_are_found_by_their_keys_retracted_too(units: Units) -> Non
     assert sorted(found) == ["r:1", "r:2"]
     assert found["r:1"].retracted_at is None and found["r:2"].retracted_at is not None
     assert {t.workspace for t in found.values()} == {WS}
+
+
+async def test_an_answer_is_kept_once_per_ask_its_note_changes_and_it_goes_with_its_ask(
+        units: Units) -> None:
+    async with units() as uow:
+        made = await uow.asks.add(ask("Where is the VPN config?", asker="U9"))
+        kept = await uow.answers.add(NewAnswer(WS, made.text, T0, note="In the wiki.",
+                                               ask_id=made.id, channel_id="C1"))
+        imported = await uow.answers.add(NewAnswer(WS, "Who orders laptops?", T0,
+                                                   note="IT, by form.", link="https://x/1"))
+        await uow.answers.add(NewAnswer(OTHER, "Elsewhere", T0))
+        await uow.commit()
+    with pytest.raises(StorageError):
+        async with units() as uow:
+            await uow.answers.add(NewAnswer(WS, made.text, T0, ask_id=made.id))
+            await uow.commit()
+    async with units() as uow:
+        await uow.answers.set_note(kept.id, "In the wiki, under Network.", T0 + timedelta(hours=1))
+        await uow.commit()
+    async with units() as uow:
+        found = await uow.answers.for_ask(WS, made.id)
+        assert found is not None and found.note == "In the wiki, under Network."
+        assert found.updated_at == T0 + timedelta(hours=1) and found.created_at == T0
+        assert await uow.answers.for_ask(OTHER, made.id) is None
+        assert [a.id for a in await uow.answers.export(WS)] == [kept.id, imported.id]
+        assert (await uow.answers.export(WS))[1].link == "https://x/1"
+        await uow.asks.forget_asker(WS, "U9", delete=True)
+        await uow.commit()
+    async with units() as uow:
+        assert [a.id for a in await uow.answers.export(WS)] == [imported.id]

@@ -21,6 +21,7 @@ from bot.commands import Command, CreateAsk, OfferHelp
 from bot.deps import Deps
 from bot.domain import (
     Actor,
+    Answer,
     Ask,
     AskStatus,
     HelpOffer,
@@ -28,6 +29,7 @@ from bot.domain import (
     LeaderboardEntry,
     MemberStats,
     MessageRef,
+    NewAnswer,
     NewAsk,
     NewInboxItem,
     NewThanks,
@@ -39,6 +41,7 @@ from bot.domain import (
 from bot.errors import ChatError, StorageError
 from bot.messages import Mention, Message, Part, Reply, UserText
 from bot.ports import (
+    AnswerRepository,
     AskRepository,
     Chat,
     Clock,
@@ -130,6 +133,7 @@ class StoreData:
 
     asks: dict[int, Ask] = field(default_factory=dict)
     offers: list[HelpOffer] = field(default_factory=list)
+    answers: dict[int, Answer] = field(default_factory=dict)
     thanks: dict[int, StoredThanks] = field(default_factory=dict)
     settings: dict[WorkspaceRef, Settings] = field(default_factory=dict)
     opted_out: dict[WorkspaceRef, set[str]] = field(default_factory=dict)
@@ -145,6 +149,7 @@ class FakeStore:
         self.version = 0  # bumped by every commit
         self._ask_ids = itertools.count(1)
         self._thanks_ids = itertools.count(1)
+        self.answer_ids = itertools.count(1)
         self.inbox_ids = itertools.count(1)
         self.ask_requests: dict[tuple[WorkspaceRef, str], int] = {}  # never rolled back
         self.units: list[FakeUnitOfWork] = []
@@ -170,6 +175,9 @@ class FakeStore:
 
     def offers(self, ask_id: int | None = None) -> list[HelpOffer]:
         return [o for o in self.data.offers if ask_id is None or o.ask_id == ask_id]
+
+    def answers(self) -> list[Answer]:
+        return [a for _, a in sorted(self.data.answers.items())]
 
     def all_thanks(self) -> list[Thanks]:
         return [s.thanks for _, s in sorted(self.data.thanks.items())]
@@ -291,6 +299,8 @@ class FakeAskRepository:
         if delete:
             for ask_id in ids:
                 del self._data.asks[ask_id]
+            self._data.answers = {k: a for k, a in self._data.answers.items()
+                                  if a.ask_id not in ids}  # ON DELETE CASCADE
         else:
             for ask in mine:
                 ask.asker_id = None
@@ -307,6 +317,34 @@ class FakeAskRepository:
                 if a.workspace == workspace]
         ids = {a.id for a in asks}
         return asks, [o for o in self._data.offers if o.ask_id in ids]
+
+
+class FakeAnswerRepository:
+    def __init__(self, store: FakeStore, data: StoreData) -> None:
+        self._store = store
+        self._data = data
+
+    async def add(self, new: NewAnswer) -> Answer:
+        if new.ask_id is not None and any(a.ask_id == new.ask_id
+                                          for a in self._data.answers.values()):
+            raise StorageError("answers: one per ask")  # the unique key
+        answer = Answer(id=next(self._store.answer_ids), workspace=new.workspace,
+                        question=new.question, created_at=new.created_at,
+                        updated_at=new.created_at, note=new.note, ask_id=new.ask_id,
+                        channel_id=new.channel_id, private=new.private, link=new.link)
+        self._data.answers[answer.id] = answer
+        return answer
+
+    async def for_ask(self, workspace: WorkspaceRef, ask_id: int) -> Answer | None:
+        return next((a for a in self._data.answers.values()
+                     if a.workspace == workspace and a.ask_id == ask_id), None)
+
+    async def set_note(self, answer_id: int, note: str | None, at: datetime) -> None:
+        if (answer := self._data.answers.get(answer_id)) is not None:
+            self._data.answers[answer_id] = replace(answer, note=note, updated_at=at)
+
+    async def export(self, workspace: WorkspaceRef) -> list[Answer]:
+        return [a for _, a in sorted(self._data.answers.items()) if a.workspace == workspace]
 
 
 class FakeThanksRepository:
@@ -556,6 +594,7 @@ class FakeUnitOfWork:
     """
 
     asks: AskRepository
+    answers: AnswerRepository
     thanks: ThanksRepository
     stats: StatsRepository
     workspaces: WorkspaceRepository
@@ -572,6 +611,7 @@ class FakeUnitOfWork:
     def _bind(self, data: StoreData) -> None:
         self._working = data
         self.asks = FakeAskRepository(self.store, data)
+        self.answers = FakeAnswerRepository(self.store, data)
         self.thanks = FakeThanksRepository(self.store, data)
         self.stats = FakeStatsRepository(data)
         self.workspaces = FakeWorkspaceRepository(data)
@@ -657,6 +697,7 @@ class FakeChat:
         self.admins: set[str] = set()
         self.bots: set[str] = set()
         self.writers: dict[MessageRef, tuple[str, ...]] = {}
+        self.private_channels: set[str] = set()
         self.asked: list[tuple[str, str]] = []  # (question, about whom or what)
 
     def fail(self, method: str, times: int | None = None, *, permanent: bool = False) -> None:
@@ -725,6 +766,10 @@ class FakeChat:
         await self._call("thread_authors")
         self.asked.append(("thread_authors", parent.message_id))
         return self.writers.get(parent, ())
+
+    async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        self.asked.append(("is_private", channel_id))
+        return channel_id in self.private_channels
 
     # Views for assertions.
 

@@ -634,3 +634,60 @@ async def test_workspace_stale_and_expire_settings_are_honoured(world: World) ->
     assert world.store.ask(ours.id).status is AskStatus.CLOSED
     assert world.store.ask(theirs.id).is_open
     assert [r.parent for r in world.chat.replies] == [ours.message, theirs.message]
+
+
+# --- what solved it (leanon's memory) -------------------------------------------------------
+
+
+async def test_resolving_keeps_the_ask_and_what_solved_it_in_memory(world: World) -> None:
+    ask = await open_ask(world)
+    reply = await world.handle(ResolveAsk(WS, member(ASKER), ask.id,
+                                          note="  Rotate with `vault kv rotate`, ping <!here>  "))
+    [kept] = world.store.answers()
+    assert (kept.ask_id, kept.question, kept.channel_id) == (ask.id, ask.text, CHANNEL)
+    assert kept.note is not None and kept.note.startswith("Rotate with `vault kv rotate`")
+    assert "<!here>" not in kept.note  # mention-neutralised like everything else
+    assert "Saved what solved it" in reply_text(reply) and reply.private[0].buttons == ()
+
+
+async def test_an_ask_resolved_without_a_note_is_remembered_all_the_same(world: World) -> None:
+    ask = await open_ask(world)
+    await world.handle(ResolveAsk(WS, member(ASKER), ask.id))
+    [kept] = world.store.answers()
+    assert kept.ask_id == ask.id and kept.note is None and not kept.private
+
+
+async def test_an_overlong_note_is_refused_and_nothing_changes(world: World) -> None:
+    ask = await open_ask(world)
+    reply = await world.handle(ResolveAsk(WS, member(ASKER), ask.id, note="x" * 1001))
+    assert not reply.ok and "1,001 characters" in reply_text(reply)
+    assert world.store.ask(ask.id).status is AskStatus.OPEN and world.store.answers() == []
+
+
+async def test_what_solved_a_resolved_ask_can_be_said_later_by_its_asker_or_an_admin(
+        world: World) -> None:
+    ask = await open_ask(world)
+    await world.handle(ResolveAsk(WS, member(ASKER), ask.id))
+    refused = await world.handle(ResolveAsk(WS, member(OTHER), ask.id, note="a guess"))
+    assert not refused.ok and world.store.answers()[0].note is None
+    saved = await world.handle(ResolveAsk(WS, member(ADMIN, admin=True), ask.id,
+                                          note="The runbook, step 4."))
+    assert "saved" in reply_text(saved) and world.store.answers()[0].note == "The runbook, step 4."
+    assert len(world.store.answers()) == 1
+
+
+async def test_an_ask_in_a_private_channel_is_remembered_as_private(world: World) -> None:
+    world.chat.private_channels.add(CHANNEL)
+    ask = await open_ask(world)
+    await world.handle(ResolveAsk(WS, member(ASKER), ask.id))
+    assert world.store.answers()[0].private
+
+
+async def test_an_expired_ask_is_not_remembered_as_answered(world: World) -> None:
+    ask = await open_ask(world)
+    await world.handle(ResolveAsk(WS, member(ASKER), ask.id, note="x"))  # resolved: kept
+    other = await open_ask(world, text="Who owns the billing cron job and where are its logs?")
+    world.clock.advance(timedelta(days=30))
+    await world.handle(RunAskMaintenance())
+    assert world.store.ask(other.id).status is AskStatus.CLOSED
+    assert [a.ask_id for a in world.store.answers()] == [ask.id]
