@@ -1,24 +1,31 @@
-"""Buttons (`block_actions`): I can help, Resolved, Thank @helper, and the forget-me choice.
+"""Buttons (`block_actions`): I can help, Resolved (and its form), Thank @helper, and the
+forget-me choice.
 
 The action_ids are `bot.messages.ActionId` values and each button's value is the core's.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.bridge import Bridge, Origin
 from adapters.slack.delivered import Delivered, Respond
+from adapters.slack.failures import call
+from adapters.slack.views import RESOLVE_MODAL, read_resolve_form, resolve_modal
 from bot.buttons import pressed
-from bot.commands import Command
+from bot.commands import Command, ResolveAsk
 from bot.domain import Actor
+from bot.errors import ChatError, StorageError
 from bot.messages import ActionId
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
-    """Add a listener for each of the core's buttons."""
+    """Add a listener for each of the core's buttons, and for the resolve form."""
 
     async def on_press(body: dict[str, Any], context: Delivered, respond: Respond | None) -> None:
         workspace = context.workspace
@@ -28,13 +35,44 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         origin = Origin(workspace, context.user_id, context.channel_id, respond)
         cmd = await _command(bridge, body, origin, str(actions[0].get("action_id")),
                              str(actions[0].get("value") or ""))
+        if isinstance(cmd, ResolveAsk) and await _opened_resolve_form(bridge, body, cmd, origin):
+            return  # resolved when the form is sent
         if cmd is not None:
             await bridge.run(cmd, origin)
 
+    async def resolve_form(body: dict[str, Any], context: Delivered,
+                           respond: Respond | None) -> None:
+        form = read_resolve_form(body.get("view") or {})
+        workspace, user_id = context.workspace, context.user_id
+        if form is None or workspace is None or not user_id:
+            return
+        await bridge.run(ResolveAsk(workspace, Actor(user_id), form.ask_id, form.note),
+                         Origin(workspace, user_id, form.channel_id))
+
     bridge.deliveries.serve(app, "pressed", on_press, actions=[a.value for a in ActionId])
+    bridge.deliveries.serve(app, "resolve_form", resolve_form, views=[RESOLVE_MODAL])
 
 
 async def _command(bridge: Bridge, body: dict[str, Any], origin: Origin, action: str,
                    value: str) -> Command | None:
     press = pressed(origin.workspace.platform, action, value)
     return None if press is None else press.command(origin.workspace, Actor(origin.user_id))
+
+
+async def _opened_resolve_form(bridge: Bridge, body: dict[str, Any], cmd: ResolveAsk,
+                               origin: Origin) -> bool:
+    """Open the form that asks what solved it, when the core says this member resolves
+    this open ask. False when it was not opened (the press then resolves without a note:
+    a form Slack no longer lets leanon open, its trigger expired, loses nothing)."""
+    trigger = body.get("trigger_id")
+    try:
+        if not isinstance(trigger, str) or not await bridge.service.asks_what_solved_it(
+                origin.workspace, cmd.actor, cmd.ask_id):
+            return False
+        client = await bridge.auth.client_for(origin.workspace)
+        await call(client.views_open, "views.open", trigger_id=trigger,
+                   view=resolve_modal(cmd.ask_id, origin.channel_id))
+    except (ChatError, StorageError) as exc:
+        log.info("the resolve form was not opened: %s", exc)
+        return False
+    return True

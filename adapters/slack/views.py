@@ -1,4 +1,4 @@
-"""Slack views: the ask form (modal) and the App Home tab."""
+"""Slack views: the ask form and the resolve form (modals), and the App Home tab."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.render import Block, blocks, escape, header
-from bot.deps import ASK_MAX_CHARS, TRIED_MAX_CHARS
+from bot.deps import ASK_MAX_CHARS, NOTE_MAX_CHARS, TRIED_MAX_CHARS
 from bot.messages import Message
 
 ASK_MODAL = "leanon_ask_modal"
+RESOLVE_MODAL = "leanon_resolve_modal"
 HOME_BLOCK_LIMIT = 100
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 
@@ -82,6 +83,41 @@ def read_ask_form(view: dict[str, Any]) -> AskForm | None:
     # A value that is not text counts as left empty.
     return AskForm(channel_id, question if isinstance(question, str) else "",
                    tried if isinstance(tried, str) and tried else None, anonymous)
+
+
+def resolve_modal(ask_id: int, channel_id: str | None) -> dict[str, Any]:
+    """The resolve form: what solved it (optional), kept so that leanon can offer it when
+    someone asks the same again."""
+    return {
+        "type": "modal", "callback_id": RESOLVE_MODAL, "title": _plain("Resolve your ask"),
+        "submit": _plain("Resolve"), "close": _plain("Cancel"),
+        "private_metadata": json.dumps({"ask": ask_id, "channel": channel_id or ""}),
+        "blocks": [_text_input("solved", "What solved it?", NOTE_MAX_CHARS, True,
+                               "Optional, one or two lines. leanon offers it to whoever "
+                               "asks the same again.")],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveForm:
+    ask_id: int
+    channel_id: str | None
+    note: str | None
+
+
+def read_resolve_form(view: dict[str, Any]) -> ResolveForm | None:
+    """The submitted resolve form; None when the view is not one leanon opened."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        ask_id, channel_id = meta.get("ask"), meta.get("channel")
+    except (ValueError, AttributeError, TypeError):
+        return None
+    if not isinstance(ask_id, int) or isinstance(ask_id, bool) or ask_id < 1:
+        return None
+    channel = channel_id if isinstance(channel_id, str) and _CHANNEL.match(channel_id) else None
+    values = _dict(_dict(view.get("state")).get("values"))
+    note = _dict(_dict(values.get("solved")).get("value")).get("value")
+    return ResolveForm(ask_id, channel, note if isinstance(note, str) and note.strip() else None)
 
 
 def _dict(value: object) -> dict[str, Any]:

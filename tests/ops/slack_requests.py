@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -9,6 +10,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from bot.messages import ActionId
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.slack_testing import ALICE, BOB, CHANNEL, payload, sign
 
@@ -45,8 +47,28 @@ async def press(session: aiohttp.ClientSession, base: str, fake: FakeSlack, acti
     body["channel"]["id"] = channel
     body["message"]["ts"] = message_ts
     body["response_url"] = fake.response_url(f"act-{user}")
-    body["trigger_id"] = f"trig.{time.monotonic_ns()}"  # Slack's: one per press
-    return await interactive(session, base, body)
+    body["trigger_id"] = trigger = f"trig.{time.monotonic_ns()}"  # Slack's: one per press
+    status = await interactive(session, base, body)
+    if action_id == ActionId.RESOLVE and status == 200:
+        await _send_resolve_form(session, base, fake, trigger, user)
+    return status
+
+
+async def _send_resolve_form(session: aiohttp.ClientSession, base: str, fake: FakeSlack,
+                             trigger: str, user: str, within: float = 5.0) -> None:
+    """The member sends the resolve form that the press opened (the press is worked from
+    the inbox, so the form may open a moment after the answer), with nothing in it."""
+    for _ in range(int(within / 0.02)):
+        opened = [c.args["view"] for c in fake.find("views.open")
+                  if c.args.get("trigger_id") == trigger]
+        if opened:
+            form = payload("view_submission")
+            form["user"]["id"] = user
+            form["view"].update(callback_id=opened[-1]["callback_id"], state={"values": {}},
+                                private_metadata=opened[-1]["private_metadata"])
+            assert await interactive(session, base, form) == 200
+            return
+        await asyncio.sleep(0.02)
 
 
 async def event(session: aiohttp.ClientSession, base: str, body: dict[str, Any]) -> int:

@@ -275,6 +275,12 @@ async def test_replayed_button_presses_stay_idempotent(slack: SlackStack, fake: 
     assert len(fake.find("chat.update")) == 1  # the card changed once
     assert len(fake.posts(dm(ALICE))) == 1  # the asker heard once
     await _replayed(slack, pressed(ActionId.RESOLVE, "1", ALICE), FORM)
+    [form] = fake.find("views.open")  # the resolve form, opened once however often replayed
+    sent = payload("view_submission")
+    sent["user"]["id"] = ALICE
+    sent["view"].update(callback_id=form.args["view"]["callback_id"], state={"values": {}},
+                        private_metadata=form.args["view"]["private_metadata"])
+    await _replayed(slack, urlencode({"payload": json.dumps(sent)}), FORM)
     assert len(fake.find("chat.update")) == 2
     await _replayed(slack, pressed(ActionId.THANK_HELPER, f"1:{BOB}", ALICE), FORM)
     assert len(fake.posts(dm(BOB))) == 1  # the helper was told once

@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.slack.app import SlackAdapter, build_app
 from adapters.slack.auth import SingleWorkspace
 from adapters.slack.server import bound_port, serve_http
+from adapters.slack.views import RESOLVE_MODAL
 from bot.app import Runtime
 from bot.domain import Platform, WorkspaceRef
 from tests.leanon_testing import MovableClock, database_down  # noqa: F401 - re-exported for the tests
@@ -84,7 +85,10 @@ class Harness:
         return reply
 
     async def press(self, action_id: str, value: str, user: str = BOB,
-                    message_ts: str = "1700000001.000001", channel: str = CHANNEL) -> Reply:
+                    message_ts: str = "1700000001.000001", channel: str = CHANNEL,
+                    solved: str | None = "", send_form: bool = True) -> Reply:
+        """Press a button. When it opens the resolve form, the member sends it with
+        `solved` as what solved it (unless `send_form` is False: they closed it)."""
         body = payload("block_actions")
         body["user"]["id"] = user
         body["actions"][0].update(action_id=action_id, value=value)
@@ -92,8 +96,22 @@ class Harness:
         body["channel"]["id"] = channel
         body["message"]["ts"] = message_ts
         body["response_url"] = self.fake.response_url(f"act-{user}")
-        body["trigger_id"] = f"trig.{time.monotonic_ns()}"  # Slack's: one per press
-        return await self.interactive(body)
+        body["trigger_id"] = trigger = f"trig.{time.monotonic_ns()}"  # Slack's: one per press
+        reply = await self.interactive(body)
+        opened = [c.args["view"] for c in self.fake.find("views.open")
+                  if c.args.get("trigger_id") == trigger]
+        if send_form and opened and opened[-1].get("callback_id") == RESOLVE_MODAL:
+            return await self.send_resolve_form(opened[-1], user, solved)
+        return reply
+
+    async def send_resolve_form(self, view: dict[str, Any], user: str,
+                                solved: str | None) -> Reply:
+        form = payload("view_submission")
+        form["user"]["id"] = user
+        form["view"].update(callback_id=RESOLVE_MODAL, private_metadata=view["private_metadata"],
+                            state={"values": {"solved": {"value": {
+                                "type": "plain_text_input", "value": solved}}}})
+        return await self.interactive(form)
 
     async def event(self, body: dict[str, Any], retry: int | None = None) -> Reply:
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} \

@@ -57,17 +57,22 @@ async def test_ask_offer_resolve_thank(slack: Harness, fake: FakeSlack) -> None:
     assert any("Thank you for offering" in t for t in slack.private(BOB))
 
     fake.add_message(CHANNEL, CAROL, thread_ts=ask.message.message_id)
-    await slack.press(ActionId.RESOLVE, str(ask.id), user=ALICE, message_ts=ask.message.message_id)
+    # Resolved opens the resolve form; Alice sends it with what solved it.
+    await slack.press(ActionId.RESOLVE, str(ask.id), user=ALICE, message_ts=ask.message.message_id,
+                      solved="Bob's script in the ops repo")
+    [form] = fake.find("views.open")
+    assert form.args["view"]["callback_id"] == "leanon_resolve_modal"
     assert "Resolved" in fake.find("chat.update")[-1].text()
     async with slack.runtime.store.unit_of_work() as uow:
         resolved = await uow.asks.get(WS, ask.id)
+        kept = await uow.answers.for_ask(WS, ask.id)
     assert resolved is not None and resolved.status is AskStatus.RESOLVED
-    [thank_prompt] = [c for c in fake.find("response_url")
-                      if c.target == f"act-{ALICE}" and "leanon_thank_helper" in c.text()]
+    assert kept is not None and kept.note == "Bob's script in the ops repo"
+    [thank_prompt] = [c for c in fake.find("chat.postEphemeral")
+                      if c.args.get("user") == ALICE and "leanon_thank_helper" in c.text()]
     thank_buttons = buttons(thank_prompt.args)
     assert [b["value"] for b in thank_buttons] == [f"{ask.id}:{BOB}", f"{ask.id}:{CAROL}"]
     assert [b["text"]["text"] for b in thank_buttons] == ["Thank @bob", "Thank @carol"]
-    assert thank_prompt.args["response_type"] == "ephemeral"
 
     for _ in range(2):  # a double click is one thanks
         await slack.press(ActionId.THANK_HELPER, f"{ask.id}:{BOB}", user=ALICE)
@@ -77,6 +82,31 @@ async def test_ask_offer_resolve_thank(slack: Harness, fake: FakeSlack) -> None:
     assert any("thanked you for helping" in t for t in slack.private(BOB))
     assert any(c.args.get("channel") == dm(BOB) for c in fake.posts())
 
+
+
+async def test_the_resolve_form_opens_only_for_who_may_resolve_and_a_closed_one_resolves_nothing(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging database password safely?")
+    [ask] = await open_asks(slack)
+    await slack.press(ActionId.RESOLVE, str(ask.id), user=CAROL)  # not hers: no form
+    assert fake.find("views.open") == [] and len(await open_asks(slack)) == 1
+    await slack.press(ActionId.RESOLVE, str(ask.id), user=ALICE, send_form=False)  # closed
+    [form] = fake.find("views.open")
+    assert json.loads(form.args["view"]["private_metadata"]) == {"ask": ask.id, "channel": CHANNEL}
+    assert len(await open_asks(slack)) == 1  # Cancel resolves nothing
+
+
+async def test_when_slack_will_not_open_the_form_the_press_still_resolves(
+        slack: Harness, fake: FakeSlack) -> None:
+    """A trigger that expired while the press waited (a busy minute): nothing is lost."""
+    await slack.command("/ask", "how do I rotate the staging database password safely?")
+    [ask] = await open_asks(slack)
+    fake.failures["views.open"] = "expired_trigger_id"
+    await slack.press(ActionId.RESOLVE, str(ask.id), user=ALICE)
+    assert await open_asks(slack) == []
+    async with slack.runtime.store.unit_of_work() as uow:
+        kept = await uow.answers.for_ask(WS, ask.id)
+    assert kept is not None and kept.note is None
 
 
 async def test_only_the_asker_or_an_admin_resolves(slack: Harness, fake: FakeSlack) -> None:
