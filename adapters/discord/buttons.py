@@ -1,4 +1,4 @@
-"""Button presses and the ask form, translated into core commands."""
+"""Button presses, the ask form and the resolve form, translated into core commands."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.components import ButtonRef, host
+from adapters.discord.components import ButtonRef, ResolveForm, host
 from adapters.discord.interactions import (
     NOT_IN_A_SERVER,
     actor_of,
@@ -15,8 +15,9 @@ from adapters.discord.interactions import (
     workspace_of,
 )
 from bot.buttons import pressed
-from bot.commands import Command, CreateAsk
+from bot.commands import Command, CreateAsk, ResolveAsk
 from bot.domain import Actor, Platform, WorkspaceRef
+from bot.errors import StorageError
 from bot.messages import ActionId, error
 
 BUTTON_GONE = error("This button no longer works. Try the command again.")
@@ -43,6 +44,26 @@ async def press(interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
     if cmd is None:
         await tell(interaction, workspace, [BUTTON_GONE])
         return
+    if isinstance(cmd, ResolveAsk) and await _asks_what_solved_it(interaction, cmd):
+        await interaction.response.send_modal(ResolveForm(workspace, cmd.ask_id))
+        return  # resolved when the form is sent
+    await answer(interaction, cmd, workspace)
+
+
+async def _asks_what_solved_it(interaction: discord.Interaction[Any], cmd: ResolveAsk) -> bool:
+    """Whether the core says this member resolves this open ask (then the press opens the
+    resolve form); with the database unreachable, the press goes on as it is."""
+    try:
+        return await host(interaction).service.asks_what_solved_it(cmd.workspace, cmd.actor,
+                                                                   cmd.ask_id)
+    except StorageError:
+        return False
+
+
+async def submit_resolve(interaction: discord.Interaction[Any], workspace: WorkspaceRef,
+                         ask_id: int, solved: str) -> None:
+    """The resolve form was sent: resolve, with what solved it when it says."""
+    cmd = ResolveAsk(workspace, actor_of(interaction), ask_id, solved.strip() or None)
     await answer(interaction, cmd, workspace)
 
 

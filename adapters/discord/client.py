@@ -23,7 +23,7 @@ from adapters.discord.reactions import ReactionQueue, reaction_command, reaction
 from adapters.discord.settings import DiscordSettings, discord_endpoints
 from adapters.discord.slash import register_commands
 from adapters.ops.logs import bind, new_id
-from bot.domain import Platform
+from bot.domain import Platform, WorkspaceRef
 from bot.errors import ChatError, ConfigError
 from bot.inbox import Inbox
 from bot.messages import error
@@ -155,6 +155,10 @@ class LeanonClient(discord.AutoShardedClient):
     async def form_submitted(self, interaction: discord.Interaction[Any], question: str,
                              tried: str, anonymous: bool) -> None:
         await buttons.submit_form(interaction, question, tried, anonymous)
+
+    async def resolve_submitted(self, interaction: discord.Interaction[Any],
+                                workspace: WorkspaceRef, ask_id: int, solved: str) -> None:
+        await buttons.submit_resolve(interaction, workspace, ask_id, solved)
 
     async def close(self) -> None:
         await self.reactions.close()

@@ -1,4 +1,4 @@
-"""Persistent buttons and the ask form.
+"""Persistent buttons, the ask form and the resolve form.
 
 A button's custom id carries everything needed to act on it after a restart:
 `<ActionId value>:<button value>@<guild id>`, e.g. `leanon_offer_help:42@81234`. The guild
@@ -15,6 +15,8 @@ import discord
 
 from adapters.discord.names import NameBook
 from adapters.discord.settings import DiscordSettings
+from bot.deps import NOTE_MAX_CHARS
+from bot.domain import WorkspaceRef
 from bot.inbox import Inbox
 from bot.messages import ActionId, ButtonStyle
 from bot.service import Leanon
@@ -98,6 +100,27 @@ class AskForm(discord.ui.Modal, title="Ask for help"):
                                                self.tried.value, self.anonymous)
 
 
+RESOLVE_FORM = "leanon_resolve_form"
+
+
+class ResolveForm(discord.ui.Modal, title="Resolve your ask"):
+    """Resolved, pressed by the asker or an admin: what solved it (optional)."""
+
+    solved: discord.ui.TextInput[ResolveForm] = discord.ui.TextInput(
+        label="What solved it? (optional)", custom_id="solved", style=discord.TextStyle.paragraph,
+        required=False, max_length=NOTE_MAX_CHARS,
+        placeholder="One or two lines: leanon offers it when someone asks this again.")
+
+    def __init__(self, workspace: WorkspaceRef, ask_id: int) -> None:
+        super().__init__(timeout=900, custom_id=f"{RESOLVE_FORM}:{ask_id}")
+        self.workspace = workspace
+        self.ask_id = ask_id
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await host(interaction).resolve_submitted(interaction, self.workspace, self.ask_id,
+                                                  self.solved.value)
+
+
 class Host(Protocol):
     """What buttons, forms and interactions need of the client they arrive on (the client,
     `adapters.discord.client.LeanonClient`, is built from them, so they name it by this)."""
@@ -114,6 +137,10 @@ class Host(Protocol):
 
     async def form_submitted(self, interaction: discord.Interaction[Any], question: str,
                              tried: str, anonymous: bool) -> None:
+        ...
+
+    async def resolve_submitted(self, interaction: discord.Interaction[Any],
+                                workspace: WorkspaceRef, ask_id: int, solved: str) -> None:
         ...
 
 

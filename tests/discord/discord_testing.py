@@ -13,6 +13,7 @@ from typing import Any
 import discord
 
 from adapters.discord import DiscordSettings, run_discord
+from adapters.discord.components import RESOLVE_FORM
 from bot.app import Runtime, bootstrap
 from bot.config import Config
 from bot.domain import Platform, Thanks, WorkspaceRef
@@ -152,9 +153,19 @@ class Harness:
         if self.task is not None:
             await asyncio.wait_for(self.task, 5)
 
-    async def run(self, payload: Json) -> list[Answer]:
-        """Send an interaction and wait until it is answered."""
-        return await self.fake.answer(await self.fake.interact(payload))
+    async def run(self, payload: Json, solved: str = "", send_form: bool = True) -> list[Answer]:
+        """Send an interaction and wait until it is answered. When the answer is the
+        resolve form, the member sends it with `solved` (unless `send_form` is False)."""
+        answers = await self.fake.answer(await self.fake.interact(payload))
+        if send_form and len(answers) == 1 and answers[0].type == 9 and str(
+                answers[0].data.get("custom_id", "")).startswith(RESOLVE_FORM):
+            who = (payload.get("member") or {}).get("user") or payload.get("user") or {}
+            sent = submit_form(answers[0].data["custom_id"], {"solved": solved},
+                               who=str(who.get("id", ALICE)))
+            if "member" in payload:
+                sent["member"] = payload["member"]  # the same member, permissions and all
+            return await self.run(sent)
+        return answers
 
     async def react(self, payload: Json, kind: str = "add") -> None:
         event = "MESSAGE_REACTION_ADD" if kind == "add" else "MESSAGE_REACTION_REMOVE"

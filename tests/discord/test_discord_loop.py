@@ -134,3 +134,24 @@ async def test_forget_me_asks_first_then_forgets(leanon: Harness, fake: FakeDisc
     assert "Done." in done.text and "kept without your name" in done.text
     description = fake.messages[card_of(fake)["id"]]["embeds"][0]["description"]
     assert "Asked by someone" in description and ALICE not in description
+
+
+async def test_resolved_opens_the_resolve_form_and_its_note_is_kept(
+        leanon: Harness, fake: FakeDiscord) -> None:
+    await leanon.run(slash("ask", option("question", QUESTION)))
+    card = card_of(fake)
+    [refused] = await leanon.run(press(card, "Resolved", who=BOB))  # not his: no form
+    assert refused.type == 4 and "Only the person who asked" in refused.text
+    [form] = await leanon.run(press(card, "Resolved", who=ALICE), send_form=False)
+    assert form.type == 9 and form.data["title"] == "Resolve your ask"
+    inputs = [c for row in form.data["components"] for c in row["components"]]
+    assert [(i["custom_id"], i["required"]) for i in inputs] == [("solved", False)]
+    async with leanon.runtime.store.unit_of_work() as uow:
+        assert (await uow.asks.get(WS, 1)).status is AskStatus.OPEN  # type: ignore[union-attr]
+    [resolved] = await leanon.run(submit_form(form.data["custom_id"], {
+        "solved": "Restarted the runner; <@&1> the cache was stale."}))
+    assert "Saved what solved it" in resolved.text
+    async with leanon.runtime.store.unit_of_work() as uow:
+        kept = await uow.answers.for_ask(WS, 1)
+    assert kept is not None and kept.note is not None and kept.note.startswith("Restarted")
+    assert "<@&1>" not in kept.note  # mentions neutralised
