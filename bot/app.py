@@ -33,11 +33,12 @@ from adapters.slack.auth import SingleWorkspace, WorkspaceAuth, close_shared_ses
 from adapters.slack.installs import InstalledWorkspaces
 from adapters.slack.oauth import STATE_SECONDS, oauth_flow
 from adapters.slack.server import close_socket_mode, connect_socket_mode, web_app
+from bot import answers as answers_mod
 from bot import cards as cards_mod
 from bot.config import Config
 from bot.config_check import CLEAR_TOKENS, discord_settings, secret_text, validate
 from bot.deps import Deps, SystemClock
-from bot.domain import Platform
+from bot.domain import Platform, WorkspaceRef
 from bot.errors import ChatError, StorageError
 from bot.inbox import Inbox
 from bot.outbox import Outbox
@@ -95,6 +96,34 @@ async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics
         await inbox.stop(grace=0)
         await service.outbox.stop(grace=0)
         await store.close()
+
+
+@asynccontextmanager
+async def _store(config: Config) -> AsyncIterator[SqlStore]:
+    """The configured database, migrated, for a command that does not run leanon."""
+    await upgrade(config.database_url)
+    store = SqlStore(create_engine(config.database_url))
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def import_answers_file(config: Config, path: Path,
+                              workspace: WorkspaceRef) -> tuple[int, int]:
+    """`leanon answers import`: the file's known answers into the workspace's memory (all
+    or none); the number added and the number it had already. AnswersFileError, OSError."""
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    known = answers_mod.read_answers(text, path.name)
+    async with _store(config) as store:
+        return await answers_mod.import_answers(store.unit_of_work, workspace, known,
+                                                SystemClock().now())
+
+
+async def export_answers_file(config: Config, workspace: WorkspaceRef, name: str) -> str:
+    """`leanon answers export`: the workspace's memory as the text of a file called `name`."""
+    async with _store(config) as store:
+        return await answers_mod.export_answers(store.unit_of_work, workspace, name)
 
 
 async def run_console_workspace(config: Config, stream: TextIO = sys.stdin,

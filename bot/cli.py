@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
                                                        "it needs")
     invite.add_argument("--client-id", help="the application id (default: read from "
                                             "DISCORD_TOKEN)")
+    answers = sub.add_parser("answers", help="known answers: an FAQ into leanon's memory, or "
+                             "the memory out to a file")
+    answers_sub = answers.add_subparsers(dest="answers_command", required=True)
+    load = answers_sub.add_parser("import", help="add a file's answers (CSV with a header row, "
+                                  "or JSON lines: question, answer, link, channel)")
+    load.add_argument("path", help="the file (.csv, or JSON lines)")
+    save = answers_sub.add_parser("export", help="write the answers leanon knows (JSON lines, "
+                                  "or CSV when the file name ends in .csv)")
+    save.add_argument("path", nargs="?", default="-", help="the file (default: standard output)")
+    for command in (load, save):
+        command.add_argument("--workspace", required=True, metavar="PLATFORM:ID",
+                             help="slack:<team id>, discord:<server id> or console")
     config = sub.add_parser("config", help="leanon's own configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     config_sub.add_parser("check", help="validate the configuration and print it, secrets masked")
@@ -94,9 +106,38 @@ async def _db(config: Config, args: argparse.Namespace) -> None:
         print(f"database downgraded to {args.revision}")
 
 
+async def _answers(config: Config, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.answers import AnswersFileError, parse_workspace
+    from bot.app import export_answers_file, import_answers_file
+
+    try:
+        workspace = parse_workspace(args.workspace)
+        if args.answers_command == "import":
+            added, known = await import_answers_file(config, Path(args.path), workspace)
+            print(f"{added} answers added to {args.workspace}"
+                  + (f"; {known} it knew already" if known else ""))
+            return 0
+        text = await export_answers_file(config, workspace, args.path)
+        if args.path == "-":
+            sys.stdout.write(text)
+        else:
+            await asyncio.to_thread(Path(args.path).write_text, text, encoding="utf-8")
+        return 0
+    except (ValueError, AnswersFileError) as exc:
+        print(f"leanon answers {args.answers_command}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"leanon answers {args.answers_command}: {args.path}: {exc.strerror}",
+              file=sys.stderr)
+    return 2
+
+
 async def _main(args: argparse.Namespace, config: Config) -> int:
     from bot.app import run_bots, run_console_workspace
 
+    if args.command == "answers":
+        return await _answers(config, args)
     if args.command == "db":
         await _db(config, args)
         return 0
