@@ -7,13 +7,21 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot import cards, outbox
-from bot.commands import CreateAsk, ListAsks, OfferHelp, ResolveAsk, RunAskMaintenance
+from bot.commands import (
+    CreateAsk,
+    ListAsks,
+    MarkAnswer,
+    OfferHelp,
+    ResolveAsk,
+    RunAskMaintenance,
+)
 from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, NOTE_MAX_CHARS, TRIED_MAX_CHARS, Deps
 from bot.domain import Actor, Ask, AskStatus, CloseReason, NewAnswer, NewAsk, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
 from bot.text import (
+    NFC_MAX_SHRINK,
     clean_user_text,
     needs_specific_tip,
     neutralise_mentions,
@@ -134,18 +142,60 @@ async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
     note = _note(cmd.note)
     if isinstance(note, Reply):
         return note
-    now = deps.clock.now()
     async with deps.uow() as uow:
         ask = await _load(uow, cmd.workspace, cmd.ask_id)
     if ask is None:
         return Reply.of(error(ASK_GONE))
     # The platform is asked outside any unit of work (a look-up may take a while).
-    is_asker = ask.asker_id is not None and ask.asker_id == cmd.actor.user_id
     if not await may_resolve(deps, ask, cmd.actor):
         return Reply.of(error("Only the person who asked (or a workspace admin) can mark "
                               "this ask resolved. If you can help, press I can help."))
+    return await _resolve(deps, ask, cmd.actor, note)
+
+
+async def mark_answer(cmd: MarkAnswer, deps: Deps) -> Reply:
+    """A reply in an ask's thread marked as the answer (asker or admin): its text is what
+    solved the ask, its author is credited as a helper; an open ask is resolved."""
+    thread = cmd.thread
+    if thread is None:
+        try:
+            thread = await deps.directory.thread_of(cmd.workspace, cmd.message)
+        except ChatError as exc:
+            log.info("thread unknown for a marked answer: %s", exc)
+            return Reply.of(error("leanon can't tell which ask this reply belongs to right "
+                                  "now. Please try again in a moment."))
+    async with deps.uow() as uow:
+        ask = await uow.asks.find_by_message(cmd.workspace, thread) if thread else None
+    if ask is None:
+        return Reply.of(error("Mark as the answer works on a reply in an ask's thread. "
+                              "Nothing was changed."))
+    if not await may_resolve(deps, ask, cmd.actor):
+        return Reply.of(error("Only the person who asked (or a workspace admin) can mark "
+                              "the answer to this ask."))
+    if await deps.is_bot(cmd.workspace, cmd.author):
+        return Reply.of(error("That message is a bot's: mark the teammate's reply that "
+                              "solved it."))
+    if ask.status is AskStatus.CLOSED:
+        return Reply.of(error("This ask was closed without being resolved. Nothing was "
+                              "changed."))
+    # The reply's text, however long: the note keeps its first lines.
+    raw = clean_user_text(cmd.text[: NFC_MAX_SHRINK * NOTE_MAX_CHARS])
+    note = raw if len(raw) <= NOTE_MAX_CHARS else raw[: NOTE_MAX_CHARS - 1].rstrip() + "…"
+    if not note:
+        return Reply.of(error("That reply has no text to keep as the answer."))
+    return await _resolve(deps, ask, cmd.actor, neutralise_mentions(note), cmd.author.user_id)
+
+
+async def _resolve(deps: Deps, ask: Ask, actor: Actor, note: str | None,
+                   credited: str | None = None) -> Reply:
+    """Resolve `ask` for `actor` (who may), keeping what solved it; `credited` (the author
+    of a reply marked as the answer) counts as a helper."""
+    now = deps.clock.now()
+    is_asker = ask.asker_id is not None and ask.asker_id == actor.user_id
+    if credited == ask.asker_id:
+        credited = None  # the asker solved it: nobody to credit
     if not ask.is_open:
-        return await _note_resolved(deps, ask, note)
+        return await _note_resolved(deps, ask, note, credited)
     writers = await _thread_authors(deps, ask)
     private = await _private(deps, ask)
     async with deps.uow() as uow:
@@ -154,6 +204,8 @@ async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
             return Reply.of(notice(line("This ask is already resolved or closed.")))
         await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
                                         ask.channel_id, private))
+        if credited is not None:
+            await uow.asks.add_offer(ask.id, credited, now)
         helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
         await outbox.refresh_card(uow, now, resolved)
         thankable = [h for h in dict.fromkeys([*helper_ids, *writers]) if h != ask.asker_id]
@@ -192,7 +244,8 @@ def _note_too_long(length: int) -> Reply:
                           f"{NOTE_MAX_CHARS:,}. Nothing was changed."))
 
 
-async def _note_resolved(deps: Deps, ask: Ask, note: str | None) -> Reply:
+async def _note_resolved(deps: Deps, ask: Ask, note: str | None,
+                         credited: str | None = None) -> Reply:
     """The asker or an admin says what solved an ask that is closed already."""
     if note is None or ask.status is not AskStatus.RESOLVED:
         return Reply.of(notice(line("This ask is already resolved or closed.")))
@@ -205,6 +258,8 @@ async def _note_resolved(deps: Deps, ask: Ask, note: str | None) -> Reply:
                                             ask.channel_id, private))
         else:
             await uow.answers.set_note(kept.id, note, now)
+        if credited is not None:
+            await uow.asks.add_offer(ask.id, credited, now)
         await uow.commit()
     return Reply.of(notice(line("This ask was resolved already; what solved it is saved.")))
 

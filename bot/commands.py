@@ -46,6 +46,20 @@ class ResolveAsk:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkAnswer:
+    """A reply in an ask's thread marked as the answer (a message action): its text says
+    what solved the ask, its author is credited as a helper."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    message: MessageRef
+    author: Person
+    text: str
+    # The thread's parent (the card), where the platform says it; else the core asks.
+    thread: MessageRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ThankHelper:
     workspace: WorkspaceRef
     actor: Actor
@@ -195,7 +209,7 @@ class RunAskMaintenance:
 
 
 Command = (
-    CreateAsk | OfferHelp | ResolveAsk | ThankHelper | ListAsks | ReactionAdded
+    CreateAsk | OfferHelp | ResolveAsk | MarkAnswer | ThankHelper | ListAsks | ReactionAdded
     | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | ShowConfig
     | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance | SetNudge | NudgeOff
     | NudgePreview | NudgeNow | RunDueNudges

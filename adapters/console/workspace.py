@@ -22,6 +22,7 @@ from bot.buttons import pressed
 from bot.commands import (
     Command,
     CreateAsk,
+    MarkAnswer,
     Person,
     ReactionAdded,
     ReactionRemoved,
@@ -48,6 +49,8 @@ Every message gets a short id like m3; use it to press buttons, react and reply.
   <name>> <anything below>       do one line as <name>, e.g.  bob> react m2 pray
   <text>                         post a message in #general
   reply <id> <text>              post in the thread of message <id>
+  answer <id>                    mark the reply <id> as the answer to its ask (its text is
+                                 what solved it, its author is credited)
   /ask <question>                ask for help (--anon to ask anonymously,
                                  --tried <what you tried> to add it)
   /ask                           open the ask form (question, what you tried, anonymous);
@@ -167,6 +170,7 @@ class ConsoleWorkspace:
         return {
             "help": self._help, "quit": self._quit, "exit": self._quit, "as": self._as,
             "members": self._members, "reply": self._reply, "press": self._press,
+            "answer": self._answer,
             "react": self._react, "unreact": self._unreact, "time": self._time,
             "/ask": self._ask, "/thanks": self._thanks, "/leanon": self._leanon,
         }
@@ -230,6 +234,16 @@ class ConsoleWorkspace:
         root = parent.thread_of or parent.id
         self.chat.add(ConsoleMessage(self.chat.new_id(), self.current, text=text.strip(),
                                      thread_of=root))
+        return True
+
+    async def _answer(self, rest: str, source: LineSource) -> bool:
+        """`answer m5`: mark the reply m5 as the answer to its ask (the message action)."""
+        msg = self._find(rest.strip())
+        if msg is None:
+            return True
+        thread = MessageRef(self.channel_id, msg.thread_of) if msg.thread_of else None
+        await self.dispatch(MarkAnswer(self.workspace, self.actor(), MessageRef(
+            self.channel_id, msg.id), Person(msg.author, is_bot=msg.is_bot), msg.text, thread))
         return True
 
     async def _ask(self, rest: str, source: LineSource) -> bool:

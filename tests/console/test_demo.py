@@ -253,3 +253,19 @@ async def test_only_those_who_may_resolve_are_asked_what_solved_it(tmp_path: Pat
                               "solved: my guess\n", tmp_path)
     assert "Only the person who asked" in output
     assert "  solved:" not in output  # no form: the next line ran as itself
+
+
+async def test_a_reply_marked_as_the_answer_resolves_and_credits_its_author(tmp_path: Path) -> None:
+    output = await run_script("/ask Where is the VPN config?\n"
+                              "carol> reply m1 It's in the wiki under Network, step 4\n"
+                              "bob> answer m4\nanswer m4\nanswer m1\n", tmp_path)
+    assert "Only the person who asked (or a workspace admin) can mark the answer" in output
+    assert "1 person offered to help: @carol" in output and "Thank @carol" in output
+    assert "Mark as the answer works on a reply in an ask's thread" in output
+    store = SqlStore(create_engine(f"sqlite:///{tmp_path / 'console.db'}"))
+    try:
+        async with store.unit_of_work() as uow:
+            [kept] = await uow.answers.export(WorkspaceRef(Platform.CONSOLE, "console"))
+    finally:
+        await store.close()
+    assert kept.note == "It's in the wiki under Network, step 4"

@@ -12,16 +12,28 @@ import pytest
 from bot.commands import (
     CreateAsk,
     ListAsks,
+    MarkAnswer,
     OfferHelp,
+    Person,
     ResolveAsk,
     RunAskMaintenance,
     ThankHelper,
 )
-from bot.domain import Actor, Ask, AskStatus, CloseReason, Settings, ThanksSource, WorkspaceRef
+from bot.domain import (
+    Actor,
+    Ask,
+    AskStatus,
+    CloseReason,
+    MessageRef,
+    Settings,
+    ThanksSource,
+    WorkspaceRef,
+)
 from bot.messages import ActionId, Mention, MessageKind, Reply, UserText
 from tests.unit.fakes import (
     ADMIN,
     ASKER,
+    BOT,
     CHANNEL,
     GOOD_QUESTION,
     HELPER,
@@ -691,3 +703,59 @@ async def test_an_expired_ask_is_not_remembered_as_answered(world: World) -> Non
     await world.handle(RunAskMaintenance())
     assert world.store.ask(other.id).status is AskStatus.CLOSED
     assert [a.ask_id for a in world.store.answers()] == [ask.id]
+
+
+# --- a reply marked as the answer ------------------------------------------------------------
+
+
+def marked(ask: Ask, who: str = ASKER, author: str = HELPER, text: str = "Run the rotate job.",
+           thread: bool = True) -> MarkAnswer:
+    reply = MessageRef(CHANNEL, "r99")
+    return MarkAnswer(WS, member(who, admin=who == ADMIN), reply, Person(author), text,
+                      card(ask) if thread else None)
+
+
+async def test_a_reply_marked_as_the_answer_resolves_the_ask_and_credits_its_author(
+        world: World) -> None:
+    ask = await open_ask(world)
+    reply = await world.handle(marked(ask, text="Run the rotate job, then <!channel> ping"))
+    assert world.store.ask(ask.id).status is AskStatus.RESOLVED
+    [kept] = world.store.answers()
+    assert kept.note is not None and kept.note.startswith("Run the rotate job")
+    assert "<!channel>" not in kept.note
+    assert [o.helper_id for o in world.store.offers(ask.id)] == [HELPER]  # credited
+    assert [b.value for b in reply.private[0].buttons] == [f"{ask.id}:{HELPER}"]
+
+
+async def test_marking_on_a_resolved_ask_replaces_its_note_and_a_long_reply_is_cut(
+        world: World) -> None:
+    ask = await open_ask(world)
+    await world.handle(ResolveAsk(WS, member(ASKER), ask.id, note="first guess"))
+    await world.handle(marked(ask, who=ADMIN, author=HELPER2, text="word " * 400))
+    [kept] = world.store.answers()
+    assert kept.note is not None and len(kept.note) == 1000 and kept.note.endswith("…")
+    assert [o.helper_id for o in world.store.offers(ask.id)] == [HELPER2]
+
+
+async def test_the_thread_is_asked_of_the_platform_when_the_action_did_not_say(
+        world: World) -> None:
+    ask = await open_ask(world)
+    world.chat.threads[MessageRef(CHANNEL, "r99")] = card(ask)
+    await world.handle(marked(ask, thread=False))
+    assert world.store.ask(ask.id).status is AskStatus.RESOLVED
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"who": OTHER}, "Only the person who asked"),
+    ({"thread": False}, "works on a reply in an ask's thread"),
+    ({"author": BOT}, "That message is a bot's"),
+    ({"text": "   "}, "no text to keep"),
+])
+async def test_a_mark_that_cannot_be_taken_changes_nothing(
+        world: World, change: dict[str, object], said: str) -> None:
+    world.chat.bots.add(BOT)
+    ask = await open_ask(world)
+    reply = await world.handle(marked(ask, **change))  # type: ignore[arg-type]
+    assert not reply.ok and said in reply_text(reply)
+    assert world.store.ask(ask.id).status is AskStatus.OPEN and world.store.answers() == []
+    assert world.store.offers(ask.id) == []

@@ -45,7 +45,7 @@ def test_a_command_comes_back_equal_through_json(cmd: Command) -> None:
 
 
 def test_every_command_is_known() -> None:
-    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 22
+    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 23
 
 
 @pytest.mark.parametrize("data", [
