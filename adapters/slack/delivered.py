@@ -95,9 +95,14 @@ class Deliveries:
         inbox.register(SOURCE, self.process, self.given_up)
 
     def serve(self, app: AsyncApp, name: str, work: Work, *, commands: Iterable[str] = (),
-              actions: Iterable[str] = (), views: Iterable[str] = ()) -> None:
-        """`work` does the slash `commands`, button `actions` and form `views` named."""
+              actions: Iterable[str] = (), views: Iterable[str] = (),
+              shortcuts: Iterable[str] = ()) -> None:
+        """`work` does the slash `commands`, button `actions`, form `views` and message
+        `shortcuts` named."""
         listener = self.listener(name, work)
+        for shortcut in shortcuts:
+            self._routes["shortcut", shortcut] = name
+            app.shortcut(shortcut)(listener)
         for command in commands:
             self._routes["command", command] = name
             app.command(command)(listener)
@@ -118,6 +123,9 @@ class Deliveries:
             first = actions[0] if isinstance(actions, list) and actions else None
             action = first.get("action_id") if isinstance(first, dict) else None
             return self._routes.get(("action", action)) if isinstance(action, str) else None
+        if kind == "message_action":
+            callback = body.get("callback_id")
+            return self._routes.get(("shortcut", callback)) if isinstance(callback, str) else None
         if kind == "view_submission":
             view = body.get("view")
             callback = view.get("callback_id") if isinstance(view, dict) else None

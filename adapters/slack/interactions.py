@@ -16,12 +16,14 @@ from adapters.slack.delivered import Delivered, Respond
 from adapters.slack.failures import call
 from adapters.slack.views import RESOLVE_MODAL, read_resolve_form, resolve_modal
 from bot.buttons import pressed
-from bot.commands import Command, ResolveAsk
-from bot.domain import Actor
+from bot.commands import Command, MarkAnswer, Person, ResolveAsk
+from bot.domain import Actor, MessageRef
 from bot.errors import ChatError, StorageError
 from bot.messages import ActionId
 
 log = logging.getLogger(__name__)
+
+MARK_ANSWER = "leanon_mark_answer"  # the message shortcut's callback id
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
@@ -49,8 +51,27 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         await bridge.run(ResolveAsk(workspace, Actor(user_id), form.ask_id, form.note),
                          Origin(workspace, user_id, form.channel_id))
 
+    async def mark_answer(body: dict[str, Any], context: Delivered,
+                          respond: Respond | None) -> None:
+        workspace, user_id = context.workspace, context.user_id
+        message, channel = body.get("message"), (body.get("channel") or {}).get("id")
+        if workspace is None or not user_id or not isinstance(message, dict) \
+                or not isinstance(channel, str) or not isinstance(message.get("ts"), str):
+            return
+        ts, thread_ts = message["ts"], message.get("thread_ts")
+        # A reply names its thread; the thread's parent itself is no reply.
+        thread = MessageRef(channel, thread_ts) if isinstance(thread_ts, str) \
+            and thread_ts != ts else None
+        bot = message.get("bot_id") is not None or message.get("subtype") == "bot_message"
+        author = Person(str(message.get("user") or message.get("bot_id") or ""),
+                        is_bot=True if bot else None)
+        text = message.get("text") if isinstance(message.get("text"), str) else ""
+        await bridge.run(MarkAnswer(workspace, Actor(user_id), MessageRef(channel, ts), author,
+                                    str(text), thread), Origin(workspace, user_id, channel, respond))
+
     bridge.deliveries.serve(app, "pressed", on_press, actions=[a.value for a in ActionId])
     bridge.deliveries.serve(app, "resolve_form", resolve_form, views=[RESOLVE_MODAL])
+    bridge.deliveries.serve(app, "mark_answer", mark_answer, shortcuts=[MARK_ANSWER])
 
 
 async def _command(bridge: Bridge, body: dict[str, Any], origin: Origin, action: str,

@@ -46,7 +46,7 @@ UNUSABLE = ("Slack's answer to the install could not be used (it had no bot toke
 # The bot scopes an install asks for: the same as slack-manifest.yaml's.
 BOT_SCOPES = (
     "commands", "chat:write", "chat:write.public", "im:write", "users:read", "reactions:read",
-    "channels:history", "groups:history", "files:write",
+    "channels:history", "groups:history", "channels:read", "groups:read", "files:write",
 )
 
 Step = Callable[[AsyncBoltRequest], Awaitable[BoltResponse]]

@@ -122,3 +122,41 @@ async def test_only_the_asker_or_an_admin_resolves(slack: Harness, fake: FakeSla
     [prompt] = [c for c in fake.posts() if c.args["channel"] == dm(ALICE)
                 and "leanon_thank_helper" in c.text()]  # the asker gets the buttons by DM
     assert [b["value"] for b in buttons(prompt.args)] == [f"{ask.id}:{BOB}"]
+
+
+def mark_answer(fake: FakeSlack, reply_ts: str, thread_ts: str | None, author: str,
+                text: str, user: str = ALICE) -> dict:
+    body = payload("message_action")
+    body["user"]["id"] = user
+    body["channel"]["id"] = CHANNEL
+    body["response_url"] = fake.response_url(f"act-{user}")
+    body["trigger_id"] = f"trig.{reply_ts}"  # Slack's: one per use of the shortcut
+    body["message"].update(ts=reply_ts, user=author, text=text)
+    if thread_ts is None:
+        body["message"].pop("thread_ts")
+    else:
+        body["message"]["thread_ts"] = thread_ts
+    return body
+
+
+async def test_a_reply_marked_as_the_answer_resolves_the_ask_and_credits_its_author(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/ask", "how do I rotate the staging database password safely?")
+    [ask] = await open_asks(slack)
+    assert ask.message is not None
+    reply = fake.add_message(CHANNEL, CAROL, thread_ts=ask.message.message_id)
+    # Somewhere else first: a message in no ask's thread changes nothing.
+    elsewhere = fake.add_message(CHANNEL, CAROL)
+    await slack.interactive(mark_answer(fake, elsewhere, None, CAROL, "hi"))
+    assert len(await open_asks(slack)) == 1
+    await slack.interactive(mark_answer(fake, reply, ask.message.message_id, CAROL,
+                                        "Use `vault rotate`, <@U2147483698> knows"))
+    assert await open_asks(slack) == []
+    async with slack.runtime.store.unit_of_work() as uow:
+        kept = await uow.answers.for_ask(WS, ask.id)
+        offers = await uow.asks.offers(ask.id)
+    assert kept is not None and kept.note is not None and kept.note.startswith("Use `vault rotate`")
+    assert "<@U2147483698>" not in kept.note  # never a ping when it is shown again
+    assert [o.helper_id for o in offers] == [CAROL]
+    assert "Mark as the answer works on a reply in an ask's thread" in " ".join(
+        slack.private(ALICE))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from adapters.slack.commands import COMMANDS, THANKS
 from adapters.slack.events import EVENTS
+from adapters.slack.interactions import MARK_ANSWER
 from adapters.slack.oauth import BOT_SCOPES, REDIRECT_PATH
 from adapters.slack.server import EVENTS_PATH
 
@@ -32,6 +33,12 @@ def test_every_event_and_the_scopes_they_need() -> None:
     scopes = listed_under("bot")
     assert {"commands", "chat:write", "im:write", "users:read", "reactions:read"} <= set(scopes)
     assert scopes == list(BOT_SCOPES)  # what an OAuth install asks for
+
+
+def test_the_message_shortcut_is_in_the_manifest() -> None:
+    shortcuts = re.findall(r"callback_id: (\S+)", MANIFEST)
+    assert shortcuts == [MARK_ANSWER]
+    assert "type: message" in MANIFEST.split("shortcuts:")[1].split("oauth_config")[0]
 
 
 def test_the_oauth_redirect_url_and_no_token_rotation() -> None:
