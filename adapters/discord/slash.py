@@ -25,6 +25,7 @@ from bot.commands import (
     ExportData,
     ForgetMe,
     ListAsks,
+    MarkAnswer,
     Person,
     SetNamed,
     ShowConfig,
@@ -33,13 +34,14 @@ from bot.commands import (
     ShowStats,
     ThankMembers,
 )
-from bot.domain import Actor, WorkspaceRef
+from bot.domain import Actor, MessageRef, WorkspaceRef
 from bot.messages import error
 from bot.parsing import ParseError, leading_mentions, parse_leanon
 
 Interaction = discord.Interaction[Any]
 MENTION = re.compile(r"<@!?(\d{5,20})>")
 THANK_AUTHOR = "Thank this author"
+MARK_ANSWER = "Mark as the answer"
 
 
 async def run(interaction: Interaction, make: Callable[[WorkspaceRef, Actor], Command]) -> None:
@@ -98,6 +100,21 @@ async def thank_author(interaction: Interaction, message: discord.Message) -> No
     person = Person(str(author.id), author.bot or message.webhook_id is not None)
     await run(interaction, lambda ws, actor: ThankMembers(
         ws, actor, _channel(interaction), (person,), message.jump_url, event_id=str(interaction.id)))
+
+
+@app_commands.context_menu(name=MARK_ANSWER)
+@app_commands.guild_only()
+async def mark_answer(interaction: Interaction, message: discord.Message) -> None:
+    """A reply in an ask's thread is what solved it (for the asker or an admin)."""
+    author = message.author
+    person = Person(str(author.id), True if author.bot or message.webhook_id else None)
+    # A card's thread has the card's id, in the card's channel; the core asks otherwise.
+    channel = interaction.channel
+    thread = MessageRef(str(channel.parent_id), str(channel.id)) if isinstance(
+        channel, discord.Thread) and channel.parent_id else None
+    reply = MessageRef(str(message.channel.id), str(message.id))
+    await run(interaction, lambda ws, actor: MarkAnswer(ws, actor, reply, person,
+                                                        message.content, thread))
 
 
 leanon = app_commands.Group(name="leanon", description="leanon: your numbers, open asks, settings",
@@ -171,7 +188,7 @@ async def config_set(interaction: Interaction, setting: app_commands.Choice[str]
 
 
 COMMANDS: tuple[app_commands.Command[Any, ..., Any] | app_commands.ContextMenu | app_commands.Group, ...] = (
-    ask, thanks, thank_author, leanon)
+    ask, thanks, thank_author, mark_answer, leanon)
 
 
 def register_commands(tree: app_commands.CommandTree[Any]) -> None:

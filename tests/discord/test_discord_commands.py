@@ -8,7 +8,7 @@ from typing import Any
 
 from discord import app_commands
 
-from adapters.discord.slash import COMMANDS, THANK_AUTHOR
+from adapters.discord.slash import COMMANDS, MARK_ANSWER, THANK_AUTHOR
 
 
 def every_command() -> list[tuple[str, str]]:
@@ -34,7 +34,7 @@ def test_names_and_descriptions_fit_discord_rules() -> None:
     chat_input = re.compile(r"^[-_\w]{1,32}$")
     for command in COMMANDS:
         if isinstance(command, app_commands.ContextMenu):
-            assert command.name == THANK_AUTHOR and 1 <= len(command.name) <= 32
+            assert command.name in {THANK_AUTHOR, MARK_ANSWER} and 1 <= len(command.name) <= 32
             continue
         nodes: list[Any] = [command]
         if isinstance(command, app_commands.Group):
@@ -46,6 +46,6 @@ def test_names_and_descriptions_fit_discord_rules() -> None:
 
 def test_the_product_commands_are_all_there() -> None:
     names = {name for _, name in every_command()}
-    assert {"ask", "thanks", THANK_AUTHOR, "leanon help", "leanon stats", "leanon asks",
+    assert {"ask", "thanks", THANK_AUTHOR, MARK_ANSWER, "leanon help", "leanon stats", "leanon asks",
             "leanon leaderboard", "leanon named", "leanon forget-me", "leanon export",
             "leanon nudge", "leanon config show", "leanon config set"} <= names

@@ -125,12 +125,13 @@ async def test_a_channel_leanon_cannot_post_in_gets_a_clear_answer(
 async def test_commands_are_synced_on_start(leanon: Harness, fake: FakeDiscord) -> None:
     [synced] = fake.find("PUT", r"/applications/\d+/commands")
     names = sorted((c["type"], c["name"]) for c in synced.body)
-    assert names == [(1, "ask"), (1, "leanon"), (1, "thanks"), (3, "Thank this author")]
+    assert names == [(1, "ask"), (1, "leanon"), (1, "thanks"), (3, "Mark as the answer"),
+                     (3, "Thank this author")]
     leanon_command = next(c for c in synced.body if c["name"] == "leanon")
     subcommands = sorted(o["name"] for o in leanon_command["options"])
     assert subcommands == sorted(["help", "stats", "asks", "leaderboard", "named", "forget-me",
                                   "export", "nudge", "config"])
-    assert json.dumps(synced.body).count('"contexts": [0]') == 4  # servers only
+    assert json.dumps(synced.body).count('"contexts": [0]') == 5  # servers only
 
 
 async def test_commands_sync_to_the_dev_server_when_set(tmp_path: Path, fake: FakeDiscord) -> None:
@@ -138,4 +139,5 @@ async def test_commands_sync_to_the_dev_server_when_set(tmp_path: Path, fake: Fa
         pass
     assert fake.find("PUT", r"/applications/\d+/commands") == []
     [synced] = fake.find("PUT", rf"/applications/\d+/guilds/{WS.workspace_id}/commands")
-    assert {c["name"] for c in synced.body} == {"ask", "thanks", "leanon", "Thank this author"}
+    assert {c["name"] for c in synced.body} == {"ask", "thanks", "leanon", "Thank this author",
+                                                "Mark as the answer"}

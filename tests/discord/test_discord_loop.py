@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from adapters.discord.slash import MARK_ANSWER
 from bot.commands import RunAskMaintenance
 from bot.domain import AskStatus, ThanksSource
 from tests.discord.discord_testing import (
@@ -18,6 +19,7 @@ from tests.discord.discord_testing import (
     slash,
     sub,
     submit_form,
+    thank_author,
 )
 from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
 
@@ -155,3 +157,34 @@ async def test_resolved_opens_the_resolve_form_and_its_note_is_kept(
         kept = await uow.answers.for_ask(WS, 1)
     assert kept is not None and kept.note is not None and kept.note.startswith("Restarted")
     assert "<@&1>" not in kept.note  # mentions neutralised
+
+
+async def test_a_reply_marked_as_the_answer_resolves_and_credits_its_author(
+        leanon: Harness, fake: FakeDiscord) -> None:
+    await leanon.run(slash("ask", option("question", QUESTION)))
+    card = card_of(fake)
+    await leanon.run(press(card, "I can help", who=BOB))  # leanon starts the card's thread
+    written = fake.user_message(card["id"], fake.users[CAROL],
+                                "The CI secrets are in Vault under ci/, <@&1> can read")
+
+    def marked(message: dict, who: str = ALICE) -> dict:
+        payload = thank_author(message, who)
+        payload["data"]["name"] = MARK_ANSWER
+        payload["channel_id"] = message["channel_id"]
+        payload["channel"] = {**fake.channels[message["channel_id"]], "permissions": "311455501376"}
+        return payload
+
+    [refused] = await leanon.run(marked(written, who=BOB))
+    assert "Only the person who asked (or a workspace admin) can mark the answer" in refused.text
+    [done] = await leanon.run(marked(written))
+    assert done.ephemeral and "Your ask is resolved" in done.text
+    assert [b["label"] for row in done.data["components"] for b in row["components"]] == [
+        "Thank Bob", "Thank Carol"]
+    async with leanon.runtime.store.unit_of_work() as uow:
+        ask = await uow.asks.get(WS, 1)
+        kept = await uow.answers.for_ask(WS, 1)
+        offers = await uow.asks.offers(1)
+    assert ask is not None and ask.status is AskStatus.RESOLVED
+    assert kept is not None and kept.note is not None and kept.note.startswith("The CI secrets")
+    assert "<@&1>" not in kept.note
+    assert [o.helper_id for o in offers] == [BOB, CAROL]
