@@ -23,6 +23,7 @@ from bot.ports import UnitOfWorkFactory
 from bot.text import clean_user_text, neutralise_mentions, too_long
 
 ANSWER_MAX_CHARS = 4000  # an imported answer may be a paragraph of an FAQ
+FILE_MAX_BYTES = 20 * 1024 * 1024  # some thousands of answers; a larger file is refused unread
 LINK_MAX_CHARS = 2000
 CHANNEL_MAX_CHARS = 64
 FIELDS = ("question", "answer", "link", "channel")
@@ -66,7 +67,11 @@ def read_answers(text: str, name: str) -> list[KnownAnswer]:
     rows = _csv_rows(text) if name.lower().endswith(".csv") else _json_rows(text)
     found: list[KnownAnswer] = []
     problems: list[str] = []
-    for line, row in rows:
+    try:
+        read = list(rows)
+    except csv.Error as exc:  # a stray quote, a field over csv's own limit
+        raise AnswersFileError(f"nothing was imported: not a CSV file leanon can read ({exc})") from None
+    for line, row in read:
         if isinstance(row, str):
             problems.append(f"line {line}: {row}")
             continue
@@ -98,12 +103,13 @@ def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | str]]:
 
 
 def _json_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | str]]:
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at \n alone: U+2028 and its kind are text inside a JSON string.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
             row = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             yield number, "not a JSON object (JSON lines: one object per line)"
             continue
         yield number, row if isinstance(row, dict) else "not a JSON object"
@@ -130,8 +136,9 @@ def _checked(row: dict[str, Any]) -> KnownAnswer | str:
     question, answer, link, channel = (values[f] for f in FIELDS)
     if question is None or answer is None:
         return "question and answer must both be given"
-    if link is not None and not link.lower().startswith(("https://", "http://")):
-        return "link must be a web address (https://…)"
+    if link is not None and (not link.lower().startswith(("https://", "http://"))
+                             or any(c.isspace() or c in "<>|" for c in link)):
+        return "link must be a web address (https://…, no spaces or < > |)"
     if channel is not None and (" " in channel or not channel.isprintable()):
         return "channel must be a channel id, without spaces"
     return KnownAnswer(neutralise_mentions(question), neutralise_mentions(answer), link, channel)

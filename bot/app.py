@@ -113,7 +113,11 @@ async def import_answers_file(config: Config, path: Path,
                               workspace: WorkspaceRef) -> tuple[int, int]:
     """`leanon answers import`: the file's known answers into the workspace's memory (all
     or none); the number added and the number it had already. AnswersFileError, OSError."""
-    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    if (await asyncio.to_thread(path.stat)).st_size > answers_mod.FILE_MAX_BYTES:
+        raise answers_mod.AnswersFileError(
+            f"nothing was imported: the file is over {answers_mod.FILE_MAX_BYTES // 2**20} MB")
+    # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark.
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
     known = answers_mod.read_answers(text, path.name)
     async with _store(config) as store:
         return await answers_mod.import_answers(store.unit_of_work, workspace, known,

@@ -103,3 +103,27 @@ def test_workspaces_are_named_platform_colon_id() -> None:
     assert parse_workspace("Discord:81234") == WorkspaceRef(Platform.DISCORD, "81234")
     assert parse_workspace("console") == WorkspaceRef(Platform.CONSOLE, "console")
     assert KnownAnswer("q", "a").key == ("q", "a", None, None)
+
+
+def test_what_spreadsheets_and_web_pages_put_in_files_reads_back(
+        database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A byte-order mark (Excel's CSV UTF-8), CRLF line ends, and a line separator
+    (U+2028) pasted into a note: the export of such a note imports back as it was."""
+    faq = tmp_path / "faq.csv"
+    faq.write_bytes("\ufeffquestion,answer\r\nWho orders laptops?,IT\u2028by form\r\n".encode())
+    assert run("import", str(faq), "--workspace", "console") == 0
+    out = tmp_path / "out.jsonl"
+    assert run("export", str(out), "--workspace", "console") == 0
+    assert run("import", str(out), "--workspace", "slack:T0OTHER") == 0
+    assert run("export", "--workspace", "slack:T0OTHER") == 0
+    last = capsys.readouterr().out.rstrip("\n").split("\n")[-1]
+    assert json.loads(last)["answer"] == "IT\u2028by form"
+
+
+def test_a_broken_csv_or_deep_json_is_refused_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(AnswersFileError, match="not a CSV file leanon can read"):
+        read_answers('question,answer\n"q' + "x" * 140_000 + ",a\n", "f.csv")
+    with pytest.raises(AnswersFileError, match="line 1: not a JSON object"):
+        read_answers("[" * 100_000 + "]" * 100_000, "f.jsonl")
+    with pytest.raises(AnswersFileError, match="no spaces"):
+        read_answers('{"question": "q", "answer": "a", "link": "https://x/<!channel>"}', "f.jsonl")
