@@ -17,7 +17,7 @@ from bot.commands import (
 )
 from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, NOTE_MAX_CHARS, TRIED_MAX_CHARS, Deps
 from bot.domain import Actor, Ask, AskStatus, CloseReason, NewAnswer, NewAsk, WorkspaceRef
-from bot.errors import ChatError
+from bot.errors import ChatError, StorageError
 from bot.messages import Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
 from bot.text import (
@@ -198,21 +198,27 @@ async def _resolve(deps: Deps, ask: Ask, actor: Actor, note: str | None,
         return await _note_resolved(deps, ask, note, credited)
     writers = await _thread_authors(deps, ask)
     private = await _private(deps, ask)
+    meanwhile: Ask | None = None
     async with deps.uow() as uow:
         resolved = replace(ask, status=AskStatus.RESOLVED, closed_at=now)
-        if not await uow.asks.close(resolved):
-            return Reply.of(notice(line("This ask is already resolved or closed.")))
-        await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
-                                        ask.channel_id, private))
-        if credited is not None:
-            await uow.asks.add_offer(ask.id, credited, now)
-        helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
-        await outbox.refresh_card(uow, now, resolved)
-        thankable = [h for h in dict.fromkeys([*helper_ids, *writers]) if h != ask.asker_id]
-        buttons = cards.thank_buttons(resolved, thankable)
-        if not is_asker and ask.asker_id is not None:
-            await outbox.tell(uow, now, ask.workspace, ask.channel_id, ask.asker_id, buttons)
-        await uow.commit()
+        closed = await uow.asks.close(resolved)
+        if not closed:
+            meanwhile = await _load(uow, ask.workspace, ask.id)
+        else:
+            await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
+                                            ask.channel_id, private))
+            if credited is not None:
+                await uow.asks.add_offer(ask.id, credited, now)
+            helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
+            await outbox.refresh_card(uow, now, resolved)
+            thankable = [h for h in dict.fromkeys([*helper_ids, *writers]) if h != ask.asker_id]
+            buttons = cards.thank_buttons(resolved, thankable)
+            if not is_asker and ask.asker_id is not None:
+                await outbox.tell(uow, now, ask.workspace, ask.channel_id, ask.asker_id, buttons)
+            await uow.commit()
+    if not closed:  # resolved by someone else meanwhile: what this one says still counts
+        return await _note_resolved(deps, meanwhile, note, credited) if meanwhile \
+            else Reply.of(error(ASK_GONE))
     kept = (notice(line("Saved what solved it: leanon offers it when someone asks this "
                         "again.")),) if note else ()
     if is_asker:
@@ -251,16 +257,23 @@ async def _note_resolved(deps: Deps, ask: Ask, note: str | None,
         return Reply.of(notice(line("This ask is already resolved or closed.")))
     now = deps.clock.now()
     private = await _private(deps, ask)
-    async with deps.uow() as uow:
-        kept = await uow.answers.for_ask(ask.workspace, ask.id)
-        if kept is None:  # resolved before leanon kept answers
-            await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
-                                            ask.channel_id, private))
-        else:
-            await uow.answers.set_note(kept.id, note, now)
-        if credited is not None:
-            await uow.asks.add_offer(ask.id, credited, now)
-        await uow.commit()
+    for attempt in (1, 2):
+        try:
+            async with deps.uow() as uow:
+                kept = await uow.answers.for_ask(ask.workspace, ask.id)
+                if kept is None:  # resolved before leanon kept answers, or just now
+                    await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
+                                                    ask.channel_id, private))
+                else:
+                    await uow.answers.set_note(kept.id, note, now)
+                if credited is not None:
+                    await uow.asks.add_offer(ask.id, credited, now)
+                await uow.commit()
+            break
+        except StorageError:
+            if attempt == 2:
+                raise  # the second time it is not a concurrent first note
+            log.info("a note for ask %d met a concurrent one; trying again", ask.id)
     return Reply.of(notice(line("This ask was resolved already; what solved it is saved.")))
 
 

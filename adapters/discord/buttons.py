@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import discord
@@ -21,6 +22,7 @@ from bot.errors import StorageError
 from bot.messages import ActionId, error
 
 BUTTON_GONE = error("This button no longer works. Try the command again.")
+FORM_CHECK_SECONDS = 1.5  # then the press is deferred and worked as it is
 
 
 def command_for(ref: ButtonRef, workspace: WorkspaceRef, actor: Actor) -> Command | None:
@@ -52,11 +54,12 @@ async def press(interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
 
 async def _asks_what_solved_it(interaction: discord.Interaction[Any], cmd: ResolveAsk) -> bool:
     """Whether the core says this member resolves this open ask (then the press opens the
-    resolve form); with the database unreachable, the press goes on as it is."""
+    resolve form); with the database unreachable or slow (the form must be Discord's
+    answer within 3 s), the press goes on as it is and resolves without a note."""
     try:
-        return await host(interaction).service.asks_what_solved_it(cmd.workspace, cmd.actor,
-                                                                   cmd.ask_id)
-    except StorageError:
+        return await asyncio.wait_for(host(interaction).service.asks_what_solved_it(
+            cmd.workspace, cmd.actor, cmd.ask_id), FORM_CHECK_SECONDS)
+    except (StorageError, TimeoutError):
         return False
 
 

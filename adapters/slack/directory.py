@@ -12,7 +12,7 @@ from adapters.slack.auth import WorkspaceAuth
 from adapters.slack.failures import call
 from adapters.slack.members import Members
 from bot.domain import MessageRef, WorkspaceRef
-from bot.errors import ChatError
+from bot.errors import ChatError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,28 @@ class SlackDirectory:
             THREADS_REMEMBERED)
         self._private: TTLCache[tuple[WorkspaceRef, str], bool] = TTLCache(
             CHANNELS_REMEMBERED, CHANNEL_SECONDS)
+        self._bot_users: TTLCache[WorkspaceRef, str] = TTLCache(CHANNELS_REMEMBERED, 3600)
 
     async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
         return await self._members.is_admin(workspace, user_id)
 
     async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
-        """Bot users, app users and Slackbot (users.info says it of leanon too)."""
-        return await self._members.is_bot(workspace, user_id)
+        """leanon itself (known without a look-up, even when users.info fails), Slackbot,
+        bot users and app users."""
+        return await self._members.is_bot(workspace, user_id, await self._own(workspace))
+
+    async def _own(self, workspace: WorkspaceRef) -> str | None:
+        """leanon's own member id in the workspace, remembered (an install's does not change)."""
+        if (known := self._bot_users.get(workspace)) is not None:
+            return known
+        try:
+            own = await self._auth.bot_user_id(workspace)
+        except (ChatError, StorageError) as exc:
+            log.info("leanon's own member id unknown: %s", exc)
+            return None
+        if own:
+            self._bot_users[workspace] = own
+        return own
 
     async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
         """The thread's parent when the message is a thread reply, else None."""

@@ -65,9 +65,9 @@ class Members:
         info = await self.info(workspace, user_id)
         return info is not None and info.is_admin
 
-    async def is_bot(self, workspace: WorkspaceRef, user_id: str) -> bool:
-        """Slackbot, bot users and app users (leanon among them) count as bots."""
-        if user_id == SLACKBOT:
+    async def is_bot(self, workspace: WorkspaceRef, user_id: str, own_bot: str | None = None) -> bool:
+        """leanon itself (`own_bot`), Slackbot, bot users and app users count as bots."""
+        if user_id in {own_bot, SLACKBOT}:
             return True
         info = await self.info(workspace, user_id)
         return info is not None and info.is_bot

@@ -14,7 +14,7 @@ from bot.domain import MessageRef, Platform, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Link, Mention, line, notice
 from bot.ports import Chat, Directory, OncePoster
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.fake_slack import BOT_TOKEN, BOT_USER, FakeSlack
 from tests.slack.slack_testing import ADMIN, BOB, CAROL, CHANNEL, WS
 
 
@@ -101,6 +101,9 @@ async def test_the_directory_knows_admins_bots_and_who_wrote_in_a_thread(
     assert await directory.is_admin(WS, ADMIN) and not await directory.is_admin(WS, CAROL)
     assert await directory.is_bot(WS, "UOTHERBOT") and await directory.is_bot(WS, "USLACKBOT")
     assert not await directory.is_bot(WS, CAROL)
+    fake.failures["users.info"] = "ratelimited"  # leanon knows itself without users.info
+    assert await directory.is_bot(WS, BOT_USER)
+    del fake.failures["users.info"]
     parent = fake.add_message(CHANNEL, BOB)
     for who in (CAROL, BOB, CAROL):
         fake.add_message(CHANNEL, who, thread_ts=parent)

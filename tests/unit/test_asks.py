@@ -759,3 +759,20 @@ async def test_a_mark_that_cannot_be_taken_changes_nothing(
     assert not reply.ok and said in reply_text(reply)
     assert world.store.ask(ask.id).status is AskStatus.OPEN and world.store.answers() == []
     assert world.store.offers(ask.id) == []
+
+
+async def test_a_resolve_and_a_marked_answer_at_once_keep_the_answer_and_its_credit(
+        world: World) -> None:
+    """Whichever closes the ask first, what the other says still counts."""
+    for _ in range(2):
+        ask = await open_ask(world, text=f"How do I rotate key {ask_count(world)} safely?")
+        await asyncio.gather(world.handle(ResolveAsk(WS, member(ASKER), ask.id)),
+                             world.handle(marked(ask, text="Use the rotate job.")))
+        assert world.store.ask(ask.id).status is AskStatus.RESOLVED
+        [kept] = [a for a in world.store.answers() if a.ask_id == ask.id]
+        assert kept.note == "Use the rotate job."
+        assert [o.helper_id for o in world.store.offers(ask.id)] == [HELPER]
+
+
+def ask_count(world: World) -> int:
+    return len(world.store.asks())
