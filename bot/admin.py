@@ -81,6 +81,9 @@ async def forget_me(cmd: ForgetMe, deps: Deps) -> Reply:
         asks = await uow.asks.by_asker(cmd.workspace, user_id)
         removed_thanks = await uow.thanks.forget_member(cmd.workspace, user_id)
         await uow.asks.forget_asker(cmd.workspace, user_id, delete=not cmd.keep_asks)
+        # Their words in leanon's memory go too, but on the asks they chose to keep.
+        await uow.answers.forget_author(cmd.workspace, user_id,
+                                        {a.id for a in asks} if cmd.keep_asks else ())
         await uow.members.forget(cmd.workspace, user_id)
         for ask in asks:  # shown as removed, or with no name, when the card is refreshed
             await outbox.refresh_card(uow, now, ask)

@@ -150,7 +150,7 @@ async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
     if not await may_resolve(deps, ask, cmd.actor):
         return Reply.of(error("Only the person who asked (or a workspace admin) can mark "
                               "this ask resolved. If you can help, press I can help."))
-    return await _resolve(deps, ask, cmd.actor, note)
+    return await _resolve(deps, ask, cmd.actor, note, cmd.actor.user_id)
 
 
 async def mark_answer(cmd: MarkAnswer, deps: Deps) -> Reply:
@@ -183,19 +183,21 @@ async def mark_answer(cmd: MarkAnswer, deps: Deps) -> Reply:
     note = raw if len(raw) <= NOTE_MAX_CHARS else raw[: NOTE_MAX_CHARS - 1].rstrip() + "…"
     if not note:
         return Reply.of(error("That reply has no text to keep as the answer."))
-    return await _resolve(deps, ask, cmd.actor, neutralise_mentions(note), cmd.author.user_id)
+    return await _resolve(deps, ask, cmd.actor, neutralise_mentions(note), cmd.author.user_id,
+                          credited=cmd.author.user_id)
 
 
-async def _resolve(deps: Deps, ask: Ask, actor: Actor, note: str | None,
+async def _resolve(deps: Deps, ask: Ask, actor: Actor, note: str | None, note_author: str,
                    credited: str | None = None) -> Reply:
-    """Resolve `ask` for `actor` (who may), keeping what solved it; `credited` (the author
-    of a reply marked as the answer) counts as a helper."""
+    """Resolve `ask` for `actor` (who may), keeping what solved it (written by
+    `note_author`); `credited` (the author of a reply marked as the answer) counts as a
+    helper."""
     now = deps.clock.now()
     is_asker = ask.asker_id is not None and ask.asker_id == actor.user_id
     if credited == ask.asker_id:
         credited = None  # the asker solved it: nobody to credit
     if not ask.is_open:
-        return await _note_resolved(deps, ask, note, credited)
+        return await _note_resolved(deps, ask, note, note_author, credited)
     writers = await _thread_authors(deps, ask)
     private = await _private(deps, ask)
     meanwhile: Ask | None = None
@@ -205,8 +207,7 @@ async def _resolve(deps: Deps, ask: Ask, actor: Actor, note: str | None,
         if not closed:
             meanwhile = await _load(uow, ask.workspace, ask.id)
         else:
-            await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
-                                            ask.channel_id, private))
+            await uow.answers.add(_remembered(ask, now, note, note_author, private))
             if credited is not None:
                 await uow.asks.add_offer(ask.id, credited, now)
             helper_ids = [o.helper_id for o in await uow.asks.offers(ask.id)]
@@ -217,7 +218,7 @@ async def _resolve(deps: Deps, ask: Ask, actor: Actor, note: str | None,
                 await outbox.tell(uow, now, ask.workspace, ask.channel_id, ask.asker_id, buttons)
             await uow.commit()
     if not closed:  # resolved by someone else meanwhile: what this one says still counts
-        return await _note_resolved(deps, meanwhile, note, credited) if meanwhile \
+        return await _note_resolved(deps, meanwhile, note, note_author, credited) if meanwhile \
             else Reply.of(error(ASK_GONE))
     kept = (notice(line("Saved what solved it: leanon offers it when someone asks this "
                         "again.")),) if note else ()
@@ -225,6 +226,13 @@ async def _resolve(deps: Deps, ask: Ask, actor: Actor, note: str | None,
         return Reply.of(buttons, *kept)
     return Reply.of(notice(line("Resolved. The person who asked can now thank the helpers.")),
                     *kept)
+
+
+def _remembered(ask: Ask, now: datetime, note: str | None, note_author: str,
+                private: bool) -> NewAnswer:
+    return NewAnswer(ask.workspace, ask.text, now, note=note,
+                     note_author=note_author if note else None, ask_id=ask.id,
+                     channel_id=ask.channel_id, private=private)
 
 
 async def may_resolve(deps: Deps, ask: Ask, actor: Actor) -> bool:
@@ -250,7 +258,7 @@ def _note_too_long(length: int) -> Reply:
                           f"{NOTE_MAX_CHARS:,}. Nothing was changed."))
 
 
-async def _note_resolved(deps: Deps, ask: Ask, note: str | None,
+async def _note_resolved(deps: Deps, ask: Ask, note: str | None, note_author: str,
                          credited: str | None = None) -> Reply:
     """The asker or an admin says what solved an ask that is closed already."""
     if note is None or ask.status is not AskStatus.RESOLVED:
@@ -262,10 +270,9 @@ async def _note_resolved(deps: Deps, ask: Ask, note: str | None,
             async with deps.uow() as uow:
                 kept = await uow.answers.for_ask(ask.workspace, ask.id)
                 if kept is None:  # resolved before leanon kept answers, or just now
-                    await uow.answers.add(NewAnswer(ask.workspace, ask.text, now, note, ask.id,
-                                                    ask.channel_id, private))
+                    await uow.answers.add(_remembered(ask, now, note, note_author, private))
                 else:
-                    await uow.answers.set_note(kept.id, note, now)
+                    await uow.answers.set_note(kept.id, note, note_author, now)
                 if credited is not None:
                     await uow.asks.add_offer(ask.id, credited, now)
                 await uow.commit()

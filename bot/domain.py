@@ -106,6 +106,7 @@ class NewAnswer:
     question: str
     created_at: datetime
     note: str | None = None  # what solved it
+    note_author: str | None = None  # who wrote it (forget-me clears their words)
     ask_id: int | None = None  # None: imported
     channel_id: str | None = None  # where it was asked (None: the whole workspace)
     private: bool = False  # asked in a private channel: offered in that channel alone
@@ -122,6 +123,7 @@ class Answer:
     created_at: datetime
     updated_at: datetime
     note: str | None = None
+    note_author: str | None = None
     ask_id: int | None = None
     channel_id: str | None = None
     private: bool = False

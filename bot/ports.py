@@ -216,8 +216,15 @@ class AnswerRepository(Protocol):
 
     async def for_ask(self, workspace: WorkspaceRef, ask_id: int) -> Answer | None: ...
 
-    async def set_note(self, answer_id: int, note: str | None, at: datetime) -> None:
-        """Replace what solved it (None: no note)."""
+    async def set_note(self, answer_id: int, note: str | None, author: str | None,
+                       at: datetime) -> None:
+        """Replace what solved it (None: no note) and who wrote it."""
+        ...
+
+    async def forget_author(self, workspace: WorkspaceRef, user_id: str,
+                            kept_asks: Collection[int]) -> int:
+        """Forget-me: the notes the member wrote are removed, but on `kept_asks` (their own
+        asks, kept anonymously as they chose), where only their name goes; how many."""
         ...
 
     async def export(self, workspace: WorkspaceRef) -> list[Answer]:

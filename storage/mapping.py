@@ -78,6 +78,7 @@ def to_ask(row: AskRow) -> Ask:
 def to_answer(row: AnswerRow) -> Answer:
     return Answer(id=row.id, workspace=workspace_of(row), question=row.question,
                   created_at=row.created_at, updated_at=row.updated_at, note=row.note,
+                  note_author=row.note_author_id,
                   ask_id=row.ask_id, channel_id=row.channel_id, private=row.private,
                   link=row.link)
 

@@ -154,6 +154,7 @@ class AnswerRow(WorkspaceScoped, Base):
                                                unique=True)
     question: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    note_author_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     channel_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     private: Mapped[bool]
     link: Mapped[str | None] = mapped_column(Text)

@@ -195,7 +195,8 @@ async def test_an_answer_is_kept_once_per_ask_its_note_changes_and_it_goes_with_
             await uow.answers.add(NewAnswer(WS, made.text, T0, ask_id=made.id))
             await uow.commit()
     async with units() as uow:
-        await uow.answers.set_note(kept.id, "In the wiki, under Network.", T0 + timedelta(hours=1))
+        await uow.answers.set_note(kept.id, "In the wiki, under Network.", "U7",
+                                   T0 + timedelta(hours=1))
         await uow.commit()
     async with units() as uow:
         found = await uow.answers.for_ask(WS, made.id)
@@ -208,3 +209,25 @@ async def test_an_answer_is_kept_once_per_ask_its_note_changes_and_it_goes_with_
         await uow.commit()
     async with units() as uow:
         assert [a.id for a in await uow.answers.export(WS)] == [imported.id]
+
+
+async def test_forgetting_a_member_removes_the_notes_they_wrote_but_on_asks_they_kept(
+        units: Units) -> None:
+    async with units() as uow:
+        own = await uow.asks.add(ask("Where is the VPN config?", asker="U9"))
+        other = await uow.asks.add(ask("Who owns billing?", asker="U1"))
+        kept = await uow.answers.add(NewAnswer(WS, own.text, T0, note="wiki", note_author="U9",
+                                               ask_id=own.id))
+        theirs = await uow.answers.add(NewAnswer(WS, other.text, T0, note="ask U9",
+                                                 note_author="U9", ask_id=other.id))
+        await uow.answers.add(NewAnswer(OTHER, "Elsewhere", T0, note="x", note_author="U9"))
+        await uow.commit()
+    async with units() as uow:
+        assert await uow.answers.forget_author(WS, "U9", {own.id}) == 1
+        await uow.commit()
+    async with units() as uow:
+        found = {a.id: a for a in await uow.answers.export(WS)}
+        elsewhere = await uow.answers.export(OTHER)
+    assert (found[kept.id].note, found[kept.id].note_author) == ("wiki", None)
+    assert (found[theirs.id].note, found[theirs.id].note_author) == (None, None)
+    assert elsewhere[0].note_author == "U9"  # another workspace's member is another member

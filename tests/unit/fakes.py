@@ -330,7 +330,8 @@ class FakeAnswerRepository:
             raise StorageError("answers: one per ask")  # the unique key
         answer = Answer(id=next(self._store.answer_ids), workspace=new.workspace,
                         question=new.question, created_at=new.created_at,
-                        updated_at=new.created_at, note=new.note, ask_id=new.ask_id,
+                        updated_at=new.created_at, note=new.note, note_author=new.note_author,
+                        ask_id=new.ask_id,
                         channel_id=new.channel_id, private=new.private, link=new.link)
         self._data.answers[answer.id] = answer
         return answer
@@ -339,9 +340,24 @@ class FakeAnswerRepository:
         return next((a for a in self._data.answers.values()
                      if a.workspace == workspace and a.ask_id == ask_id), None)
 
-    async def set_note(self, answer_id: int, note: str | None, at: datetime) -> None:
+    async def set_note(self, answer_id: int, note: str | None, author: str | None,
+                       at: datetime) -> None:
         if (answer := self._data.answers.get(answer_id)) is not None:
-            self._data.answers[answer_id] = replace(answer, note=note, updated_at=at)
+            self._data.answers[answer_id] = replace(answer, note=note, note_author=author,
+                                                    updated_at=at)
+
+    async def forget_author(self, workspace: WorkspaceRef, user_id: str,
+                            kept_asks: Collection[int]) -> int:
+        cleared = 0
+        for key, answer in list(self._data.answers.items()):
+            if answer.workspace != workspace or answer.note_author != user_id:
+                continue
+            if answer.ask_id in kept_asks:
+                self._data.answers[key] = replace(answer, note_author=None)
+            else:
+                self._data.answers[key] = replace(answer, note=None, note_author=None)
+                cleared += 1
+        return cleared
 
     async def export(self, workspace: WorkspaceRef) -> list[Answer]:
         return [a for _, a in sorted(self._data.answers.items()) if a.workspace == workspace]

@@ -11,6 +11,7 @@ import pytest
 
 from bot.commands import (
     CreateAsk,
+    ForgetMe,
     ListAsks,
     MarkAnswer,
     OfferHelp,
@@ -776,3 +777,15 @@ async def test_a_resolve_and_a_marked_answer_at_once_keep_the_answer_and_its_cre
 
 def ask_count(world: World) -> int:
     return len(world.store.asks())
+
+
+async def test_forget_me_takes_a_members_words_out_of_leanons_memory(world: World) -> None:
+    """The helper whose reply was marked as the answer forgets themselves: the note was
+    their words and goes; the asker who keeps their asks anonymously keeps their own note."""
+    theirs = await open_ask(world)
+    await world.handle(marked(theirs, author=HELPER, text="Use the rotate job."))
+    mine = await open_ask(world, asker=HELPER, text="Who owns the billing cron job and why?")
+    await world.handle(ResolveAsk(WS, member(HELPER), mine.id, note="Ops owns it."))
+    await world.handle(ForgetMe(WS, member(HELPER), keep_asks=True))
+    notes = {a.ask_id: (a.note, a.note_author) for a in world.store.answers()}
+    assert notes == {theirs.id: (None, None), mine.id: ("Ops owns it.", None)}

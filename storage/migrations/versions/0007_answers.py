@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("ask_id", sa.Integer(), nullable=True),
         sa.Column("question", sa.Text(), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("note_author_id", sa.String(64), nullable=True),
         sa.Column("channel_id", sa.String(64), nullable=True),
         sa.Column("private", sa.Boolean(), nullable=False),
         sa.Column("link", sa.Text(), nullable=True),
