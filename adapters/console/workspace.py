@@ -34,7 +34,7 @@ from bot.commands import (
 from bot.domain import Actor, MessageRef, Platform, WorkspaceRef
 from bot.emoji import emoji_name
 from bot.errors import StorageError
-from bot.messages import ActionId, Message, error, line, notice
+from bot.messages import Message, error, line, notice
 from bot.parsing import ParseError, leading_mentions, parse_leanon
 from bot.service import STORAGE_TROUBLE, Leanon
 from bot.text import format_duration, parse_duration
@@ -331,7 +331,9 @@ class ConsoleWorkspace:
         if msg.private_to and msg.private_to != self.current:
             self.private(error(f"{msg.id} is private to {msg.private_to}; only they can press it."))
             return True
-        cmd = self._button_command(msg, msg.buttons[index].action, msg.buttons[index].value)
+        button = msg.buttons[index]
+        press = pressed(self.workspace.platform, button.action, button.value)
+        cmd = press.command(self.workspace, self.actor()) if press else None
         if cmd is None:
             self.private(error("This button no longer works. Try the command again."))
             return True
@@ -355,12 +357,6 @@ class ConsoleWorkspace:
             return ""
         self.say(f"  solved: {field_.group(1).strip()}")
         return field_.group(1).strip()
-
-    def _button_command(self, msg: ConsoleMessage, action: ActionId, value: str) -> Command | None:
-        press = pressed(self.workspace.platform, action, value)
-        if press is None:
-            return None
-        return press.command(self.workspace, self.actor())
 
     async def _react(self, rest: str, source: LineSource) -> bool:
         return await self._reaction(rest, added=True)

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 THREADS_REMEMBERED = 10_000  # the least recently used are forgotten past these
 CHANNELS_REMEMBERED = 10_000
+WORKSPACES_REMEMBERED = 10_000
+OWN_ID_SECONDS = 3600.0  # leanon's member id in a workspace (an install's does not change)
 CHANNEL_SECONDS = 600.0  # a channel made private shows as such within this
 THREAD_AUTHORS_READ = 200  # the first replies of a card's thread (one page)
 
@@ -33,7 +35,7 @@ class SlackDirectory:
             THREADS_REMEMBERED)
         self._private: TTLCache[tuple[WorkspaceRef, str], bool] = TTLCache(
             CHANNELS_REMEMBERED, CHANNEL_SECONDS)
-        self._bot_users: TTLCache[WorkspaceRef, str] = TTLCache(CHANNELS_REMEMBERED, 3600)
+        self._bot_users: TTLCache[WorkspaceRef, str] = TTLCache(WORKSPACES_REMEMBERED, OWN_ID_SECONDS)
 
     async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
         return await self._members.is_admin(workspace, user_id)

@@ -16,7 +16,7 @@ from adapters.slack.delivered import Delivered, Respond
 from adapters.slack.failures import call
 from adapters.slack.views import RESOLVE_MODAL, read_resolve_form, resolve_modal
 from bot.buttons import pressed
-from bot.commands import Command, MarkAnswer, Person, ResolveAsk
+from bot.commands import MarkAnswer, Person, ResolveAsk
 from bot.domain import Actor, MessageRef
 from bot.errors import ChatError, StorageError
 from bot.messages import ActionId
@@ -35,8 +35,9 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if workspace is None or not context.user_id or not actions:
             return
         origin = Origin(workspace, context.user_id, context.channel_id, respond)
-        cmd = await _command(bridge, body, origin, str(actions[0].get("action_id")),
-                             str(actions[0].get("value") or ""))
+        press = pressed(workspace.platform, str(actions[0].get("action_id")),
+                        str(actions[0].get("value") or ""))
+        cmd = press.command(workspace, Actor(context.user_id)) if press else None
         if isinstance(cmd, ResolveAsk) and await _opened_resolve_form(bridge, body, cmd, origin):
             return  # resolved when the form is sent
         if cmd is not None:
@@ -72,12 +73,6 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
     bridge.deliveries.serve(app, "pressed", on_press, actions=[a.value for a in ActionId])
     bridge.deliveries.serve(app, "resolve_form", resolve_form, views=[RESOLVE_MODAL])
     bridge.deliveries.serve(app, "mark_answer", mark_answer, shortcuts=[MARK_ANSWER])
-
-
-async def _command(bridge: Bridge, body: dict[str, Any], origin: Origin, action: str,
-                   value: str) -> Command | None:
-    press = pressed(origin.workspace.platform, action, value)
-    return None if press is None else press.command(origin.workspace, Actor(origin.user_id))
 
 
 async def _opened_resolve_form(bridge: Bridge, body: dict[str, Any], cmd: ResolveAsk,

@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import run_console_workspace
 from bot.config import Config
-from bot.domain import Platform, WorkspaceRef
+from bot.domain import Answer, Platform, WorkspaceRef
 from storage import SqlStore, create_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +24,16 @@ async def run_script(script: str, tmp_path: Path) -> str:
     out = io.StringIO()
     await run_console_workspace(config, io.StringIO(script), out, export_dir=tmp_path)
     return out.getvalue()
+
+
+async def remembered(tmp_path: Path) -> list[Answer]:
+    """What the console's database remembers as answered, after `run_script`."""
+    store = SqlStore(create_engine(f"sqlite:///{tmp_path / 'console.db'}"))
+    try:
+        async with store.unit_of_work() as uow:
+            return await uow.answers.export(WorkspaceRef(Platform.CONSOLE, "console"))
+    finally:
+        await store.close()
 
 
 def block(output: str, head: str) -> str:
@@ -237,12 +247,7 @@ async def test_resolving_asks_what_solved_it_and_a_script_answers_on_the_next_li
     assert "  solved: In the wiki, under Network > VPN" in output
     assert "Saved what solved it" in output
     assert "alice (#general): hello there" in output  # not taken as the second form's answer
-    store = SqlStore(create_engine(f"sqlite:///{tmp_path / 'console.db'}"))
-    try:
-        async with store.unit_of_work() as uow:
-            kept = await uow.answers.export(WorkspaceRef(Platform.CONSOLE, "console"))
-    finally:
-        await store.close()
+    kept = await remembered(tmp_path)
     assert [(a.question, a.note) for a in kept] == [
         ("Where is the VPN config?", "In the wiki, under Network > VPN"),
         ("Who owns the staging cluster?", None)]
@@ -262,10 +267,5 @@ async def test_a_reply_marked_as_the_answer_resolves_and_credits_its_author(tmp_
     assert "Only the person who asked (or a workspace admin) can mark the answer" in output
     assert "1 person offered to help: @carol" in output and "Thank @carol" in output
     assert "Mark as the answer works on a reply in an ask's thread" in output
-    store = SqlStore(create_engine(f"sqlite:///{tmp_path / 'console.db'}"))
-    try:
-        async with store.unit_of_work() as uow:
-            [kept] = await uow.answers.export(WorkspaceRef(Platform.CONSOLE, "console"))
-    finally:
-        await store.close()
+    [kept] = await remembered(tmp_path)
     assert kept.note == "It's in the wiki under Network, step 4"
