@@ -130,6 +130,19 @@ class Answer:
     link: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerVector:
+    """An answer as the answered-before search holds it: the language model's vector of its
+    question and note (opaque bytes to the core), where it may be offered, and when the
+    vector was made."""
+
+    answer_id: int
+    vector: bytes
+    made_at: datetime
+    channel_id: str | None = None
+    private: bool = False
+
+
 class ThanksSource(StrEnum):
     REACTION = "reaction"
     COMMAND = "command"

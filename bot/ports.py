@@ -9,6 +9,7 @@ from typing import Protocol, Self, runtime_checkable
 
 from bot.domain import (
     Answer,
+    AnswerVector,
     Ask,
     Delivery,
     HelpOffer,
@@ -229,6 +230,37 @@ class AnswerRepository(Protocol):
 
     async def export(self, workspace: WorkspaceRef) -> list[Answer]:
         """Every answer of the workspace, oldest first."""
+        ...
+
+    async def get_many(self, workspace: WorkspaceRef, ids: Sequence[int]) -> list[Answer]:
+        """The workspace's answers with these ids (those that still exist), in that order."""
+        ...
+
+    # The answered-before search (bot/memory.py). A vector is made from an answer's
+    # question and note by a model (`model` names it); a changed note clears it.
+
+    async def needing_vectors(self, model: str, limit: int) -> list[Answer]:
+        """Answers of any workspace with no vector by this model, oldest first."""
+        ...
+
+    async def set_vector(self, answer_id: int, model: str, vector: bytes, made_from: datetime,
+                         at: datetime) -> bool:
+        """Store a vector made from the answer as it was at `made_from` (its `updated_at`);
+        False, and nothing stored, when it changed since or is gone."""
+        ...
+
+    async def vectors(self, workspace: WorkspaceRef, model: str,
+                      since: datetime | None = None) -> list[AnswerVector]:
+        """The workspace's vectors by this model, made at or after `since` (all: None)."""
+        ...
+
+    async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int: ...
+
+    async def keyword_search(self, workspace: WorkspaceRef, text: str, channel_id: str | None,
+                             limit: int) -> list[int]:
+        """Full-text search: the ids of the answers sharing most words with text (English
+        stemming), best first, among those offered in channel_id (public ones, and the
+        channel's own)."""
         ...
 
 

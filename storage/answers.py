@@ -2,16 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Integer, false, func, literal_column, or_, select, text, update
 
-from bot.domain import Answer, NewAnswer, WorkspaceRef
+from bot.domain import Answer, AnswerVector, NewAnswer, WorkspaceRef
 from storage.errors import translate_errors
 from storage.mapping import in_workspace, to_answer, workspace_columns
 from storage.models import AnswerRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
+
+# A changed note changes what the vector was made from: it is made again.
+_NO_VECTOR = {"vector": None, "vector_model": None, "vector_at": None}
+
+# The words full-text search looks for: at most this many, of letters and digits.
+_MAX_WORDS = 32
+_WORD = re.compile(r"\w+")
+# PostgreSQL: the expression of the GIN index of migration 0008, word for word.
+ANSWER_WORDS = "to_tsvector('english'::regconfig, question || ' ' || coalesce(note, ''))"
+
+
+# English words too common to tell answers apart (PostgreSQL's english configuration drops
+# them too; SQLite's FTS5 keeps every word, so the query leaves them out).
+_COMMON = frozenset("""
+a about after again all am an and any are as at be been before being but by can could did do
+does doing for from had has have having he her here hers him his how i if in into is it its
+just me more most my no nor not now of off on once only or other our out over own same she
+should so some such than that the their them then there these they this those through to too
+under until up very was we were what when where which while who whom why will with would you
+your
+""".split())
+
+
+def _words(text: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for found in _WORD.findall(text.casefold()):
+        word = found.strip("_")
+        if word and word not in _COMMON:
+            seen.setdefault(word, None)
+    return list(seen)[:_MAX_WORDS]
 
 
 class SqlAnswerRepository(SqlRepository):
@@ -40,7 +72,7 @@ class SqlAnswerRepository(SqlRepository):
                        at: datetime) -> None:
         await self._session.execute(
             update(AnswerRow).where(AnswerRow.id == answer_id)
-            .values(note=note, note_author_id=author, updated_at=at)
+            .values(note=note, note_author_id=author, updated_at=at, **_NO_VECTOR)
             .execution_options(**NO_SYNC))
 
     @translate_errors
@@ -51,7 +83,7 @@ class SqlAnswerRepository(SqlRepository):
         await self._session.execute(update(AnswerRow).where(*mine, kept)
                                     .values(note_author_id=None).execution_options(**NO_SYNC))
         cleared = await self._session.execute(
-            update(AnswerRow).where(*mine).values(note=None, note_author_id=None)
+            update(AnswerRow).where(*mine).values(note=None, note_author_id=None, **_NO_VECTOR)
             .execution_options(**NO_SYNC))
         return rowcount(cleared)
 
@@ -59,3 +91,76 @@ class SqlAnswerRepository(SqlRepository):
     async def export(self, workspace: WorkspaceRef) -> list[Answer]:
         query = select(AnswerRow).where(in_workspace(AnswerRow, workspace)).order_by(AnswerRow.id)
         return [to_answer(row) for row in await self._session.scalars(query)]
+
+    @translate_errors
+    async def get_many(self, workspace: WorkspaceRef, ids: Sequence[int]) -> list[Answer]:
+        if not ids:
+            return []
+        query = select(AnswerRow).where(in_workspace(AnswerRow, workspace),
+                                        AnswerRow.id.in_(list(ids)))
+        found = {row.id: to_answer(row)
+                 for row in await self._session.scalars(query.execution_options(**FRESH))}
+        return [found[i] for i in ids if i in found]
+
+    @translate_errors
+    async def needing_vectors(self, model: str, limit: int) -> list[Answer]:
+        query = (select(AnswerRow)
+                 .where(or_(AnswerRow.vector_model.is_(None), AnswerRow.vector_model != model))
+                 .order_by(AnswerRow.id).limit(limit))
+        return [to_answer(row) for row in await self._session.scalars(query)]
+
+    @translate_errors
+    async def set_vector(self, answer_id: int, model: str, vector: bytes, made_from: datetime,
+                         at: datetime) -> bool:
+        done = await self._session.execute(
+            update(AnswerRow)
+            .where(AnswerRow.id == answer_id, AnswerRow.updated_at == made_from)
+            .values(vector=vector, vector_model=model, vector_at=at)
+            .execution_options(**NO_SYNC))
+        return rowcount(done) == 1
+
+    @translate_errors
+    async def vectors(self, workspace: WorkspaceRef, model: str,
+                      since: datetime | None = None) -> list[AnswerVector]:
+        query = select(AnswerRow.id, AnswerRow.vector, AnswerRow.vector_at, AnswerRow.channel_id,
+                       AnswerRow.private).where(in_workspace(AnswerRow, workspace),
+                                                AnswerRow.vector_model == model)
+        if since is not None:
+            query = query.where(AnswerRow.vector_at >= since)
+        rows = await self._session.execute(query.order_by(AnswerRow.id))
+        return [AnswerVector(answer_id=row.id, vector=row.vector, made_at=row.vector_at,
+                             channel_id=row.channel_id, private=row.private)
+                for row in rows]
+
+    @translate_errors
+    async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int:
+        query = select(func.count()).select_from(AnswerRow).where(
+            in_workspace(AnswerRow, workspace), AnswerRow.vector_model == model)
+        return int(await self._session.scalar(query) or 0)
+
+    @translate_errors
+    async def keyword_search(self, workspace: WorkspaceRef, text_: str, channel_id: str | None,
+                             limit: int) -> list[int]:
+        words = _words(text_)
+        if not words or limit <= 0:
+            return []
+        seen = or_(AnswerRow.private == false(), AnswerRow.channel_id == channel_id)
+        if self._dialect == "sqlite":
+            # Each word quoted (a double quote doubled), so nothing in it is FTS5 syntax.
+            match = " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+            fts = text("SELECT rowid AS id, bm25(answers_fts) AS rank FROM answers_fts "
+                       "WHERE answers_fts MATCH :match").columns(id=Integer()).subquery()
+            query = (select(AnswerRow.id).join(fts, fts.c.id == AnswerRow.id)
+                     .where(in_workspace(AnswerRow, workspace), seen)
+                     .order_by(text("rank"), AnswerRow.id).limit(limit))
+            rows = await self._session.execute(query, {"match": match})
+        else:
+            # websearch_to_tsquery reads "a or b" and never fails on what a member typed.
+            words_of: ColumnElement[Any] = literal_column(ANSWER_WORDS)
+            asked = func.websearch_to_tsquery(text("'english'::regconfig"), " or ".join(words))
+            query = (select(AnswerRow.id)
+                     .where(in_workspace(AnswerRow, workspace), seen, words_of.op("@@")(asked))
+                     .order_by(func.ts_rank_cd(words_of, asked).desc(), AnswerRow.id)
+                     .limit(limit))
+            rows = await self._session.execute(query)
+        return [row.id for row in rows]

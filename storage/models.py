@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -140,12 +141,24 @@ class HelpOfferRow(Base):
     created_at: Mapped[datetime]
 
 
+# The full-text search of answers (migration 0008), not in the models: on SQLite an FTS5
+# table and its shadow tables, named with this prefix; on PostgreSQL a GIN index.
+FULL_TEXT_PREFIX = "answers_fts"
+FULL_TEXT_INDEX = "ix_answers_words"
+
+
+def is_full_text(name: str | None) -> bool:
+    """Whether a table or index is the answers' full-text search."""
+    return name is not None and (name.startswith(FULL_TEXT_PREFIX) or name == FULL_TEXT_INDEX)
+
+
 class AnswerRow(WorkspaceScoped, Base):
     """An answer leanon remembers: a resolved ask's (one per ask), or an imported one."""
 
     __tablename__ = "answers"
     __table_args__ = (
         Index(None, "platform", "workspace_id", "created_at"),
+        Index(None, "platform", "workspace_id", "vector_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -160,6 +173,11 @@ class AnswerRow(WorkspaceScoped, Base):
     link: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The search's vector of question and note (float32 bytes), the model that made it,
+    # and when (migration 0008; its full-text search is outside the models).
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    vector_model: Mapped[str | None] = mapped_column(String(64))
+    vector_at: Mapped[datetime | None]
 
 
 class ThanksRow(WorkspaceScoped, Base):

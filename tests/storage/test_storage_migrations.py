@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 import storage
 from storage import create_engine, current_revision, downgrade, head_revision, upgrade
 from storage.migrate import alembic_config
-from storage.models import Base
+from storage.models import Base, is_full_text
 
 REPO_ROOT = Path(storage.__file__).resolve().parent.parent
 
@@ -39,11 +39,17 @@ async def _inspect(url: str, look: Any) -> Any:
 
 
 async def _tables(url: str) -> set[str]:
-    return set(await _inspect(url, lambda connection: inspect(connection).get_table_names()))
+    names = await _inspect(url, lambda connection: inspect(connection).get_table_names())
+    return {name for name in names if not is_full_text(name)}
+
+
+def _in_models(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (type_ in ("table", "index") and is_full_text(name))
 
 
 def _schema_diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": _in_models})
     return list(compare_metadata(context, Base.metadata))
 
 

@@ -231,3 +231,81 @@ async def test_forgetting_a_member_removes_the_notes_they_wrote_but_on_asks_they
     assert (found[kept.id].note, found[kept.id].note_author) == ("wiki", None)
     assert (found[theirs.id].note, found[theirs.id].note_author) == (None, None)
     assert elsewhere[0].note_author == "U9"  # another workspace's member is another member
+
+
+async def test_an_answers_vector_is_kept_until_its_note_changes(units: Units) -> None:
+    async with units() as uow:
+        first = await uow.answers.add(NewAnswer(WS, "Where is the VPN config?", T0, note="wiki"))
+        second = await uow.answers.add(NewAnswer(WS, "Who orders laptops?", T0, channel_id="C2",
+                                                 private=True))
+        await uow.answers.add(NewAnswer(OTHER, "Elsewhere", T0))
+        await uow.commit()
+    async with units() as uow:
+        needing = await uow.answers.needing_vectors("m1", limit=2)
+        assert [a.id for a in needing] == [first.id, second.id]
+        assert await uow.answers.set_vector(first.id, "m1", b"\x01" * 8, T0, T0 + timedelta(1))
+        assert await uow.answers.set_vector(second.id, "m1", b"\x02" * 8, T0, T0 + timedelta(2))
+        # made from an older text: refused
+        assert not await uow.answers.set_vector(second.id, "m1", b"\x03", T0 - timedelta(1), T0)
+        assert not await uow.answers.set_vector(10_000, "m1", b"\x03", T0, T0)
+        await uow.commit()
+    async with units() as uow:
+        assert [a.question for a in await uow.answers.needing_vectors("m1", 10)] == ["Elsewhere"]
+        assert len(await uow.answers.needing_vectors("m2", 10)) == 3  # another model's are not
+        found = await uow.answers.vectors(WS, "m1")
+        assert [(v.answer_id, v.vector, v.made_at, v.channel_id, v.private) for v in found] == [
+            (first.id, b"\x01" * 8, T0 + timedelta(1), None, False),
+            (second.id, b"\x02" * 8, T0 + timedelta(2), "C2", True)]
+        assert [v.answer_id for v in await uow.answers.vectors(WS, "m1", T0 + timedelta(2))] == [
+            second.id]
+        assert await uow.answers.vectors(WS, "m2") == []
+        assert await uow.answers.count_vectors(WS, "m1") == 2
+        assert await uow.answers.count_vectors(OTHER, "m1") == 0
+        await uow.answers.set_note(first.id, "the wiki, Network page", "U1", T0 + timedelta(3))
+        await uow.commit()
+    async with units() as uow:
+        assert [v.answer_id for v in await uow.answers.vectors(WS, "m1")] == [second.id]
+        assert [a.note for a in await uow.answers.get_many(WS, [second.id, 999, first.id])] == [
+            None, "the wiki, Network page"]
+        assert await uow.answers.get_many(OTHER, [first.id]) == []
+
+
+async def test_forgetting_a_members_note_forgets_its_vector(units: Units) -> None:
+    async with units() as uow:
+        mine = await uow.answers.add(NewAnswer(WS, "VPN?", T0, note="ask U9", note_author="U9"))
+        await uow.answers.set_vector(mine.id, "m1", b"\x01", T0, T0)
+        await uow.answers.forget_author(WS, "U9", ())
+        await uow.commit()
+    async with units() as uow:
+        assert await uow.answers.vectors(WS, "m1") == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def test_full_text_search_finds_shared_words_within_what_the_asker_may_see(
+        units: Units) -> None:
+    async with units() as uow:
+        vpn = await uow.answers.add(NewAnswer(WS, "The VPN keeps disconnecting", T0,
+                                              note="Update the client to 5.2"))
+        laptops = await uow.answers.add(NewAnswer(WS, "Who orders laptops?", T0,
+                                                  note="IT, by the laptop form"))
+        secret = await uow.answers.add(NewAnswer(WS, "VPN for the board room", T0,
+                                                 channel_id="C9", private=True))
+        await uow.answers.add(NewAnswer(OTHER, "VPN disconnects", T0))
+        await uow.commit()
+    async with units() as uow:
+        search = uow.answers.keyword_search
+        # English stemming: "disconnects" finds "disconnecting", "laptop" finds "laptops"
+        assert await search(WS, "vpn disconnects all the time", "C1", 10) == [vpn.id]
+        assert await search(WS, "new laptop please", None, 10) == [laptops.id]
+        assert set(await search(WS, "VPN", "C9", 10)) == {vpn.id, secret.id}
+        assert await search(WS, "VPN", "C9", 1) in ([vpn.id], [secret.id])
+        # what a member types is never query syntax
+        for hostile in ['"', "VPN OR", "NEAR(vpn", "vpn* -x ^y", "a:b", "'); drop table answers",
+                        "!!! ???", "", "💥"]:
+            assert set(await search(WS, hostile, "C1", 10)) <= {vpn.id}
+        assert await search(WS, "printer", "C1", 10) == []
+        await uow.answers.set_note(laptops.id, "Ask the helpdesk", None, T0 + timedelta(1))
+        await uow.commit()
+    async with units() as uow:
+        assert await uow.answers.keyword_search(WS, "helpdesk", None, 10) == [laptops.id]
+        assert await uow.answers.keyword_search(WS, "form", None, 10) == []

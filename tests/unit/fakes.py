@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.commands import Command, CreateAsk, OfferHelp
 from bot.deps import Deps
 from bot.domain import (
+    AnswerVector,
     Actor,
     Answer,
     Ask,
@@ -134,6 +135,8 @@ class StoreData:
     asks: dict[int, Ask] = field(default_factory=dict)
     offers: list[HelpOffer] = field(default_factory=list)
     answers: dict[int, Answer] = field(default_factory=dict)
+    # answer id -> (model, vector, made at); dropped when the answer's note changes
+    answer_vectors: dict[int, tuple[str, bytes, datetime]] = field(default_factory=dict)
     thanks: dict[int, StoredThanks] = field(default_factory=dict)
     settings: dict[WorkspaceRef, Settings] = field(default_factory=dict)
     opted_out: dict[WorkspaceRef, set[str]] = field(default_factory=dict)
@@ -345,6 +348,7 @@ class FakeAnswerRepository:
         if (answer := self._data.answers.get(answer_id)) is not None:
             self._data.answers[answer_id] = replace(answer, note=note, note_author=author,
                                                     updated_at=at)
+            self._data.answer_vectors.pop(answer_id, None)
 
     async def forget_author(self, workspace: WorkspaceRef, user_id: str,
                             kept_asks: Collection[int]) -> int:
@@ -356,11 +360,56 @@ class FakeAnswerRepository:
                 self._data.answers[key] = replace(answer, note_author=None)
             else:
                 self._data.answers[key] = replace(answer, note=None, note_author=None)
+                self._data.answer_vectors.pop(key, None)
                 cleared += 1
         return cleared
 
     async def export(self, workspace: WorkspaceRef) -> list[Answer]:
         return [a for _, a in sorted(self._data.answers.items()) if a.workspace == workspace]
+
+    async def get_many(self, workspace: WorkspaceRef, ids: Sequence[int]) -> list[Answer]:
+        found = [self._data.answers.get(i) for i in ids]
+        return [a for a in found if a is not None and a.workspace == workspace]
+
+    async def needing_vectors(self, model: str, limit: int) -> list[Answer]:
+        vectors = self._data.answer_vectors
+        return [a for i, a in sorted(self._data.answers.items())
+                if vectors.get(i, ("",))[0] != model][:limit]
+
+    async def set_vector(self, answer_id: int, model: str, vector: bytes, made_from: datetime,
+                         at: datetime) -> bool:
+        answer = self._data.answers.get(answer_id)
+        if answer is None or answer.updated_at != made_from:
+            return False
+        self._data.answer_vectors[answer_id] = (model, vector, at)
+        return True
+
+    async def vectors(self, workspace: WorkspaceRef, model: str,
+                      since: datetime | None = None) -> list[AnswerVector]:
+        found = []
+        for answer_id, (made_by, vector, at) in sorted(self._data.answer_vectors.items()):
+            answer = self._data.answers.get(answer_id)
+            if (answer is None or answer.workspace != workspace or made_by != model
+                    or (since is not None and at < since)):
+                continue
+            found.append(AnswerVector(answer_id, vector, at, answer.channel_id, answer.private))
+        return found
+
+    async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int:
+        return len(await self.vectors(workspace, model))
+
+    async def keyword_search(self, workspace: WorkspaceRef, text: str, channel_id: str | None,
+                             limit: int) -> list[int]:
+        # Shared words (no stemming), most first: enough for the core's tests.
+        asked = set(text.casefold().split())
+        scored = []
+        for answer in self._data.answers.values():
+            if answer.workspace != workspace or (answer.private and answer.channel_id != channel_id):
+                continue
+            shared = len(asked & set(f"{answer.question} {answer.note or ''}".casefold().split()))
+            if shared:
+                scored.append((-shared, answer.id))
+        return [answer_id for _, answer_id in sorted(scored)[:limit]]
 
 
 class FakeThanksRepository:
