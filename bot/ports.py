@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -140,6 +141,52 @@ class Directory(Protocol):
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         """Whether only some members can see the channel (True when the platform can't
         say: what was asked there is then offered there alone)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A remembered answer the search offers for a new question, with its chance (0 to 1)
+    of being what the question repeats."""
+
+    answer_id: int
+    chance: float
+
+
+class AnswerLibrary(Protocol):
+    """One workspace's remembered answers, as the search reads them (the core opens the
+    units of work)."""
+
+    async def vectors(self, since: datetime | None) -> list[AnswerVector]:
+        """The vectors by the search's model made at or after `since` (all: None)."""
+        ...
+
+    async def count(self) -> int:
+        """How many answers have a vector by the search's model."""
+        ...
+
+    async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:
+        """Full-text search among the answers offered in channel_id, best first."""
+        ...
+
+
+class AnswerSearch(Protocol):
+    """The answered-before search (docs/answered-before.md): makes each answer's vector, and
+    finds the answers a new question repeats. Its model loads on first use."""
+
+    @property
+    def model(self) -> str:
+        """Names the vectors it makes (stored with each; another model makes them again)."""
+        ...
+
+    async def vectorize(self, question: str, note: str | None) -> bytes:
+        """An answer's vector, made from its question and what solved it."""
+        ...
+
+    async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
+                      library: AnswerLibrary) -> list[Match]:
+        """At most 3 answers (among those offered in channel_id) that question likely
+        repeats, most likely first; none when nothing is likely enough."""
         ...
 
 

@@ -20,6 +20,21 @@ _BROADCAST = re.compile(r"@(?=(here|channel|everyone|all)\b)", re.IGNORECASE)
 # Control characters other than newline and tab.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+# English words too common to tell one question from another: the search leaves them out
+# of the words it compares and of full-text queries (PostgreSQL's english configuration
+# drops the like; SQLite's FTS5 keeps every word).
+COMMON_WORDS = frozenset((
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing",
+    "down", "for", "from", "get", "got", "had", "has", "have", "having", "he", "her", "here",
+    "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me", "more",
+    "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other",
+    "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that",
+    "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to",
+    "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which",
+    "while", "who", "whom", "why", "will", "with", "would", "you", "your",
+))
+
 
 def neutralise_mentions(text: str) -> str:
     """Make user text unable to ping anyone on any platform.

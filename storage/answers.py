@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, false, func, literal_column, or_, select, text, update
 
 from bot.domain import Answer, AnswerVector, NewAnswer, WorkspaceRef
+from bot.text import COMMON_WORDS
 from storage.errors import translate_errors
 from storage.mapping import in_workspace, to_answer, workspace_columns
 from storage.models import AnswerRow
@@ -25,23 +26,13 @@ _WORD = re.compile(r"\w+")
 ANSWER_WORDS = "to_tsvector('english'::regconfig, question || ' ' || coalesce(note, ''))"
 
 
-# English words too common to tell answers apart (PostgreSQL's english configuration drops
-# them too; SQLite's FTS5 keeps every word, so the query leaves them out).
-_COMMON = frozenset("""
-a about after again all am an and any are as at be been before being but by can could did do
-does doing for from had has have having he her here hers him his how i if in into is it its
-just me more most my no nor not now of off on once only or other our out over own same she
-should so some such than that the their them then there these they this those through to too
-under until up very was we were what when where which while who whom why will with would you
-your
-""".split())
 
 
 def _words(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for found in _WORD.findall(text.casefold()):
         word = found.strip("_")
-        if word and word not in _COMMON:
+        if word and word not in COMMON_WORDS:
             seen.setdefault(word, None)
     return list(seen)[:_MAX_WORDS]
 

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 from bot.commands import Command, CreateAsk, OfferHelp
 from bot.deps import Deps
 from bot.domain import (
-    AnswerVector,
     Actor,
     Answer,
+    AnswerVector,
     Ask,
     AskStatus,
     HelpOffer,

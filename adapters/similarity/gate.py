@@ -1,0 +1,88 @@
+"""The gate: how likely a candidate answer is the one a new question repeats.
+
+A logistic regression over the candidate's features (index.FEATURES), standardised. Its
+numbers live in gate.json, written by ``benchmarks/answers/train_gate.py`` from the
+training sets in ``benchmarks/answers/train/`` (never from the evaluation or held-out
+sets). The threshold is the chance above which an answer is offered, chosen on the
+training sets so that about 30 % of the asks that repeat nothing are offered anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from adapters.similarity.index import FEATURES
+
+
+@dataclass(frozen=True)
+class Gate:
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    threshold: float
+
+    def chances(self, rows: np.ndarray) -> np.ndarray:
+        """The chance, for each candidate (a row of features), that it is the repeat."""
+        if not len(rows):
+            return np.empty(0)
+        z = (rows - self.mean) / self.scale @ self.weights + self.bias
+        chances: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+        return chances
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "weights": self.weights.tolist(),
+            "bias": self.bias,
+            "threshold": self.threshold,
+        }, indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Gate:
+        data = json.loads(text)
+        features = tuple(data["features"])
+        if features != FEATURES:
+            raise ValueError(f"the gate was trained on features {features}, not {FEATURES}")
+        mean, scale, weights = (np.asarray(data[key], dtype=np.float64)
+                                for key in ("mean", "scale", "weights"))
+        if any(array.shape != (len(FEATURES),) for array in (mean, scale, weights)):
+            raise ValueError("the gate's numbers do not match its features")
+        return cls(features, mean, scale, weights, float(data["bias"]), float(data["threshold"]))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Gate:
+        if path is None:
+            path = Path(str(resources.files("adapters.similarity") / "gate.json"))
+        return cls.from_json(path.read_text(encoding="utf-8"))
+
+
+def fit(rows: np.ndarray, labels: Sequence[int], *, penalty: float = 1.0,
+        iterations: int = 50) -> Gate:
+    """A logistic regression (L2 penalty on the weights, as scikit-learn's C=1/penalty),
+    by Newton's method; its threshold still 0.5 (the caller sets it)."""
+    y = np.asarray(labels, dtype=np.float64)
+    mean = rows.mean(axis=0)
+    scale = rows.std(axis=0) + 1e-9
+    x = np.hstack([(rows - mean) / scale, np.ones((len(rows), 1))])
+    beta = np.zeros(x.shape[1])
+    ridge = np.eye(x.shape[1]) * penalty
+    ridge[-1, -1] = 0.0  # the bias is not penalised
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(x @ beta)))
+        gradient = x.T @ (p - y) + ridge @ beta
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if float(np.abs(step).max()) < 1e-9:
+            break
+    return Gate(FEATURES, mean, scale, beta[:-1], float(beta[-1]), 0.5)

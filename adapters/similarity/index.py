@@ -1,0 +1,216 @@
+"""A workspace's remembered answers as the search holds them in memory, and the features
+that tell a repeat of an answered ask from another ask on the same topic.
+
+Each answer is stored (in the database, as one opaque blob) as three unit vectors, of its
+question with its note, of its question alone and of its note alone, kept as float16, and
+the hashes of its content words (question alone, and question with note). A workspace's
+index holds them in numpy arrays: at 10,000 answers some 24 MB.
+
+For a new question the index ranks every answer the asker may see by the cosine of the
+question's vector with "question + note", keeps the best ones, and describes each with the
+features the gate (gate.py) was trained on:
+
+- ``s``, ``sq``, ``sn``: cosine with question + note, the question alone, the note alone;
+- ``gap``: ``s`` minus the best other answer's ``s``; ``z``: ``s`` against the spread of
+  all answers' ``s`` for this question; ``rank``: its place by ``s`` (0 is best);
+- ``overlap``, ``overlap_question``: the share of the question's rare words (weighted by
+  how few answers have them) that the answer (question + note; question alone) has too;
+- ``words``: how many content words the new question has.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from adapters.similarity.words import word_hashes
+
+DIMENSIONS = 384
+FEATURES = ("s", "sq", "sn", "gap", "z", "rank", "overlap", "overlap_question", "words")
+# How many answers, best by ``s``, the gate looks at for one question.
+CANDIDATES = 10
+
+_MAGIC = b"lnv1"
+_HEADER = struct.Struct("<4sHH")
+_CHUNK = 4096
+
+
+class BadVector(ValueError):
+    """A stored blob that is not an answer vector of this format."""
+
+
+@dataclass(frozen=True)
+class AnswerEntry:
+    """One answer's vectors (3, 384) and word hashes, as decoded from its blob."""
+
+    vectors: np.ndarray
+    question_words: np.ndarray
+    all_words: np.ndarray
+
+
+def pack(vectors: np.ndarray, question_words: np.ndarray, all_words: np.ndarray) -> bytes:
+    """The blob stored for an answer: its three vectors and its word hashes."""
+    if vectors.shape != (3, DIMENSIONS):
+        raise BadVector(f"three vectors of {DIMENSIONS} expected, not {vectors.shape}")
+    return b"".join((
+        _HEADER.pack(_MAGIC, len(question_words), len(all_words)),
+        vectors.astype("<f2").tobytes(),
+        question_words.astype("<u4").tobytes(),
+        all_words.astype("<u4").tobytes(),
+    ))
+
+
+def unpack(blob: bytes) -> AnswerEntry:
+    if len(blob) < _HEADER.size:
+        raise BadVector("too short")
+    magic, n_question, n_all = _HEADER.unpack_from(blob)
+    expected = _HEADER.size + 3 * DIMENSIONS * 2 + 4 * (n_question + n_all)
+    if magic != _MAGIC or len(blob) != expected:
+        raise BadVector("not an answer vector of this format")
+    at = _HEADER.size
+    vectors = np.frombuffer(blob, dtype="<f2", count=3 * DIMENSIONS, offset=at).reshape(3, DIMENSIONS)
+    at += 3 * DIMENSIONS * 2
+    question_words = np.frombuffer(blob, dtype="<u4", count=n_question, offset=at)
+    all_words = np.frombuffer(blob, dtype="<u4", count=n_all, offset=at + 4 * n_question)
+    return AnswerEntry(vectors, question_words, all_words)
+
+
+def entry_words(question: str, note: str | None) -> tuple[np.ndarray, np.ndarray]:
+    return word_hashes(question), word_hashes(f"{question} {note or ''}")
+
+
+class WorkspaceIndex:
+    """The answers of one workspace: add or replace them, and rank them for a question."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._row: dict[int, int] = {}
+        self._both = np.empty((0, DIMENSIONS), dtype=np.float16)
+        self._question = np.empty((0, DIMENSIONS), dtype=np.float16)
+        self._note = np.empty((0, DIMENSIONS), dtype=np.float16)
+        self._private = np.empty(0, dtype=bool)
+        self._channel = np.empty(0, dtype=np.int32)
+        self._channel_codes: dict[str | None, int] = {}
+        self._question_words: list[np.ndarray] = []
+        self._all_words: list[np.ndarray] = []
+        self._df: Counter[int] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def _code(self, channel_id: str | None) -> int:
+        return self._channel_codes.setdefault(channel_id, len(self._channel_codes))
+
+    def put(self, items: Iterable[tuple[int, AnswerEntry, str | None, bool]]) -> None:
+        """Add answers, or replace those the index has: (id, entry, channel, private)."""
+        new: list[tuple[int, AnswerEntry, str | None, bool]] = []
+        for answer_id, entry, channel_id, private in items:
+            row = self._row.get(answer_id)
+            if row is None:
+                new.append((answer_id, entry, channel_id, private))
+                continue
+            self._df.subtract(self._all_words[row].tolist())
+            self._both[row], self._question[row], self._note[row] = entry.vectors
+            self._private[row] = private
+            self._channel[row] = self._code(channel_id)
+            self._question_words[row] = entry.question_words
+            self._all_words[row] = entry.all_words
+            self._df.update(entry.all_words.tolist())
+        if not new:
+            return
+        start = len(self._ids)
+        vectors = np.stack([entry.vectors for _, entry, _, _ in new]).astype(np.float16)
+        self._both = np.concatenate([self._both, vectors[:, 0]])
+        self._question = np.concatenate([self._question, vectors[:, 1]])
+        self._note = np.concatenate([self._note, vectors[:, 2]])
+        self._private = np.concatenate([self._private, [p for _, _, _, p in new]])
+        self._channel = np.concatenate(
+            [self._channel, np.array([self._code(c) for _, _, c, _ in new], dtype=np.int32)])
+        for offset, (answer_id, entry, _, _) in enumerate(new):
+            self._ids.append(answer_id)
+            self._row[answer_id] = start + offset
+            self._question_words.append(entry.question_words)
+            self._all_words.append(entry.all_words)
+            self._df.update(entry.all_words.tolist())
+
+    def _scores(self, query: np.ndarray) -> np.ndarray:
+        scores = np.empty(len(self._ids), dtype=np.float32)
+        for start in range(0, len(self._ids), _CHUNK):
+            block = self._both[start : start + _CHUNK].astype(np.float32)
+            scores[start : start + _CHUNK] = block @ query
+        return scores
+
+    def visible(self, channel_id: str | None) -> np.ndarray:
+        """Which answers a question in channel_id may be offered: the public ones, and the
+        channel's own."""
+        code = self._channel_codes.get(channel_id, -1)
+        mask: np.ndarray = ~self._private | (self._channel == code)
+        return mask
+
+    def candidates(self, query: np.ndarray, words: np.ndarray, channel_id: str | None,
+                   extra: Sequence[int] = ()) -> tuple[list[int], np.ndarray]:
+        """The best answers for a question (its vector and word hashes) asked in channel_id,
+        with their features (one row each, in FEATURES' order): the CANDIDATES best by ``s``,
+        and the answers in extra (say, found by full-text search) that the asker may see."""
+        if not self._ids:
+            return [], np.empty((0, len(FEATURES)), dtype=np.float64)
+        scores = self._scores(query.astype(np.float32))
+        allowed = self.visible(channel_id)
+        if not allowed.any():
+            return [], np.empty((0, len(FEATURES)), dtype=np.float64)
+        seen = scores[allowed]
+        mean, spread = float(seen.mean()), float(seen.std()) + 1e-6
+        masked = np.where(allowed, scores, -np.inf)
+        count = min(CANDIDATES, int(allowed.sum()))
+        best = np.argpartition(-masked, count - 1)[:count] if count < len(masked) else np.arange(len(masked))
+        order = sorted(best.tolist(), key=lambda row: (-masked[row], row))
+        rank = {row: place for place, row in enumerate(order)}
+        for answer_id in extra:
+            row = self._row.get(answer_id)
+            if row is not None and allowed[row] and row not in rank:
+                order.append(row)
+                rank[row] = CANDIDATES
+        first = masked[order[0]]
+        second = masked[order[1]] if len(order) > 1 and count > 1 else first
+        total = len(self._ids)
+        idf_unknown = math.log(total + 1)
+        query_words = words.tolist()
+        weights = {w: math.log((total + 1) / (self._df[w] + 0.5)) if self._df[w] > 0 else idf_unknown
+                   for w in query_words}
+        mass = sum(weights.values()) + 1e-6
+        query_32 = query.astype(np.float32)
+        rows = []
+        for row in order:
+            s = float(scores[row])
+            other = second if row == order[0] else first
+            all_words = self._all_words[row]
+            question_words = self._question_words[row]
+            shared_all = sum(weights[w] for w in query_words
+                             if self._df[w] > 0 and _has(all_words, w))
+            shared_question = sum(weights[w] for w in query_words
+                                  if self._df[w] > 0 and _has(question_words, w))
+            rows.append((
+                s,
+                float(self._question[row].astype(np.float32) @ query_32),
+                float(self._note[row].astype(np.float32) @ query_32),
+                s - float(other),
+                (s - mean) / spread,
+                float(min(rank[row], CANDIDATES)),
+                shared_all / mass,
+                shared_question / mass,
+                float(len(query_words)),
+            ))
+        return [self._ids[row] for row in order], np.array(rows, dtype=np.float64)
+
+
+def _has(sorted_words: np.ndarray, word: int) -> bool:
+    at = int(np.searchsorted(sorted_words, word))
+    return at < len(sorted_words) and int(sorted_words[at]) == word

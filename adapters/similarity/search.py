@@ -1,0 +1,102 @@
+"""The answered-before search (`bot.ports.AnswerSearch`): MiniLM vectors, an in-memory
+index per workspace kept up to date from the database, and the trained gate.
+
+The model loads on first use (a workspace that never asks for it pays nothing) in a
+worker thread, and every vector is made in one, so the event loop never waits on numpy.
+Each search catches the workspace's index up with the vectors made since it last looked
+(a few minutes back, for replicas whose clocks differ a little); when the database holds
+fewer vectors than the index (some answers forgotten, or their notes changed), the index
+is read again whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from adapters.similarity.encoder import VECTOR_MODEL, answer_blob, question_vector
+from adapters.similarity.gate import Gate
+from adapters.similarity.index import BadVector, WorkspaceIndex, unpack
+from adapters.similarity.minilm import MiniLM
+from bot.domain import AnswerVector, WorkspaceRef
+from bot.ports import AnswerLibrary, Match
+
+SUGGESTED = 3
+KEYWORD_CANDIDATES = 10
+# Vectors made this long before the newest one the index has are read again: another
+# replica's clock may be behind.
+CLOCK_SLACK = timedelta(minutes=10)
+
+
+@dataclass
+class _Held:
+    index: WorkspaceIndex = field(default_factory=WorkspaceIndex)
+    newest: datetime | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class MiniLMSearch:
+    """`bot.ports.AnswerSearch` with the numpy MiniLM."""
+
+    def __init__(self, gate: Gate | None = None) -> None:
+        self._gate = gate or Gate.load()
+        self._model: MiniLM | None = None
+        self._loading = asyncio.Lock()
+        self._held: dict[WorkspaceRef, _Held] = {}
+
+    @property
+    def model(self) -> str:
+        return VECTOR_MODEL
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    async def _loaded(self) -> MiniLM:
+        async with self._loading:
+            if self._model is None:
+                self._model = await asyncio.to_thread(MiniLM)
+            return self._model
+
+    async def vectorize(self, question: str, note: str | None) -> bytes:
+        model = await self._loaded()
+        return await asyncio.to_thread(answer_blob, model, question, note)
+
+    async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
+                      library: AnswerLibrary) -> list[Match]:
+        model = await self._loaded()
+        vector, words = await asyncio.to_thread(question_vector, model, question)
+        index = await self._caught_up(workspace, library)
+        if not len(index):
+            return []
+        found = await library.keyword(question, channel_id, KEYWORD_CANDIDATES)
+        ids, features = index.candidates(vector, words, channel_id, extra=found)
+        chances = self._gate.chances(features)
+        best = np.argsort(-chances, kind="stable")[:SUGGESTED]
+        return [Match(ids[i], float(chances[i])) for i in best if chances[i] > self._gate.threshold]
+
+    async def _caught_up(self, workspace: WorkspaceRef, library: AnswerLibrary) -> WorkspaceIndex:
+        held = self._held.setdefault(workspace, _Held())
+        async with held.lock:
+            count = await library.count()
+            if held.newest is not None and count >= len(held.index):
+                self._put(held, await library.vectors(held.newest - CLOCK_SLACK))
+            if held.newest is None or count != len(held.index):
+                held.index, held.newest = WorkspaceIndex(), None
+                self._put(held, await library.vectors(None))
+            return held.index
+
+    @staticmethod
+    def _put(held: _Held, vectors: list[AnswerVector]) -> None:
+        items = []
+        for v in vectors:
+            try:
+                items.append((v.answer_id, unpack(v.vector), v.channel_id, v.private))
+            except BadVector:
+                continue  # made by another layout under the same name: never offered
+            if held.newest is None or v.made_at > held.newest:
+                held.newest = v.made_at
+        held.index.put(items)

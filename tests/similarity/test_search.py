@@ -1,0 +1,167 @@
+"""The answered-before search: its blobs, its index (scope, replacing, catching up) and the
+gate, over the real model."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from adapters.similarity.encoder import VECTOR_MODEL, answer_blob
+from adapters.similarity.gate import Gate, fit
+from adapters.similarity.index import FEATURES, BadVector, WorkspaceIndex, pack, unpack
+from adapters.similarity.minilm import MiniLM
+from adapters.similarity.search import MiniLMSearch
+from adapters.similarity.words import content_words, word_hashes
+from bot.domain import AnswerVector, Platform, WorkspaceRef
+
+WS = WorkspaceRef(Platform.SLACK, "T1")
+OTHER = WorkspaceRef(Platform.SLACK, "T2")
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+KNOWN = [
+    ("The staging database refuses connections after the nightly restore",
+     "Restart pgbouncer on staging-db-2; the restore leaves it holding dead connections."),
+    ("How do I claim the learning budget for a conference ticket?",
+     "Fill in the Learning form in Workday and attach the receipt; your manager approves."),
+    ("Printer on the 4th floor says offline for everyone", "Power-cycle it; IT fixed its DHCP lease."),
+    ("Where do I request vacation days?", "In Workday: Time Off, Request, pick the dates."),
+]
+
+
+@pytest.fixture(scope="module")
+def model() -> MiniLM:
+    return MiniLM()
+
+
+def test_words_leave_common_ones_out_and_hash_the_same_everywhere() -> None:
+    assert content_words("How do I reset MY password, the password?") == ["reset", "password"]
+    assert word_hashes("reset password").tolist() == word_hashes("Password RESET!").tolist()
+    assert word_hashes("") .tolist() == []
+
+
+def test_a_blob_round_trips_and_anything_else_is_refused(model: MiniLM) -> None:
+    blob = answer_blob(model, *KNOWN[0])
+    entry = unpack(blob)
+    assert entry.vectors.shape == (3, 384)
+    assert entry.question_words.tolist() == word_hashes(KNOWN[0][0]).tolist()
+    assert set(entry.question_words.tolist()) <= set(entry.all_words.tolist())
+    assert unpack(pack(entry.vectors.astype(np.float32), entry.question_words,
+                       entry.all_words)).vectors.tolist() == entry.vectors.tolist()
+    for bad in (b"", b"lnv1", blob[:-1], b"xxxx" + blob[4:], blob + b"\x00"):
+        with pytest.raises(BadVector):
+            unpack(bad)
+    with pytest.raises(BadVector):
+        pack(np.zeros((2, 384)), entry.question_words, entry.all_words)
+
+
+def _index(model: MiniLM, rows: list[tuple[int, int, str | None, bool]]) -> WorkspaceIndex:
+    index = WorkspaceIndex()
+    index.put((answer_id, unpack(answer_blob(model, *KNOWN[known])), channel, private)
+              for answer_id, known, channel, private in rows)
+    return index
+
+
+def test_the_index_ranks_what_the_asker_may_see(model: MiniLM) -> None:
+    index = _index(model, [(10, 0, "C1", False), (11, 1, None, False), (12, 2, "C9", True),
+                           (13, 3, "C1", False)])
+    question = model.embed("the printer upstairs shows as offline")
+    words = word_hashes("the printer upstairs shows as offline")
+    ids, features = index.candidates(question, words, "C9")
+    assert ids[0] == 12 and set(ids) == {10, 11, 12, 13}
+    assert features.shape == (4, len(FEATURES))
+    assert features[:, FEATURES.index("rank")].tolist() == [0, 1, 2, 3]
+    assert features[0, FEATURES.index("overlap")] > 0  # "printer", "offline"
+    ids, _ = index.candidates(question, words, "C1")
+    assert 12 not in ids  # a private channel's answer, asked elsewhere
+    assert index.visible(None).tolist() == [True, True, False, True]
+
+
+def test_an_answer_put_again_is_replaced_and_full_text_finds_are_added(model: MiniLM) -> None:
+    index = _index(model, [(10, 0, None, False), (11, 1, None, False)])
+    index.put([(10, unpack(answer_blob(model, *KNOWN[2])), "C9", True)])
+    assert len(index) == 2 and index.ids() == [10, 11]
+    question = model.embed("printer offline")
+    ids, _ = index.candidates(question, word_hashes("printer offline"), "C9")
+    assert ids[0] == 10
+    ids, features = index.candidates(question, word_hashes("printer offline"), "C1", extra=[10, 999])
+    assert ids == [11]  # 10 is private to C9 now; 999 is not in the index
+
+
+def test_an_empty_index_or_one_the_asker_sees_nothing_of() -> None:
+    index = WorkspaceIndex()
+    assert index.candidates(np.zeros(384, np.float32), word_hashes("x"), None)[0] == []
+    index.put([(1, unpack(pack(np.eye(3, 384), word_hashes("a"), word_hashes("a"))), "C9", True)])
+    assert index.candidates(np.zeros(384, np.float32), word_hashes("x"), "C1")[0] == []
+
+
+def test_the_gate_reads_its_file_and_refuses_another_features_numbers() -> None:
+    gate = Gate.load()
+    assert gate.features == FEATURES and 0 < gate.threshold < 1
+    assert Gate.from_json(gate.to_json()).weights.tolist() == gate.weights.tolist()
+    data = json.loads(gate.to_json())
+    with pytest.raises(ValueError, match="features"):
+        Gate.from_json(json.dumps({**data, "features": ["s"]}))
+    with pytest.raises(ValueError, match="numbers"):
+        Gate.from_json(json.dumps({**data, "mean": [0.0]}))
+
+
+def test_fitting_learns_which_feature_tells() -> None:
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(400, len(FEATURES)))
+    labels = (rows[:, 0] + 0.1 * rng.normal(size=400) > 0).astype(int).tolist()
+    gate = fit(rows, labels)
+    assert int(np.argmax(np.abs(gate.weights))) == 0 and gate.weights[0] > 0
+    assert gate.chances(np.array([[2.0] + [0.0] * (len(FEATURES) - 1)]))[0] > 0.9
+
+
+class Library:
+    """A workspace's answers, as the core would read them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, AnswerVector] = {}
+        self.texts: dict[int, str] = {}
+        self.reads: list[datetime | None] = []
+
+    async def vectors(self, since: datetime | None) -> list[AnswerVector]:
+        self.reads.append(since)
+        return [v for _, v in sorted(self.rows.items()) if since is None or v.made_at >= since]
+
+    async def count(self) -> int:
+        return len(self.rows)
+
+    async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:
+        return []
+
+
+async def test_the_search_finds_a_repeat_catches_up_and_forgets() -> None:
+    search = MiniLMSearch()
+    assert search.model == VECTOR_MODEL and not search.loaded
+    library = Library()
+    for answer_id, (question, note) in enumerate(KNOWN[:2], start=1):
+        blob = await search.vectorize(question, note)
+        library.rows[answer_id] = AnswerVector(answer_id, blob, T0, None, False)
+    assert search.loaded
+    repeat = "staging db won't take connections since last night's restore"
+    assert [m.answer_id for m in await search.similar(WS, repeat, "C1", library)] == [1]
+    assert await search.similar(WS, "what's for lunch on friday", "C1", library) == []
+    # an answer made later is caught up (read from a little before the newest)
+    library.rows[3] = AnswerVector(3, await search.vectorize(*KNOWN[2]), T0 + timedelta(1))
+    printer = "printer on four is offline for all of us"
+    assert [m.answer_id for m in await search.similar(WS, printer, None, library)] == [3]
+    assert library.reads[-1] == T0 - timedelta(minutes=10)
+    # forgotten: the index is read again whole, and never offers it
+    del library.rows[1]
+    assert await search.similar(WS, repeat, "C1", library) == []
+    assert library.reads[-1] is None
+    # another workspace has its own index
+    assert await search.similar(OTHER, repeat, "C1", Library()) == []
+
+
+async def test_a_vector_of_another_layout_is_never_offered() -> None:
+    search = MiniLMSearch()
+    library = Library()
+    library.rows[1] = AnswerVector(1, b"something else", T0)
+    assert await search.similar(WS, KNOWN[0][0], None, library) == []
