@@ -111,6 +111,7 @@ class NewAnswer:
     channel_id: str | None = None  # where it was asked (None: the whole workspace)
     private: bool = False  # asked in a private channel: offered in that channel alone
     link: str | None = None  # an imported answer's page
+    same_as: int | None = None  # resolved by "This solved it": the answer it repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class Answer:
     channel_id: str | None = None
     private: bool = False
     link: str | None = None
+    same_as: int | None = None  # the answer this one repeats ("This solved it")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,30 @@ class Thanks:
 DEFAULT_THANKS_EMOJI: tuple[str, ...] = ("pray", "raised_hands")
 
 
+class SuggestionMode(StrEnum):
+    """Whether a new ask is offered remembered answers (docs/answered-before.md)."""
+
+    ON = "on"
+    OFF = "off"
+
+
+class SuggestionOutcome(StrEnum):
+    SOLVED = "solved"  # "This solved it": the new ask is resolved as answered before
+    NOT_IT = "not-it"  # "Not it": the match was wrong
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A remembered answer offered to a new ask: when, how likely, and what came of it."""
+
+    ask_id: int
+    answer_id: int
+    chance: float
+    shown_at: datetime
+    outcome: SuggestionOutcome | None = None
+    decided_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """A workspace's settings; the defaults are what a new workspace gets."""
@@ -197,6 +223,7 @@ class Settings:
     expire_after: timedelta = timedelta(days=14)
     receiver_dm: bool = True
     leaderboard: bool = False
+    suggestions: SuggestionMode = SuggestionMode.ON
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ from bot.domain import (
     NewThanks,
     Schedule,
     Settings,
+    Suggestion,
+    SuggestionOutcome,
     Thanks,
     WeeklyNumbers,
     WorkspaceRef,
@@ -302,6 +304,27 @@ class AnswerRepository(Protocol):
         ...
 
     async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int: ...
+
+    # Suggestions: the remembered answers offered to a new ask, and the asker's verdict.
+
+    async def suggest(self, workspace: WorkspaceRef, ask_id: int,
+                      matches: Sequence[tuple[int, float]], at: datetime) -> None:
+        """Record that these answers (id, chance) were offered to the ask (again: no-op)."""
+        ...
+
+    async def suggestion(self, workspace: WorkspaceRef, ask_id: int,
+                         answer_id: int) -> Suggestion | None: ...
+
+    async def decide(self, workspace: WorkspaceRef, ask_id: int, answer_id: int,
+                     outcome: SuggestionOutcome, at: datetime) -> bool:
+        """Record the asker's verdict on an offered answer, unless one is recorded; whether
+        this one was."""
+        ...
+
+    async def decided_since(self, workspace: WorkspaceRef, outcome: SuggestionOutcome,
+                            since: datetime) -> list[Suggestion]:
+        """The verdicts of this kind recorded since `since`, oldest first."""
+        ...
 
     async def keyword_search(self, workspace: WorkspaceRef, text: str, channel_id: str | None,
                              limit: int) -> list[int]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from bot.domain import Settings
+from bot.domain import Settings, SuggestionMode
 from bot.emoji import emoji_name
 from bot.text import format_duration, parse_duration, quoted
 
@@ -56,6 +56,10 @@ def _allowance(value: str) -> int | None:
     if not v.isdecimal() or len(v) > 9 or not 1 <= int(v) <= 1000:  # isdigit() lets ² through
         raise SettingError("Use a number from 1 to 1000, or off.")
     return int(v)
+
+
+def _suggestions(value: str) -> SuggestionMode:
+    return SuggestionMode.ON if _switch(value) else SuggestionMode.OFF
 
 
 def _duration(low: timedelta, high: timedelta) -> Callable[[str], timedelta]:
@@ -111,6 +115,8 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in (
                 "tell members privately when they are thanked"),
     SettingSpec("leaderboard", "leaderboard", _switch, _show_switch,
                 "whether /leanon leaderboard is available"),
+    SettingSpec("suggestions", "suggestions", _suggestions, str,
+                "offer what solved earlier asks when someone asks the same again"),
 )}
 
 

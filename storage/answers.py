@@ -9,11 +9,18 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, false, func, literal_column, or_, select, text, update
 
-from bot.domain import Answer, AnswerVector, NewAnswer, WorkspaceRef
+from bot.domain import (
+    Answer,
+    AnswerVector,
+    NewAnswer,
+    Suggestion,
+    SuggestionOutcome,
+    WorkspaceRef,
+)
 from bot.text import COMMON_WORDS
 from storage.errors import translate_errors
-from storage.mapping import in_workspace, to_answer, workspace_columns
-from storage.models import AnswerRow
+from storage.mapping import in_workspace, to_answer, to_suggestion, workspace_columns
+from storage.models import AnswerRow, SuggestionRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
 
 # A changed note changes what the vector was made from: it is made again.
@@ -46,7 +53,7 @@ class SqlAnswerRepository(SqlRepository):
                         question=new.question, note=new.note, note_author_id=new.note_author,
                         channel_id=new.channel_id,
                         private=new.private, link=new.link, created_at=new.created_at,
-                        updated_at=new.created_at)
+                        updated_at=new.created_at, same_as_id=new.same_as)
         self._session.add(row)
         await self._session.flush()
         return to_answer(row)
@@ -155,3 +162,44 @@ class SqlAnswerRepository(SqlRepository):
                      .limit(limit))
             rows = await self._session.execute(query)
         return [row.id for row in rows]
+
+    @translate_errors
+    async def suggest(self, workspace: WorkspaceRef, ask_id: int,
+                      matches: Sequence[tuple[int, float]], at: datetime) -> None:
+        if not matches:
+            return
+        known = set(await self._session.scalars(
+            select(SuggestionRow.answer_id).where(SuggestionRow.ask_id == ask_id)))
+        for answer_id, chance in matches:
+            if answer_id not in known:
+                self._session.add(SuggestionRow(**workspace_columns(workspace), ask_id=ask_id,
+                                                answer_id=answer_id, chance=chance, shown_at=at))
+        await self._session.flush()
+
+    @translate_errors
+    async def suggestion(self, workspace: WorkspaceRef, ask_id: int,
+                         answer_id: int) -> Suggestion | None:
+        query = select(SuggestionRow).where(in_workspace(SuggestionRow, workspace),
+                                            SuggestionRow.ask_id == ask_id,
+                                            SuggestionRow.answer_id == answer_id)
+        row = await self._session.scalar(query.execution_options(**FRESH))
+        return to_suggestion(row) if row is not None else None
+
+    @translate_errors
+    async def decide(self, workspace: WorkspaceRef, ask_id: int, answer_id: int,
+                     outcome: SuggestionOutcome, at: datetime) -> bool:
+        done = await self._session.execute(
+            update(SuggestionRow)
+            .where(in_workspace(SuggestionRow, workspace), SuggestionRow.ask_id == ask_id,
+                   SuggestionRow.answer_id == answer_id, SuggestionRow.outcome.is_(None))
+            .values(outcome=outcome.value, decided_at=at).execution_options(**NO_SYNC))
+        return rowcount(done) == 1
+
+    @translate_errors
+    async def decided_since(self, workspace: WorkspaceRef, outcome: SuggestionOutcome,
+                            since: datetime) -> list[Suggestion]:
+        query = (select(SuggestionRow)
+                 .where(in_workspace(SuggestionRow, workspace), SuggestionRow.outcome == outcome.value,
+                        SuggestionRow.decided_at >= since)
+                 .order_by(SuggestionRow.decided_at, SuggestionRow.id))
+        return [to_suggestion(row) for row in await self._session.scalars(query)]

@@ -19,6 +19,9 @@ from bot.domain import (
     Platform,
     Schedule,
     Settings,
+    Suggestion,
+    SuggestionMode,
+    SuggestionOutcome,
     Thanks,
     ThanksSource,
     WorkspaceRef,
@@ -29,6 +32,7 @@ from storage.models import (
     DeliveryRow,
     HelpOfferRow,
     ScheduleRow,
+    SuggestionRow,
     ThanksRow,
     WorkspaceRow,
     WorkspaceScoped,
@@ -80,7 +84,14 @@ def to_answer(row: AnswerRow) -> Answer:
                   created_at=row.created_at, updated_at=row.updated_at, note=row.note,
                   note_author=row.note_author_id,
                   ask_id=row.ask_id, channel_id=row.channel_id, private=row.private,
-                  link=row.link)
+                  link=row.link, same_as=row.same_as_id)
+
+
+def to_suggestion(row: SuggestionRow) -> Suggestion:
+    return Suggestion(ask_id=row.ask_id, answer_id=row.answer_id, chance=row.chance,
+                      shown_at=row.shown_at,
+                      outcome=SuggestionOutcome(row.outcome) if row.outcome else None,
+                      decided_at=row.decided_at)
 
 
 def to_offer(row: HelpOfferRow) -> HelpOffer:
@@ -114,6 +125,7 @@ def settings_columns(settings: Settings) -> dict[str, Any]:
         "expire_after_seconds": int(settings.expire_after.total_seconds()),
         "receiver_dm": settings.receiver_dm,
         "leaderboard": settings.leaderboard,
+        "suggestions": settings.suggestions.value,
     }
 
 
@@ -126,6 +138,7 @@ def to_settings(row: WorkspaceRow) -> Settings:
         expire_after=timedelta(seconds=row.expire_after_seconds),
         receiver_dm=row.receiver_dm,
         leaderboard=row.leaderboard,
+        suggestions=SuggestionMode(row.suggestions),
     )
 
 

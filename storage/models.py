@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     LargeBinary,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.domain import AskStatus, CloseReason, DeliveryStatus, ThanksSource
+from bot.domain import AskStatus, CloseReason, DeliveryStatus, SuggestionOutcome, ThanksSource
 from storage.columns import UtcDateTime
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -75,6 +76,7 @@ class WorkspaceRow(WorkspaceScoped, Base):
     expire_after_seconds: Mapped[int]
     receiver_dm: Mapped[bool]
     leaderboard: Mapped[bool]
+    suggestions: Mapped[str] = mapped_column(String(16), server_default="on")
 
 
 class MemberRow(WorkspaceScoped, Base):
@@ -178,6 +180,28 @@ class AnswerRow(WorkspaceScoped, Base):
     vector: Mapped[bytes | None] = mapped_column(LargeBinary)
     vector_model: Mapped[str | None] = mapped_column(String(64))
     vector_at: Mapped[datetime | None]
+    # Resolved by "This solved it": the answer it repeats (its wording is another way of
+    # asking that question).
+    same_as_id: Mapped[int | None] = mapped_column(ForeignKey("answers.id", ondelete="SET NULL"))
+
+
+class SuggestionRow(WorkspaceScoped, Base):
+    """A remembered answer offered to a new ask, and what the asker made of it."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        UniqueConstraint("ask_id", "answer_id"),
+        Index(None, "platform", "workspace_id", "decided_at"),
+        CheckConstraint(_one_of("outcome", SuggestionOutcome), name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True, sort_order=-20)
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"))
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    chance: Mapped[float] = mapped_column(Float)
+    shown_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None]
 
 
 class ThanksRow(WorkspaceScoped, Base):

@@ -102,6 +102,7 @@ BAD_SETTINGS: dict[str, st.SearchStrategy[str]] = {
     "anonymous-asks": _ON_OFF,
     "receiver-dm": _ON_OFF,
     "leaderboard": _ON_OFF,
+    "suggestions": _ON_OFF,
     "daily-allowance": st.one_of(
         st.sampled_from(["0", "1001", "-1", "1.5", "1e3", "²", "٠", "10000", "0000", "none!",
                          "½", "1,000", "one"]),

@@ -86,7 +86,7 @@ def test_an_answer_put_again_is_replaced_and_full_text_finds_are_added(model: Mi
     question = model.embed("printer offline")
     ids, _ = index.candidates(question, word_hashes("printer offline"), "C9")
     assert ids[0] == 10
-    ids, features = index.candidates(question, word_hashes("printer offline"), "C1", extra=[10, 999])
+    ids, _ = index.candidates(question, word_hashes("printer offline"), "C1", extra=[10, 999])
     assert ids == [11]  # 10 is private to C9 now; 999 is not in the index
 
 

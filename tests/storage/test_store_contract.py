@@ -19,6 +19,7 @@ from bot.domain import (
     NewInboxItem,
     NewThanks,
     Platform,
+    SuggestionOutcome,
     ThanksSource,
     WorkspaceRef,
 )
@@ -309,3 +310,41 @@ async def test_full_text_search_finds_shared_words_within_what_the_asker_may_see
     async with units() as uow:
         assert await uow.answers.keyword_search(WS, "helpdesk", None, 10) == [laptops.id]
         assert await uow.answers.keyword_search(WS, "form", None, 10) == []
+
+
+async def test_suggestions_are_recorded_once_and_decided_once(units: Units) -> None:
+    async with units() as uow:
+        old = await uow.asks.add(ask("VPN drops?", asker="U1"))
+        new = await uow.asks.add(ask("vpn keeps disconnecting", asker="U2"))
+        kept = await uow.answers.add(NewAnswer(WS, old.text, T0, note="update", ask_id=old.id))
+        other = await uow.answers.add(NewAnswer(WS, "Printer?", T0, note="restart"))
+        await uow.answers.suggest(WS, new.id, [(kept.id, 0.8), (other.id, 0.4)], T0)
+        await uow.answers.suggest(WS, new.id, [(kept.id, 0.9)], T0 + timedelta(1))  # no-op
+        await uow.commit()
+    async with units() as uow:
+        found = await uow.answers.suggestion(WS, new.id, kept.id)
+        assert found is not None and (found.chance, found.shown_at, found.outcome) == (0.8, T0, None)
+        assert await uow.answers.suggestion(OTHER, new.id, kept.id) is None
+        assert await uow.answers.suggestion(WS, new.id, 999) is None
+        later = T0 + timedelta(hours=1)
+        assert await uow.answers.decide(WS, new.id, kept.id, SuggestionOutcome.SOLVED, later)
+        assert not await uow.answers.decide(WS, new.id, kept.id, SuggestionOutcome.NOT_IT, later)
+        assert await uow.answers.decide(WS, new.id, other.id, SuggestionOutcome.NOT_IT, later)
+        assert not await uow.answers.decide(OTHER, new.id, other.id, SuggestionOutcome.NOT_IT, later)
+        reused = await uow.answers.add(NewAnswer(WS, new.text, later, note="update", ask_id=new.id,
+                                                 same_as=kept.id))
+        await uow.commit()
+    async with units() as uow:
+        solved = await uow.answers.decided_since(WS, SuggestionOutcome.SOLVED, T0)
+        assert [(s.ask_id, s.answer_id, s.decided_at) for s in solved] == [
+            (new.id, kept.id, T0 + timedelta(hours=1))]
+        assert await uow.answers.decided_since(WS, SuggestionOutcome.SOLVED,
+                                               T0 + timedelta(hours=2)) == []
+        assert len(await uow.answers.decided_since(WS, SuggestionOutcome.NOT_IT, T0)) == 1
+        assert (await uow.answers.get_many(WS, [reused.id]))[0].same_as == kept.id
+        await uow.asks.forget_asker(WS, "U1", delete=True)  # the old ask and its answer go
+        await uow.commit()
+    async with units() as uow:
+        assert await uow.answers.suggestion(WS, new.id, kept.id) is None
+        assert await uow.answers.decided_since(WS, SuggestionOutcome.SOLVED, T0) == []
+        assert (await uow.answers.get_many(WS, [reused.id]))[0].same_as is None

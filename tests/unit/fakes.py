@@ -36,6 +36,8 @@ from bot.domain import (
     NewThanks,
     Platform,
     Settings,
+    Suggestion,
+    SuggestionOutcome,
     Thanks,
     WorkspaceRef,
 )
@@ -137,6 +139,7 @@ class StoreData:
     answers: dict[int, Answer] = field(default_factory=dict)
     # answer id -> (model, vector, made at); dropped when the answer's note changes
     answer_vectors: dict[int, tuple[str, bytes, datetime]] = field(default_factory=dict)
+    suggestions: dict[tuple[int, int], Suggestion] = field(default_factory=dict)  # (ask, answer)
     thanks: dict[int, StoredThanks] = field(default_factory=dict)
     settings: dict[WorkspaceRef, Settings] = field(default_factory=dict)
     opted_out: dict[WorkspaceRef, set[str]] = field(default_factory=dict)
@@ -304,6 +307,9 @@ class FakeAskRepository:
                 del self._data.asks[ask_id]
             self._data.answers = {k: a for k, a in self._data.answers.items()
                                   if a.ask_id not in ids}  # ON DELETE CASCADE
+            self._data.answers = {  # answers.same_as_id: ON DELETE SET NULL
+                k: replace(a, same_as=None) if a.same_as not in self._data.answers else a
+                for k, a in self._data.answers.items()}
         else:
             for ask in mine:
                 ask.asker_id = None
@@ -335,7 +341,8 @@ class FakeAnswerRepository:
                         question=new.question, created_at=new.created_at,
                         updated_at=new.created_at, note=new.note, note_author=new.note_author,
                         ask_id=new.ask_id,
-                        channel_id=new.channel_id, private=new.private, link=new.link)
+                        channel_id=new.channel_id, private=new.private, link=new.link,
+                        same_as=new.same_as)
         self._data.answers[answer.id] = answer
         return answer
 
@@ -397,6 +404,34 @@ class FakeAnswerRepository:
 
     async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int:
         return len(await self.vectors(workspace, model))
+
+    async def suggest(self, workspace: WorkspaceRef, ask_id: int,
+                      matches: Sequence[tuple[int, float]], at: datetime) -> None:
+        for answer_id, chance in matches:
+            self._data.suggestions.setdefault((ask_id, answer_id),
+                                              Suggestion(ask_id, answer_id, chance, at))
+
+    async def suggestion(self, workspace: WorkspaceRef, ask_id: int,
+                         answer_id: int) -> Suggestion | None:
+        found = self._data.suggestions.get((ask_id, answer_id))
+        ask = self._data.asks.get(ask_id)
+        alive = ask is not None and ask.workspace == workspace and answer_id in self._data.answers
+        return found if alive else None  # ON DELETE CASCADE, both ways
+
+    async def decide(self, workspace: WorkspaceRef, ask_id: int, answer_id: int,
+                     outcome: SuggestionOutcome, at: datetime) -> bool:
+        found = await self.suggestion(workspace, ask_id, answer_id)
+        if found is None or found.outcome is not None:
+            return False
+        self._data.suggestions[(ask_id, answer_id)] = replace(found, outcome=outcome, decided_at=at)
+        return True
+
+    async def decided_since(self, workspace: WorkspaceRef, outcome: SuggestionOutcome,
+                            since: datetime) -> list[Suggestion]:
+        found = [s for (ask_id, answer_id), s in self._data.suggestions.items()
+                 if s.outcome is outcome and s.decided_at is not None and s.decided_at >= since
+                 and await self.suggestion(workspace, ask_id, answer_id) is not None]
+        return sorted(found, key=lambda s: s.decided_at or since)
 
     async def keyword_search(self, workspace: WorkspaceRef, text: str, channel_id: str | None,
                              limit: int) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import Settings
+from bot.domain import Settings, SuggestionMode
 from bot.emoji import emoji_name
 from bot.settings import SPECS, SettingError, change, describe
 
@@ -27,7 +27,15 @@ def test_describe_shows_the_defaults() -> None:
         ("expire-after", "14d", "when an open ask closes by itself"),
         ("receiver-dm", "on", "tell members privately when they are thanked"),
         ("leaderboard", "off", "whether /leanon leaderboard is available"),
+        ("suggestions", "on", "offer what solved earlier asks when someone asks the same again"),
     ]
+
+
+def test_suggestions_are_switched_on_and_off() -> None:
+    assert change(Settings(), "suggestions", "off").suggestions is SuggestionMode.OFF
+    assert change(Settings(), "suggestions", "ON").suggestions is SuggestionMode.ON
+    with pytest.raises(SettingError, match="on or off"):
+        change(Settings(), "suggestions", "maybe")
 
 
 @pytest.mark.parametrize(("value", "emoji"), [
