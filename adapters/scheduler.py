@@ -5,7 +5,8 @@ One `AsyncIOScheduler` in the bot's event loop runs three jobs:
 - `elect` (every 10 s): try to become (or stay) the one process that runs scheduled work,
   through the `LeaderLock` port (a PostgreSQL advisory lock; a file lock on SQLite);
 - `nudges` (every minute, at second 0): send the weekly posts that are due;
-- `asks` (every 5 minutes): the waiting-ask follow-up and ask expiry.
+- `asks` (every 5 minutes): the waiting-ask follow-up and ask expiry;
+- `answers` (every 30 s): the answered-before search's vectors of new answers.
 
 The schedules themselves live in the database, not in APScheduler's job store: every
 replica sees the same schedules, a change made through any replica counts at the next
@@ -23,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.commands import Command, RunAskMaintenance, RunDueNudges
+from bot.commands import Command, RunAnswerIndexing, RunAskMaintenance, RunDueNudges
 from bot.errors import StorageError
 from bot.ports import LeaderLock
 from bot.service import Leanon
@@ -36,12 +37,13 @@ class Scheduler:
     """Runs the core's periodic work in this process while it holds the leader lock."""
 
     def __init__(self, service: Leanon, lock: LeaderLock, *, elect_seconds: float = 10,
-                 asks_minutes: float = 5) -> None:
+                 asks_minutes: float = 5, answers_seconds: float = 30) -> None:
         self.service = service
         self.lock = lock
         self.leader = False
         self._elect_seconds = elect_seconds
         self._asks_minutes = asks_minutes
+        self._answers_seconds = answers_seconds
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._running = Tasks("scheduled jobs")
 
@@ -51,6 +53,7 @@ class Scheduler:
             ("elect", self.elect, IntervalTrigger(seconds=self._elect_seconds)),
             ("nudges", self.run_nudges, CronTrigger(second=0)),
             ("asks", self.run_asks, IntervalTrigger(minutes=self._asks_minutes)),
+            ("answers", self.run_answers, IntervalTrigger(seconds=self._answers_seconds)),
         ]
         for job_id, func, trigger in jobs:
             self._aps.add_job(self._tracked(func), trigger, id=job_id, max_instances=1,
@@ -97,6 +100,9 @@ class Scheduler:
 
     async def run_asks(self) -> None:
         await self._run(RunAskMaintenance())
+
+    async def run_answers(self) -> None:
+        await self._run(RunAnswerIndexing())
 
     async def stop(self, grace: float = 8) -> None:
         """Stop the jobs, let running work finish (up to `grace` s), give up leadership."""

@@ -28,6 +28,7 @@ from adapters.ops.metrics import MeteredChat, MeteredLeanon, Metrics
 from adapters.ops.readiness import Check, Readiness
 from adapters.ops.shutdown import Deadline, within
 from adapters.scheduler import Scheduler
+from adapters.similarity import answer_search
 from adapters.slack.app import SlackAdapter, build_app
 from adapters.slack.auth import SingleWorkspace, WorkspaceAuth, close_shared_session
 from adapters.slack.installs import InstalledWorkspaces
@@ -82,7 +83,8 @@ async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics
     deps = Deps(uow=store.unit_of_work, chat=chat, directory=router, clock=clock or SystemClock(),
                 timezone=config.timezone, answer_uow=store.urgent_unit_of_work,
                 note_window=timedelta(seconds=config.leanon_note_window),
-                thanks_max_members=config.leanon_thanks_max_members)
+                thanks_max_members=config.leanon_thanks_max_members,
+                search=answer_search() if config.leanon_answer_search else None)
     service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
     inbox = Inbox(store.unit_of_work, deps.clock, busy_at=config.leanon_busy_backlog,
                   urgent_uow=store.urgent_unit_of_work)

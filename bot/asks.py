@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import cards, outbox
+from bot import cards, memory, outbox
 from bot.commands import (
     CreateAsk,
     ListAsks,
@@ -74,7 +74,10 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
             anonymous=cmd.anonymous, created_at=now, request_key=cmd.request_id))
         await outbox.post_card(uow, now, ask)
         await uow.commit()
-    return _posted(text)
+    # Once the ask is safe: what it likely repeats, from leanon's memory.
+    offered = await memory.offer_answers(deps, ask)
+    posted = _posted(text)
+    return Reply.of(*posted.private, *offered)
 
 
 async def _refusal(uow: UnitOfWork, cmd: CreateAsk, now: datetime) -> Reply | None:
@@ -286,11 +289,7 @@ async def _note_resolved(deps: Deps, ask: Ask, note: str | None, note_author: st
 
 async def _private(deps: Deps, ask: Ask) -> bool:
     """Whether the ask's channel is private (then its answer is offered there alone)."""
-    try:
-        return await deps.directory.is_private(ask.workspace, ask.channel_id)
-    except ChatError as exc:
-        log.info("channel privacy unknown at resolve: %s", exc)
-        return True
+    return await memory.channel_is_private(deps, ask.workspace, ask.channel_id)
 
 
 async def _thread_authors(deps: Deps, ask: Ask) -> tuple[str, ...]:

@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.commands import Command, ForgetMe, OfferHelp, ResolveAsk, ThankHelper
+from bot.commands import (
+    Command,
+    ForgetMe,
+    OfferHelp,
+    RejectAnswer,
+    ResolveAsk,
+    ReuseAnswer,
+    ThankHelper,
+)
 from bot.domain import Actor, Platform, WorkspaceRef
 from bot.messages import ActionId, Button, ButtonStyle, Line
 
@@ -23,6 +31,9 @@ MEMBER_IDS = {
     Platform.CONSOLE: re.compile(r"[a-z][a-z0-9._-]{0,31}"),  # a console name
 }
 _FORGET_VALUES = {ActionId.FORGET_DELETE_ASKS: "delete", ActionId.FORGET_KEEP_ASKS: "keep"}
+# Buttons about a remembered answer offered to an ask: "<ask id>:<answer id>".
+_ANSWER_ACTIONS: dict[ActionId, type[ReuseAnswer | RejectAnswer]] = {
+    ActionId.REUSE_ANSWER: ReuseAnswer, ActionId.REJECT_ANSWER: RejectAnswer}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +43,14 @@ class Press:
     action: ActionId
     ask_id: int = 0
     helper_id: str = ""
+    answer_id: int = 0
 
     @property
     def value(self) -> str:
         if self.action is ActionId.THANK_HELPER:
             return f"{self.ask_id}:{self.helper_id}"
+        if self.action in _ANSWER_ACTIONS:
+            return f"{self.ask_id}:{self.answer_id}"
         if self.action in _FORGET_VALUES:
             return _FORGET_VALUES[self.action]
         return str(self.ask_id)
@@ -51,6 +65,8 @@ class Press:
             return ResolveAsk(workspace, actor, self.ask_id)
         if self.action is ActionId.THANK_HELPER:
             return ThankHelper(workspace, actor, self.ask_id, self.helper_id)
+        if self.action in _ANSWER_ACTIONS:
+            return _ANSWER_ACTIONS[self.action](workspace, actor, self.ask_id, self.answer_id)
         return ForgetMe(workspace, actor, keep_asks=self.action is ActionId.FORGET_KEEP_ASKS)
 
 
@@ -63,6 +79,11 @@ def pressed(platform: Platform, action: str, value: str) -> Press | None:
         return None
     if act in _FORGET_VALUES:
         return Press(act) if value == _FORGET_VALUES[act] else None
+    if act in _ANSWER_ACTIONS:
+        ask, _, answer = value.partition(":")
+        if not (_ASK_ID.fullmatch(ask) and _ASK_ID.fullmatch(answer)):
+            return None
+        return Press(act, int(ask), answer_id=int(answer))
     ask, _, helper = value.partition(":") if act is ActionId.THANK_HELPER else (value, "", "")
     if not _ASK_ID.fullmatch(ask):
         return None

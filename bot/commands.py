@@ -46,6 +46,32 @@ class ResolveAsk:
 
 
 @dataclass(frozen=True, slots=True)
+class ReuseAnswer:
+    """"This solved it" on a remembered answer offered to a new ask: the ask is resolved as
+    answered before, and the helpers of the answer are thanked again."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    ask_id: int
+    answer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RejectAnswer:
+    """"Not it": the remembered answer offered to the ask is not what it needs."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    ask_id: int
+    answer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunAnswerIndexing:
+    """Scheduled: make the search's vectors of answers that have none yet."""
+
+
+@dataclass(frozen=True, slots=True)
 class MarkAnswer:
     """A reply in an ask's thread marked as the answer (a message action): its text says
     what solved the ask, its author is credited as a helper."""
@@ -209,7 +235,8 @@ class RunAskMaintenance:
 
 
 Command = (
-    CreateAsk | OfferHelp | ResolveAsk | MarkAnswer | ThankHelper | ListAsks | ReactionAdded
+    CreateAsk | OfferHelp | ResolveAsk | MarkAnswer | ReuseAnswer | RejectAnswer
+    | RunAnswerIndexing | ThankHelper | ListAsks | ReactionAdded
     | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | ShowConfig
     | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance | SetNudge | NudgeOff
     | NudgePreview | NudgeNow | RunDueNudges

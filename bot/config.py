@@ -92,6 +92,9 @@ class Config(BaseSettings):
     # Members one /thanks may name; more is refused with a clear answer.
     leanon_thanks_max_members: int = Field(default=THANKED_AT_ONCE, ge=1, le=100)
 
+    # The answered-before search (its model loads on first use); off: no suggestions at all.
+    leanon_answer_search: bool = True
+
     # The console workspace: who may change settings there.
     leanon_console_admins: str = Field(default="alice")
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.commands import Person
 from bot.content import Content, load_content
 from bot.domain import Actor, MessageRef, WorkspaceRef
-from bot.ports import Chat, Clock, Directory, UnitOfWorkFactory
+from bot.ports import AnswerSearch, Chat, Clock, Directory, UnitOfWorkFactory
 
 ASK_MAX_CHARS = 3000
 TRIED_MAX_CHARS = 3000
@@ -67,6 +67,8 @@ class Deps:
     note_window: timedelta = timedelta(seconds=60)
     # Members one /thanks may name: more is refused (each costs member look-ups and a note).
     thanks_max_members: int = THANKED_AT_ONCE
+    # The answered-before search (None: leanon offers no remembered answers).
+    search: AnswerSearch | None = None
 
     async def is_admin(self, workspace: WorkspaceRef, actor: Actor) -> bool:
         """Whether the member who acted administers the workspace: as their platform said

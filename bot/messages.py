@@ -64,6 +64,8 @@ class ActionId(StrEnum):
     THANK_HELPER = "leanon_thank_helper"
     FORGET_DELETE_ASKS = "leanon_forget_delete"
     FORGET_KEEP_ASKS = "leanon_forget_keep"
+    REUSE_ANSWER = "leanon_reuse_answer"  # "This solved it": value "<ask id>:<answer id>"
+    REJECT_ANSWER = "leanon_reject_answer"  # "Not it": the same value
 
 
 class ButtonStyle(StrEnum):

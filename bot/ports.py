@@ -289,7 +289,8 @@ class AnswerRepository(Protocol):
     # question and note by a model (`model` names it); a changed note clears it.
 
     async def needing_vectors(self, model: str, limit: int) -> list[Answer]:
-        """Answers of any workspace with no vector by this model, oldest first."""
+        """Answers with no vector by this model, oldest first, of the workspaces whose
+        suggestions are on (a workspace with them off costs the search nothing)."""
         ...
 
     async def set_vector(self, answer_id: int, model: str, vector: bytes, made_from: datetime,

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot import admin, asks, delivery, nudges, ports, stats, thanks
+from bot import admin, asks, delivery, memory, nudges, ports, stats, thanks
 from bot.commands import (
     ChangeConfig,
     Command,
@@ -23,7 +23,10 @@ from bot.commands import (
     OfferHelp,
     ReactionAdded,
     ReactionRemoved,
+    RejectAnswer,
     ResolveAsk,
+    ReuseAnswer,
+    RunAnswerIndexing,
     RunAskMaintenance,
     RunDueNudges,
     SetNamed,
@@ -53,6 +56,9 @@ HANDLERS: dict[type, Handler] = {
     OfferHelp: asks.offer_help,
     ResolveAsk: asks.resolve_ask,
     MarkAnswer: asks.mark_answer,
+    ReuseAnswer: memory.reuse_answer,
+    RejectAnswer: memory.reject_answer,
+    RunAnswerIndexing: memory.index_answers,
     ListAsks: asks.list_asks,
     RunAskMaintenance: asks.run_ask_maintenance,
     ThankHelper: thanks.thank_helper,

@@ -14,13 +14,14 @@ from bot.domain import (
     AnswerVector,
     NewAnswer,
     Suggestion,
+    SuggestionMode,
     SuggestionOutcome,
     WorkspaceRef,
 )
 from bot.text import COMMON_WORDS
 from storage.errors import translate_errors
 from storage.mapping import in_workspace, to_answer, to_suggestion, workspace_columns
-from storage.models import AnswerRow, SuggestionRow
+from storage.models import AnswerRow, SuggestionRow, WorkspaceRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
 
 # A changed note changes what the vector was made from: it is made again.
@@ -102,8 +103,15 @@ class SqlAnswerRepository(SqlRepository):
 
     @translate_errors
     async def needing_vectors(self, model: str, limit: int) -> list[Answer]:
+        # A workspace without a settings row has the defaults: suggestions on.
+        off = (select(WorkspaceRow.id)
+               .where(WorkspaceRow.platform == AnswerRow.platform,
+                      WorkspaceRow.workspace_id == AnswerRow.workspace_id,
+                      WorkspaceRow.suggestions == SuggestionMode.OFF.value)
+               .exists())
         query = (select(AnswerRow)
-                 .where(or_(AnswerRow.vector_model.is_(None), AnswerRow.vector_model != model))
+                 .where(or_(AnswerRow.vector_model.is_(None), AnswerRow.vector_model != model),
+                        ~off)
                  .order_by(AnswerRow.id).limit(limit))
         return [to_answer(row) for row in await self._session.scalars(query)]
 

@@ -27,6 +27,8 @@ from bot.commands import (
     ReactionAdded,
     ReactionRemoved,
     ResolveAsk,
+    ReuseAnswer,
+    RunAnswerIndexing,
     RunAskMaintenance,
     RunDueNudges,
     ThankMembers,
@@ -207,6 +209,9 @@ class ConsoleWorkspace:
         for message in reply.private:
             self._save_attachments(message)
             self.private(message)
+        if isinstance(cmd, REMEMBERS) and reply.ok:
+            # What was resolved is searchable at once (a server does this every 30 s).
+            await self.service.handle(RunAnswerIndexing())
         try:
             await self.service.outbox.drain()  # notes of reactions, retries that are due
         except StorageError as exc:
@@ -401,6 +406,10 @@ class ConsoleWorkspace:
         await self.dispatch(RunAskMaintenance())
         await self.dispatch(RunDueNudges())
         return True
+
+
+# Commands after which an answer may need the search's vector.
+REMEMBERS = (ResolveAsk, MarkAnswer, ReuseAnswer)
 
 
 def welcome(workspace: ConsoleWorkspace) -> None:

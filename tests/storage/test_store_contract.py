@@ -19,6 +19,8 @@ from bot.domain import (
     NewInboxItem,
     NewThanks,
     Platform,
+    Settings,
+    SuggestionMode,
     SuggestionOutcome,
     ThanksSource,
     WorkspaceRef,
@@ -253,6 +255,8 @@ async def test_an_answers_vector_is_kept_until_its_note_changes(units: Units) ->
     async with units() as uow:
         assert [a.question for a in await uow.answers.needing_vectors("m1", 10)] == ["Elsewhere"]
         assert len(await uow.answers.needing_vectors("m2", 10)) == 3  # another model's are not
+        await uow.workspaces.save_settings(OTHER, Settings(suggestions=SuggestionMode.OFF))
+        assert await uow.answers.needing_vectors("m1", 10) == []  # its suggestions are off
         found = await uow.answers.vectors(WS, "m1")
         assert [(v.answer_id, v.vector, v.made_at, v.channel_id, v.private) for v in found] == [
             (first.id, b"\x01" * 8, T0 + timedelta(1), None, False),

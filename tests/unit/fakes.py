@@ -37,6 +37,7 @@ from bot.domain import (
     Platform,
     Settings,
     Suggestion,
+    SuggestionMode,
     SuggestionOutcome,
     Thanks,
     WorkspaceRef,
@@ -45,6 +46,7 @@ from bot.errors import ChatError, StorageError
 from bot.messages import Mention, Message, Part, Reply, UserText
 from bot.ports import (
     AnswerRepository,
+    AnswerSearch,
     AskRepository,
     Chat,
     Clock,
@@ -380,8 +382,10 @@ class FakeAnswerRepository:
 
     async def needing_vectors(self, model: str, limit: int) -> list[Answer]:
         vectors = self._data.answer_vectors
+        settings = self._data.settings
         return [a for i, a in sorted(self._data.answers.items())
-                if vectors.get(i, ("",))[0] != model][:limit]
+                if vectors.get(i, ("",))[0] != model
+                and settings.get(a.workspace, Settings()).suggestions is SuggestionMode.ON][:limit]
 
     async def set_vector(self, answer_id: int, model: str, vector: bytes, made_from: datetime,
                          at: datetime) -> bool:
@@ -965,12 +969,14 @@ class World:
 
 
 def make_world(store: FakeStore | None = None, chat: FakeChat | None = None,
-               clock: FixedClock | None = None, timezone: str = "UTC") -> World:
+               clock: FixedClock | None = None, timezone: str = "UTC",
+               search: AnswerSearch | None = None) -> World:
     """Build `bot.service.Leanon(Deps(...))` over fresh (or the given) fakes."""
     store = store or FakeStore()
     chat = chat or FakeChat()
     clock = clock or FixedClock()
-    deps = Deps(uow=store.uow, chat=chat, directory=chat, clock=clock, timezone=ZoneInfo(timezone))
+    deps = Deps(uow=store.uow, chat=chat, directory=chat, clock=clock, timezone=ZoneInfo(timezone),
+                search=search)
     return World(store, chat, clock, deps, Leanon(deps))
 
 

@@ -15,7 +15,10 @@ from bot.commands import (
     ForgetMe,
     Person,
     ReactionAdded,
+    RejectAnswer,
     ResolveAsk,
+    ReuseAnswer,
+    RunAnswerIndexing,
     RunDueNudges,
     SetNudge,
     ThankMembers,
@@ -36,6 +39,9 @@ EXAMPLES: list[Command] = [
     ForgetMe(WS, member("U1"), keep_asks=None),
     ChangeConfig(WS, member("U1"), "stale-after", "2h"),
     RunDueNudges(),
+    ReuseAnswer(WS, member("U1"), 7, 3),
+    RejectAnswer(WS, member("U1"), 7, 3),
+    RunAnswerIndexing(),
 ]
 
 
@@ -45,7 +51,7 @@ def test_a_command_comes_back_equal_through_json(cmd: Command) -> None:
 
 
 def test_every_command_is_known() -> None:
-    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 23
+    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 26
 
 
 @pytest.mark.parametrize("data", [

@@ -1,0 +1,325 @@
+"""Answered before: what solved earlier asks is offered when someone asks the same again.
+
+The search itself is a port (`AnswerSearch`, adapters/similarity): this module decides
+when to ask it, what the asker may be shown, and what "This solved it" and "Not it" do.
+
+- A new ask is posted first; then the search looks for what it repeats (given up after
+  SEARCH_SECONDS: the ask never waits on it), and the private answer to the asker lists
+  up to 3 remembered answers from places the asker can see, each with what solved it, who
+  helped (those who chose not to be named are left out; an asker never is shown) and a
+  link to the earlier ask.
+- "This solved it" resolves the new ask as answered before: its wording is remembered as
+  another way of asking the old question (`same_as`), and the old ask's helpers are thanked
+  again by the asker. "Not it" records that the match was wrong.
+- Vectors are made in the background (`index_answers`, scheduled), for the workspaces whose
+  suggestions are on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot import outbox
+from bot.buttons import Press
+from bot.commands import RejectAnswer, ReuseAnswer, RunAnswerIndexing
+from bot.deps import Deps
+from bot.domain import (
+    Answer,
+    AnswerVector,
+    Ask,
+    AskStatus,
+    NewAnswer,
+    NewThanks,
+    SuggestionMode,
+    SuggestionOutcome,
+    ThanksSource,
+    WorkspaceRef,
+)
+from bot.errors import ChatError
+from bot.messages import (
+    ActionId,
+    ButtonStyle,
+    Line,
+    Link,
+    Mention,
+    Message,
+    Part,
+    Reply,
+    UserText,
+    error,
+    line,
+    notice,
+)
+from bot.ports import AnswerSearch, UnitOfWork
+from bot.text import preview
+
+log = logging.getLogger(__name__)
+
+SUGGESTED = 3
+# A search slower than this is given up: the ask is posted and confirmed without it.
+SEARCH_SECONDS = 3.0
+# Background vectors: answers per unit of work, and the most one run spends.
+INDEXING_BATCH = 16
+INDEXING_SECONDS = 20.0
+
+ASK_GONE = "That ask no longer exists (it may have been removed)."
+NOT_OFFERED = ("That earlier answer is no longer remembered (it may have been removed). "
+               "Nothing was changed.")
+
+
+class _Library:
+    """One workspace's answers, read for the search, each read in a unit of work of its own."""
+
+    def __init__(self, deps: Deps, workspace: WorkspaceRef, model: str) -> None:
+        self._deps = deps
+        self._workspace = workspace
+        self._model = model
+
+    async def vectors(self, since: datetime | None) -> list[AnswerVector]:
+        async with self._deps.uow() as uow:
+            return await uow.answers.vectors(self._workspace, self._model, since)
+
+    async def count(self) -> int:
+        async with self._deps.uow() as uow:
+            return await uow.answers.count_vectors(self._workspace, self._model)
+
+    async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:
+        async with self._deps.uow() as uow:
+            return await uow.answers.keyword_search(self._workspace, text, channel_id, limit)
+
+
+async def channel_is_private(deps: Deps, workspace: WorkspaceRef, channel_id: str) -> bool:
+    """Whether only some members see the channel (then what was asked there is offered
+    there alone); private when the platform can't say now."""
+    try:
+        return await deps.directory.is_private(workspace, channel_id)
+    except ChatError as exc:
+        log.info("channel privacy unknown: %s", exc)
+        return True
+
+
+async def index_answers(cmd: RunAnswerIndexing, deps: Deps) -> Reply:
+    """Make the vectors of answers that have none (a bounded run; the next one goes on)."""
+    search = deps.search
+    if search is None:
+        return Reply.of()
+    deadline = time.monotonic() + INDEXING_SECONDS
+    made = 0
+    while time.monotonic() < deadline:
+        async with deps.uow() as uow:
+            pending = await uow.answers.needing_vectors(search.model, INDEXING_BATCH)
+        if not pending:
+            break
+        blobs = [(answer, await search.vectorize(answer.question, answer.note)) for answer in pending]
+        async with deps.uow() as uow:
+            for answer, blob in blobs:
+                # refused when the note changed meanwhile: the next run makes it again
+                await uow.answers.set_vector(answer.id, search.model, blob, answer.updated_at,
+                                             deps.clock.now())
+            await uow.commit()
+        made += len(blobs)
+    if made:
+        log.info("made the search's vectors of %d answers", made)
+    return Reply.of()
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    answer: Answer
+    chance: float
+    earlier: Ask | None  # the ask it answered (None: imported)
+    helpers: tuple[str, ...]
+
+
+async def offer_answers(deps: Deps, ask: Ask) -> tuple[Message, ...]:
+    """The remembered answers a new ask likely repeats, recorded as offered to it, as the
+    messages that go with the asker's confirmation (none when there are none, suggestions
+    are off, or the search fails or is slow)."""
+    search = deps.search
+    if search is None or ask.asker_id is None:
+        return ()
+    async with deps.uow() as uow:
+        settings = await uow.workspaces.settings(ask.workspace)
+    if settings.suggestions is SuggestionMode.OFF:
+        return ()
+    offers = await _search(deps, search, ask)
+    return tuple(_offer_message(ask, offer, first=i == 0) for i, offer in enumerate(offers))
+
+
+async def _search(deps: Deps, search: AnswerSearch, ask: Ask) -> list[_Offer]:
+    library = _Library(deps, ask.workspace, search.model)
+    try:
+        matches = await asyncio.wait_for(
+            search.similar(ask.workspace, ask.text, ask.channel_id, library), SEARCH_SECONDS)
+    except TimeoutError:
+        log.warning("the answered-before search took over %.0f s; ask %d goes without",
+                    SEARCH_SECONDS, ask.id)
+        return []
+    except Exception:
+        log.exception("the answered-before search failed; ask %d goes without", ask.id)
+        return []
+    if not matches:
+        return []
+    async with deps.uow() as uow:
+        offers = await _offers(uow, ask, {m.answer_id: m.chance for m in matches})
+        await uow.answers.suggest(ask.workspace, ask.id,
+                                  [(o.answer.id, o.chance) for o in offers], deps.clock.now())
+        await uow.commit()
+    return offers
+
+
+async def _offers(uow: UnitOfWork, ask: Ask, chances: dict[int, float]) -> list[_Offer]:
+    """The answers matched, each as the answer it repeats (an ask resolved by "This solved
+    it" offers the answer it reused), once each, where the asker may see them."""
+    workspace = ask.workspace
+    found = await uow.answers.get_many(workspace, list(chances))
+    originals = {a.id: a for a in await uow.answers.get_many(
+        workspace, [a.same_as for a in found if a.same_as is not None])}
+    best: dict[int, tuple[Answer, float]] = {}
+    for answer in found:
+        original = originals.get(answer.same_as, answer) if answer.same_as else answer
+        if original.ask_id == ask.id or (original.private and original.channel_id != ask.channel_id):
+            continue
+        chance = chances[answer.id]
+        if original.id not in best or best[original.id][1] < chance:
+            best[original.id] = (original, chance)
+    hidden = await uow.members.opted_out(workspace)
+    offers = []
+    for answer, chance in sorted(best.values(), key=lambda pair: -pair[1])[:SUGGESTED]:
+        earlier = await uow.asks.get(workspace, answer.ask_id) if answer.ask_id else None
+        helpers = [o.helper_id for o in await uow.asks.offers(answer.ask_id)] if answer.ask_id else []
+        shown = tuple(h for h in dict.fromkeys(helpers) if h not in hidden and h != ask.asker_id)
+        offers.append(_Offer(answer, chance, earlier, shown))
+    return offers
+
+
+def _names(members: tuple[str, ...]) -> list[Part]:
+    parts: list[Part] = []
+    for i, member in enumerate(members):
+        parts += [", " if 0 < i < len(members) - 1 else " and " if i else "", Mention(member)]
+    return [p for p in parts if p != ""]
+
+
+def _offer_message(ask: Ask, offer: _Offer, *, first: bool) -> Message:
+    answer = offer.answer
+    asked: Line = line("“", UserText(preview(answer.question, 140)), "”")
+    if offer.earlier is not None and offer.earlier.message is not None:
+        asked = (*asked, " (", Link(offer.earlier.message, "the earlier ask"), ")")
+    lines = [asked]
+    if answer.note:
+        lines.append(line("What solved it: ", UserText(answer.note)))
+    else:
+        lines.append(line("It was resolved; nobody wrote down what solved it."))
+    if offer.helpers:
+        lines.append(line("Helped: ", *_names(offer.helpers)))
+    if answer.link:
+        lines.append(line("More: ", UserText(answer.link)))
+    buttons = (
+        Press(ActionId.REUSE_ANSWER, ask.id, answer_id=answer.id).button(
+            line("This solved it"), ButtonStyle.PRIMARY),
+        Press(ActionId.REJECT_ANSWER, ask.id, answer_id=answer.id).button(line("Not it")),
+    )
+    title = "Asked before? This may answer it" if first else None
+    return replace(notice(*lines, title=title), buttons=buttons)
+
+
+async def _offered(uow: UnitOfWork, cmd: ReuseAnswer | RejectAnswer) -> Ask | Reply:
+    """The ask the button is about, when the member who pressed it asked it and the answer
+    was offered to it; else the refusal."""
+    ask = await uow.asks.get(cmd.workspace, cmd.ask_id)
+    if ask is None:
+        return Reply.of(error(ASK_GONE))
+    if ask.asker_id != cmd.actor.user_id:
+        return Reply.of(error("Only the person who asked can say whether an earlier answer "
+                              "solved it."))
+    if await uow.answers.suggestion(cmd.workspace, ask.id, cmd.answer_id) is None:
+        return Reply.of(error(NOT_OFFERED))
+    return ask
+
+
+async def reuse_answer(cmd: ReuseAnswer, deps: Deps) -> Reply:
+    """"This solved it": resolve the ask as answered before and thank the helpers again."""
+    async with deps.uow() as uow:
+        ask = await _offered(uow, cmd)
+    if isinstance(ask, Reply):
+        return ask
+    if not ask.is_open:
+        return Reply.of(notice(line("This ask is already resolved or closed.")))
+    private = await channel_is_private(deps, ask.workspace, ask.channel_id)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        found = await uow.answers.get_many(cmd.workspace, [cmd.answer_id])
+        if not found:
+            return Reply.of(error(NOT_OFFERED))
+        answer = found[0]
+        resolved = replace(ask, status=AskStatus.RESOLVED, closed_at=now)
+        if not await uow.asks.close(resolved):
+            return Reply.of(notice(line("This ask is already resolved or closed.")))
+        await uow.answers.decide(ask.workspace, ask.id, answer.id, SuggestionOutcome.SOLVED, now)
+        await uow.answers.add(NewAnswer(
+            ask.workspace, ask.text, now, note=answer.note, note_author=answer.note_author,
+            ask_id=ask.id, channel_id=ask.channel_id, private=private, link=answer.link,
+            same_as=answer.id))
+        earlier = await uow.asks.get(ask.workspace, answer.ask_id) if answer.ask_id else None
+        helpers = await _thank_again(uow, deps, ask, answer, now)
+        await outbox.refresh_card(uow, now, resolved)
+        if ask.message is not None:
+            where: Part = (Link(earlier.message, "an earlier ask")
+                           if earlier is not None and earlier.message is not None
+                           else "an earlier answer")
+            await outbox.reply(uow, now, ask.workspace, ask.message, notice(line(
+                "Resolved: answered before, by ", where, ".")), topic=ask.text)
+        await uow.commit()
+    said = line("Glad it helped! Your ask is resolved as answered before")
+    if helpers:
+        said = (*said, ", and ", *_names(helpers), " thanked again")
+    return Reply.of(notice((*said, ".")))
+
+
+async def _thank_again(uow: UnitOfWork, deps: Deps, ask: Ask, answer: Answer,
+                       now: datetime) -> tuple[str, ...]:
+    """The asker thanks the helpers of the earlier ask (credit for reuse, in their numbers);
+    the helpers thanked."""
+    if answer.ask_id is None or ask.asker_id is None:
+        return ()
+    helpers = [o.helper_id for o in await uow.asks.offers(answer.ask_id)]
+    settings = await uow.workspaces.settings(ask.workspace)
+    earlier = await uow.asks.get(ask.workspace, answer.ask_id)
+    topic = preview(earlier.text if earlier is not None else answer.question)
+    thanked = []
+    for helper in dict.fromkeys(helpers):
+        if helper == ask.asker_id:
+            continue
+        made = await uow.thanks.add(NewThanks(
+            workspace=ask.workspace, giver_id=ask.asker_id, receiver_id=helper,
+            source=ThanksSource.RESOLVE, created_at=now, ask_id=ask.id, message=ask.message,
+            dedupe_key=f"reuse:{ask.id}:{helper}", channel_id=ask.channel_id))
+        if made is None:
+            continue
+        thanked.append(helper)
+        if settings.receiver_dm:
+            # An anonymous asker stays anonymous, even to the person they thank.
+            giver: Line = ("A teammate",) if ask.anonymous else (Mention(ask.asker_id),)
+            await outbox.note(uow, now, deps.note_window, ask.workspace, ask.channel_id, helper,
+                              (*giver, " was helped again by your earlier answer to: ",
+                               UserText(topic)))
+    return tuple(thanked)
+
+
+async def reject_answer(cmd: RejectAnswer, deps: Deps) -> Reply:
+    """"Not it": the match was wrong; the ask stays as it is."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        ask = await _offered(uow, cmd)
+        if isinstance(ask, Reply):
+            return ask
+        if not await uow.answers.decide(cmd.workspace, ask.id, cmd.answer_id,
+                                        SuggestionOutcome.NOT_IT, now):
+            return Reply.of(notice(line("You already answered this one.")))
+        await uow.commit()
+    return Reply.of(notice(line("Thanks, noted: that earlier answer is not it. Your ask stays "
+                                "posted for teammates.")))
