@@ -16,6 +16,11 @@ features the gate (gate.py) was trained on:
 - ``overlap``, ``overlap_question``: the share of the question's rare words (weighted by
   how few answers have them) that the answer (question + note; question alone) has too;
 - ``words``: how many content words the new question has.
+
+A workspace with few answers would make ``gap``, ``z``, ``rank`` and the word weights
+meaningless (one answer has no "best other"), so they are measured against the
+workspace's answers together with a fixed background: some 120 answers of imaginary teams
+(`Background`, background.npz, written with the gate), which are never offered.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import struct
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -84,10 +90,45 @@ def entry_words(question: str, note: str | None) -> tuple[np.ndarray, np.ndarray
     return word_hashes(question), word_hashes(f"{question} {note or ''}")
 
 
+@dataclass(frozen=True)
+class Background:
+    """Answers that are never offered, against which scores and words are measured."""
+
+    vectors: np.ndarray  # (n, 384) float16: question + note
+    df: Counter[int]  # how many of them have each word
+    size: int
+
+    @classmethod
+    def of(cls, entries: Sequence[AnswerEntry]) -> Background:
+        df: Counter[int] = Counter()
+        for entry in entries:
+            df.update(entry.all_words.tolist())
+        vectors = (np.stack([e.vectors[0] for e in entries]).astype(np.float16) if entries
+                   else np.empty((0, DIMENSIONS), dtype=np.float16))
+        return cls(vectors, df, len(entries))
+
+    @classmethod
+    def none(cls) -> Background:
+        return cls.of([])
+
+    def save(self, path: Path) -> None:
+        words = np.array(sorted(self.df), dtype=np.uint32)
+        np.savez_compressed(path, vectors=self.vectors, words=words,
+                            counts=np.array([self.df[w] for w in words], dtype=np.uint32),
+                            size=np.array([self.size]))
+
+    @classmethod
+    def load(cls, path: Path) -> Background:
+        with np.load(path) as data:
+            df = Counter(dict(zip(data["words"].tolist(), data["counts"].tolist(), strict=True)))
+            return cls(data["vectors"].astype(np.float16), df, int(data["size"][0]))
+
+
 class WorkspaceIndex:
     """The answers of one workspace: add or replace them, and rank them for a question."""
 
-    def __init__(self) -> None:
+    def __init__(self, background: Background | None = None) -> None:
+        self._background = background or Background.none()
         self._ids: list[int] = []
         self._row: dict[int, int] = {}
         self._both = np.empty((0, DIMENSIONS), dtype=np.float16)
@@ -166,8 +207,10 @@ class WorkspaceIndex:
         allowed = self.visible(channel_id)
         if not allowed.any():
             return [], np.empty((0, len(FEATURES)), dtype=np.float64)
-        seen = scores[allowed]
+        behind = self._background.vectors.astype(np.float32) @ query.astype(np.float32)
+        seen = np.concatenate([scores[allowed], behind])
         mean, spread = float(seen.mean()), float(seen.std()) + 1e-6
+        ordered = np.sort(seen)[::-1]
         masked = np.where(allowed, scores, -np.inf)
         count = min(CANDIDATES, int(allowed.sum()))
         best = np.argpartition(-masked, count - 1)[:count] if count < len(masked) else np.arange(len(masked))
@@ -178,32 +221,33 @@ class WorkspaceIndex:
             if row is not None and allowed[row] and row not in rank:
                 order.append(row)
                 rank[row] = CANDIDATES
-        first = masked[order[0]]
-        second = masked[order[1]] if len(order) > 1 and count > 1 else first
-        total = len(self._ids)
+        total = len(self._ids) + self._background.size
         idf_unknown = math.log(total + 1)
         query_words = words.tolist()
-        weights = {w: math.log((total + 1) / (self._df[w] + 0.5)) if self._df[w] > 0 else idf_unknown
+        df = {w: self._df[w] + self._background.df[w] for w in query_words}
+        weights = {w: math.log((total + 1) / (df[w] + 0.5)) if df[w] > 0 else idf_unknown
                    for w in query_words}
         mass = sum(weights.values()) + 1e-6
         query_32 = query.astype(np.float32)
         rows = []
         for row in order:
             s = float(scores[row])
-            other = second if row == order[0] else first
+            # the best other score: the best of all, or the second when this is the best
+            other = float(ordered[1]) if len(ordered) > 1 and s >= ordered[0] else float(ordered[0])
+            if len(ordered) == 1:
+                other = s
+            above = int(np.searchsorted(-ordered, -s, side="left"))
             all_words = self._all_words[row]
             question_words = self._question_words[row]
-            shared_all = sum(weights[w] for w in query_words
-                             if self._df[w] > 0 and _has(all_words, w))
-            shared_question = sum(weights[w] for w in query_words
-                                  if self._df[w] > 0 and _has(question_words, w))
+            shared_all = sum(weights[w] for w in query_words if _has(all_words, w))
+            shared_question = sum(weights[w] for w in query_words if _has(question_words, w))
             rows.append((
                 s,
                 float(self._question[row].astype(np.float32) @ query_32),
                 float(self._note[row].astype(np.float32) @ query_32),
-                s - float(other),
+                s - other,
                 (s - mean) / spread,
-                float(min(rank[row], CANDIDATES)),
+                float(min(above, CANDIDATES)),
                 shared_all / mass,
                 shared_question / mass,
                 float(len(query_words)),

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from adapters.similarity.encoder import VECTOR_MODEL, answer_blob, question_vector
 from adapters.similarity.gate import Gate
-from adapters.similarity.index import BadVector, WorkspaceIndex, unpack
+from adapters.similarity.index import Background, BadVector, WorkspaceIndex, unpack
 from adapters.similarity.minilm import MiniLM
 from bot.domain import AnswerVector, WorkspaceRef
 from bot.ports import AnswerLibrary, Match
@@ -33,16 +35,22 @@ CLOCK_SLACK = timedelta(minutes=10)
 
 @dataclass
 class _Held:
-    index: WorkspaceIndex = field(default_factory=WorkspaceIndex)
+    index: WorkspaceIndex
     newest: datetime | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def background_file() -> Path:
+    return Path(str(resources.files("adapters.similarity") / "background.npz"))
 
 
 class MiniLMSearch:
     """`bot.ports.AnswerSearch` with the numpy MiniLM."""
 
-    def __init__(self, gate: Gate | None = None) -> None:
+    def __init__(self, gate: Gate | None = None, background: Background | None = None) -> None:
         self._gate = gate or Gate.load()
+        self._background = background if background is not None else Background.load(
+            background_file())
         self._model: MiniLM | None = None
         self._loading = asyncio.Lock()
         self._held: dict[WorkspaceRef, _Held] = {}
@@ -79,13 +87,13 @@ class MiniLMSearch:
         return [Match(ids[i], float(chances[i])) for i in best if chances[i] > self._gate.threshold]
 
     async def _caught_up(self, workspace: WorkspaceRef, library: AnswerLibrary) -> WorkspaceIndex:
-        held = self._held.setdefault(workspace, _Held())
+        held = self._held.setdefault(workspace, _Held(WorkspaceIndex(self._background)))
         async with held.lock:
             count = await library.count()
             if held.newest is not None and count >= len(held.index):
                 self._put(held, await library.vectors(held.newest - CLOCK_SLACK))
             if held.newest is None or count != len(held.index):
-                held.index, held.newest = WorkspaceIndex(), None
+                held.index, held.newest = WorkspaceIndex(self._background), None
                 self._put(held, await library.vectors(None))
             return held.index
 

@@ -8,13 +8,14 @@ A set is a directory with answers.jsonl (id, question, answer, channel), repeats
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from adapters.similarity.encoder import answer_blob, question_vector
-from adapters.similarity.index import WorkspaceIndex, unpack
+from adapters.similarity.index import AnswerEntry, Background, WorkspaceIndex, unpack
 from adapters.similarity.minilm import MiniLM
 
 HERE = Path(__file__).resolve().parent
@@ -37,26 +38,46 @@ def load(directory: Path) -> AnswerSet:
                      _lines(directory / "repeats.jsonl"), _lines(directory / "unrelated.jsonl"))
 
 
+def training_sets() -> list[AnswerSet]:
+    return [load(d) for d in sorted((HERE / "train").iterdir()) if d.is_dir()]
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A set with every text made into what the search holds (each text embedded once)."""
+
+    answer_set: AnswerSet
+    entries: list[AnswerEntry]
+    # (vector, word hashes, the position of the answer it repeats or None)
+    queries: list[tuple[np.ndarray, np.ndarray, int | None]]
+
+
+def embed(model: MiniLM, answer_set: AnswerSet) -> Embedded:
+    entries = [unpack(answer_blob(model, a["question"], a["answer"])) for a in answer_set.answers]
+    position = {a["id"]: i for i, a in enumerate(answer_set.answers)}
+    asked = [(r["text"], position[r["answer"]]) for r in answer_set.repeats]
+    asked += [(u["text"], None) for u in answer_set.unrelated]
+    queries = [(*question_vector(model, text), expected) for text, expected in asked]
+    return Embedded(answer_set, entries, queries)
+
+
 @dataclass(frozen=True)
 class Query:
-    text: str
-    expected: int | None  # the answer's position in the set; None: unrelated
+    expected: int | None  # the answer's position in the set; None: it repeats none here
     candidates: list[int]
     features: np.ndarray
 
 
-def rank_in_memory(model: MiniLM, answer_set: AnswerSet) -> list[Query]:
-    """Every repeat and unrelated ask of the set, with the index's candidates and features
-    (all answers public, in one channel)."""
-    index = WorkspaceIndex()
-    index.put((i, unpack(answer_blob(model, a["question"], a["answer"])), None, False)
-              for i, a in enumerate(answer_set.answers))
-    position = {a["id"]: i for i, a in enumerate(answer_set.answers)}
-    asked = [(r["text"], position[r["answer"]]) for r in answer_set.repeats]
-    asked += [(u["text"], None) for u in answer_set.unrelated]
-    queries = []
-    for text, expected in asked:
-        vector, words = question_vector(model, text)
+def rank(embedded: Embedded, background: Background,
+         answers: Sequence[int] | None = None) -> list[Query]:
+    """Every repeat and unrelated ask of the set against a workspace holding the set's
+    answers (or those at the given positions: a repeat of another counts as unrelated)."""
+    kept = list(range(len(embedded.entries))) if answers is None else list(answers)
+    index = WorkspaceIndex(background)
+    index.put((i, embedded.entries[i], None, False) for i in kept)
+    inside = set(kept)
+    out = []
+    for vector, words, expected in embedded.queries:
         ids, features = index.candidates(vector, words, None)
-        queries.append(Query(text, expected, ids, features))
-    return queries
+        out.append(Query(expected if expected in inside else None, ids, features))
+    return out

@@ -1,26 +1,33 @@
-"""Fit the answered-before gate on the training sets and write adapters/similarity/gate.json.
+"""Fit the answered-before gate on the training sets; write it (with its background) into
+adapters/similarity/.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/answers/train_gate.py
+    PYTHONPATH=. .venv/bin/python benchmarks/answers/train_gate.py [--write]
 
-Fits on every set under benchmarks/answers/train/, picks the threshold on them (the
-chance above which about 30 % of their unrelated asks are offered something), and prints
-what it gives on the evaluation set, which plays no part in the fit. The held-out set is
-never read here.
+The training sets (benchmarks/answers/train/*) are made into workspaces of every size, from
+one answer to all of a set's, each measured against a background of the other sets'
+answers; the gate is fitted on all of them, and its threshold is the chance above which
+about 30 % of the training sets' unrelated asks (each set whole) are offered anything. It then prints
+what it gives on the evaluation set (which plays no part in the fit), whole and in small
+workspaces. The held-out set is never read here.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 from pathlib import Path
 
 import numpy as np
 
 from adapters.similarity.gate import Gate, fit
+from adapters.similarity.index import Background
 from adapters.similarity.minilm import MiniLM
-from benchmarks.answers.sets import HERE, Query, load, rank_in_memory
+from benchmarks.answers.sets import HERE, Embedded, Query, embed, load, rank, training_sets
 
-GATE = Path(__file__).resolve().parents[2] / "adapters" / "similarity" / "gate.json"
+SIMILARITY = Path(__file__).resolve().parents[2] / "adapters" / "similarity"
 UNRELATED_SHOWN = 0.30
+SIZES = (1, 3, 10, 30)
+DRAWS = 3
 
 
 def offered(gate: Gate, query: Query) -> list[int]:
@@ -35,34 +42,65 @@ def figures(gate: Gate, queries: list[Query]) -> dict[str, float]:
     unrelated = [q for q in queries if q.expected is None]
     shown = [offered(gate, q) for q in repeats]
     return {
+        "repeats": len(repeats),
         "recall@1": float(np.mean([s[:1] == [q.expected] for s, q in zip(shown, repeats, strict=True)])),
         "recall@3": float(np.mean([q.expected in s for s, q in zip(shown, repeats, strict=True)])),
         "ranked@3": float(np.mean([q.expected in q.candidates[:3] for q in repeats])),
+        "unrelated": len(unrelated),
         "unrelated shown": float(np.mean([bool(offered(gate, q)) for q in unrelated])),
     }
 
 
+def workspaces(embedded: Embedded, background: Background, rng: random.Random) -> list[Query]:
+    """The set as one whole workspace, and as smaller ones drawn from it."""
+    queries = rank(embedded, background)
+    total = len(embedded.entries)
+    for size in SIZES:
+        for _ in range(DRAWS if size < total else 0):
+            queries += rank(embedded, background, rng.sample(range(total), size))
+    return queries
+
+
+def show(name: str, numbers: dict[str, float]) -> None:
+    print(f"{name:34}", "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                  for k, v in numbers.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="write gate.json")
+    parser.add_argument("--write", action="store_true", help="write gate.json and background.npz")
     args = parser.parse_args()
     model = MiniLM()
-    training = [q for d in sorted((HERE / "train").iterdir()) if d.is_dir()
-                for q in rank_in_memory(model, load(d))]
-    rows = np.vstack([q.features for q in training])
+    rng = random.Random(7)  # noqa: S311 - reproducible draws of workspaces, not secrets
+    sets = [embed(model, s) for s in training_sets()]
+    training: list[Query] = []
+    whole: list[Query] = []  # each set as one workspace: its unrelated asks set the threshold
+    for i, embedded in enumerate(sets):
+        others = Background.of([e for j, o in enumerate(sets) if j != i for e in o.entries])
+        training += workspaces(embedded, others, rng)
+        whole += rank(embedded, others)
+    rows = np.vstack([q.features for q in training if len(q.candidates)])
     labels = [int(c == q.expected) for q in training for c in q.candidates]
     gate = fit(rows, labels)
-    best_unrelated = [float(gate.chances(q.features).max()) for q in training
+    best_unrelated = [float(gate.chances(q.features).max()) for q in whole
                       if q.expected is None and len(q.candidates)]
     threshold = float(np.quantile(best_unrelated, 1 - UNRELATED_SHOWN))
     gate = Gate(gate.features, gate.mean, gate.scale, gate.weights, gate.bias, threshold)
-    print(f"trained on {len(training)} asks ({len(rows)} candidates); threshold {threshold:.3f}")
-    print("training sets:", {k: round(v, 3) for k, v in figures(gate, training).items()})
-    evaluation = rank_in_memory(model, load(HERE / "eval"))
-    print("evaluation set:", {k: round(v, 3) for k, v in figures(gate, evaluation).items()})
+    print(f"trained on {len(training)} asks in workspaces of 1 to 60 answers "
+          f"({len(rows)} candidates); threshold {threshold:.3f}")
+    show("training workspaces", figures(gate, training))
+    show("training sets, whole", figures(gate, whole))
+    background = Background.of([e for s in sets for e in s.entries])
+    evaluation = embed(model, load(HERE / "eval"))
+    show("evaluation set, whole", figures(gate, rank(evaluation, background)))
+    for size in (1, 10, 30):
+        small = [q for _ in range(5) for q in rank(
+            evaluation, background, rng.sample(range(len(evaluation.entries)), size))]
+        show(f"evaluation, workspaces of {size}", figures(gate, small))
     if args.write:
-        GATE.write_text(gate.to_json(), encoding="utf-8")
-        print(f"wrote {GATE}")
+        (SIMILARITY / "gate.json").write_text(gate.to_json(), encoding="utf-8")
+        background.save(SIMILARITY / "background.npz")
+        print(f"wrote {SIMILARITY / 'gate.json'} and background.npz")
 
 
 if __name__ == "__main__":

@@ -269,3 +269,25 @@ async def test_a_reply_marked_as_the_answer_resolves_and_credits_its_author(tmp_
     assert "Mark as the answer works on a reply in an ask's thread" in output
     [kept] = await remembered(tmp_path)
     assert kept.note == "It's in the wiki under Network, step 4"
+
+
+async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_resolves_it(
+        tmp_path: Path) -> None:
+    """Answered before, end to end with the real search: resolve with a note, ask the same
+    in other words, press "This solved it"."""
+    output = await run_script(
+        "/ask The staging database refuses connections after the nightly restore\n"
+        "carol> press m1 1\npress m1 2\n"
+        "solved: Restart pgbouncer on staging-db-2; the restore leaves it holding dead connections.\n"
+        "bob> /ask staging db won't take connections since last night's restore, anyone?\n"
+        "bob> press m11 1\n"
+        "dave> /ask is there bike parking at the office?\n", tmp_path)
+    offered = block(output, "[m11] leanon (🔒 private to bob): Asked before? This may answer it")
+    assert "What solved it: Restart pgbouncer on staging-db-2" in offered
+    assert "Helped: @carol" in offered and "@alice" not in offered
+    assert "Glad it helped! Your ask is resolved as answered before, and @carol thanked again" in output
+    assert "Resolved: answered before, by an earlier ask" in output
+    assert output.count("Asked before?") == 1  # the bike parking ask repeats nothing
+    kept = await remembered(tmp_path)
+    assert [(a.question[:14], a.same_as) for a in kept] == [
+        ("The staging da", None), ("staging db won", kept[0].id)]

@@ -165,3 +165,25 @@ async def test_a_vector_of_another_layout_is_never_offered() -> None:
     library = Library()
     library.rows[1] = AnswerVector(1, b"something else", T0)
     assert await search.similar(WS, KNOWN[0][0], None, library) == []
+
+
+def test_the_background_measures_a_small_workspace_and_round_trips(tmp_path, model: MiniLM) -> None:
+    from adapters.similarity.index import Background
+    from adapters.similarity.search import background_file
+
+    shipped = Background.load(background_file())
+    assert shipped.size >= 100 and shipped.vectors.shape == (shipped.size, 384)
+    path = tmp_path / "b.npz"
+    shipped.save(path)
+    again = Background.load(path)
+    assert again.size == shipped.size and again.df == shipped.df
+    # one answer: measured against the background, its features are not degenerate
+    alone = WorkspaceIndex(shipped)
+    alone.put([(1, unpack(answer_blob(model, *KNOWN[0])), None, False)])
+    repeat = "staging db won't take connections since last night's restore"
+    _, features = alone.candidates(model.embed(repeat), word_hashes(repeat), None)
+    assert features[0, FEATURES.index("gap")] > 0.1 and features[0, FEATURES.index("z")] > 2
+    bare = WorkspaceIndex()
+    bare.put([(1, unpack(answer_blob(model, *KNOWN[0])), None, False)])
+    _, features = bare.candidates(model.embed(repeat), word_hashes(repeat), None)
+    assert features[0, FEATURES.index("gap")] == 0
