@@ -54,7 +54,7 @@ from bot.messages import (
     line,
     notice,
 )
-from bot.ports import AnswerSearch, UnitOfWork
+from bot.ports import AnswerSearch, Match, UnitOfWork
 from bot.text import preview
 
 log = logging.getLogger(__name__)
@@ -150,11 +150,17 @@ async def offer_answers(deps: Deps, ask: Ask) -> tuple[Message, ...]:
     return tuple(_offer_message(ask, offer, first=i == 0) for i, offer in enumerate(offers))
 
 
+async def likely_repeats(deps: Deps, search: AnswerSearch, workspace: WorkspaceRef,
+                         question: str, channel_id: str | None) -> list[Match]:
+    """What the search finds a question (asked in channel_id) likely repeats."""
+    library = _Library(deps, workspace, search.model)
+    return await search.similar(workspace, question, channel_id, library)
+
+
 async def _search(deps: Deps, search: AnswerSearch, ask: Ask) -> list[_Offer]:
-    library = _Library(deps, ask.workspace, search.model)
     try:
         matches = await asyncio.wait_for(
-            search.similar(ask.workspace, ask.text, ask.channel_id, library), SEARCH_SECONDS)
+            likely_repeats(deps, search, ask.workspace, ask.text, ask.channel_id), SEARCH_SECONDS)
     except TimeoutError:
         log.warning("the answered-before search took over %.0f s; ask %d goes without",
                     SEARCH_SECONDS, ask.id)

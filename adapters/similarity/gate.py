@@ -66,14 +66,15 @@ class Gate:
         return cls.from_json(path.read_text(encoding="utf-8"))
 
 
-def fit(rows: np.ndarray, labels: Sequence[int], *, penalty: float = 1.0,
-        iterations: int = 50) -> Gate:
-    """A logistic regression (L2 penalty on the weights, as scikit-learn's C=1/penalty),
-    by Newton's method; its threshold still 0.5 (the caller sets it)."""
-    y = np.asarray(labels, dtype=np.float64)
-    mean = rows.mean(axis=0)
-    scale = rows.std(axis=0) + 1e-9
-    x = np.hstack([(rows - mean) / scale, np.ones((len(rows), 1))])
+# Which way each feature may move the chance: more similar, more ahead of the others or
+# more rare words shared never makes an answer less likely (+1), a worse rank never more
+# likely (-1); the question's length either way (0). Without this, a training set whose
+# repeats were written to share few words teaches that sharing words means "not it".
+SIGNS = {"s": 1, "sq": 1, "sn": 1, "gap": 1, "z": 1, "rank": -1, "overlap": 1,
+         "overlap_question": 1, "words": 0}
+
+
+def _newton(x: np.ndarray, y: np.ndarray, penalty: float, iterations: int) -> np.ndarray:
     beta = np.zeros(x.shape[1])
     ridge = np.eye(x.shape[1]) * penalty
     ridge[-1, -1] = 0.0  # the bias is not penalised
@@ -85,4 +86,27 @@ def fit(rows: np.ndarray, labels: Sequence[int], *, penalty: float = 1.0,
         beta -= step
         if float(np.abs(step).max()) < 1e-9:
             break
-    return Gate(FEATURES, mean, scale, beta[:-1], float(beta[-1]), 0.5)
+    return beta
+
+
+def fit(rows: np.ndarray, labels: Sequence[int], *, penalty: float = 1.0,
+        iterations: int = 50) -> Gate:
+    """A logistic regression (L2 penalty on the weights, as scikit-learn's C=1/penalty),
+    by Newton's method, with each weight's sign as SIGNS says: a feature whose weight comes
+    out the wrong way is left out (weight 0) and the rest fitted again. Its threshold is
+    still 0.5 (the caller sets it)."""
+    y = np.asarray(labels, dtype=np.float64)
+    mean = rows.mean(axis=0)
+    scale = rows.std(axis=0) + 1e-9
+    standard = (rows - mean) / scale
+    signs = np.array([SIGNS[name] for name in FEATURES])
+    used = np.ones(len(FEATURES), dtype=bool)
+    while True:
+        x = np.hstack([standard[:, used], np.ones((len(rows), 1))])
+        beta = _newton(x, y, penalty, iterations)
+        weights = np.zeros(len(FEATURES))
+        weights[used] = beta[:-1]
+        wrong = used & (signs * weights < 0)
+        if not wrong.any():
+            return Gate(FEATURES, mean, scale, weights, float(beta[-1]), 0.5)
+        used &= ~wrong

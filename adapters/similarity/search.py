@@ -3,15 +3,17 @@ index per workspace kept up to date from the database, and the trained gate.
 
 The model loads on first use (a workspace that never asks for it pays nothing) in a
 worker thread, and every vector is made in one, so the event loop never waits on numpy.
-Each search catches the workspace's index up with the vectors made since it last looked
-(a few minutes back, for replicas whose clocks differ a little); when the database holds
-fewer vectors than the index (some answers forgotten, or their notes changed), the index
-is read again whole.
+Each search catches the workspace's index up with the vectors made since the newest one
+it holds. When the database then holds another number of vectors than the index (answers
+forgotten or their notes changed; a vector another replica made with a clock a little
+behind), the index is read again whole, as it is every FULL_READ in any case.
+The question's vector, the full-text search and the catching up run at the same time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
@@ -28,15 +30,15 @@ from bot.ports import AnswerLibrary, Match
 
 SUGGESTED = 3
 KEYWORD_CANDIDATES = 10
-# Vectors made this long before the newest one the index has are read again: another
-# replica's clock may be behind.
-CLOCK_SLACK = timedelta(minutes=10)
+# The index is read again whole this often, whatever else happened.
+FULL_READ = timedelta(minutes=15)
 
 
 @dataclass
 class _Held:
     index: WorkspaceIndex
     newest: datetime | None = None
+    read_at: float = 0.0  # when it was last read whole (time.monotonic())
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -76,11 +78,12 @@ class MiniLMSearch:
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
         model = await self._loaded()
-        vector, words = await asyncio.to_thread(question_vector, model, question)
-        index = await self._caught_up(workspace, library)
+        (vector, words), found, index = await asyncio.gather(
+            asyncio.to_thread(question_vector, model, question),
+            library.keyword(question, channel_id, KEYWORD_CANDIDATES),
+            self._caught_up(workspace, library))
         if not len(index):
             return []
-        found = await library.keyword(question, channel_id, KEYWORD_CANDIDATES)
         ids, features = index.candidates(vector, words, channel_id, extra=found)
         chances = self._gate.chances(features)
         best = np.argsort(-chances, kind="stable")[:SUGGESTED]
@@ -90,10 +93,12 @@ class MiniLMSearch:
         held = self._held.setdefault(workspace, _Held(WorkspaceIndex(self._background)))
         async with held.lock:
             count = await library.count()
-            if held.newest is not None and count >= len(held.index):
-                self._put(held, await library.vectors(held.newest - CLOCK_SLACK))
-            if held.newest is None or count != len(held.index):
+            stale = time.monotonic() - held.read_at > FULL_READ.total_seconds()
+            if held.newest is not None and count >= len(held.index) and not stale:
+                self._put(held, await library.vectors(held.newest))
+            if held.newest is None or count != len(held.index) or stale:
                 held.index, held.newest = WorkspaceIndex(self._background), None
+                held.read_at = time.monotonic()
                 self._put(held, await library.vectors(None))
             return held.index
 

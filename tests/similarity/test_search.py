@@ -147,11 +147,16 @@ async def test_the_search_finds_a_repeat_catches_up_and_forgets() -> None:
     repeat = "staging db won't take connections since last night's restore"
     assert [m.answer_id for m in await search.similar(WS, repeat, "C1", library)] == [1]
     assert await search.similar(WS, "what's for lunch on friday", "C1", library) == []
-    # an answer made later is caught up (read from a little before the newest)
+    # an answer made later is caught up: only what was made since the newest is read
     library.rows[3] = AnswerVector(3, await search.vectorize(*KNOWN[2]), T0 + timedelta(1))
     printer = "printer on four is offline for all of us"
     assert [m.answer_id for m in await search.similar(WS, printer, None, library)] == [3]
-    assert library.reads[-1] == T0 - timedelta(minutes=10)
+    assert library.reads[-1] == T0
+    # one made by a replica whose clock is behind: the count tells, the index is read whole
+    library.rows[4] = AnswerVector(4, await search.vectorize(*KNOWN[3]), T0 - timedelta(1))
+    vacation = "where can I request vacation days"
+    assert [m.answer_id for m in await search.similar(WS, vacation, None, library)] == [4]
+    assert library.reads[-2:] == [T0 + timedelta(1), None]
     # forgotten: the index is read again whole, and never offers it
     del library.rows[1]
     assert await search.similar(WS, repeat, "C1", library) == []

@@ -1,0 +1,173 @@
+"""The answered-before search, measured through leanon's own code: quality, speed, memory.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/answers/search.py [--set eval|heldout]
+        [--answers 10000] [--database sqlite|postgresql]
+
+1. Quality: the set's answers go in through `leanon answers import` (the same code), the
+   scheduled job makes their vectors, and every repeat and unrelated ask is searched as a
+   new ask would be (`bot.memory.likely_repeats`). Printed: recall@1 and recall@3 (the
+   original among what is offered), and the share of unrelated asks offered anything.
+2. Speed and memory: the workspace grows to --answers answers (the set's texts again,
+   numbered, with random vectors: only the time and memory are measured), and the repeats
+   are searched again. Printed: the search's p50 and p99 beside full-text search alone
+   (the bare baseline, in the same run), the process's resident memory before the model,
+   after it loaded and with the index built.
+
+The held-out set is for the final check only: never tune anything on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from adapters.similarity import answer_search
+from adapters.similarity.index import DIMENSIONS, pack
+from adapters.similarity.words import word_hashes
+from benchmarks.answers.sets import HERE, AnswerSet, load
+from benchmarks.common import ScratchPostgres, machine, percentile
+from bot import memory
+from bot.app import bootstrap, import_answers_file
+from bot.commands import RunAnswerIndexing
+from bot.config import Config
+from bot.deps import Deps
+from bot.domain import NewAnswer, Platform, WorkspaceRef
+
+WORKSPACE = WorkspaceRef(Platform.SLACK, "TBENCH")
+CHANNEL = "CBENCH"
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def write_import_file(answer_set_dir: Path, path: Path) -> None:
+    import json
+
+    answer_set = load(answer_set_dir)
+    path.write_text("".join(json.dumps({"question": a["question"], "answer": a["answer"]}) + "\n"
+                            for a in answer_set.answers), encoding="utf-8")
+
+
+async def measure(config: Config, set_dir: Path, scale: int) -> None:
+    answer_set = load(set_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        faq = Path(scratch) / "faq.jsonl"
+        write_import_file(set_dir, faq)
+        added, _ = await import_answers_file(config, faq, WORKSPACE)
+    async with bootstrap(config, send_in_background=False) as runtime:
+        deps = runtime.service.deps
+        search = deps.search or answer_search()
+        before_model = rss_mb()
+        started = time.perf_counter()
+        await runtime.service.handle(RunAnswerIndexing(), send=False)
+        while True:  # one run is bounded in time: go on until every answer has its vector
+            async with deps.uow() as uow:
+                left = await uow.answers.needing_vectors(search.model, 1)
+            if not left:
+                break
+            await runtime.service.handle(RunAnswerIndexing(), send=False)
+        indexing = time.perf_counter() - started
+        with_model = rss_mb()
+        by_question = {a["question"]: a for a in answer_set.answers}
+        async with deps.uow() as uow:
+            stored = await uow.answers.export(WORKSPACE)
+        answer_of = {by_question[a.question]["id"]: a.id for a in stored}
+        print(f"{answer_set.name}: {added} answers imported, their vectors made in {indexing:.1f} s")
+
+        asked = [(r["text"], answer_of[r["answer"]]) for r in answer_set.repeats]
+        asked += [(u["text"], None) for u in answer_set.unrelated]
+        hits1 = hits3 = shown_unrelated = 0
+        small_times = []
+        for text, expected in asked:
+            t = time.perf_counter()
+            matches = await memory.likely_repeats(deps, search, WORKSPACE, text, CHANNEL)
+            small_times.append(time.perf_counter() - t)
+            ids = [m.answer_id for m in matches]
+            if expected is None:
+                shown_unrelated += bool(ids)
+            else:
+                hits1 += ids[:1] == [expected]
+                hits3 += expected in ids
+        repeats = len(answer_set.repeats)
+        print(f"  recall@1 {hits1 / repeats:.3f}   recall@3 {hits3 / repeats:.3f}   "
+              f"({repeats} repeats)")
+        print(f"  unrelated asks offered anything: {shown_unrelated / len(answer_set.unrelated):.3f} "
+              f"({len(answer_set.unrelated)} asks)")
+        print(f"  search with {added} answers: p50 {percentile(small_times, 50) * 1e3:.1f} ms, "
+              f"p99 {percentile(small_times, 99) * 1e3:.1f} ms")
+
+        await grow(deps, answer_set, scale, search.model)
+        texts = [text for text, _ in asked]
+        await memory.likely_repeats(deps, search, WORKSPACE, texts[0], CHANNEL)  # index built
+        with_index = rss_mb()
+        ours, bare = [], []
+        for text in texts:
+            t = time.perf_counter()
+            await memory.likely_repeats(deps, search, WORKSPACE, text, CHANNEL)
+            ours.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            async with deps.uow() as uow:
+                await uow.answers.keyword_search(WORKSPACE, text, CHANNEL, 10)
+            bare.append(time.perf_counter() - t)
+        print(f"  search with {scale:,} answers: p50 {percentile(ours, 50) * 1e3:.1f} ms, "
+              f"p99 {percentile(ours, 99) * 1e3:.1f} ms; full-text search alone p50 "
+              f"{percentile(bare, 50) * 1e3:.1f} ms, p99 {percentile(bare, 99) * 1e3:.1f} ms "
+              f"(ratio at p99 {percentile(ours, 99) / percentile(bare, 99):.1f})")
+        print(f"  resident memory: {before_model:.0f} MB before the model, {with_model:.0f} MB "
+              f"with it (+{with_model - before_model:.0f}), {with_index:.0f} MB with "
+              f"{scale:,} answers indexed (+{with_index - before_model:.0f} in all)")
+
+
+async def grow(deps: Deps, answer_set: AnswerSet, scale: int, model: str) -> None:
+    """Fill the workspace up to `scale` answers: the set's texts again, numbered, each with
+    a random vector (what they say is not measured here, only time and memory)."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    texts = [(a["question"], a["answer"]) for a in answer_set.answers]
+    async with deps.uow() as uow:
+        have = len(await uow.answers.export(WORKSPACE))
+    now = deps.clock.now()
+    batch = 500
+    for start in range(have, scale, batch):
+        async with deps.uow() as uow:
+            for n in range(start, min(scale, start + batch)):
+                question, note = texts[n % len(texts)]
+                question = f"{question} (#{n})"
+                made = await uow.answers.add(NewAnswer(WORKSPACE, question, now, note=note))
+                vectors = rng.normal(size=(3, DIMENSIONS)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                blob = pack(vectors, word_hashes(question), word_hashes(f"{question} {note}"))
+                await uow.answers.set_vector(made.id, model, blob, now, now)
+            await uow.commit()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", default="eval", choices=["eval", "heldout"])
+    parser.add_argument("--answers", type=int, default=10_000)
+    parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    print(machine())
+    random.seed(1)
+    set_dir = HERE / args.set
+    if args.database == "postgresql":
+        async with ScratchPostgres() as pg:
+            await measure(Config(database_url=pg.url), set_dir, args.answers)
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        await measure(Config(database_url=f"sqlite:///{scratch}/bench.db"), set_dir, args.answers)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("LEANON_LOG_LEVEL", "WARNING")
+    asyncio.run(main())
