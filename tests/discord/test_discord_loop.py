@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.discord.slash import MARK_ANSWER
-from bot.commands import RunAskMaintenance
+from bot.commands import RunAnswerIndexing, RunAskMaintenance
 from bot.domain import AskStatus, ThanksSource
 from tests.discord.discord_testing import (
     ALICE,
@@ -188,3 +188,32 @@ async def test_a_reply_marked_as_the_answer_resolves_and_credits_its_author(
     assert kept is not None and kept.note is not None and kept.note.startswith("The CI secrets")
     assert "<@&1>" not in kept.note
     assert [o.helper_id for o in offers] == [BOB, CAROL]
+
+
+async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_resolves_it(
+        leanon: Harness, fake: FakeDiscord) -> None:
+    """Answered before on Discord, with the real search."""
+    await leanon.run(slash("ask", option(
+        "question", "The staging database refuses connections after the nightly restore")))
+    card = card_of(fake)
+    await leanon.run(press(card, "I can help", who=BOB))
+    await leanon.run(press(card, "Resolved", who=ALICE),
+                     solved="Restart pgbouncer on staging-db-2; the restore leaves it stuck.")
+    await leanon.runtime.service.handle(RunAnswerIndexing(), send=False)
+
+    [answer] = await leanon.run(slash("ask", option(
+        "question", "staging db won't take connections since last night's restore"), who=CAROL))
+    assert answer.ephemeral and "Your ask is posted" in answer.text
+    assert "Restart pgbouncer on staging-db-2" in answer.text and f"<@{BOB}>" in answer.text
+    labels = [b["label"] for row in answer.data["components"] for b in row["components"]]
+    assert labels == ["This solved it", "Not it"]
+    assert answer.message is not None
+    [refused] = await leanon.run(press(answer.message, "This solved it", who=BOB))
+    assert "Only the person who asked" in refused.text
+    [solved] = await leanon.run(press(answer.message, "This solved it", who=CAROL))
+    assert "resolved as answered before" in solved.text
+    async with leanon.runtime.store.unit_of_work() as uow:
+        again = await uow.asks.get(WS, 2)
+    assert again is not None and again.status is AskStatus.RESOLVED
+    credit = [t for t in await leanon.thanks() if t.ask_id == 2]
+    assert [(t.giver_id, t.receiver_id) for t in credit] == [(CAROL, BOB)]

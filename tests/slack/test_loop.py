@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bot.commands import RunAnswerIndexing
 from bot.domain import AskStatus, ThanksSource
 from bot.messages import ActionId
 from tests.slack.fake_slack import FakeSlack
@@ -160,3 +161,41 @@ async def test_a_reply_marked_as_the_answer_resolves_the_ask_and_credits_its_aut
     assert [o.helper_id for o in offers] == [CAROL]
     assert "Mark as the answer works on a reply in an ask's thread" in " ".join(
         slack.private(ALICE))
+
+
+async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_resolves_it(
+        slack: Harness, fake: FakeSlack) -> None:
+    """Answered before over signed HTTP, with the real search: the offer comes with the
+    asker's confirmation, and "This solved it" resolves and thanks the earlier helper."""
+    await slack.command("/ask", "The staging database refuses connections after the nightly restore")
+    [first] = await open_asks(slack)
+    assert first.message is not None
+    await slack.press(ActionId.OFFER_HELP, str(first.id), user=BOB,
+                      message_ts=first.message.message_id)
+    await slack.press(ActionId.RESOLVE, str(first.id), user=ALICE,
+                      message_ts=first.message.message_id,
+                      solved="Restart pgbouncer on staging-db-2; the restore leaves it stuck.")
+    await slack.runtime.service.handle(RunAnswerIndexing(), send=False)
+
+    await slack.command("/ask", "staging db won't take connections since last night's restore",
+                        user=CAROL)
+    [again] = await open_asks(slack)
+    offers = [c for c in fake.calls if ActionId.REUSE_ANSWER.value in c.text()]
+    [offer] = offers
+    assert "Restart pgbouncer on staging-db-2" in offer.text() and f"<@{BOB}>" in offer.text()
+    assert ALICE not in offer.text()  # the earlier asker is never shown
+    assert offer.method == "response_url" and offer.target.endswith(f"-{CAROL}")  # only Carol
+    [solved, not_it] = buttons(offer.args)
+    assert (solved["action_id"], not_it["action_id"]) == (ActionId.REUSE_ANSWER, ActionId.REJECT_ANSWER)
+
+    await slack.press(ActionId.REUSE_ANSWER, solved["value"], user=BOB)  # not the asker
+    assert any("Only the person who asked" in t for t in slack.private(BOB))
+    await slack.press(ActionId.REUSE_ANSWER, solved["value"], user=CAROL)
+    async with slack.runtime.store.unit_of_work() as uow:
+        resolved = await uow.asks.get(WS, again.id)
+        kept = await uow.answers.for_ask(WS, again.id)
+    assert resolved is not None and resolved.status is AskStatus.RESOLVED
+    assert kept is not None and kept.note is not None and kept.note.startswith("Restart pgbouncer")
+    assert any("resolved as answered before" in t for t in slack.private(CAROL))
+    credit = [t for t in await all_thanks(slack) if t.ask_id == again.id]
+    assert [(t.giver_id, t.receiver_id) for t in credit] == [(CAROL, BOB)]
