@@ -25,6 +25,7 @@ from datetime import datetime
 
 from bot import outbox
 from bot.buttons import Press
+from bot.cards import people
 from bot.commands import RejectAnswer, ReuseAnswer, RunAnswerIndexing
 from bot.deps import Deps
 from bot.domain import (
@@ -203,13 +204,6 @@ async def _offers(uow: UnitOfWork, ask: Ask, chances: dict[int, float]) -> list[
     return offers
 
 
-def _names(members: tuple[str, ...]) -> list[Part]:
-    parts: list[Part] = []
-    for i, member in enumerate(members):
-        parts += [", " if 0 < i < len(members) - 1 else " and " if i else "", Mention(member)]
-    return [p for p in parts if p != ""]
-
-
 def _offer_message(ask: Ask, offer: _Offer, *, first: bool) -> Message:
     answer = offer.answer
     asked: Line = line("“", UserText(preview(answer.question, 140)), "”")
@@ -221,7 +215,7 @@ def _offer_message(ask: Ask, offer: _Offer, *, first: bool) -> Message:
     else:
         lines.append(line("It was resolved; nobody wrote down what solved it."))
     if offer.helpers:
-        lines.append(line("Helped: ", *_names(offer.helpers)))
+        lines.append(line("Helped: ", *people(list(offer.helpers))))
     if answer.link:
         lines.append(line("More: ", UserText(answer.link)))
     buttons = (
@@ -282,7 +276,7 @@ async def reuse_answer(cmd: ReuseAnswer, deps: Deps) -> Reply:
         await uow.commit()
     said = line("Glad it helped! Your ask is resolved as answered before")
     if helpers:
-        said = (*said, ", and ", *_names(helpers), " thanked again")
+        said = (*said, ", and ", *people(list(helpers)), " thanked again")
     return Reply.of(notice((*said, ".")))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,7 @@ from bot import outbox
 from bot.cards import asker_part, people
 from bot.commands import NudgeNow, NudgeOff, NudgePreview, SetNudge
 from bot.deps import Deps
-from bot.domain import Schedule, WeeklyNumbers, WorkspaceRef
+from bot.domain import Schedule, SuggestionOutcome, WeeklyNumbers, WorkspaceRef
 from bot.messages import Line, Link, Message, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
 from bot.text import format_duration, plural, preview, zone_name
@@ -85,10 +86,51 @@ async def build_post(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef, chann
             lines.append(line("• ", link, " (asked by ", asker_part(ask), ")"))
     if thanked:
         lines.append(line("Thanked this week: ", *people(thanked), ". Thank you for helping!"))
+    lines += await _asked_again(uow, workspace, channel_id, since, hidden)
     tip = content.tip(posts_sent)
     lines.append(line(f"💡 {tip.title}. ", content.tip_message(posts_sent)))
     title = f"It's okay to ask · {content.themes[theme].title}"
     return Message(MessageKind.WEEKLY_POST, tuple(lines), title=title), rotation
+
+
+# Topics that keep coming back without a note on what solved them, named at most.
+RECURRING_SHOWN = 3
+
+
+async def _asked_again(uow: UnitOfWork, workspace: WorkspaceRef, channel_id: str,
+                       since: datetime, hidden: set[str]) -> list[Line]:
+    """Answered before, this week in this channel: the asks answered from leanon's memory
+    (with the helpers whose earlier answers did it), and the remembered asks that keep being
+    offered while nobody wrote down what solved them."""
+    shown = await uow.answers.shown_since(workspace, since)
+    asks = {ask_id: await uow.asks.get(workspace, ask_id) for ask_id in {s.ask_id for s in shown}}
+    here = [s for s in shown
+            if (ask := asks.get(s.ask_id)) is not None and ask.channel_id == channel_id]
+    if not here:
+        return []
+    answers = {a.id: a for a in await uow.answers.get_many(
+        workspace, list(dict.fromkeys(s.answer_id for s in here)))}
+    lines: list[Line] = []
+    solved = [s for s in here if s.outcome is SuggestionOutcome.SOLVED]
+    if solved:
+        helpers: list[str] = []
+        for s in solved:
+            answer = answers.get(s.answer_id)
+            if answer is not None and answer.ask_id is not None:
+                helpers += [o.helper_id for o in await uow.asks.offers(answer.ask_id)]
+        credited = [h for h in dict.fromkeys(helpers) if h not in hidden]
+        said = line(f"🔁 Asked again: {plural(len(solved), 'ask')} answered from memory")
+        if credited:
+            said = (*said, ", thanks again to ", *people(credited))
+        lines.append((*said, "."))
+    offered = Counter(s.answer_id for s in here
+                      if (a := answers.get(s.answer_id)) is not None and not a.note)
+    if offered:
+        lines.append(line("Keeps coming back, and nobody has written down what solved it:"))
+        for answer_id, _ in offered.most_common(RECURRING_SHOWN):
+            lines.append(line("• ", UserText(preview(answers[answer_id].question, 70))))
+        lines.append(line("Resolve the next one with what solved it, and leanon will offer it."))
+    return lines
 
 
 def _parse_timezone(name: str | None, deps: Deps) -> str | None:

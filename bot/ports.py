@@ -322,9 +322,8 @@ class AnswerRepository(Protocol):
         this one was."""
         ...
 
-    async def decided_since(self, workspace: WorkspaceRef, outcome: SuggestionOutcome,
-                            since: datetime) -> list[Suggestion]:
-        """The verdicts of this kind recorded since `since`, oldest first."""
+    async def shown_since(self, workspace: WorkspaceRef, since: datetime) -> list[Suggestion]:
+        """The answers offered to asks since `since`, with any verdict, oldest first."""
         ...
 
     async def keyword_search(self, workspace: WorkspaceRef, text: str, channel_id: str | None,

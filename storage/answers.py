@@ -204,10 +204,8 @@ class SqlAnswerRepository(SqlRepository):
         return rowcount(done) == 1
 
     @translate_errors
-    async def decided_since(self, workspace: WorkspaceRef, outcome: SuggestionOutcome,
-                            since: datetime) -> list[Suggestion]:
+    async def shown_since(self, workspace: WorkspaceRef, since: datetime) -> list[Suggestion]:
         query = (select(SuggestionRow)
-                 .where(in_workspace(SuggestionRow, workspace), SuggestionRow.outcome == outcome.value,
-                        SuggestionRow.decided_at >= since)
-                 .order_by(SuggestionRow.decided_at, SuggestionRow.id))
+                 .where(in_workspace(SuggestionRow, workspace), SuggestionRow.shown_at >= since)
+                 .order_by(SuggestionRow.shown_at, SuggestionRow.id))
         return [to_suggestion(row) for row in await self._session.scalars(query)]

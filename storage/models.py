@@ -191,7 +191,7 @@ class SuggestionRow(WorkspaceScoped, Base):
     __tablename__ = "suggestions"
     __table_args__ = (
         UniqueConstraint("ask_id", "answer_id"),
-        Index(None, "platform", "workspace_id", "decided_at"),
+        Index(None, "platform", "workspace_id", "shown_at"),
         CheckConstraint(_one_of("outcome", SuggestionOutcome), name="outcome"),
     )
 

@@ -339,16 +339,16 @@ async def test_suggestions_are_recorded_once_and_decided_once(units: Units) -> N
                                                  same_as=kept.id))
         await uow.commit()
     async with units() as uow:
-        solved = await uow.answers.decided_since(WS, SuggestionOutcome.SOLVED, T0)
-        assert [(s.ask_id, s.answer_id, s.decided_at) for s in solved] == [
-            (new.id, kept.id, T0 + timedelta(hours=1))]
-        assert await uow.answers.decided_since(WS, SuggestionOutcome.SOLVED,
-                                               T0 + timedelta(hours=2)) == []
-        assert len(await uow.answers.decided_since(WS, SuggestionOutcome.NOT_IT, T0)) == 1
+        shown = await uow.answers.shown_since(WS, T0)
+        assert [(s.ask_id, s.answer_id, s.outcome, s.decided_at) for s in shown] == [
+            (new.id, kept.id, SuggestionOutcome.SOLVED, T0 + timedelta(hours=1)),
+            (new.id, other.id, SuggestionOutcome.NOT_IT, T0 + timedelta(hours=1))]
+        assert await uow.answers.shown_since(WS, T0 + timedelta(hours=2)) == []
+        assert await uow.answers.shown_since(OTHER, T0) == []
         assert (await uow.answers.get_many(WS, [reused.id]))[0].same_as == kept.id
         await uow.asks.forget_asker(WS, "U1", delete=True)  # the old ask and its answer go
         await uow.commit()
     async with units() as uow:
         assert await uow.answers.suggestion(WS, new.id, kept.id) is None
-        assert await uow.answers.decided_since(WS, SuggestionOutcome.SOLVED, T0) == []
+        assert [s.answer_id for s in await uow.answers.shown_since(WS, T0)] == [other.id]
         assert (await uow.answers.get_many(WS, [reused.id]))[0].same_as is None

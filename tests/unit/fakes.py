@@ -40,6 +40,7 @@ from bot.domain import (
     SuggestionMode,
     SuggestionOutcome,
     Thanks,
+    WeeklyNumbers,
     WorkspaceRef,
 )
 from bot.errors import ChatError, StorageError
@@ -430,12 +431,11 @@ class FakeAnswerRepository:
         self._data.suggestions[(ask_id, answer_id)] = replace(found, outcome=outcome, decided_at=at)
         return True
 
-    async def decided_since(self, workspace: WorkspaceRef, outcome: SuggestionOutcome,
-                            since: datetime) -> list[Suggestion]:
+    async def shown_since(self, workspace: WorkspaceRef, since: datetime) -> list[Suggestion]:
         found = [s for (ask_id, answer_id), s in self._data.suggestions.items()
-                 if s.outcome is outcome and s.decided_at is not None and s.decided_at >= since
+                 if s.shown_at >= since
                  and await self.suggestion(workspace, ask_id, answer_id) is not None]
-        return sorted(found, key=lambda s: s.decided_at or since)
+        return sorted(found, key=lambda s: s.shown_at)
 
     async def keyword_search(self, workspace: WorkspaceRef, text: str, channel_id: str | None,
                              limit: int) -> list[int]:
@@ -556,6 +556,24 @@ class FakeStatsRepository:
                 counts[t.receiver_id] = counts.get(t.receiver_id, 0) + 1
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return [LeaderboardEntry(user, n) for user, n in ranked[:limit]]
+
+    async def channel_week(self, workspace: WorkspaceRef, channel_id: str, since: datetime,
+                           until: datetime) -> WeeklyNumbers:
+        # The asks and thanks counted (the SQL stats tests check the rest of the numbers).
+        asks = [a for a in self._data.asks.values() if a.workspace == workspace
+                and a.channel_id == channel_id and since <= a.created_at < until]
+        thanks = [t for t in self._active(workspace)
+                  if t.channel_id == channel_id and since <= t.created_at < until]
+        return WeeklyNumbers(asks_opened=len(asks),
+                             asks_resolved=sum(a.status is AskStatus.RESOLVED for a in asks),
+                             thanks_given=len(thanks))
+
+    async def thanked(self, workspace: WorkspaceRef, channel_id: str, since: datetime,
+                      until: datetime) -> list[str]:
+        thanks = sorted((t for t in self._active(workspace)
+                         if t.channel_id == channel_id and since <= t.created_at < until),
+                        key=lambda t: t.created_at)
+        return list(dict.fromkeys(t.receiver_id for t in thanks))
 
 
 class FakeWorkspaceRepository:

@@ -4,7 +4,7 @@ and the background vectors, over a search that answers what the test says."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -31,7 +31,8 @@ from bot.domain import (
     ThanksSource,
     WorkspaceRef,
 )
-from bot.messages import ActionId, Link, Mention, Message, Reply, UserText
+from bot.messages import ActionId, Link, Mention, Message, MessageKind, Reply, UserText, render_line
+from bot.nudges import build_post
 from bot.ports import AnswerLibrary, Match
 from tests.unit.fakes import (
     ADMIN,
@@ -274,9 +275,9 @@ async def test_not_it_is_recorded_once_and_the_ask_stays(world: World, search: S
     assert "already answered" in reply_text(again)
     assert world.store.ask(ask_id).status is AskStatus.OPEN
     async with world.store.uow() as uow:
-        wrong = await uow.answers.decided_since(WS, SuggestionOutcome.NOT_IT, datetime.min.replace(
-            tzinfo=world.clock.now().tzinfo))
-    assert [(s.ask_id, s.answer_id) for s in wrong] == [(ask_id, old)]
+        shown = await uow.answers.shown_since(WS, world.clock.now() - timedelta(days=1))
+    assert [(s.ask_id, s.answer_id, s.outcome) for s in shown] == [
+        (ask_id, old, SuggestionOutcome.NOT_IT)]
     # and "This solved it" after "Not it" still works (the asker changed their mind)
     assert (await world.handle(ReuseAnswer(WS, member(OTHER), ask_id, old))).ok
 
@@ -338,3 +339,42 @@ async def test_a_reply_marked_as_the_answer_is_offered_with_its_author(
     _, _, reply = await ask_again(world, channel=OTHER_CHANNEL)
     [shown] = offered(reply)
     assert Mention(HELPER2) in parts(shown) and "Update the client" in shown.plain_text()
+
+
+# --- the weekly post --------------------------------------------------------------------
+
+
+async def weekly_post(world: World) -> Message:
+    async with world.store.uow() as uow:
+        post, _ = await build_post(uow, world.deps, WS, CHANNEL, (), 0, world.clock.now())
+    assert post.kind is MessageKind.WEEKLY_POST
+    return post
+
+
+async def test_the_weekly_post_tells_what_was_answered_from_memory_and_what_keeps_coming_back(
+        world: World, search: Search) -> None:
+    old = await solved_before(world, helpers=(HELPER, HELPER2))
+    bare = await solved_before(world, "Who can reset the build cache?", note=None)
+    await world.handle(SetNamed(WS, member(HELPER2), named=False))
+    search.matches = [Match(old, 0.8)]
+    reused, _, _ = await ask_again(world)
+    await world.handle(ReuseAnswer(WS, member(OTHER), reused, old))
+    search.matches = [Match(bare, 0.7)]
+    await ask_again(world, "build cache needs a reset again, who can do it?")
+    await ask_again(world, "who resets the build cache these days?", asker=ADMIN)
+    await ask_again(world, "elsewhere: who resets the build cache?", channel=OTHER_CHANNEL)
+    post = await weekly_post(world)
+    text = post.plain_text()
+    assert "Asked again: 1 ask answered from memory, thanks again to" in text
+    [said] = [line for line in post.lines if "answered from memory" in render_line(line, {})]
+    assert Mention(HELPER) in said and Mention(HELPER2) not in said  # not named: left out
+    assert "Keeps coming back, and nobody has written down what solved it:" in text
+    assert "• Who can reset the build cache?" in text
+    assert text.count("• Who can reset the build cache?") == 1
+
+
+async def test_a_quiet_week_for_memory_adds_nothing_to_the_weekly_post(world: World) -> None:
+    await open_ask(world)
+    post = await weekly_post(world)
+    assert "answered from memory" not in post.plain_text()
+    assert "Keeps coming back" not in post.plain_text()

@@ -81,8 +81,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_suggestions")),
         sa.UniqueConstraint("ask_id", "answer_id", name=op.f("uq_suggestions_ask_id_answer_id")),
     )
-    op.create_index(op.f("ix_suggestions_platform_workspace_id_decided_at"), "suggestions",
-                    ["platform", "workspace_id", "decided_at"])
+    op.create_index(op.f("ix_suggestions_platform_workspace_id_shown_at"), "suggestions",
+                    ["platform", "workspace_id", "shown_at"])
     op.create_index(op.f("ix_answers_platform_workspace_id_vector_at"), "answers",
                     ["platform", "workspace_id", "vector_at"])
     if op.get_bind().dialect.name == "sqlite":
@@ -99,7 +99,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE answers_fts")
     else:
         op.execute("DROP INDEX ix_answers_words")
-    op.drop_index(op.f("ix_suggestions_platform_workspace_id_decided_at"), table_name="suggestions")
+    op.drop_index(op.f("ix_suggestions_platform_workspace_id_shown_at"), table_name="suggestions")
     op.drop_table("suggestions")
     with op.batch_alter_table("workspaces") as batch:
         batch.drop_column("suggestions")
