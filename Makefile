@@ -3,7 +3,7 @@
 PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 BENCH = PYTHONPATH=$(CURDIR) $(PYTHON)
 
-.PHONY: bench bench-quick lock
+.PHONY: bench bench-quick gate lock
 
 bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:5432)
 	$(BENCH) benchmarks/stats_at_scale.py
@@ -14,6 +14,7 @@ bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:
 	$(BENCH) benchmarks/inbox_flood.py
 	$(BENCH) benchmarks/outbox_pace.py
 	$(BENCH) benchmarks/hostile_input.py
+	$(BENCH) benchmarks/answers/search.py
 
 bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/stats_at_scale.py --scale 0.02 --runs 50
@@ -24,6 +25,10 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/inbox_flood.py --flood 3 --after 2 --concurrency 32
 	$(BENCH) benchmarks/outbox_pace.py --asks 40 --channels 4
 	$(BENCH) benchmarks/hostile_input.py --repeat 1
+	$(BENCH) benchmarks/answers/search.py --answers 1000
+
+gate:  ## fit the answered-before gate on benchmarks/answers/train/ and write it (half a minute)
+	$(BENCH) benchmarks/answers/train_gate.py --write
 
 lock:  ## refresh constraints.txt, the lock file: the newest versions pyproject.toml allows
 	$(PYTHON) -m pip install --quiet pip-tools

@@ -80,9 +80,9 @@ class _Library:
         self._workspace = workspace
         self._model = model
 
-    async def vectors(self, since: datetime | None) -> list[AnswerVector]:
+    async def vectors(self, after: datetime | None) -> list[AnswerVector]:
         async with self._deps.uow() as uow:
-            return await uow.answers.vectors(self._workspace, self._model, since)
+            return await uow.answers.vectors(self._workspace, self._model, after)
 
     async def count(self) -> int:
         async with self._deps.uow() as uow:

@@ -159,8 +159,8 @@ class AnswerLibrary(Protocol):
     """One workspace's remembered answers, as the search reads them (the core opens the
     units of work)."""
 
-    async def vectors(self, since: datetime | None) -> list[AnswerVector]:
-        """The vectors by the search's model made at or after `since` (all: None)."""
+    async def vectors(self, after: datetime | None) -> list[AnswerVector]:
+        """The vectors by the search's model made after `after` (all: None)."""
         ...
 
     async def count(self) -> int:
@@ -300,8 +300,8 @@ class AnswerRepository(Protocol):
         ...
 
     async def vectors(self, workspace: WorkspaceRef, model: str,
-                      since: datetime | None = None) -> list[AnswerVector]:
-        """The workspace's vectors by this model, made at or after `since` (all: None)."""
+                      after: datetime | None = None) -> list[AnswerVector]:
+        """The workspace's vectors by this model, made after `after` (all: None)."""
         ...
 
     async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int: ...

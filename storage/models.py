@@ -160,7 +160,8 @@ class AnswerRow(WorkspaceScoped, Base):
     __tablename__ = "answers"
     __table_args__ = (
         Index(None, "platform", "workspace_id", "created_at"),
-        Index(None, "platform", "workspace_id", "vector_at"),
+        # The search's count and catching up read this index alone, never the rows' blobs.
+        Index(None, "platform", "workspace_id", "vector_model", "vector_at"),
         {"sqlite_autoincrement": True},
     )
 

@@ -81,8 +81,9 @@ def unpack(blob: bytes) -> AnswerEntry:
     at = _HEADER.size
     vectors = np.frombuffer(blob, dtype="<f2", count=3 * DIMENSIONS, offset=at).reshape(3, DIMENSIONS)
     at += 3 * DIMENSIONS * 2
-    question_words = np.frombuffer(blob, dtype="<u4", count=n_question, offset=at)
-    all_words = np.frombuffer(blob, dtype="<u4", count=n_all, offset=at + 4 * n_question)
+    # Copies: a view would keep the whole blob alive as long as the index holds the words.
+    question_words = np.frombuffer(blob, dtype="<u4", count=n_question, offset=at).copy()
+    all_words = np.frombuffer(blob, dtype="<u4", count=n_all, offset=at + 4 * n_question).copy()
     return AnswerEntry(vectors, question_words, all_words)
 
 

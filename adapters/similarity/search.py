@@ -6,7 +6,8 @@ worker thread, and every vector is made in one, so the event loop never waits on
 Each search catches the workspace's index up with the vectors made since the newest one
 it holds. When the database then holds another number of vectors than the index (answers
 forgotten or their notes changed; a vector another replica made with a clock a little
-behind), the index is read again whole, as it is every FULL_READ in any case.
+behind), the index is read again whole, as it is every FULL_READ in any case (vectors made in the same instant
+as the newest it holds, after it read them, are found that way too).
 The question's vector, the full-text search and the catching up run at the same time.
 """
 

@@ -22,6 +22,8 @@ import argparse
 import asyncio
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,7 +68,6 @@ async def measure(config: Config, set_dir: Path, scale: int) -> None:
     async with bootstrap(config, send_in_background=False) as runtime:
         deps = runtime.service.deps
         search = deps.search or answer_search()
-        before_model = rss_mb()
         started = time.perf_counter()
         await runtime.service.handle(RunAnswerIndexing(), send=False)
         while True:  # one run is bounded in time: go on until every answer has its vector
@@ -76,7 +77,6 @@ async def measure(config: Config, set_dir: Path, scale: int) -> None:
                 break
             await runtime.service.handle(RunAnswerIndexing(), send=False)
         indexing = time.perf_counter() - started
-        with_model = rss_mb()
         by_question = {a["question"]: a for a in answer_set.answers}
         async with deps.uow() as uow:
             stored = await uow.answers.export(WORKSPACE)
@@ -106,8 +106,31 @@ async def measure(config: Config, set_dir: Path, scale: int) -> None:
               f"p99 {percentile(small_times, 99) * 1e3:.1f} ms")
 
         await grow(deps, answer_set, scale, search.model)
-        texts = [text for text, _ in asked]
-        await memory.likely_repeats(deps, search, WORKSPACE, texts[0], CHANNEL)  # index built
+    # Speed and memory in a process of its own, as a replica that starts with the answers
+    # already there (this one made 10,000 rows: its heap would hide the index's size).
+    texts = [text for text, _ in asked]
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listed:
+        listed.write("\n".join(texts))
+    done = await asyncio.to_thread(
+        subprocess.run,  # this interpreter, this script
+        [sys.executable, __file__, "--scale-phase", listed.name, "--answers", str(scale)],
+        env={**os.environ, "DATABASE_URL": config.database_url}, check=True,
+        capture_output=True, text=True)
+    os.unlink(listed.name)
+    print(done.stdout, end="")
+
+
+async def scale_phase(config: Config, texts: list[str], scale: int) -> None:
+    """The search's speed with `scale` answers, beside full-text search alone, and the
+    memory the model and the index take."""
+    async with bootstrap(config, send_in_background=False) as runtime:
+        deps = runtime.service.deps
+        search = deps.search or answer_search()
+        before_model = rss_mb()
+        await memory.likely_repeats(deps, search, WorkspaceRef(Platform.SLACK, "TEMPTY"),
+                                    texts[0], CHANNEL)
+        with_model = rss_mb()
+        await memory.likely_repeats(deps, search, WORKSPACE, texts[0], CHANNEL)
         with_index = rss_mb()
         ours, bare = [], []
         for text in texts:
@@ -122,9 +145,9 @@ async def measure(config: Config, set_dir: Path, scale: int) -> None:
               f"p99 {percentile(ours, 99) * 1e3:.1f} ms; full-text search alone p50 "
               f"{percentile(bare, 50) * 1e3:.1f} ms, p99 {percentile(bare, 99) * 1e3:.1f} ms "
               f"(ratio at p99 {percentile(ours, 99) / percentile(bare, 99):.1f})")
-        print(f"  resident memory: {before_model:.0f} MB before the model, {with_model:.0f} MB "
-              f"with it (+{with_model - before_model:.0f}), {with_index:.0f} MB with "
-              f"{scale:,} answers indexed (+{with_index - before_model:.0f} in all)")
+        print(f"  resident memory of a new process: {before_model:.0f} MB before the model, "
+              f"{with_model:.0f} MB with it (+{with_model - before_model:.0f}), {with_index:.0f} MB "
+              f"with {scale:,} answers indexed (+{with_index - before_model:.0f} in all)")
 
 
 async def grow(deps: Deps, answer_set: AnswerSet, scale: int, model: str) -> None:
@@ -156,7 +179,13 @@ async def main() -> None:
     parser.add_argument("--set", default="eval", choices=["eval", "heldout"])
     parser.add_argument("--answers", type=int, default=10_000)
     parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--scale-phase", help=argparse.SUPPRESS)  # the second process
     args = parser.parse_args()
+    if args.scale_phase:
+        texts = (await asyncio.to_thread(Path(args.scale_phase).read_text, encoding="utf-8")
+                 ).splitlines()
+        await scale_phase(Config(database_url=os.environ["DATABASE_URL"]), texts, args.answers)
+        return
     print(machine())
     random.seed(1)
     set_dir = HERE / args.set

@@ -125,9 +125,9 @@ class Library:
         self.texts: dict[int, str] = {}
         self.reads: list[datetime | None] = []
 
-    async def vectors(self, since: datetime | None) -> list[AnswerVector]:
-        self.reads.append(since)
-        return [v for _, v in sorted(self.rows.items()) if since is None or v.made_at >= since]
+    async def vectors(self, after: datetime | None) -> list[AnswerVector]:
+        self.reads.append(after)
+        return [v for _, v in sorted(self.rows.items()) if after is None or v.made_at > after]
 
     async def count(self) -> int:
         return len(self.rows)

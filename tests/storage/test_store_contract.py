@@ -261,8 +261,9 @@ async def test_an_answers_vector_is_kept_until_its_note_changes(units: Units) ->
         assert [(v.answer_id, v.vector, v.made_at, v.channel_id, v.private) for v in found] == [
             (first.id, b"\x01" * 8, T0 + timedelta(1), None, False),
             (second.id, b"\x02" * 8, T0 + timedelta(2), "C2", True)]
-        assert [v.answer_id for v in await uow.answers.vectors(WS, "m1", T0 + timedelta(2))] == [
+        assert [v.answer_id for v in await uow.answers.vectors(WS, "m1", T0 + timedelta(1))] == [
             second.id]
+        assert await uow.answers.vectors(WS, "m1", T0 + timedelta(2)) == []
         assert await uow.answers.vectors(WS, "m2") == []
         assert await uow.answers.count_vectors(WS, "m1") == 2
         assert await uow.answers.count_vectors(OTHER, "m1") == 0

@@ -397,12 +397,12 @@ class FakeAnswerRepository:
         return True
 
     async def vectors(self, workspace: WorkspaceRef, model: str,
-                      since: datetime | None = None) -> list[AnswerVector]:
+                      after: datetime | None = None) -> list[AnswerVector]:
         found = []
         for answer_id, (made_by, vector, at) in sorted(self._data.answer_vectors.items()):
             answer = self._data.answers.get(answer_id)
             if (answer is None or answer.workspace != workspace or made_by != model
-                    or (since is not None and at < since)):
+                    or (after is not None and at <= after)):
                 continue
             found.append(AnswerVector(answer_id, vector, at, answer.channel_id, answer.private))
         return found

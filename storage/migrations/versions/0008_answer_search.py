@@ -83,8 +83,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_suggestions_platform_workspace_id_shown_at"), "suggestions",
                     ["platform", "workspace_id", "shown_at"])
-    op.create_index(op.f("ix_answers_platform_workspace_id_vector_at"), "answers",
-                    ["platform", "workspace_id", "vector_at"])
+    op.create_index(op.f("ix_answers_platform_workspace_id_vector_model_vector_at"), "answers",
+                    ["platform", "workspace_id", "vector_model", "vector_at"])
     if op.get_bind().dialect.name == "sqlite":
         for statement in _SQLITE_FTS:
             op.execute(statement)
@@ -103,7 +103,8 @@ def downgrade() -> None:
     op.drop_table("suggestions")
     with op.batch_alter_table("workspaces") as batch:
         batch.drop_column("suggestions")
-    op.drop_index(op.f("ix_answers_platform_workspace_id_vector_at"), table_name="answers")
+    op.drop_index(op.f("ix_answers_platform_workspace_id_vector_model_vector_at"),
+                  table_name="answers")
     with op.batch_alter_table("answers") as batch:
         batch.drop_constraint(op.f("fk_answers_same_as_id_answers"), type_="foreignkey")
         batch.drop_column("same_as_id")
