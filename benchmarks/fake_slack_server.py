@@ -29,6 +29,7 @@ from aiohttp import web
 from tests.slack.fake_slack import FakeSlack, Team, _user
 
 BENCH_MEMBER = "UBENCH"  # users.info answers for any id with this prefix
+KEPT_RESPONSES = "kept-"  # response_url answers to names with this prefix: /_bench/responses
 BENCH_CHANNEL = "CBENCH"  # conversations.replies answers for any message in these channels
 
 
@@ -45,6 +46,7 @@ class BenchSlack(FakeSlack):
     channel_burst: int = 4
     over_pace: int = 0  # 429s of the per-channel limit
     buckets: dict[str, tuple[float, float]]  # channel → (tokens, at)
+    kept: dict[str, list[dict[str, Any]]]  # response_url answers to "kept-…", by name
 
     def _within_pace(self, channel: str) -> bool:
         now = time.monotonic()
@@ -91,6 +93,15 @@ class BenchSlack(FakeSlack):
             return {"messages": [{"type": "message", "user": BENCH_MEMBER, "ts": ts, "text": "thanks!"}]}
         return super()._answer(method, args, team)
 
+    async def _response_url(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name.startswith(KEPT_RESPONSES):  # kept whole, for a benchmark to read back
+            self.kept.setdefault(name, []).append(await request.json())
+        return await super()._response_url(request)
+
+    async def _bench_responses(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.kept)
+
     async def _bench_posts(self, _request: web.Request) -> web.Response:
         return web.json_response({"posts": dict(self.posts), "rate_limited": self.limited,
                                   "over_pace": self.over_pace})
@@ -102,10 +113,12 @@ async def serve(args: argparse.Namespace) -> None:
     fake.ws_url = args.ws_url
     fake.posts, fake.rng = Counter(), random.Random(3)  # noqa: S311 - which calls get a 429
     fake.channel_limit, fake.channel_burst, fake.buckets = args.channel_limit, args.channel_burst, {}
+    fake.kept = {}
     app = web.Application()
     app.add_routes([web.route("*", "/api/{method}", fake._api),
                     web.post("/response/{name}", fake._response_url),
-                    web.get("/_bench/posts", fake._bench_posts)])
+                    web.get("/_bench/posts", fake._bench_posts),
+                    web.get("/_bench/responses", fake._bench_responses)])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024).start()

@@ -80,9 +80,10 @@ class _Library:
         self._workspace = workspace
         self._model = model
 
-    async def vectors(self, after: datetime | None) -> list[AnswerVector]:
+    async def vectors(self, after: datetime | None, from_id: int = 0,
+                      limit: int | None = None) -> list[AnswerVector]:
         async with self._deps.uow() as uow:
-            return await uow.answers.vectors(self._workspace, self._model, after)
+            return await uow.answers.vectors(self._workspace, self._model, after, from_id, limit)
 
     async def count(self) -> int:
         async with self._deps.uow() as uow:

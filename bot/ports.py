@@ -159,8 +159,10 @@ class AnswerLibrary(Protocol):
     """One workspace's remembered answers, as the search reads them (the core opens the
     units of work)."""
 
-    async def vectors(self, after: datetime | None) -> list[AnswerVector]:
-        """The vectors by the search's model made after `after` (all: None)."""
+    async def vectors(self, after: datetime | None, from_id: int = 0,
+                      limit: int | None = None) -> list[AnswerVector]:
+        """The vectors by the search's model made after `after` (all: None), of answers
+        with ids above from_id, by id, at most `limit` (all: None)."""
         ...
 
     async def count(self) -> int:
@@ -299,9 +301,10 @@ class AnswerRepository(Protocol):
         False, and nothing stored, when it changed since or is gone."""
         ...
 
-    async def vectors(self, workspace: WorkspaceRef, model: str,
-                      after: datetime | None = None) -> list[AnswerVector]:
-        """The workspace's vectors by this model, made after `after` (all: None)."""
+    async def vectors(self, workspace: WorkspaceRef, model: str, after: datetime | None = None,
+                      from_id: int = 0, limit: int | None = None) -> list[AnswerVector]:
+        """The workspace's vectors by this model, made after `after` (all: None), of answers
+        with ids above from_id, by id, at most `limit` (all: None)."""
         ...
 
     async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int: ...

@@ -127,13 +127,15 @@ class SqlAnswerRepository(SqlRepository):
 
     @translate_errors
     async def vectors(self, workspace: WorkspaceRef, model: str,
-                      after: datetime | None = None) -> list[AnswerVector]:
+                      after: datetime | None = None, from_id: int = 0,
+                      limit: int | None = None) -> list[AnswerVector]:
         query = select(AnswerRow.id, AnswerRow.vector, AnswerRow.vector_at, AnswerRow.channel_id,
                        AnswerRow.private).where(in_workspace(AnswerRow, workspace),
                                                 AnswerRow.vector_model == model)
         if after is not None:
             query = query.where(AnswerRow.vector_at > after)
-        rows = await self._session.execute(query.order_by(AnswerRow.id))
+        rows = await self._session.execute(
+            query.where(AnswerRow.id > from_id).order_by(AnswerRow.id).limit(limit))
         return [AnswerVector(answer_id=row.id, vector=row.vector, made_at=row.vector_at,
                              channel_id=row.channel_id, private=row.private)
                 for row in rows]

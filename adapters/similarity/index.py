@@ -4,7 +4,7 @@ that tell a repeat of an answered ask from another ask on the same topic.
 Each answer is stored (in the database, as one opaque blob) as three unit vectors, of its
 question with its note, of its question alone and of its note alone, kept as float16, and
 the hashes of its content words (question alone, and question with note). A workspace's
-index holds them in numpy arrays: at 10,000 answers some 24 MB.
+index holds them in numpy arrays: at 10,000 answers some 30 MB.
 
 For a new question the index ranks every answer the asker may see by the cosine of the
 question's vector with "question + note", keeps the best ones, and describes each with the
@@ -43,7 +43,6 @@ CANDIDATES = 10
 
 _MAGIC = b"lnv1"
 _HEADER = struct.Struct("<4sHH")
-_CHUNK = 4096
 
 
 class BadVector(ValueError):
@@ -130,9 +129,13 @@ class WorkspaceIndex:
 
     def __init__(self, background: Background | None = None) -> None:
         self._background = background or Background.none()
+        self._behind = self._background.vectors.astype(np.float32)
         self._ids: list[int] = []
         self._row: dict[int, int] = {}
-        self._both = np.empty((0, DIMENSIONS), dtype=np.float16)
+        # Rows [0, len) are answers; the arrays have room for more (doubled when full).
+        # "question + note" is float32, the matrix every search multiplies whole; the two
+        # others float16, read only for the best few.
+        self._both = np.empty((0, DIMENSIONS), dtype=np.float32)
         self._question = np.empty((0, DIMENSIONS), dtype=np.float16)
         self._note = np.empty((0, DIMENSIONS), dtype=np.float16)
         self._private = np.empty(0, dtype=bool)
@@ -169,32 +172,43 @@ class WorkspaceIndex:
         if not new:
             return
         start = len(self._ids)
-        vectors = np.stack([entry.vectors for _, entry, _, _ in new]).astype(np.float16)
-        self._both = np.concatenate([self._both, vectors[:, 0]])
-        self._question = np.concatenate([self._question, vectors[:, 1]])
-        self._note = np.concatenate([self._note, vectors[:, 2]])
-        self._private = np.concatenate([self._private, [p for _, _, _, p in new]])
-        self._channel = np.concatenate(
-            [self._channel, np.array([self._code(c) for _, _, c, _ in new], dtype=np.int32)])
-        for offset, (answer_id, entry, _, _) in enumerate(new):
+        self._make_room(start + len(new))
+        for offset, (answer_id, entry, channel_id, private) in enumerate(new):
+            row = start + offset
+            self._both[row], self._question[row], self._note[row] = entry.vectors
+            self._private[row] = private
+            self._channel[row] = self._code(channel_id)
             self._ids.append(answer_id)
-            self._row[answer_id] = start + offset
+            self._row[answer_id] = row
             self._question_words.append(entry.question_words)
             self._all_words.append(entry.all_words)
             self._df.update(entry.all_words.tolist())
 
+    def _make_room(self, rows: int) -> None:
+        if rows <= len(self._both):
+            return
+        room = max(rows, 2 * len(self._both), 64)
+        used = len(self._ids)
+
+        def grown(array: np.ndarray) -> np.ndarray:
+            bigger = np.zeros((room, *array.shape[1:]), dtype=array.dtype)
+            bigger[:used] = array[:used]
+            return bigger
+
+        self._both, self._question, self._note = (
+            grown(self._both), grown(self._question), grown(self._note))
+        self._private, self._channel = grown(self._private), grown(self._channel)
+
     def _scores(self, query: np.ndarray) -> np.ndarray:
-        scores = np.empty(len(self._ids), dtype=np.float32)
-        for start in range(0, len(self._ids), _CHUNK):
-            block = self._both[start : start + _CHUNK].astype(np.float32)
-            scores[start : start + _CHUNK] = block @ query
+        scores: np.ndarray = self._both[: len(self._ids)] @ query
         return scores
 
     def visible(self, channel_id: str | None) -> np.ndarray:
         """Which answers a question in channel_id may be offered: the public ones, and the
         channel's own."""
+        used = len(self._ids)
         code = self._channel_codes.get(channel_id, -1)
-        mask: np.ndarray = ~self._private | (self._channel == code)
+        mask: np.ndarray = ~self._private[:used] | (self._channel[:used] == code)
         return mask
 
     def candidates(self, query: np.ndarray, words: np.ndarray, channel_id: str | None,
@@ -208,7 +222,7 @@ class WorkspaceIndex:
         allowed = self.visible(channel_id)
         if not allowed.any():
             return [], np.empty((0, len(FEATURES)), dtype=np.float64)
-        behind = self._background.vectors.astype(np.float32) @ query.astype(np.float32)
+        behind = self._behind @ query.astype(np.float32)
         seen = np.concatenate([scores[allowed], behind])
         mean, spread = float(seen.mean()), float(seen.std()) + 1e-6
         ordered = np.sort(seen)[::-1]

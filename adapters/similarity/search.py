@@ -31,6 +31,8 @@ from bot.ports import AnswerLibrary, Match
 
 SUGGESTED = 3
 KEYWORD_CANDIDATES = 10
+# Vectors read from the database at a time.
+READ_PAGE = 500
 # The index is read again whole this often, whatever else happened.
 FULL_READ = timedelta(minutes=15)
 
@@ -96,12 +98,23 @@ class MiniLMSearch:
             count = await library.count()
             stale = time.monotonic() - held.read_at > FULL_READ.total_seconds()
             if held.newest is not None and count >= len(held.index) and not stale:
-                self._put(held, await library.vectors(held.newest))
+                await self._read(held, library, held.newest)
             if held.newest is None or count != len(held.index) or stale:
                 held.index, held.newest = WorkspaceIndex(self._background), None
                 held.read_at = time.monotonic()
-                self._put(held, await library.vectors(None))
+                await self._read(held, library, None)
             return held.index
+
+    async def _read(self, held: _Held, library: AnswerLibrary, after: datetime | None) -> None:
+        """Put the vectors made after `after` (all: None) into the index, a page at a time
+        (the blobs of a page are let go before the next is read)."""
+        from_id = 0
+        while True:
+            page = await library.vectors(after, from_id, READ_PAGE)
+            self._put(held, page)
+            if len(page) < READ_PAGE:
+                return
+            from_id = page[-1].answer_id
 
     @staticmethod
     def _put(held: _Held, vectors: list[AnswerVector]) -> None:

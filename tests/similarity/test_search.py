@@ -125,9 +125,13 @@ class Library:
         self.texts: dict[int, str] = {}
         self.reads: list[datetime | None] = []
 
-    async def vectors(self, after: datetime | None) -> list[AnswerVector]:
-        self.reads.append(after)
-        return [v for _, v in sorted(self.rows.items()) if after is None or v.made_at > after]
+    async def vectors(self, after: datetime | None, from_id: int = 0,
+                      limit: int | None = None) -> list[AnswerVector]:
+        if from_id == 0:
+            self.reads.append(after)
+        found = [v for i, v in sorted(self.rows.items())
+                 if (after is None or v.made_at > after) and i > from_id]
+        return found[:limit]
 
     async def count(self) -> int:
         return len(self.rows)
@@ -192,3 +196,15 @@ def test_the_background_measures_a_small_workspace_and_round_trips(tmp_path, mod
     bare.put([(1, unpack(answer_blob(model, *KNOWN[0])), None, False)])
     _, features = bare.candidates(model.embed(repeat), word_hashes(repeat), None)
     assert features[0, FEATURES.index("gap")] == 0
+
+
+async def test_the_index_is_read_a_page_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.similarity import search as search_module
+
+    monkeypatch.setattr(search_module, "READ_PAGE", 2)
+    search = MiniLMSearch()
+    library = Library()
+    for answer_id, known in enumerate(KNOWN, start=1):
+        library.rows[answer_id] = AnswerVector(answer_id, await search.vectorize(*known), T0)
+    found = await search.similar(WS, "where do I ask for vacation days in workday", None, library)
+    assert [m.answer_id for m in found] == [4]  # the last page was read too

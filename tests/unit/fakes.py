@@ -397,15 +397,16 @@ class FakeAnswerRepository:
         return True
 
     async def vectors(self, workspace: WorkspaceRef, model: str,
-                      after: datetime | None = None) -> list[AnswerVector]:
+                      after: datetime | None = None, from_id: int = 0,
+                      limit: int | None = None) -> list[AnswerVector]:
         found = []
         for answer_id, (made_by, vector, at) in sorted(self._data.answer_vectors.items()):
             answer = self._data.answers.get(answer_id)
             if (answer is None or answer.workspace != workspace or made_by != model
-                    or (after is not None and at <= after)):
+                    or (after is not None and at <= after) or answer_id <= from_id):
                 continue
             found.append(AnswerVector(answer_id, vector, at, answer.channel_id, answer.private))
-        return found
+        return found[:limit]
 
     async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int:
         return len(await self.vectors(workspace, model))
