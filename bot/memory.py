@@ -81,13 +81,11 @@ class _Library:
         self._model = model
 
     async def vectors(self, after: datetime | None, from_id: int = 0,
-                      limit: int | None = None) -> list[AnswerVector]:
+                      limit: int | None = None) -> tuple[int, list[AnswerVector]]:
         async with self._deps.uow() as uow:
-            return await uow.answers.vectors(self._workspace, self._model, after, from_id, limit)
-
-    async def count(self) -> int:
-        async with self._deps.uow() as uow:
-            return await uow.answers.count_vectors(self._workspace, self._model)
+            count = await uow.answers.count_vectors(self._workspace, self._model)
+            page = await uow.answers.vectors(self._workspace, self._model, after, from_id, limit)
+            return count, page
 
     async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:
         async with self._deps.uow() as uow:

@@ -160,13 +160,10 @@ class AnswerLibrary(Protocol):
     units of work)."""
 
     async def vectors(self, after: datetime | None, from_id: int = 0,
-                      limit: int | None = None) -> list[AnswerVector]:
-        """The vectors by the search's model made after `after` (all: None), of answers
-        with ids above from_id, by id, at most `limit` (all: None)."""
-        ...
-
-    async def count(self) -> int:
-        """How many answers have a vector by the search's model."""
+                      limit: int | None = None) -> tuple[int, list[AnswerVector]]:
+        """How many answers have a vector by the search's model, and those vectors made
+        after `after` (all: None), of answers with ids above from_id, by id, at most
+        `limit` (all: None): one read."""
         ...
 
     async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters.similarity.words import word_hashes
+from adapters.similarity.words import word_hash, word_hashes
 
 DIMENSIONS = 384
 FEATURES = ("s", "sq", "sn", "gap", "z", "rank", "overlap", "overlap_question", "words")
@@ -183,6 +183,14 @@ class WorkspaceIndex:
             self._question_words.append(entry.question_words)
             self._all_words.append(entry.all_words)
             self._df.update(entry.all_words.tolist())
+
+    def rarest(self, words: Sequence[str], count: int) -> list[str]:
+        """The `count` words of `words` that the fewest answers have (background too)."""
+        def answers_with(word: str) -> int:
+            hashed = word_hash(word)
+            return self._df[hashed] + self._background.df[hashed]
+
+        return sorted(words, key=answers_with)[:count]
 
     def _make_room(self, rows: int) -> None:
         if rows <= len(self._both):

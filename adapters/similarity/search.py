@@ -26,11 +26,13 @@ from adapters.similarity.encoder import VECTOR_MODEL, answer_blob, question_vect
 from adapters.similarity.gate import Gate
 from adapters.similarity.index import Background, BadVector, WorkspaceIndex, unpack
 from adapters.similarity.minilm import MiniLM
+from adapters.similarity.words import content_words
 from bot.domain import AnswerVector, WorkspaceRef
 from bot.ports import AnswerLibrary, Match
 
 SUGGESTED = 3
 KEYWORD_CANDIDATES = 10
+KEYWORD_WORDS = 4
 # Vectors read from the database at a time.
 READ_PAGE = 500
 # The index is read again whole this often, whatever else happened.
@@ -43,6 +45,10 @@ class _Held:
     newest: datetime | None = None
     read_at: float = 0.0  # when it was last read whole (time.monotonic())
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+async def _none() -> list[int]:
+    return []
 
 
 def background_file() -> Path:
@@ -81,9 +87,14 @@ class MiniLMSearch:
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
         model = await self._loaded()
+        # Full-text search looks for the question's rarest words (fewer to rank: faster),
+        # as rare as the index knew them when the search began.
+        held = self._held.get(workspace)
+        rare = (held.index if held else WorkspaceIndex(self._background)).rarest(
+            content_words(question), KEYWORD_WORDS)
         (vector, words), found, index = await asyncio.gather(
             asyncio.to_thread(question_vector, model, question),
-            library.keyword(question, channel_id, KEYWORD_CANDIDATES),
+            library.keyword(" ".join(rare), channel_id, KEYWORD_CANDIDATES) if rare else _none(),
             self._caught_up(workspace, library))
         if not len(index):
             return []
@@ -95,26 +106,28 @@ class MiniLMSearch:
     async def _caught_up(self, workspace: WorkspaceRef, library: AnswerLibrary) -> WorkspaceIndex:
         held = self._held.setdefault(workspace, _Held(WorkspaceIndex(self._background)))
         async with held.lock:
-            count = await library.count()
             stale = time.monotonic() - held.read_at > FULL_READ.total_seconds()
-            if held.newest is not None and count >= len(held.index) and not stale:
-                await self._read(held, library, held.newest)
-            if held.newest is None or count != len(held.index) or stale:
-                held.index, held.newest = WorkspaceIndex(self._background), None
-                held.read_at = time.monotonic()
-                await self._read(held, library, None)
+            if held.newest is not None and not stale:
+                count = await self._read(held, library, held.newest)
+                if count == len(held.index):
+                    return held.index
+            held.index, held.newest = WorkspaceIndex(self._background), None
+            held.read_at = time.monotonic()
+            await self._read(held, library, None)
             return held.index
 
-    async def _read(self, held: _Held, library: AnswerLibrary, after: datetime | None) -> None:
+    async def _read(self, held: _Held, library: AnswerLibrary, after: datetime | None) -> int:
         """Put the vectors made after `after` (all: None) into the index, a page at a time
-        (the blobs of a page are let go before the next is read)."""
+        (the blobs of a page are let go before the next is read); how many vectors the
+        database holds."""
         from_id = 0
+        count, page = await library.vectors(after, from_id, READ_PAGE)
         while True:
-            page = await library.vectors(after, from_id, READ_PAGE)
             self._put(held, page)
             if len(page) < READ_PAGE:
-                return
+                return count
             from_id = page[-1].answer_id
+            _, page = await library.vectors(after, from_id, READ_PAGE)
 
     @staticmethod
     def _put(held: _Held, vectors: list[AnswerVector]) -> None:

@@ -22,7 +22,11 @@ def content_words(text: str) -> list[str]:
     return list(seen)
 
 
+def word_hash(word: str) -> int:
+    return zlib.crc32(word.encode())
+
+
 def word_hashes(text: str) -> np.ndarray:
     """content_words as sorted unique uint32 hashes."""
-    hashes = {zlib.crc32(word.encode()) for word in content_words(text)}
+    hashes = {word_hash(word) for word in content_words(text)}
     return np.array(sorted(hashes), dtype=np.uint32)

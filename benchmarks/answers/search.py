@@ -7,9 +7,9 @@
    scheduled job makes their vectors, and every repeat and unrelated ask is searched as a
    new ask would be (`bot.memory.likely_repeats`). Printed: recall@1 and recall@3 (the
    original among what is offered), and the share of unrelated asks offered anything.
-2. Speed and memory: the workspace grows to --answers answers (the set's texts again,
-   numbered, with random vectors: only the time and memory are measured), and the repeats
-   are searched again. Printed: the search's p50 and p99 beside full-text search alone
+2. Speed and memory: the workspace grows to --answers answers (made-up texts of the sets'
+   words, with random vectors: only the time and memory are measured), and the repeats
+   are searched again, in a new process. Printed: the search's p50 and p99 beside full-text search alone
    (the bare baseline, in the same run), the process's resident memory before the model,
    after it loaded and with the index built.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 from adapters.similarity import answer_search
 from adapters.similarity.index import DIMENSIONS, pack
 from adapters.similarity.words import word_hashes
-from benchmarks.answers.sets import HERE, AnswerSet, load
+from benchmarks.answers.sets import HERE, AnswerSet, load, training_sets
 from benchmarks.common import ScratchPostgres, machine, percentile
 from bot import memory
 from bot.app import bootstrap, import_answers_file
@@ -151,21 +151,24 @@ async def scale_phase(config: Config, texts: list[str], scale: int) -> None:
 
 
 async def grow(deps: Deps, answer_set: AnswerSet, scale: int, model: str) -> None:
-    """Fill the workspace up to `scale` answers: the set's texts again, numbered, each with
-    a random vector (what they say is not measured here, only time and memory)."""
+    """Fill the workspace up to `scale` answers with random vectors and made-up texts (what
+    they say is not measured, only time and memory): each a dozen words drawn from the
+    sets' vocabulary, so that a word is in a few dozen answers, as in a real workspace,
+    rather than in every copy of a repeated text."""
     import numpy as np
 
     rng = np.random.default_rng(3)
-    texts = [(a["question"], a["answer"]) for a in answer_set.answers]
+    vocabulary = sorted({w for s in (answer_set, *training_sets()) for a in s.answers
+                         for w in f"{a['question']} {a['answer']}".split()})
     async with deps.uow() as uow:
         have = len(await uow.answers.export(WORKSPACE))
     now = deps.clock.now()
     batch = 500
     for start in range(have, scale, batch):
         async with deps.uow() as uow:
-            for n in range(start, min(scale, start + batch)):
-                question, note = texts[n % len(texts)]
-                question = f"{question} (#{n})"
+            for _ in range(start, min(scale, start + batch)):
+                question = " ".join(rng.choice(vocabulary, size=int(rng.integers(8, 16))))
+                note = " ".join(rng.choice(vocabulary, size=int(rng.integers(6, 14))))
                 made = await uow.answers.add(NewAnswer(WORKSPACE, question, now, note=note))
                 vectors = rng.normal(size=(3, DIMENSIONS)).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -126,15 +126,12 @@ class Library:
         self.reads: list[datetime | None] = []
 
     async def vectors(self, after: datetime | None, from_id: int = 0,
-                      limit: int | None = None) -> list[AnswerVector]:
+                      limit: int | None = None) -> tuple[int, list[AnswerVector]]:
         if from_id == 0:
             self.reads.append(after)
         found = [v for i, v in sorted(self.rows.items())
                  if (after is None or v.made_at > after) and i > from_id]
-        return found[:limit]
-
-    async def count(self) -> int:
-        return len(self.rows)
+        return len(self.rows), found[:limit]
 
     async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:
         return []
@@ -208,3 +205,11 @@ async def test_the_index_is_read_a_page_at_a_time(monkeypatch: pytest.MonkeyPatc
         library.rows[answer_id] = AnswerVector(answer_id, await search.vectorize(*known), T0)
     found = await search.similar(WS, "where do I ask for vacation days in workday", None, library)
     assert [m.answer_id for m in found] == [4]  # the last page was read too
+
+
+def test_full_text_search_looks_for_the_rarest_words(model: MiniLM) -> None:
+    index = _index(model, [(1, 0, None, False), (2, 2, None, False)])
+    words = content_words("printer staging database connections zebra")
+    # "zebra" is in no answer (nor in the background); "printer" in one of two here
+    assert index.rarest(words, 2)[0] == "zebra"
+    assert len(index.rarest(words, 4)) == 4 and index.rarest([], 4) == []

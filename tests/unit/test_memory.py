@@ -77,7 +77,7 @@ class Search:
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
         self.asked.append((workspace, question, channel_id))
-        await library.count()  # the library reads in units of work of its own
+        await library.vectors(None)  # the library reads in units of work of its own
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail is not None:
