@@ -50,6 +50,10 @@ class _OnFirstUse:
 
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
+        if self._search is None:
+            remembered, _ = await library.vectors(None, 0, 0)
+            if not remembered:  # nothing to offer: numpy and the rest stay unimported
+                return []
         return await (await self._built()).similar(workspace, question, channel_id, library)
 
 

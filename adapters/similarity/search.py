@@ -86,10 +86,15 @@ class MiniLMSearch:
 
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
+        held = self._held.get(workspace)
+        if held is None or not len(held.index):
+            # A workspace with nothing remembered yet costs one read: no model, no vector.
+            if not len(await self._caught_up(workspace, library)):
+                return []
+            held = self._held.get(workspace)
         model = await self._loaded()
         # Full-text search looks for the question's rarest words (fewer to rank: faster),
         # as rare as the index knew them when the search began.
-        held = self._held.get(workspace)
         rare = (held.index if held else WorkspaceIndex(self._background)).rarest(
             content_words(question), KEYWORD_WORDS)
         (vector, words), found, index = await asyncio.gather(

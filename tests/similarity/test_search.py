@@ -213,3 +213,9 @@ def test_full_text_search_looks_for_the_rarest_words(model: MiniLM) -> None:
     # "zebra" is in no answer (nor in the background); "printer" in one of two here
     assert index.rarest(words, 2)[0] == "zebra"
     assert len(index.rarest(words, 4)) == 4 and index.rarest([], 4) == []
+
+
+async def test_a_workspace_with_nothing_remembered_loads_no_model() -> None:
+    search = MiniLMSearch()
+    assert await search.similar(WS, "anything at all?", None, Library()) == []
+    assert not search.loaded
