@@ -1,12 +1,12 @@
 """The final check of the answered-before search, the way a team would meet it: an FAQ
 loaded with `leanon answers import`, then every ask of the set sent to `leanon run` (Slack
 HTTP mode, SQLite, against the fake Slack Web API on 127.0.0.1) as a signed `/ask`, and
-what each asker was offered read back from their private answer.
+what each asker was suggested read back from their private answer.
 
     PYTHONPATH=. .venv/bin/python benchmarks/answers_http.py [--set heldout|eval]
 
-Printed: recall@1 and recall@3 over the repeats (the original among the answers offered)
-and the share of unrelated asks offered anything. The held-out set is never used for
+Printed: recall@1 and recall@3 over the repeats (the original among the answers suggested)
+and the share of unrelated asks shown a suggestion. The held-out set is never used for
 anything else.
 """
 
@@ -137,17 +137,17 @@ async def ask_everything(answer_set: AnswerSet, ids: dict[str, int], port: int,
         raise RuntimeError(f"only {len(posted)} of {len(asked)} asks were confirmed")
     hits1 = hits3 = unrelated_shown = 0
     for n, (_, expected) in enumerate(asked):
-        offered = [int(answer) for body in kept.get(f"kept-{n}", [])
+        suggested = [int(answer) for body in kept.get(f"kept-{n}", [])
                    for _, answer in VALUE.findall(json.dumps(body))]
-        offered = list(dict.fromkeys(offered))
+        suggested = list(dict.fromkeys(suggested))
         if expected is None:
-            unrelated_shown += bool(offered)
+            unrelated_shown += bool(suggested)
         else:
-            hits1 += offered[:1] == [expected]
-            hits3 += expected in offered
+            hits1 += suggested[:1] == [expected]
+            hits3 += expected in suggested
     repeats, unrelated = len(answer_set.repeats), len(answer_set.unrelated)
     print(f"  recall@1 {hits1 / repeats:.3f}   recall@3 {hits3 / repeats:.3f}   ({repeats} repeats)")
-    print(f"  unrelated asks offered anything: {unrelated_shown / unrelated:.3f} ({unrelated} asks)")
+    print(f"  unrelated asks shown a suggestion: {unrelated_shown / unrelated:.3f} ({unrelated} asks)")
 
 
 async def main() -> None:

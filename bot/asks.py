@@ -75,9 +75,9 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
         await outbox.post_card(uow, now, ask)
         await uow.commit()
     # Once the ask is safe: what it likely repeats, from leanon's memory.
-    offered = await memory.offer_answers(deps, ask)
+    suggested = await memory.suggest_answers(deps, ask)
     posted = _posted(text)
-    return Reply.of(*posted.private, *offered)
+    return Reply.of(*posted.private, *suggested)
 
 
 async def _refusal(uow: UnitOfWork, cmd: CreateAsk, now: datetime) -> Reply | None:

@@ -1,4 +1,4 @@
-"""Answered before: what solved earlier asks is offered when someone asks the same again.
+"""Answered before: what solved earlier asks is suggested when someone asks the same again.
 
 The search itself is a port (`AnswerSearch`, adapters/similarity): this module decides
 when to ask it, what the asker may be shown, and what "This solved it" and "Not it" do.
@@ -68,7 +68,7 @@ INDEXING_BATCH = 16
 INDEXING_SECONDS = 20.0
 
 ASK_GONE = "That ask no longer exists (it may have been removed)."
-NOT_OFFERED = ("That earlier answer is no longer remembered (it may have been removed). "
+NOT_SUGGESTED = ("That earlier answer is no longer remembered (it may have been removed). "
                "Nothing was changed.")
 
 
@@ -93,7 +93,7 @@ class _Library:
 
 
 async def channel_is_private(deps: Deps, workspace: WorkspaceRef, channel_id: str) -> bool:
-    """Whether only some members see the channel (then what was asked there is offered
+    """Whether only some members see the channel (then what was asked there is suggested
     there alone); private when the platform can't say now."""
     try:
         return await deps.directory.is_private(workspace, channel_id)
@@ -128,15 +128,15 @@ async def index_answers(cmd: RunAnswerIndexing, deps: Deps) -> Reply:
 
 
 @dataclass(frozen=True, slots=True)
-class _Offer:
+class _Suggested:
     answer: Answer
     chance: float
     earlier: Ask | None  # the ask it answered (None: imported)
     helpers: tuple[str, ...]
 
 
-async def offer_answers(deps: Deps, ask: Ask) -> tuple[Message, ...]:
-    """The remembered answers a new ask likely repeats, recorded as offered to it, as the
+async def suggest_answers(deps: Deps, ask: Ask) -> tuple[Message, ...]:
+    """The remembered answers a new ask likely repeats, recorded as suggested to it, as the
     messages that go with the asker's confirmation (none when there are none, suggestions
     are off, or the search fails or is slow)."""
     search = deps.search
@@ -146,8 +146,8 @@ async def offer_answers(deps: Deps, ask: Ask) -> tuple[Message, ...]:
         settings = await uow.workspaces.settings(ask.workspace)
     if settings.suggestions is SuggestionMode.OFF:
         return ()
-    offers = await _search(deps, search, ask)
-    return tuple(_offer_message(ask, offer, first=i == 0) for i, offer in enumerate(offers))
+    found = await _search(deps, search, ask)
+    return tuple(_suggestion_message(ask, s, first=i == 0) for i, s in enumerate(found))
 
 
 async def likely_repeats(deps: Deps, search: AnswerSearch, workspace: WorkspaceRef,
@@ -157,7 +157,7 @@ async def likely_repeats(deps: Deps, search: AnswerSearch, workspace: WorkspaceR
     return await search.similar(workspace, question, channel_id, library)
 
 
-async def _search(deps: Deps, search: AnswerSearch, ask: Ask) -> list[_Offer]:
+async def _search(deps: Deps, search: AnswerSearch, ask: Ask) -> list[_Suggested]:
     try:
         matches = await asyncio.wait_for(
             likely_repeats(deps, search, ask.workspace, ask.text, ask.channel_id), SEARCH_SECONDS)
@@ -171,16 +171,16 @@ async def _search(deps: Deps, search: AnswerSearch, ask: Ask) -> list[_Offer]:
     if not matches:
         return []
     async with deps.uow() as uow:
-        offers = await _offers(uow, ask, {m.answer_id: m.chance for m in matches})
+        found = await _suggested(uow, ask, {m.answer_id: m.chance for m in matches})
         await uow.answers.suggest(ask.workspace, ask.id,
-                                  [(o.answer.id, o.chance) for o in offers], deps.clock.now())
+                                  [(s.answer.id, s.chance) for s in found], deps.clock.now())
         await uow.commit()
-    return offers
+    return found
 
 
-async def _offers(uow: UnitOfWork, ask: Ask, chances: dict[int, float]) -> list[_Offer]:
+async def _suggested(uow: UnitOfWork, ask: Ask, chances: dict[int, float]) -> list[_Suggested]:
     """The answers matched, each as the answer it repeats (an ask resolved by "This solved
-    it" offers the answer it reused), once each, where the asker may see them."""
+    it" suggests the answer it reused), once each, where the asker may see them."""
     workspace = ask.workspace
     found = await uow.answers.get_many(workspace, list(chances))
     originals = {a.id: a for a in await uow.answers.get_many(
@@ -194,27 +194,27 @@ async def _offers(uow: UnitOfWork, ask: Ask, chances: dict[int, float]) -> list[
         if original.id not in best or best[original.id][1] < chance:
             best[original.id] = (original, chance)
     hidden = await uow.members.opted_out(workspace)
-    offers = []
+    suggested = []
     for answer, chance in sorted(best.values(), key=lambda pair: -pair[1])[:SUGGESTED]:
         earlier = await uow.asks.get(workspace, answer.ask_id) if answer.ask_id else None
         helpers = [o.helper_id for o in await uow.asks.offers(answer.ask_id)] if answer.ask_id else []
         shown = tuple(h for h in dict.fromkeys(helpers) if h not in hidden and h != ask.asker_id)
-        offers.append(_Offer(answer, chance, earlier, shown))
-    return offers
+        suggested.append(_Suggested(answer, chance, earlier, shown))
+    return suggested
 
 
-def _offer_message(ask: Ask, offer: _Offer, *, first: bool) -> Message:
-    answer = offer.answer
+def _suggestion_message(ask: Ask, suggested: _Suggested, *, first: bool) -> Message:
+    answer = suggested.answer
     asked: Line = line("“", UserText(preview(answer.question, 140)), "”")
-    if offer.earlier is not None and offer.earlier.message is not None:
-        asked = (*asked, " (", Link(offer.earlier.message, "the earlier ask"), ")")
+    if suggested.earlier is not None and suggested.earlier.message is not None:
+        asked = (*asked, " (", Link(suggested.earlier.message, "the earlier ask"), ")")
     lines = [asked]
     if answer.note:
         lines.append(line("What solved it: ", UserText(answer.note)))
     else:
         lines.append(line("It was resolved; nobody wrote down what solved it."))
-    if offer.helpers:
-        lines.append(line("Helped: ", *people(list(offer.helpers))))
+    if suggested.helpers:
+        lines.append(line("Helped: ", *people(list(suggested.helpers))))
     if answer.link:
         lines.append(line("More: ", UserText(answer.link)))
     buttons = (
@@ -226,9 +226,9 @@ def _offer_message(ask: Ask, offer: _Offer, *, first: bool) -> Message:
     return replace(notice(*lines, title=title), buttons=buttons)
 
 
-async def _offered(uow: UnitOfWork, cmd: ReuseAnswer | RejectAnswer) -> Ask | Reply:
+async def _suggested_to(uow: UnitOfWork, cmd: ReuseAnswer | RejectAnswer) -> Ask | Reply:
     """The ask the button is about, when the member who pressed it asked it and the answer
-    was offered to it; else the refusal."""
+    was suggested to it; else the refusal."""
     ask = await uow.asks.get(cmd.workspace, cmd.ask_id)
     if ask is None:
         return Reply.of(error(ASK_GONE))
@@ -236,14 +236,14 @@ async def _offered(uow: UnitOfWork, cmd: ReuseAnswer | RejectAnswer) -> Ask | Re
         return Reply.of(error("Only the person who asked can say whether an earlier answer "
                               "solved it."))
     if await uow.answers.suggestion(cmd.workspace, ask.id, cmd.answer_id) is None:
-        return Reply.of(error(NOT_OFFERED))
+        return Reply.of(error(NOT_SUGGESTED))
     return ask
 
 
 async def reuse_answer(cmd: ReuseAnswer, deps: Deps) -> Reply:
     """"This solved it": resolve the ask as answered before and thank the helpers again."""
     async with deps.uow() as uow:
-        ask = await _offered(uow, cmd)
+        ask = await _suggested_to(uow, cmd)
     if isinstance(ask, Reply):
         return ask
     if not ask.is_open:
@@ -253,7 +253,7 @@ async def reuse_answer(cmd: ReuseAnswer, deps: Deps) -> Reply:
     async with deps.uow() as uow:
         found = await uow.answers.get_many(cmd.workspace, [cmd.answer_id])
         if not found:
-            return Reply.of(error(NOT_OFFERED))
+            return Reply.of(error(NOT_SUGGESTED))
         answer = found[0]
         resolved = replace(ask, status=AskStatus.RESOLVED, closed_at=now)
         if not await uow.asks.close(resolved):
@@ -313,7 +313,7 @@ async def reject_answer(cmd: RejectAnswer, deps: Deps) -> Reply:
     """"Not it": the match was wrong; the ask stays as it is."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        ask = await _offered(uow, cmd)
+        ask = await _suggested_to(uow, cmd)
         if isinstance(ask, Reply):
             return ask
         if not await uow.answers.decide(cmd.workspace, ask.id, cmd.answer_id,

@@ -101,7 +101,7 @@ async def _asked_again(uow: UnitOfWork, workspace: WorkspaceRef, channel_id: str
                        since: datetime, hidden: set[str]) -> list[Line]:
     """Answered before, this week in this channel: the asks answered from leanon's memory
     (with the helpers whose earlier answers did it), and the remembered asks that keep being
-    offered while nobody wrote down what solved them."""
+    suggested while nobody wrote down what solved them."""
     shown = await uow.answers.shown_since(workspace, since)
     asks = {ask_id: await uow.asks.get(workspace, ask_id) for ask_id in {s.ask_id for s in shown}}
     here = [s for s in shown
@@ -123,13 +123,13 @@ async def _asked_again(uow: UnitOfWork, workspace: WorkspaceRef, channel_id: str
         if credited:
             said = (*said, ", thanks again to ", *people(credited))
         lines.append((*said, "."))
-    offered = Counter(s.answer_id for s in here
+    suggested = Counter(s.answer_id for s in here
                       if (a := answers.get(s.answer_id)) is not None and not a.note)
-    if offered:
+    if suggested:
         lines.append(line("Keeps coming back, and nobody has written down what solved it:"))
-        for answer_id, _ in offered.most_common(RECURRING_SHOWN):
+        for answer_id, _ in suggested.most_common(RECURRING_SHOWN):
             lines.append(line("• ", UserText(preview(answers[answer_id].question, 70))))
-        lines.append(line("Resolve the next one with what solved it, and leanon will offer it."))
+        lines.append(line("Resolve the next one with what solved it, and leanon will suggest it."))
     return lines
 
 

@@ -142,7 +142,7 @@ class Directory(Protocol):
 
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         """Whether only some members can see the channel (True when the platform can't
-        say: what was asked there is then offered there alone)."""
+        say: what was asked there is then suggested there alone)."""
         ...
 
 
@@ -167,7 +167,7 @@ class AnswerLibrary(Protocol):
         ...
 
     async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:
-        """Full-text search among the answers offered in channel_id, best first."""
+        """Full-text search among the answers suggested in channel_id, best first."""
         ...
 
 
@@ -186,7 +186,7 @@ class AnswerSearch(Protocol):
 
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
-        """At most 3 answers (among those offered in channel_id) that question likely
+        """At most 3 answers (among those suggested in channel_id) that question likely
         repeats, most likely first; none when nothing is likely enough."""
         ...
 
@@ -306,11 +306,11 @@ class AnswerRepository(Protocol):
 
     async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int: ...
 
-    # Suggestions: the remembered answers offered to a new ask, and the asker's verdict.
+    # Suggestions: the remembered answers suggested to a new ask, and the asker's verdict.
 
     async def suggest(self, workspace: WorkspaceRef, ask_id: int,
                       matches: Sequence[tuple[int, float]], at: datetime) -> None:
-        """Record that these answers (id, chance) were offered to the ask (again: no-op)."""
+        """Record that these answers (id, chance) were suggested to the ask (again: no-op)."""
         ...
 
     async def suggestion(self, workspace: WorkspaceRef, ask_id: int,
@@ -318,18 +318,18 @@ class AnswerRepository(Protocol):
 
     async def decide(self, workspace: WorkspaceRef, ask_id: int, answer_id: int,
                      outcome: SuggestionOutcome, at: datetime) -> bool:
-        """Record the asker's verdict on an offered answer, unless one is recorded; whether
+        """Record the asker's verdict on a suggested answer, unless one is recorded; whether
         this one was."""
         ...
 
     async def shown_since(self, workspace: WorkspaceRef, since: datetime) -> list[Suggestion]:
-        """The answers offered to asks since `since`, with any verdict, oldest first."""
+        """The answers suggested to asks since `since`, with any verdict, oldest first."""
         ...
 
     async def keyword_search(self, workspace: WorkspaceRef, text: str, channel_id: str | None,
                              limit: int) -> list[int]:
         """Full-text search: the ids of the answers sharing most words with text (English
-        stemming), best first, among those offered in channel_id (public ones, and the
+        stemming), best first, among those suggested in channel_id (public ones, and the
         channel's own)."""
         ...
 
@@ -393,7 +393,7 @@ class StatsRepository(Protocol):
         Asks opened/resolved in the window in the channel; the median time from an ask's
         creation to its first offer (asks opened in the window that got one); active thanks
         given in the channel (thanks.channel_id or the message's channel); distinct helpers
-        (offered on the channel's asks or received thanks in it); askers whose first ask in
+        (suggested on the channel's asks or received thanks in it); askers whose first ask in
         the workspace was opened in the window (in this channel).
         """
         ...

@@ -52,7 +52,7 @@ class _OnFirstUse:
                       library: AnswerLibrary) -> list[Match]:
         if self._search is None:
             remembered, _ = await library.vectors(None, 0, 0)
-            if not remembered:  # nothing to offer: numpy and the rest stay unimported
+            if not remembered:  # nothing to suggest: numpy and the rest stay unimported
                 return []
         return await (await self._built()).similar(workspace, question, channel_id, library)
 

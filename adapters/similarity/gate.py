@@ -3,8 +3,8 @@
 A logistic regression over the candidate's features (index.FEATURES), standardised. Its
 numbers live in gate.json, written by ``benchmarks/answers/train_gate.py`` from the
 training sets in ``benchmarks/answers/train/`` (never from the evaluation or held-out
-sets). The threshold is the chance above which an answer is offered, chosen on the
-training sets so that about 30 % of the asks that repeat nothing are offered anything.
+sets). The threshold is the chance above which an answer is suggested, chosen on the
+training sets so that about 30 % of the asks that repeat nothing are shown a suggestion.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ features the gate (gate.py) was trained on:
 A workspace with few answers would make ``gap``, ``z``, ``rank`` and the word weights
 meaningless (one answer has no "best other"), so they are measured against the
 workspace's answers together with a fixed background: some 120 answers of imaginary teams
-(`Background`, background.npz, written with the gate), which are never offered.
+(`Background`, background.npz, written with the gate), which are never suggested.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def entry_words(question: str, note: str | None) -> tuple[np.ndarray, np.ndarray
 
 @dataclass(frozen=True)
 class Background:
-    """Answers that are never offered, against which scores and words are measured."""
+    """Answers that are never suggested, against which scores and words are measured."""
 
     vectors: np.ndarray  # (n, 384) float16: question + note
     df: Counter[int]  # how many of them have each word
@@ -212,7 +212,7 @@ class WorkspaceIndex:
         return scores
 
     def visible(self, channel_id: str | None) -> np.ndarray:
-        """Which answers a question in channel_id may be offered: the public ones, and the
+        """Which answers a question in channel_id may be suggested: the public ones, and the
         channel's own."""
         used = len(self._ids)
         code = self._channel_codes.get(channel_id, -1)

@@ -141,7 +141,7 @@ class MiniLMSearch:
             try:
                 items.append((v.answer_id, unpack(v.vector), v.channel_id, v.private))
             except BadVector:
-                continue  # made by another layout under the same name: never offered
+                continue  # made by another layout under the same name: never suggested
             if held.newest is None or v.made_at > held.newest:
                 held.newest = v.made_at
         held.index.put(items)

@@ -6,7 +6,7 @@
 1. Quality: the set's answers go in through `leanon answers import` (the same code), the
    scheduled job makes their vectors, and every repeat and unrelated ask is searched as a
    new ask would be (`bot.memory.likely_repeats`). Printed: recall@1 and recall@3 (the
-   original among what is offered), and the share of unrelated asks offered anything.
+   original among what is suggested), and the share of unrelated asks shown a suggestion.
 2. Speed and memory: the workspace grows to --answers answers (made-up texts of the sets'
    words, with random vectors: only the time and memory are measured), and the repeats
    are searched again, in a new process. Printed: the search's p50 and p99 beside full-text search alone
@@ -100,7 +100,7 @@ async def measure(config: Config, set_dir: Path, scale: int) -> None:
         repeats = len(answer_set.repeats)
         print(f"  recall@1 {hits1 / repeats:.3f}   recall@3 {hits3 / repeats:.3f}   "
               f"({repeats} repeats)")
-        print(f"  unrelated asks offered anything: {shown_unrelated / len(answer_set.unrelated):.3f} "
+        print(f"  unrelated asks shown a suggestion: {shown_unrelated / len(answer_set.unrelated):.3f} "
               f"({len(answer_set.unrelated)} asks)")
         print(f"  search with {added} answers: p50 {percentile(small_times, 50) * 1e3:.1f} ms, "
               f"p99 {percentile(small_times, 99) * 1e3:.1f} ms")

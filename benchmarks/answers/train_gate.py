@@ -6,7 +6,7 @@ adapters/similarity/.
 The training sets (benchmarks/answers/train/*) are made into workspaces of every size, from
 one answer to all of a set's, each measured against a background of the other sets'
 answers; the gate is fitted on all of them, and its threshold is the chance above which
-about 30 % of the training sets' unrelated asks (each set whole) are offered anything. It then prints
+about 30 % of the training sets' unrelated asks (each set whole) are shown a suggestion. It then prints
 what it gives on the evaluation set (which plays no part in the fit), whole and in small
 workspaces. The held-out set is never read here.
 """
@@ -30,8 +30,8 @@ SIZES = (1, 3, 10, 30)
 DRAWS = 3
 
 
-def offered(gate: Gate, query: Query) -> list[int]:
-    """The candidates offered for a query, best first (at most 3)."""
+def suggested(gate: Gate, query: Query) -> list[int]:
+    """The candidates suggested for a query, best first (at most 3)."""
     chances = gate.chances(query.features)
     best = np.argsort(-chances, kind="stable")[:3]
     return [query.candidates[i] for i in best if chances[i] > gate.threshold]
@@ -40,14 +40,14 @@ def offered(gate: Gate, query: Query) -> list[int]:
 def figures(gate: Gate, queries: list[Query]) -> dict[str, float]:
     repeats = [q for q in queries if q.expected is not None]
     unrelated = [q for q in queries if q.expected is None]
-    shown = [offered(gate, q) for q in repeats]
+    shown = [suggested(gate, q) for q in repeats]
     return {
         "repeats": len(repeats),
         "recall@1": float(np.mean([s[:1] == [q.expected] for s, q in zip(shown, repeats, strict=True)])),
         "recall@3": float(np.mean([q.expected in s for s, q in zip(shown, repeats, strict=True)])),
         "ranked@3": float(np.mean([q.expected in q.candidates[:3] for q in repeats])),
         "unrelated": len(unrelated),
-        "unrelated shown": float(np.mean([bool(offered(gate, q)) for q in unrelated])),
+        "unrelated shown": float(np.mean([bool(suggested(gate, q)) for q in unrelated])),
     }
 
 
