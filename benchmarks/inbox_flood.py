@@ -12,8 +12,12 @@ PostgreSQL), in one run, each on its own:
    off), whether any acknowledged ask is missing or was carded twice, and RSS before the
    flood, right after it and once the backlog is done.
 
+With `--remembered`, leanon's memory holds the evaluation set's answers before the flood
+(`leanon answers import`, their vectors made by leanon's scheduled job), so every `/ask`
+of the flood is searched for answers it repeats, as in a workspace with suggestions on.
+
     PYTHONPATH=. python benchmarks/inbox_flood.py [--flood 10] [--after 5] [--rate 200]
-        [--concurrency 64] [--targets bare,sqlite,postgres]
+        [--concurrency 64] [--targets bare,sqlite,postgres] [--remembered]
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from answers_http import import_faq, wait_for_vectors
 from common import CHANNEL, ROOT, TEAM, free_port, leanon_env, machine
 from procs import Proc, bare_bolt_command, leanon_command
 from slack_http import REQUEST_TIMEOUT, Phase, Request, _send, _signed, open_loop, side_by_side
 from sqlalchemy import text
 
+from benchmarks.answers.sets import HERE, load
 from storage import SqlStore
 
 _serial = iter(range(1, 10**9))
@@ -98,9 +104,13 @@ async def bench_leanon(label: str, database_url: str, workdir: Path, api_base: s
                        args: argparse.Namespace) -> tuple[list[Phase], dict[str, Any]]:
     port = free_port()
     env = leanon_env(database_url, port, f"{api_base}/api/", LEANON_LOG_LEVEL="WARNING")
+    if args.remembered:
+        await import_faq(HERE / "eval", database_url, workdir)
     proc = await Proc(leanon_command(), env, workdir, workdir / f"leanon-{label}.log").start()
     try:
         await proc.wait_http(f"http://127.0.0.1:{port}/readyz")
+        if args.remembered:
+            await wait_for_vectors(database_url, len(load(HERE / "eval").answers))
         await asyncio.sleep(1)
         rss_start = proc.rss()
         phases = await run_load(f"http://127.0.0.1:{port}", api_base, args)
@@ -146,6 +156,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--drain-limit", type=float, default=300.0)
     parser.add_argument("--targets", default="bare,sqlite,postgres")
+    parser.add_argument("--remembered", action="store_true",
+                        help="the evaluation set's answers in leanon's memory before the flood")
     args = parser.parse_args()
     args.flood = min(max(args.flood, 1.0), 60.0)
     args.after = min(max(args.after, 1.0), 60.0)
