@@ -134,8 +134,14 @@ class SqlAnswerRepository(SqlRepository):
                                                 AnswerRow.vector_model == model)
         if after is not None:
             query = query.where(AnswerRow.vector_at > after)
-        rows = await self._session.execute(
-            query.where(AnswerRow.id > from_id).order_by(AnswerRow.id).limit(limit))
+        if from_id:
+            query = query.where(AnswerRow.id > from_id)
+        # Catching up, SQLite would rather walk the whole table in id order (every blob)
+        # than sort the few rows the index finds; "+id" (SQLite's idiom) keeps the order off
+        # the rowid. A whole read walks by id, a page at a time, as it should.
+        catching_up = after is not None and self._dialect == "sqlite"
+        by_id = literal_column("+answers.id") if catching_up else AnswerRow.id
+        rows = await self._session.execute(query.order_by(by_id).limit(limit))
         return [AnswerVector(answer_id=row.id, vector=row.vector, made_at=row.vector_at,
                              channel_id=row.channel_id, private=row.private)
                 for row in rows]

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import event, insert, text
 
-from bot.domain import NewInboxItem, Platform, WorkspaceRef
+from bot.domain import NewAnswer, NewInboxItem, Platform, WorkspaceRef
 from storage import SqlStore
 from storage.models import AskRow, HelpOfferRow, ThanksRow
 from tests.storage.storage_testing import T0, WORKSPACE, a_schedule
@@ -186,3 +186,30 @@ async def test_a_claim_reads_only_the_queue_index_of_items_not_done(store: SqlSt
     # whole queue for each chosen id: 3 s a claim with 3,700 items waiting).
     [plan] = await plans_of(store, updates)
     assert ("PRIMARY KEY" in plan or "pk_inbox_items" in plan) and "Semi Join" not in plan, plan
+
+
+async def test_the_search_counts_and_catches_up_from_its_index_never_the_blobs(
+        store: SqlStore) -> None:
+    """Counting a workspace's vectors read every row's blob (some 2.4 KB each): 20 ms at
+    10,000 answers on SQLite, each search. The (workspace, model, time) index answers it."""
+    async with store.unit_of_work() as uow:
+        for n in range(300):
+            made = await uow.answers.add(NewAnswer(WORKSPACE, f"question {n}", T0, note="note"))
+            await uow.answers.set_vector(made.id, "m1", b"\x00" * 2400, T0,
+                                         T0 + timedelta(seconds=n))
+        await uow.commit()
+    async with store.engine.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+        await connection.commit()
+    with selects_sent(store) as selects:
+        async with store.unit_of_work() as uow:
+            assert await uow.answers.count_vectors(WORKSPACE, "m1") == 300
+            page = await uow.answers.vectors(WORKSPACE, "m1", T0 + timedelta(seconds=290), 0, 500)
+            assert len(page) == 9
+    if store.engine.dialect.name != "sqlite":
+        return  # PostgreSQL plans a 300-row table as it likes; its pages hold no blobs inline
+    [count_plan, catch_up_plan] = await plans_of(store, selects)
+    index = "ix_answers_platform_workspace_id_vector_model_vector_at"
+    assert f"COVERING INDEX {index}" in count_plan, count_plan  # the rows are never read
+    assert f"INDEX {index}" in catch_up_plan, catch_up_plan
+    assert not re.search(r"^SCAN \w+$", catch_up_plan, re.M), catch_up_plan
