@@ -127,8 +127,7 @@ async def scale_phase(config: Config, texts: list[str], scale: int) -> None:
         deps = runtime.service.deps
         search = deps.search or answer_search()
         before_model = rss_mb()
-        await memory.likely_repeats(deps, search, WorkspaceRef(Platform.SLACK, "TEMPTY"),
-                                    texts[0], CHANNEL)
+        await search.vectorize(texts[0], None)  # loads the model (a search of nothing would not)
         with_model = rss_mb()
         await memory.likely_repeats(deps, search, WORKSPACE, texts[0], CHANNEL)
         with_index = rss_mb()
