@@ -192,10 +192,14 @@ class WorkspaceIndex:
 
         return sorted(words, key=answers_with)[:count]
 
-    def _make_room(self, rows: int) -> None:
+    def reserve(self, rows: int) -> None:
+        """Make room for `rows` answers at once (a whole read knows how many are coming)."""
+        self._make_room(rows, exactly=True)
+
+    def _make_room(self, rows: int, exactly: bool = False) -> None:
         if rows <= len(self._both):
             return
-        room = max(rows, 2 * len(self._both), 64)
+        room = rows if exactly else max(rows, 2 * len(self._both), 64)
         used = len(self._ids)
 
         def grown(array: np.ndarray) -> np.ndarray:

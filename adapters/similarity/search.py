@@ -127,6 +127,8 @@ class MiniLMSearch:
         database holds."""
         from_id = 0
         count, page = await library.vectors(after, from_id, READ_PAGE)
+        if after is None:
+            held.index.reserve(count)
         while True:
             self._put(held, page)
             if len(page) < READ_PAGE:

@@ -219,3 +219,14 @@ async def test_a_workspace_with_nothing_remembered_loads_no_model() -> None:
     search = MiniLMSearch()
     assert await search.similar(WS, "anything at all?", None, Library()) == []
     assert not search.loaded
+
+
+def test_room_is_made_for_a_whole_read_at_once(model: MiniLM) -> None:
+    index = WorkspaceIndex()
+    index.reserve(3)
+    index.put([(1, unpack(answer_blob(model, *KNOWN[0])), None, False)])
+    assert len(index) == 1 and index._both.shape[0] == 3  # no doubling for what was announced
+    index.put((i, unpack(answer_blob(model, *KNOWN[i % 4])), None, False) for i in range(2, 6))
+    assert len(index) == 5 and index._both.shape[0] >= 5
+    question = model.embed(KNOWN[2][0])
+    assert index.candidates(question, word_hashes(KNOWN[2][0]), None)[0][0] == 2
