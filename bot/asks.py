@@ -107,16 +107,13 @@ async def _load(uow: UnitOfWork, workspace: WorkspaceRef, ask_id: int) -> Ask | 
     return await uow.asks.get(workspace, ask_id)
 
 
-ASK_GONE = "That ask no longer exists (it may have been removed)."
-
-
 async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
     """Record an "I can help", update the card, tell the asker, open the thread."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         ask = await _load(uow, cmd.workspace, cmd.ask_id)
         if ask is None:
-            return Reply.of(error(ASK_GONE))
+            return Reply.of(error(cards.ASK_GONE))
         if not ask.is_open:
             return Reply.of(error("This ask is already resolved or closed. Thanks for offering!"))
         if ask.asker_id == cmd.actor.user_id:
@@ -148,7 +145,7 @@ async def resolve_ask(cmd: ResolveAsk, deps: Deps) -> Reply:
     async with deps.uow() as uow:
         ask = await _load(uow, cmd.workspace, cmd.ask_id)
     if ask is None:
-        return Reply.of(error(ASK_GONE))
+        return Reply.of(error(cards.ASK_GONE))
     # The platform is asked outside any unit of work (a look-up may take a while).
     if not await may_resolve(deps, ask, cmd.actor):
         return Reply.of(error("Only the person who asked (or a workspace admin) can mark "
@@ -222,7 +219,7 @@ async def _resolve(deps: Deps, ask: Ask, actor: Actor, note: str | None, note_au
             await uow.commit()
     if not closed:  # resolved by someone else meanwhile: what this one says still counts
         return await _note_resolved(deps, meanwhile, note, note_author, credited) if meanwhile \
-            else Reply.of(error(ASK_GONE))
+            else Reply.of(error(cards.ASK_GONE))
     kept = (notice(line("Saved what solved it: leanon offers it when someone asks this "
                         "again.")),) if note else ()
     if is_asker:

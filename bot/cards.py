@@ -29,6 +29,9 @@ def asker_part(ask: Ask) -> Part:
     return Mention(ask.asker_id)
 
 
+ASK_GONE = "That ask no longer exists (it may have been removed)."
+
+
 def people(ids: list[str]) -> Line:
     """`@a`, `@a and @b`, `@a, @b and @c`."""
     parts: list[Part] = []

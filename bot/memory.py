@@ -25,7 +25,7 @@ from datetime import datetime
 
 from bot import outbox
 from bot.buttons import Press
-from bot.cards import people
+from bot.cards import ASK_GONE, people
 from bot.commands import RejectAnswer, ReuseAnswer, RunAnswerIndexing
 from bot.deps import Deps
 from bot.domain import (
@@ -67,7 +67,6 @@ SEARCH_SECONDS = 3.0
 INDEXING_BATCH = 16
 INDEXING_SECONDS = 20.0
 
-ASK_GONE = "That ask no longer exists (it may have been removed)."
 NOT_SUGGESTED = ("That earlier answer is no longer remembered (it may have been removed). "
                "Nothing was changed.")
 
@@ -264,7 +263,7 @@ async def reuse_answer(cmd: ReuseAnswer, deps: Deps) -> Reply:
             ask_id=ask.id, channel_id=ask.channel_id, private=private, link=answer.link,
             same_as=answer.id))
         earlier = await uow.asks.get(ask.workspace, answer.ask_id) if answer.ask_id else None
-        helpers = await _thank_again(uow, deps, ask, answer, now)
+        helpers = await _thank_again(uow, deps, ask, answer, earlier, now)
         await outbox.refresh_card(uow, now, resolved)
         if ask.message is not None:
             where: Part = (Link(earlier.message, "an earlier ask")
@@ -280,14 +279,13 @@ async def reuse_answer(cmd: ReuseAnswer, deps: Deps) -> Reply:
 
 
 async def _thank_again(uow: UnitOfWork, deps: Deps, ask: Ask, answer: Answer,
-                       now: datetime) -> tuple[str, ...]:
+                       earlier: Ask | None, now: datetime) -> tuple[str, ...]:
     """The asker thanks the helpers of the earlier ask (credit for reuse, in their numbers);
     the helpers thanked."""
     if answer.ask_id is None or ask.asker_id is None:
         return ()
     helpers = [o.helper_id for o in await uow.asks.offers(answer.ask_id)]
     settings = await uow.workspaces.settings(ask.workspace)
-    earlier = await uow.asks.get(ask.workspace, answer.ask_id)
     topic = preview(earlier.text if earlier is not None else answer.question)
     thanked = []
     for helper in dict.fromkeys(helpers):

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import cast
 
 from bot import outbox
-from bot.cards import people
+from bot.cards import ASK_GONE, people
 from bot.commands import ReactionAdded, ReactionRemoved, ThankHelper, ThankMembers
 from bot.deps import REASON_MAX_CHARS, Deps
 from bot.domain import Ask, NewThanks, Settings, ThanksSource, WorkspaceRef
@@ -287,7 +287,7 @@ async def thank_helper(cmd: ThankHelper, deps: Deps) -> Reply:
     async with deps.uow() as uow:
         ask = await uow.asks.get(cmd.workspace, cmd.ask_id)
         if ask is None:
-            return Reply.of(error("That ask no longer exists (it may have been removed)."))
+            return Reply.of(error(ASK_GONE))
         if ask.asker_id != cmd.actor.user_id:
             return Reply.of(error("Only the person who asked can use these thank buttons. "
                                   "You can thank anyone with /thanks @name."))

@@ -242,12 +242,10 @@ class WorkspaceIndex:
         count = min(CANDIDATES, int(allowed.sum()))
         best = np.argpartition(-masked, count - 1)[:count] if count < len(masked) else np.arange(len(masked))
         order = sorted(best.tolist(), key=lambda row: (-masked[row], row))
-        rank = {row: place for place, row in enumerate(order)}
         for answer_id in extra:
             row = self._row.get(answer_id)
-            if row is not None and allowed[row] and row not in rank:
+            if row is not None and allowed[row] and row not in order:
                 order.append(row)
-                rank[row] = CANDIDATES
         total = len(self._ids) + self._background.size
         idf_unknown = math.log(total + 1)
         query_words = words.tolist()
@@ -260,9 +258,8 @@ class WorkspaceIndex:
         for row in order:
             s = float(scores[row])
             # the best other score: the best of all, or the second when this is the best
-            other = float(ordered[1]) if len(ordered) > 1 and s >= ordered[0] else float(ordered[0])
-            if len(ordered) == 1:
-                other = s
+            best_other = ordered[1:2] if s >= ordered[0] else ordered[:1]
+            other = float(best_other[0]) if len(best_other) else s
             above = int(np.searchsorted(-ordered, -s, side="left"))
             all_words = self._all_words[row]
             question_words = self._question_words[row]
