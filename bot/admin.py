@@ -190,6 +190,9 @@ HELP_LINES = (
     "/leanon stats: your own numbers, privately.",
     "/leanon leaderboard: most thanked members (when an admin turned it on).",
     "/leanon named on|off: be named (or not) in weekly posts and the leaderboard.",
+    "/leanon helper on [topics] | off | topics <topics>: let leanon ask you to look at "
+    "waiting asks (never outside your hours); /leanon hours 09:00-17:30 [days] [time zone]; "
+    "/leanon helpers: the roster (admins).",
     "/leanon config [set <setting> <value>]: show or (admins) change settings.",
     "/leanon nudge here [weekday] [HH:MM] [timezone]: the weekly post in this "
     "channel (default Monday 09:30); nudge off, nudge preview, nudge now (admins).",

@@ -1,7 +1,7 @@
 """Commands as JSON, for adapters that store a delivery as the command it became (the inbox).
 
 Every command is a frozen dataclass of plain values (text, numbers, flags, enums, times,
-tuples and other such dataclasses), so one generic encoding by field, read back through
+tuples, sets and other such dataclasses), so one generic encoding by field, read back through
 the fields' type hints, covers them all and every command added later.
 """
 
@@ -40,6 +40,8 @@ def _encode(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
+    if isinstance(value, frozenset):
+        return sorted(_encode(v) for v in value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"can't encode a {type(value).__name__} in a command")
@@ -57,6 +59,9 @@ def _decode(value: Any, hint: Any) -> Any:
             return None
         [kind] = [a for a in get_args(hint) if a is not type(None)]
         return _decode(value, kind)
+    if origin is frozenset:
+        [kind] = get_args(hint)
+        return frozenset(_decode(v, kind) for v in value)
     if origin is tuple:
         [kind, _] = get_args(hint)  # tuple[X, ...]
         return tuple(_decode(v, kind) for v in value)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import time
 
 from bot.domain import Actor, MessageRef, WorkspaceRef
+from bot.hours import HoursSaid
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,35 @@ class SetNamed:
 
 
 @dataclass(frozen=True, slots=True)
+class SetHelper:
+    """`/leanon helper [on|off] [topics…]`, `/leanon helper topics …`: whether leanon may ask
+    the member to look at waiting asks, and on which topics. A part left None stays as it
+    is; with both None, the member sees where they stand."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    active: bool | None = None
+    topics: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetHours:
+    """`/leanon hours 09:00-17:30 [days] [zone]`: when leanon may ask the member."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    hours: HoursSaid
+
+
+@dataclass(frozen=True, slots=True)
+class ListHelpers:
+    """`/leanon helpers`: the roster, for admins."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
 class ShowConfig:
     workspace: WorkspaceRef
     actor: Actor
@@ -237,7 +267,8 @@ class RunAskMaintenance:
 Command = (
     CreateAsk | OfferHelp | ResolveAsk | MarkAnswer | ReuseAnswer | RejectAnswer
     | RunAnswerIndexing | ThankHelper | ListAsks | ReactionAdded
-    | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | ShowConfig
+    | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | SetHelper
+    | SetHours | ListHelpers | ShowConfig
     | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance | SetNudge | NudgeOff
     | NudgePreview | NudgeNow | RunDueNudges
 )

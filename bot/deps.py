@@ -44,6 +44,9 @@ class NoDirectory:
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         return True  # unknown: what was asked there stays there
 
+    async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Deps:

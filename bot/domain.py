@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
+from bot.hours import WorkingHours
+
 
 class Platform(StrEnum):
     SLACK = "slack"
@@ -89,6 +91,18 @@ class NewAsk:
     request_key: str | None = None
     """The platform delivery that asked for it: the same key is the same ask, however often
     the delivery is worked (an inbox item taken over after a crash)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Helper:
+    """A member's answer to "may leanon ask you to look at waiting asks?" (`/leanon helper`,
+    `/leanon hours`). Nobody is asked who is not active, nor outside their hours; a member
+    with no hours set is never asked."""
+
+    user_id: str
+    active: bool = False
+    topics: tuple[str, ...] = ()
+    hours: WorkingHours | None = None
 
 
 @dataclass(frozen=True, slots=True)

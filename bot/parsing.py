@@ -11,9 +11,12 @@ from bot.commands import (
     ExportData,
     ForgetMe,
     ListAsks,
+    ListHelpers,
     NudgeNow,
     NudgeOff,
     NudgePreview,
+    SetHelper,
+    SetHours,
     SetNamed,
     SetNudge,
     ShowConfig,
@@ -22,6 +25,7 @@ from bot.commands import (
     ShowStats,
 )
 from bot.domain import Actor, WorkspaceRef
+from bot.hours import HoursError, parse_hours
 from bot.text import zone_name
 
 
@@ -49,6 +53,15 @@ def parse_leanon(text: str, workspace: WorkspaceRef, actor: Actor, channel_id: s
             raise ParseError("Use /leanon named on (you may be named in posts) or "
                              "/leanon named off.")
         return SetNamed(workspace, actor, args[0].lower() == "on")
+    if sub == "helper":
+        return _parse_helper(args, workspace, actor)
+    if sub == "hours":
+        try:
+            return SetHours(workspace, actor, parse_hours(" ".join(args)))
+        except HoursError as exc:
+            raise ParseError(str(exc)) from None
+    if sub == "helpers":
+        return ListHelpers(workspace, actor)
     if sub == "config":
         if not args:
             return ShowConfig(workspace, actor)
@@ -71,6 +84,46 @@ def parse_leanon(text: str, workspace: WorkspaceRef, actor: Actor, channel_id: s
     if sub == "export":
         return ExportData(workspace, actor, args[0] if args else "json")
     raise ParseError(f"I don't know '/leanon {sub[:40]}'. Try /leanon help.")
+
+
+HELPER_HELP = ("Use /leanon helper on [topics], /leanon helper off, or /leanon helper topics "
+               "<topics> (for example: kubernetes, terraform).")
+MAX_TOPICS = 10
+TOPIC_MAX_CHARS = 32
+_TOPIC_JUNK = re.compile(r"[^\w+#./ -]+")
+
+
+def parse_topics(text: str) -> tuple[str, ...]:
+    """Topics as a member lists them: separated by commas (or, without any, by spaces),
+    lower-cased, each once; "none" for none. Characters that are not word characters or
+    + # . / - are dropped (a topic is never a mention or markup)."""
+    if text.strip().lower() in {"none", "-"}:
+        return ()
+    parts = text.split(",") if "," in text else text.split()
+    topics: dict[str, None] = {}
+    for part in parts:
+        topic = " ".join(_TOPIC_JUNK.sub("", part.lower()).split())[:TOPIC_MAX_CHARS].strip()
+        if topic:
+            topics.setdefault(topic, None)
+    if len(topics) > MAX_TOPICS:
+        raise ParseError(f"At most {MAX_TOPICS} topics, please: the few you know best.")
+    return tuple(topics)
+
+
+def _parse_helper(args: list[str], workspace: WorkspaceRef, actor: Actor) -> SetHelper:
+    if not args:
+        return SetHelper(workspace, actor)
+    choice, rest = args[0].lower(), " ".join(args[1:])
+    if choice == "on":
+        return SetHelper(workspace, actor, True, parse_topics(rest) if rest.strip() else None)
+    if choice == "off" and not rest:
+        return SetHelper(workspace, actor, False)
+    if choice == "topics" and rest.strip():
+        topics = parse_topics(rest)
+        if not topics and rest.strip().lower() not in {"none", "-"}:
+            raise ParseError(HELPER_HELP)
+        return SetHelper(workspace, actor, topics=topics)
+    raise ParseError(HELPER_HELP)
 
 
 _SPACE = re.compile(r"\s*")

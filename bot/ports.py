@@ -13,6 +13,7 @@ from bot.domain import (
     AnswerVector,
     Ask,
     Delivery,
+    Helper,
     HelpOffer,
     InboxItem,
     LeaderboardEntry,
@@ -143,6 +144,11 @@ class Directory(Protocol):
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         """Whether only some members can see the channel (True when the platform can't
         say: what was asked there is then suggested there alone)."""
+        ...
+
+    async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
+        """The member's IANA time zone as their profile says (Slack); None when the platform
+        does not know it (Discord, the console) or can't say now."""
         ...
 
 
@@ -474,7 +480,20 @@ class MemberRepository(Protocol):
 
     async def set_opted_out(self, workspace: WorkspaceRef, user_id: str, opted_out: bool) -> None: ...
 
-    async def forget(self, workspace: WorkspaceRef, user_id: str) -> None: ...
+    async def forget(self, workspace: WorkspaceRef, user_id: str) -> None:
+        """Delete what leanon remembers about the member beyond asks and thanks (their
+        preferences and their helper entry)."""
+        ...
+
+    async def helper(self, workspace: WorkspaceRef, user_id: str) -> Helper | None:
+        """The member's helper entry; None when they never set one."""
+        ...
+
+    async def save_helper(self, workspace: WorkspaceRef, helper: Helper, now: datetime) -> None: ...
+
+    async def helpers(self, workspace: WorkspaceRef) -> list[Helper]:
+        """Every helper entry of the workspace (active or not), by member id."""
+        ...
 
     async def lock(self, workspace: WorkspaceRef, user_id: str) -> None:
         """Hold the member's lock until this unit of work ends: their concurrent units of

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot import admin, asks, delivery, memory, nudges, ports, stats, thanks
+from bot import admin, asks, delivery, helpers, memory, nudges, ports, stats, thanks
 from bot.commands import (
     ChangeConfig,
     Command,
@@ -16,6 +16,7 @@ from bot.commands import (
     ExportData,
     ForgetMe,
     ListAsks,
+    ListHelpers,
     MarkAnswer,
     NudgeNow,
     NudgeOff,
@@ -29,6 +30,8 @@ from bot.commands import (
     RunAnswerIndexing,
     RunAskMaintenance,
     RunDueNudges,
+    SetHelper,
+    SetHours,
     SetNamed,
     SetNudge,
     ShowConfig,
@@ -66,6 +69,9 @@ HANDLERS: dict[type, Handler] = {
     ShowStats: stats.show_stats,
     ShowLeaderboard: stats.show_leaderboard,
     SetNamed: stats.set_named,
+    SetHelper: helpers.set_helper,
+    SetHours: helpers.set_hours,
+    ListHelpers: helpers.list_helpers,
     ShowConfig: admin.show_config,
     ChangeConfig: admin.change_config,
     ForgetMe: admin.forget_me,
@@ -229,3 +235,6 @@ class ChatRouter:
 
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         return await self._directory(workspace).is_private(workspace, channel_id)
+
+    async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
+        return await self._directory(workspace).time_zone(workspace, user_id)

@@ -90,6 +90,26 @@ class MemberRow(WorkspaceScoped, Base):
     opted_out: Mapped[bool]
 
 
+class HelperRow(WorkspaceScoped, Base):
+    """A member's helper entry: whether leanon may ask them to look at waiting asks, on
+    which topics, and in which working hours (none set: never)."""
+
+    __tablename__ = "helpers"
+    __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-20)
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    active: Mapped[bool]
+    topics: Mapped[str] = mapped_column(Text)
+    """One topic per line."""
+    hours_start: Mapped[time | None] = mapped_column(Time)
+    hours_end: Mapped[time | None] = mapped_column(Time)
+    days: Mapped[int | None]
+    """The weekdays of the hours, a bit each (Monday is 1)."""
+    zone: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
 class AskRow(WorkspaceScoped, Base):
     """An ask and the card that shows it."""
 

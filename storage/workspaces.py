@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
-from bot.domain import Settings, WorkspaceRef
+from bot.domain import Helper, Settings, WorkspaceRef
+from bot.hours import WorkingHours
 from storage.errors import translate_errors
 from storage.mapping import in_workspace, settings_columns, to_settings, workspace_columns
-from storage.models import MemberRow, WorkspaceRow
+from storage.models import HelperRow, MemberRow, WorkspaceRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository
 
 
@@ -59,8 +61,39 @@ class SqlMemberRepository(SqlRepository):
     @translate_errors
     async def forget(self, workspace: WorkspaceRef, user_id: str) -> None:
         """Delete what leanon remembers about the member beyond asks and thanks."""
-        statement = delete(MemberRow).where(in_workspace(MemberRow, workspace), MemberRow.user_id == user_id)
-        await self._session.execute(statement.execution_options(**NO_SYNC))
+        for row in (MemberRow, HelperRow):
+            statement = delete(row).where(in_workspace(row, workspace), row.user_id == user_id)
+            await self._session.execute(statement.execution_options(**NO_SYNC))
+
+    @translate_errors
+    async def helper(self, workspace: WorkspaceRef, user_id: str) -> Helper | None:
+        query = select(HelperRow).where(in_workspace(HelperRow, workspace), HelperRow.user_id == user_id)
+        row = await self._session.scalar(query.execution_options(**FRESH))
+        return _helper(row) if row is not None else None
+
+    @translate_errors
+    async def save_helper(self, workspace: WorkspaceRef, helper: Helper, now: datetime) -> None:
+        hours = helper.hours
+        columns = {
+            "active": helper.active,
+            "topics": "\n".join(helper.topics),
+            "hours_start": hours.start if hours else None,
+            "hours_end": hours.end if hours else None,
+            "days": sum(1 << day for day in hours.days) if hours else None,
+            "zone": hours.zone if hours else None,
+            "updated_at": now,
+        }
+        statement = (
+            self._insert(HelperRow)
+            .values(**workspace_columns(workspace), user_id=helper.user_id, **columns)
+            .on_conflict_do_update(index_elements=["platform", "workspace_id", "user_id"], set_=columns)
+        )
+        await self._session.execute(statement)
+
+    @translate_errors
+    async def helpers(self, workspace: WorkspaceRef) -> list[Helper]:
+        query = select(HelperRow).where(in_workspace(HelperRow, workspace)).order_by(HelperRow.user_id)
+        return [_helper(row) for row in (await self._session.scalars(query)).all()]
 
     @translate_errors
     async def lock(self, workspace: WorkspaceRef, user_id: str) -> None:
@@ -71,3 +104,11 @@ class SqlMemberRepository(SqlRepository):
         name = f"member:{workspace.platform.value}:{workspace.workspace_id}:{user_id}".encode()
         key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
         await self._session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _helper(row: HelperRow) -> Helper:
+    hours = None
+    if row.hours_start is not None and row.hours_end is not None and row.days and row.zone:
+        hours = WorkingHours(row.hours_start, row.hours_end,
+                             frozenset(day for day in range(7) if row.days >> day & 1), row.zone)
+    return Helper(row.user_id, row.active, tuple(filter(None, row.topics.split("\n"))), hours)

@@ -157,3 +157,6 @@ class ConsoleDirectory:
 
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         return False  # the console has one channel, and everyone in it
+
+    async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
+        return None  # members say theirs (/leanon hours … Europe/Berlin)

@@ -72,6 +72,9 @@ class DiscordDirectory:
             raise ChatError(f"Discord could not list the thread's authors: "
                             f"{type(exc).__name__}") from exc
 
+    async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
+        return None  # Discord does not share a member's time zone: they say it
+
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         """A channel (or a thread's channel) that the server's @everyone can't view; True
         when the client does not know the channel."""

@@ -25,6 +25,7 @@ from bot.commands import (
     ExportData,
     ForgetMe,
     ListAsks,
+    ListHelpers,
     MarkAnswer,
     Person,
     SetNamed,
@@ -149,6 +150,28 @@ async def leaderboard(interaction: Interaction) -> None:
 @leanon.command(name="named", description="Whether leanon may name you in weekly posts and the leaderboard")
 async def named(interaction: Interaction, choice: Literal["on", "off"]) -> None:
     await run(interaction, lambda ws, actor: SetNamed(ws, actor, choice == "on"))
+
+
+@leanon.command(name="helper", description="Let leanon ask you to look at waiting asks (in your hours)")
+@app_commands.describe(action="on: become a helper; off: stop; topics: change your topics",
+                       topics="Your topics, separated by commas (e.g. kubernetes, terraform)")
+async def helper(interaction: Interaction, action: Literal["on", "off", "topics"] | None = None,
+                 topics: str | None = None) -> None:
+    # The core parses what was said, as it does for every platform.
+    text = " ".join(w for w in ("helper", action, topics if action else None) if w)
+    await run(interaction, lambda ws, actor: parse_leanon(text, ws, actor, _channel(interaction)))
+
+
+@leanon.command(name="hours", description="When leanon may ask you to look at waiting asks")
+@app_commands.describe(hours="e.g. 09:00-17:30 mon-fri Europe/Berlin (the time zone is needed)")
+async def hours_(interaction: Interaction, hours: str) -> None:
+    text = f"hours {hours}"
+    await run(interaction, lambda ws, actor: parse_leanon(text, ws, actor, _channel(interaction)))
+
+
+@leanon.command(name="helpers", description="Who is a helper, their topics and hours (Manage Server)")
+async def helpers(interaction: Interaction) -> None:
+    await run(interaction, ListHelpers)
 
 
 @leanon.command(name="forget-me", description="Delete what leanon keeps about you")

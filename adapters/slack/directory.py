@@ -58,6 +58,11 @@ class SlackDirectory:
             self._bot_users[workspace] = own
         return own
 
+    async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
+        """The time zone of the member's Slack profile (users.info `tz`)."""
+        info = await self._members.info(workspace, user_id)
+        return info.time_zone if info is not None else None
+
     async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
         """The thread's parent when the message is a thread reply, else None."""
         key = (workspace, ref)

@@ -24,6 +24,7 @@ class MemberInfo:
     name: str
     is_admin: bool = False
     is_bot: bool = False
+    time_zone: str | None = None  # the profile's IANA name ("tz")
 
 
 class Members:
@@ -56,6 +57,7 @@ class Members:
             is_admin=bool(user.get("is_admin") or user.get("is_owner")
                           or user.get("is_primary_owner")),
             is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
+            time_zone=user["tz"] if isinstance(user.get("tz"), str) else None,
         )
         self._cache[key] = info
         return info

@@ -291,3 +291,15 @@ async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_r
     kept = await remembered(tmp_path)
     assert [(a.question[:14], a.same_as) for a in kept] == [
         ("The staging da", None), ("staging db won", kept[0].id)]
+
+
+async def test_helpers_opt_in_and_set_hours_in_the_console(tmp_path: Path) -> None:
+    output = await run_script(
+        "bob> /leanon helper on kubernetes, terraform\n"
+        "bob> /leanon hours 9-17\n"
+        "bob> /leanon hours 09:00-17:30 mon-thu Europe/Berlin\n"
+        "/leanon helpers\n", tmp_path)
+    assert "You're a helper (kubernetes, terraform)" in output
+    assert "Which time zone are those hours in?" in output  # the console knows nobody's zone
+    assert "Your working hours: 09:00-17:30, Mon-Thu, Europe/Berlin" in output
+    assert "@bob: kubernetes, terraform; 09:00-17:30, Mon-Thu, Europe/Berlin" in output  # alice is admin

@@ -48,4 +48,5 @@ def test_the_product_commands_are_all_there() -> None:
     names = {name for _, name in every_command()}
     assert {"ask", "thanks", THANK_AUTHOR, MARK_ANSWER, "leanon help", "leanon stats", "leanon asks",
             "leanon leaderboard", "leanon named", "leanon forget-me", "leanon export",
-            "leanon nudge", "leanon config show", "leanon config set"} <= names
+            "leanon nudge", "leanon config show", "leanon config set", "leanon helper",
+            "leanon hours", "leanon helpers"} <= names

@@ -208,3 +208,18 @@ async def test_work_that_can_not_be_done_is_given_up_and_the_member_told(
     await slack.settle()
     [told] = slack.private(ALICE)
     assert "could not finish that" in told and fake.posts(CHANNEL) == []
+
+
+async def test_hours_without_a_zone_take_the_slack_profiles(slack: Harness, fake: FakeSlack) -> None:
+    fake.users[BOB]["tz"] = "America/New_York"
+    await slack.command("/leanon", "helper on terraform, <!channel>", user=BOB)
+    await slack.command("/leanon", "hours 8:30-16", user=BOB)
+    await slack.command("/leanon", "hours 9-17", user=CAROL)  # no tz in Carol's profile
+    bob, carol = slack.private(BOB), slack.private(CAROL)
+    assert any("You're a helper (terraform, channel)" in a for a in bob)
+    assert any("Your working hours: 08:30-16:00, Mon-Fri, America/New_York" in a for a in bob)
+    assert any("Which time zone are those hours in?" in a for a in carol)
+    await slack.command("/leanon", "helpers", user=ADMIN)
+    assert any(f"<@{BOB}>: terraform, channel; 08:30-16:00" in a for a in slack.private(ADMIN))
+    assert "<!channel>" not in json.dumps([c.args for c in fake.calls])
+    assert fake.posts(CHANNEL) == []

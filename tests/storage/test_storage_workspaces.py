@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.domain import Settings
+from bot.domain import Helper, Settings
+from bot.hours import WorkingHours
 from storage import SqlStore
 from tests.storage.storage_testing import OTHER_WORKSPACE, WORKSPACE
 
@@ -72,3 +73,28 @@ async def test_forget_deletes_the_member(store: SqlStore) -> None:
     async with store.unit_of_work() as uow:
         assert await uow.members.opted_out(WORKSPACE) == set()
         assert await uow.members.opted_out(OTHER_WORKSPACE) == {"U-leaving"}
+
+
+async def test_helper_entries_are_stored_replaced_listed_and_forgotten(store: SqlStore) -> None:
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    berlin = WorkingHours(time(22), time(6, 30), frozenset({0, 4, 6}), "Europe/Berlin")
+    async with store.unit_of_work() as uow:
+        assert await uow.members.helper(WORKSPACE, "U-kim") is None
+        await uow.members.save_helper(WORKSPACE, Helper("U-kim", True, ("kubernetes", "c++ / ci")), now)
+        await uow.members.save_helper(WORKSPACE, Helper("U-ada", hours=berlin), now)
+        await uow.members.save_helper(OTHER_WORKSPACE, Helper("U-kim", True), now)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        kim = await uow.members.helper(WORKSPACE, "U-kim")
+        assert kim == Helper("U-kim", True, ("kubernetes", "c++ / ci"))
+        assert await uow.members.helper(WORKSPACE, "U-ada") == Helper("U-ada", hours=berlin)
+        assert [h.user_id for h in await uow.members.helpers(WORKSPACE)] == ["U-ada", "U-kim"]
+        await uow.members.save_helper(WORKSPACE, Helper("U-kim", False, (), berlin), now)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.members.helper(WORKSPACE, "U-kim") == Helper("U-kim", False, (), berlin)
+        await uow.members.forget(WORKSPACE, "U-kim")
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.members.helper(WORKSPACE, "U-kim") is None
+        assert await uow.members.helper(OTHER_WORKSPACE, "U-kim") == Helper("U-kim", True)

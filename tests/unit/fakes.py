@@ -25,6 +25,7 @@ from bot.domain import (
     AnswerVector,
     Ask,
     AskStatus,
+    Helper,
     HelpOffer,
     InboxItem,
     LeaderboardEntry,
@@ -147,6 +148,7 @@ class StoreData:
     settings: dict[WorkspaceRef, Settings] = field(default_factory=dict)
     opted_out: dict[WorkspaceRef, set[str]] = field(default_factory=dict)
     forgotten: list[tuple[WorkspaceRef, str]] = field(default_factory=list)
+    helpers: dict[WorkspaceRef, dict[str, Helper]] = field(default_factory=dict)
     inbox: dict[int, FakeInboxRow] = field(default_factory=dict)
 
 
@@ -605,7 +607,17 @@ class FakeMemberRepository:
 
     async def forget(self, workspace: WorkspaceRef, user_id: str) -> None:
         self._data.opted_out.get(workspace, set()).discard(user_id)
+        self._data.helpers.get(workspace, {}).pop(user_id, None)
         self._data.forgotten.append((workspace, user_id))
+
+    async def helper(self, workspace: WorkspaceRef, user_id: str) -> Helper | None:
+        return self._data.helpers.get(workspace, {}).get(user_id)
+
+    async def save_helper(self, workspace: WorkspaceRef, helper: Helper, now: datetime) -> None:
+        self._data.helpers.setdefault(workspace, {})[helper.user_id] = helper
+
+    async def helpers(self, workspace: WorkspaceRef) -> list[Helper]:
+        return [h for _, h in sorted(self._data.helpers.get(workspace, {}).items())]
 
     async def lock(self, workspace: WorkspaceRef, user_id: str) -> None:
         self.locked.append((workspace, user_id))
@@ -821,6 +833,7 @@ class FakeChat:
         self.bots: set[str] = set()
         self.writers: dict[MessageRef, tuple[str, ...]] = {}
         self.private_channels: set[str] = set()
+        self.zones: dict[str, str] = {}  # member -> their profile's time zone
         self.asked: list[tuple[str, str]] = []  # (question, about whom or what)
 
     def fail(self, method: str, times: int | None = None, *, permanent: bool = False) -> None:
@@ -893,6 +906,10 @@ class FakeChat:
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         self.asked.append(("is_private", channel_id))
         return channel_id in self.private_channels
+
+    async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
+        self.asked.append(("time_zone", user_id))
+        return self.zones.get(user_id)
 
     # Views for assertions.
 

@@ -13,6 +13,7 @@ from bot.commands import (
     Command,
     CreateAsk,
     ForgetMe,
+    ListHelpers,
     Person,
     ReactionAdded,
     RejectAnswer,
@@ -20,10 +21,13 @@ from bot.commands import (
     ReuseAnswer,
     RunAnswerIndexing,
     RunDueNudges,
+    SetHelper,
+    SetHours,
     SetNudge,
     ThankMembers,
 )
 from bot.domain import Actor, MessageRef
+from bot.hours import parse_hours
 from tests.unit.fakes import WS, member
 
 EXAMPLES: list[Command] = [
@@ -42,6 +46,11 @@ EXAMPLES: list[Command] = [
     ReuseAnswer(WS, member("U1"), 7, 3),
     RejectAnswer(WS, member("U1"), 7, 3),
     RunAnswerIndexing(),
+    SetHours(WS, member("U1"), parse_hours("22:00-06:00 mon,wed,sat Europe/Berlin")),
+    SetHours(WS, member("U1"), parse_hours("9-17")),
+    SetHelper(WS, member("U1"), True, ("kubernetes", "c++")),
+    SetHelper(WS, member("U1")),
+    ListHelpers(WS, member("U1")),
 ]
 
 
@@ -51,7 +60,7 @@ def test_a_command_comes_back_equal_through_json(cmd: Command) -> None:
 
 
 def test_every_command_is_known() -> None:
-    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 26
+    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 29
 
 
 @pytest.mark.parametrize("data", [
