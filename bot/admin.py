@@ -138,7 +138,8 @@ def _csv(rows: list[dict[str, Any]], fields: list[str]) -> bytes:
 
 
 ASK_FIELDS = ["id", "channel_id", "asker_id", "text", "tried", "anonymous", "status",
-              "created_at", "closed_at", "close_reason", "message_id", "follow_up_at"]
+              "created_at", "closed_at", "close_reason", "message_id", "follow_up_at",
+              "ladder_step"]
 OFFER_FIELDS = ["ask_id", "helper_id", "created_at"]
 THANKS_FIELDS = ["id", "giver_id", "receiver_id", "source", "created_at", "reason", "channel_id",
                  "message_id", "emoji", "ask_id", "retracted_at"]

@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import cards, memory, outbox
+from bot import cards, ladder, memory, outbox
 from bot.commands import (
     CreateAsk,
     ListAsks,
@@ -316,14 +316,17 @@ async def list_asks(cmd: ListAsks, deps: Deps) -> Reply:
 
 
 async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
-    """Follow up once on waiting asks and close expired ones, in every workspace."""
+    """Tips to askers and one follow-up on waiting asks, and expired asks closed, in every
+    workspace."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         workspaces = await uow.asks.workspaces_with_open_asks()
-    followed = expired = 0
+    followed = expired = tipped = 0
     for workspace in workspaces:
         async with deps.uow() as uow:
             settings = await uow.workspaces.settings(workspace)
+        tipped += await ladder.take_tips(deps, workspace, settings, now)
+        async with deps.uow() as uow:
             waiting = await uow.asks.waiting_without_offer(workspace, now - settings.stale_after)
             old = await uow.asks.open_created_before(workspace, now - settings.expire_after)
         for ask in old:
@@ -344,5 +347,6 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
                                        topic=ask.text)
                     await uow.commit()
                     followed += 1
-    log.info("ask maintenance: %s, %d expired", plural(followed, "follow-up"), expired)
+    log.info("ask maintenance: %s, %d expired, tips to %s", plural(followed, "follow-up"),
+             expired, plural(tipped, "asker"))
     return Reply()

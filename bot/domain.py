@@ -45,6 +45,13 @@ class Actor:
     is_bot: bool | None = None
 
 
+class LadderStep:
+    """The escalation ladder of an ask with no offer: each step taken once, in order."""
+
+    NONE = 0
+    TIPS = 1  # the asker privately gets tips to sharpen the ask
+
+
 class AskStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
@@ -73,6 +80,7 @@ class Ask:
     close_reason: CloseReason | None = None
     message: MessageRef | None = None
     follow_up_at: datetime | None = None
+    ladder_step: int = 0  # the escalation ladder's last step taken (LadderStep)
 
     @property
     def is_open(self) -> bool:
@@ -238,6 +246,7 @@ class Settings:
     receiver_dm: bool = True
     leaderboard: bool = False
     suggestions: SuggestionMode = SuggestionMode.ON
+    tips_after: timedelta | None = timedelta(minutes=15)  # None: no tips
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,6 +253,16 @@ class AskRepository(Protocol):
         """Mark the follow-up as sent; False when another worker already claimed it."""
         ...
 
+    async def waiting_below_step(self, workspace: WorkspaceRef, step: int,
+                                 created_before: datetime) -> list[Ask]:
+        """Open asks with no offer whose ladder is below `step`, created before the given time."""
+        ...
+
+    async def claim_step(self, ask_id: int, step: int) -> bool:
+        """Take the ladder's `step` for the open ask with no offer; False when it was taken
+        already (by another worker or replica), or the ask got an offer or closed."""
+        ...
+
     async def open_created_before(self, workspace: WorkspaceRef, before: datetime) -> list[Ask]: ...
 
     async def by_asker(self, workspace: WorkspaceRef, asker_id: str) -> list[Ask]: ...

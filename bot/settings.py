@@ -74,6 +74,19 @@ def _duration(low: timedelta, high: timedelta) -> Callable[[str], timedelta]:
     return parse
 
 
+def _optional_duration(low: timedelta, high: timedelta) -> Callable[[str], timedelta | None]:
+    within = _duration(low, high)
+
+    def parse(value: str) -> timedelta | None:
+        if value.strip().lower() in _OFF | {"never", "none"}:
+            return None
+        try:
+            return within(value)
+        except SettingError as exc:
+            raise SettingError(f"{exc} Or off.") from None
+    return parse
+
+
 def _show_switch(v: object) -> str:
     return "on" if v else "off"
 
@@ -96,7 +109,7 @@ def _show_allowance(v: object) -> str:
 
 
 def _show_duration(v: object) -> str:
-    return format_duration(v) if isinstance(v, timedelta) else str(v)
+    return format_duration(v) if isinstance(v, timedelta) else "off" if v is None else str(v)
 
 
 SPECS: dict[str, SettingSpec] = {s.key: s for s in (
@@ -108,6 +121,9 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in (
                 "thanks one member may give per day"),
     SettingSpec("stale-after", "stale_after", _duration(timedelta(minutes=10), timedelta(days=7)),
                 _show_duration, "when a waiting ask gets its one follow-up"),
+    SettingSpec("tips-after", "tips_after",
+                _optional_duration(timedelta(minutes=5), timedelta(days=1)), _show_duration,
+                "when the asker of an ask with no offer gets tips to sharpen it"),
     SettingSpec("expire-after", "expire_after",
                 _duration(timedelta(hours=1), timedelta(days=365)), _show_duration,
                 "when an open ask closes by itself"),

@@ -181,6 +181,30 @@ class SqlAskRepository(SqlRepository):
         )
 
     @translate_errors
+    async def waiting_below_step(self, workspace: WorkspaceRef, step: int,
+                                 created_before: datetime) -> list[Ask]:
+        has_offer = exists().where(HelpOfferRow.ask_id == AskRow.id)
+        return await self._asks(
+            in_workspace(AskRow, workspace),
+            AskRow.status == _OPEN,
+            AskRow.ladder_step < step,
+            AskRow.created_at < created_before,
+            ~has_offer,
+        )
+
+    @translate_errors
+    async def claim_step(self, ask_id: int, step: int) -> bool:
+        has_offer = exists().where(HelpOfferRow.ask_id == AskRow.id)
+        statement = (
+            update(AskRow)
+            .where(AskRow.id == ask_id, AskRow.status == _OPEN, AskRow.ladder_step < step, ~has_offer)
+            .values(ladder_step=step)
+            .returning(AskRow.id)
+            .execution_options(**NO_SYNC)
+        )
+        return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    @translate_errors
     async def claim_follow_up(self, ask_id: int, at: datetime) -> bool:
         """Mark the follow-up as sent; False when another worker already claimed it."""
         statement = (

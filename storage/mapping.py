@@ -76,6 +76,7 @@ def to_ask(row: AskRow) -> Ask:
         close_reason=CloseReason(row.close_reason) if row.close_reason else None,
         message=message_of(row.message_channel_id, row.message_id),
         follow_up_at=row.follow_up_at,
+        ladder_step=row.ladder_step,
     )
 
 
@@ -126,6 +127,8 @@ def settings_columns(settings: Settings) -> dict[str, Any]:
         "receiver_dm": settings.receiver_dm,
         "leaderboard": settings.leaderboard,
         "suggestions": settings.suggestions.value,
+        "tips_after_seconds": (int(settings.tips_after.total_seconds())
+                               if settings.tips_after is not None else None),
     }
 
 
@@ -139,6 +142,8 @@ def to_settings(row: WorkspaceRow) -> Settings:
         receiver_dm=row.receiver_dm,
         leaderboard=row.leaderboard,
         suggestions=SuggestionMode(row.suggestions),
+        tips_after=(timedelta(seconds=row.tips_after_seconds)
+                    if row.tips_after_seconds is not None else None),
     )
 
 

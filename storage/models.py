@@ -77,6 +77,8 @@ class WorkspaceRow(WorkspaceScoped, Base):
     receiver_dm: Mapped[bool]
     leaderboard: Mapped[bool]
     suggestions: Mapped[str] = mapped_column(String(16), server_default="on")
+    tips_after_seconds: Mapped[int | None] = mapped_column(server_default="900")
+    """None: no tips."""
 
 
 class MemberRow(WorkspaceScoped, Base):
@@ -144,6 +146,7 @@ class AskRow(WorkspaceScoped, Base):
     message_channel_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     message_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     follow_up_at: Mapped[datetime | None]
+    ladder_step: Mapped[int] = mapped_column(server_default="0")
     request_key: Mapped[str | None] = mapped_column(String(255))
 
 

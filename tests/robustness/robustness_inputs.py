@@ -110,6 +110,7 @@ BAD_SETTINGS: dict[str, st.SearchStrategy[str]] = {
         _marked(word()),
     ),
     "stale-after": st.one_of(_DURATION_BAD, st.sampled_from(["9m", "8d", "2w", "5m"])),
+    "tips-after": st.one_of(_DURATION_BAD, st.sampled_from(["4m", "2d", "25h", "1w", "offf"])),
     "expire-after": st.one_of(_DURATION_BAD, st.sampled_from(["59m", "366d", "53w", "30m"])),
 }
 bad_setting_key = st.one_of(

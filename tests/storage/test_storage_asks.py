@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.domain import AskStatus, CloseReason, HelpOffer, MessageRef
+from bot.domain import AskStatus, CloseReason, HelpOffer, LadderStep, MessageRef
 from storage import SqlStore
 from tests.storage.storage_testing import OTHER_WORKSPACE, T0, WORKSPACE, command_thanks, minutes, new_ask
 
@@ -168,6 +168,26 @@ async def test_claim_follow_up_once(store: SqlStore) -> None:
         assert await uow.asks.claim_follow_up(ask.id, T0 + minutes(121)) is False
         stored = await uow.asks.get(WORKSPACE, ask.id)
         assert stored is not None and stored.follow_up_at == T0 + minutes(120)
+
+
+async def test_a_ladder_step_is_taken_once_and_never_after_an_offer_or_a_close(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        waiting = await uow.asks.add(new_ask(at=T0 - minutes(30)))
+        helped = await uow.asks.add(new_ask(at=T0 - minutes(30)))
+        await uow.asks.add_offer(helped.id, "U-helper", T0 - minutes(20))
+        resolved = await uow.asks.add(new_ask(at=T0 - minutes(30)))
+        await uow.asks.close(dataclasses.replace(resolved, status=AskStatus.RESOLVED, closed_at=T0))
+        await uow.asks.add(new_ask(at=T0 - minutes(5)))  # too recent
+        await uow.asks.add(new_ask(at=T0 - minutes(30), workspace=OTHER_WORKSPACE))
+        due = await uow.asks.waiting_below_step(WORKSPACE, LadderStep.TIPS, T0 - minutes(15))
+        assert [a.id for a in due] == [waiting.id] and due[0].ladder_step == LadderStep.NONE
+        assert await uow.asks.claim_step(helped.id, LadderStep.TIPS) is False
+        assert await uow.asks.claim_step(resolved.id, LadderStep.TIPS) is False
+        assert await uow.asks.claim_step(waiting.id, LadderStep.TIPS) is True
+        assert await uow.asks.claim_step(waiting.id, LadderStep.TIPS) is False
+        assert await uow.asks.waiting_below_step(WORKSPACE, LadderStep.TIPS, T0 - minutes(10)) == []
+        stored = await uow.asks.get(WORKSPACE, waiting.id)
+        assert stored is not None and stored.ladder_step == LadderStep.TIPS
 
 
 async def test_open_created_before(store: SqlStore) -> None:

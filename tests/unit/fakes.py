@@ -288,6 +288,20 @@ class FakeAskRepository:
         return [copy.copy(a) for a in self._open(workspace)
                 if a.id not in offered and a.follow_up_at is None and a.created_at < created_before]
 
+    async def waiting_below_step(self, workspace: WorkspaceRef, step: int,
+                                 created_before: datetime) -> list[Ask]:
+        offered = {o.ask_id for o in self._data.offers}
+        return [copy.copy(a) for a in self._open(workspace)
+                if a.id not in offered and a.ladder_step < step and a.created_at < created_before]
+
+    async def claim_step(self, ask_id: int, step: int) -> bool:
+        ask = self._data.asks.get(ask_id)
+        offered = any(o.ask_id == ask_id for o in self._data.offers)
+        if ask is None or not ask.is_open or offered or ask.ladder_step >= step:
+            return False
+        ask.ladder_step = step
+        return True
+
     async def claim_follow_up(self, ask_id: int, at: datetime) -> bool:
         ask = self._data.asks.get(ask_id)
         if ask is None or ask.follow_up_at is not None:

@@ -24,6 +24,7 @@ def test_describe_shows_the_defaults() -> None:
         ("anonymous-asks", "on", "whether members may ask anonymously"),
         ("daily-allowance", "off", "thanks one member may give per day"),
         ("stale-after", "2h", "when a waiting ask gets its one follow-up"),
+        ("tips-after", "15m", "when the asker of an ask with no offer gets tips to sharpen it"),
         ("expire-after", "14d", "when an open ask closes by itself"),
         ("receiver-dm", "on", "tell members privately when they are thanked"),
         ("leaderboard", "off", "whether /leanon leaderboard is available"),
