@@ -11,19 +11,23 @@ Steps so far:
 
 1. **Tips** (`tips-after`, default 15 minutes after the ask, by the wall clock): the asker
    privately gets tips to sharpen the ask, written for what the ask lacks.
+
+`likely_helpers` picks whom the next step (a private request) will ask.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot import outbox
 from bot.deps import Deps
-from bot.domain import Ask, LadderStep, Settings, WorkspaceRef
+from bot.domain import Ask, Helper, LadderStep, Settings, WorkspaceRef
 from bot.messages import Message, MessageKind, UserText, line, notice
-from bot.text import format_duration, needs_specific_tip, preview, word_count
+from bot.text import format_duration, needs_specific_tip, plural, preview, word_count
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +76,65 @@ async def take_tips(deps: Deps, workspace: WorkspaceRef, settings: Settings, now
                 await uow.commit()
                 sent += 1
     return sent
+
+
+RECENT_HELP = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class HelpRecord:
+    """What leanon's records say of one member and asks like a waiting one: how many
+    similar asks they offered on or were thanked for, and when they last helped at all."""
+
+    similar: int = 0
+    last_helped: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    helper: Helper
+    reason: str  # told to the helper: why them ("you helped with 2 similar asks")
+
+
+_TOPIC_WORD = re.compile(r"[\w+#./-]+")
+
+
+def _topics_in(helper: Helper, text: str) -> list[str]:
+    """The helper's topics said in text, as whole words (a topic of several words as they
+    stand together)."""
+    words = " " + " ".join(w.strip("./-") for w in _TOPIC_WORD.findall(text.lower())) + " "
+    return [t for t in helper.topics if f" {t} " in words]
+
+
+def likely_helpers(ask: Ask, helpers: Sequence[Helper], records: Mapping[str, HelpRecord],
+                   requested_today: Mapping[str, int], daily_max: int, now: datetime,
+                   limit: int = 3) -> list[Pick]:
+    """Up to `limit` opted-in helpers to ask about `ask`, best first.
+
+    Only active helpers in their working hours at `now`, below `daily_max` requests on
+    their own date (`requested_today`), never the asker, and only who is suited: they
+    helped with similar asks, one of their topics is in the ask, or they chose no topics
+    (anything goes). Ranked by similar asks helped with, then topics matched, then help
+    in the last 30 days, then fewer requests today; ties by member id.
+    """
+    scored = []
+    for helper in helpers:
+        if (not helper.active or helper.hours is None or helper.user_id == ask.asker_id
+                or requested_today.get(helper.user_id, 0) >= daily_max
+                or not helper.hours.is_working(now)):
+            continue
+        record = records.get(helper.user_id, HelpRecord())
+        topics = _topics_in(helper, f"{ask.text} {ask.tried or ''}")
+        if not (record.similar or topics or not helper.topics):
+            continue
+        recent = record.last_helped is not None and now - record.last_helped <= RECENT_HELP
+        if record.similar:
+            reason = f"you helped with {plural(record.similar, 'similar ask')}"
+        elif topics:
+            reason = f"it is about {topics[0]}, one of your topics"
+        else:
+            reason = "you offered to help with any topic"
+        key = (-record.similar, -len(topics), not recent, requested_today.get(helper.user_id, 0),
+               helper.user_id)
+        scored.append((key, Pick(helper, reason)))
+    return [pick for _, pick in sorted(scored, key=lambda pair: pair[0])[:limit]]

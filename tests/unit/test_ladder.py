@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from bot.commands import ChangeConfig, ResolveAsk, RunAskMaintenance
-from bot.domain import LadderStep
-from bot.ladder import tips_for
+from bot.domain import Ask, AskStatus, Helper, LadderStep
+from bot.hours import WORKDAYS, WorkingHours
+from bot.ladder import HelpRecord, likely_helpers, tips_for
 from bot.messages import MessageKind
 from tests.unit.fakes import (
     ADMIN,
@@ -93,3 +94,59 @@ async def test_two_maintenance_runs_at_once_send_the_tips_once(world: World) -> 
     world.clock.advance(timedelta(minutes=16))
     await asyncio.gather(world.handle(RunAskMaintenance()), world.handle(RunAskMaintenance()))
     assert len(tips(world)) == 3
+
+
+# -- likely helpers: whom the request step asks ----------------------------------------------
+
+BERLIN_DAYS = WorkingHours(time(9), time(17), WORKDAYS, "Europe/Berlin")
+NEW_YORK_DAYS = WorkingHours(time(9), time(17), WORKDAYS, "America/New_York")
+TUESDAY_NOON_BERLIN = datetime(2026, 12, 8, 11, 0, tzinfo=UTC)  # 12:00 in Berlin, 06:00 in New York
+
+
+def waiting(text: str = "kubernetes pod stuck in CrashLoopBackOff after the deploy, why?",
+            asker: str = ASKER) -> Ask:
+    return Ask(1, WS, "C1", asker, text, None, False, AskStatus.OPEN, TUESDAY_NOON_BERLIN)
+
+
+def picked(helpers: list[Helper], records: dict[str, HelpRecord] | None = None,
+           today: dict[str, int] | None = None, ask: Ask | None = None) -> list[tuple[str, str]]:
+    picks = likely_helpers(ask or waiting(), helpers, records or {}, today or {}, 2,
+                           TUESDAY_NOON_BERLIN)
+    return [(p.helper.user_id, p.reason) for p in picks]
+
+
+def test_helpers_are_ranked_by_similar_help_then_topics_then_recent_help() -> None:
+    helpers = [Helper("U-any", True, (), BERLIN_DAYS),
+               Helper("U-k8s", True, ("terraform", "kubernetes"), BERLIN_DAYS),
+               Helper("U-vet", True, ("payroll",), BERLIN_DAYS),
+               Helper("U-new", True, (), BERLIN_DAYS)]
+    records = {"U-vet": HelpRecord(2, TUESDAY_NOON_BERLIN - timedelta(days=3)),
+               "U-new": HelpRecord(0, TUESDAY_NOON_BERLIN - timedelta(days=1))}
+    assert picked(helpers, records) == [
+        ("U-vet", "you helped with 2 similar asks"),
+        ("U-k8s", "it is about kubernetes, one of your topics"),
+        ("U-new", "you offered to help with any topic"),
+    ]
+
+
+def test_nobody_is_picked_who_did_not_opt_in_is_off_hours_at_the_limit_or_the_asker() -> None:
+    helpers = [Helper("U-off", False, (), BERLIN_DAYS),
+               Helper("U-nohours", True, ()),
+               Helper("U-asleep", True, (), NEW_YORK_DAYS),
+               Helper("U-busy", True, (), BERLIN_DAYS),
+               Helper(ASKER, True, (), BERLIN_DAYS),
+               Helper("U-payroll", True, ("payroll",), BERLIN_DAYS),  # not their topic
+               Helper("U-ok", True, (), BERLIN_DAYS)]
+    assert picked(helpers, today={"U-busy": 2}) == [("U-ok", "you offered to help with any topic")]
+    # Four hours later New York is at work, and Berlin still is
+    later = likely_helpers(waiting(), helpers, {}, {"U-busy": 2}, 2,
+                           TUESDAY_NOON_BERLIN + timedelta(hours=4))
+    assert [p.helper.user_id for p in later] == ["U-asleep", "U-ok"]
+
+
+def test_a_topic_counts_as_a_whole_word_and_fewer_requests_today_break_ties() -> None:
+    helpers = [Helper("U-a", True, ("go",), BERLIN_DAYS), Helper("U-b", True, ("node.js",), BERLIN_DAYS),
+               Helper("U-c", True, ("node.js",), BERLIN_DAYS)]
+    ask = waiting("our node.js service won't go up after the deploy, ideas?")
+    assert [u for u, _ in picked(helpers, ask=ask, today={"U-b": 1})] == ["U-a", "U-c", "U-b"]
+    assert picked(helpers, ask=waiting("a google sheet question")) == []
