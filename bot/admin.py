@@ -188,6 +188,7 @@ HELP_LINES = (
     "/thanks @name [@name…] <reason>: thank one or more teammates.",
     "React 🙏 or 🙌 to a teammate's message to thank its author.",
     "/leanon asks: the open asks in this channel.",
+    "/leanon withdraw <ask number>: take back an ask of yours that is still open.",
     "/leanon stats: your own numbers, privately.",
     "/leanon leaderboard: most thanked members (when an admin turned it on).",
     "/leanon named on|off: be named (or not) in weekly posts and the leaderboard.",

@@ -14,6 +14,7 @@ from bot.commands import (
     OfferHelp,
     ResolveAsk,
     RunAskMaintenance,
+    WithdrawAsk,
 )
 from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, NOTE_MAX_CHARS, TRIED_MAX_CHARS, Deps
 from bot.domain import Actor, Ask, AskStatus, CloseReason, NewAnswer, NewAsk, WorkspaceRef
@@ -233,6 +234,38 @@ def _remembered(ask: Ask, now: datetime, note: str | None, note_author: str,
     return NewAnswer(ask.workspace, ask.text, now, note=note,
                      note_author=note_author if note else None, ask_id=ask.id,
                      channel_id=ask.channel_id, private=private)
+
+
+async def withdraw_ask(cmd: WithdrawAsk, deps: Deps) -> Reply:
+    """The asker (or an admin) takes an open ask back: closed as withdrawn, its card says
+    so, and nothing more happens for it (no tips, follow-up or request)."""
+    async with deps.uow() as uow:
+        ask = await _load(uow, cmd.workspace, cmd.ask_id)
+    if ask is None:
+        return Reply.of(error(cards.ASK_GONE))
+    if not await may_resolve(deps, ask, cmd.actor):
+        return Reply.of(error("Only the person who asked (or a workspace admin) can withdraw "
+                              "this ask."))
+    if not ask.is_open:
+        return Reply.of(notice(line(f"Ask #{ask.id} is {_closed_as(ask)} already; nothing "
+                                    "was changed.")))
+    now = deps.clock.now()
+    closed = replace(ask, status=AskStatus.CLOSED, closed_at=now,
+                     close_reason=CloseReason.WITHDRAWN)
+    async with deps.uow() as uow:
+        if not await uow.asks.close(closed):
+            return Reply.of(notice(line(f"Ask #{ask.id} was closed meanwhile; nothing was "
+                                        "changed.")))
+        await outbox.refresh_card(uow, now, closed)
+        await uow.commit()
+    return Reply.of(notice(line(f"Withdrawn: ask #{ask.id}, ", UserText(preview(ask.text)),
+                                ". Its card says so, and nobody will be asked about it.")))
+
+
+def _closed_as(ask: Ask) -> str:
+    if ask.status is AskStatus.RESOLVED:
+        return "resolved"
+    return "withdrawn" if ask.close_reason is CloseReason.WITHDRAWN else "closed"
 
 
 async def may_resolve(deps: Deps, ask: Ask, actor: Actor) -> bool:

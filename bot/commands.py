@@ -47,6 +47,16 @@ class ResolveAsk:
 
 
 @dataclass(frozen=True, slots=True)
+class WithdrawAsk:
+    """`/leanon withdraw <ask>`: the asker (or an admin) takes an open ask back; it closes
+    as withdrawn and its ladder stops."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    ask_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReuseAnswer:
     """"This solved it" on a remembered answer offered to a new ask: the ask is resolved as
     answered before, and the helpers of the answer are thanked again."""
@@ -265,7 +275,7 @@ class RunAskMaintenance:
 
 
 Command = (
-    CreateAsk | OfferHelp | ResolveAsk | MarkAnswer | ReuseAnswer | RejectAnswer
+    CreateAsk | OfferHelp | ResolveAsk | WithdrawAsk | MarkAnswer | ReuseAnswer | RejectAnswer
     | RunAnswerIndexing | ThankHelper | ListAsks | ReactionAdded
     | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | SetHelper
     | SetHours | ListHelpers | ShowConfig

@@ -23,6 +23,7 @@ from bot.commands import (
     ShowHelp,
     ShowLeaderboard,
     ShowStats,
+    WithdrawAsk,
 )
 from bot.domain import Actor, WorkspaceRef
 from bot.hours import HoursError, parse_hours
@@ -62,6 +63,12 @@ def parse_leanon(text: str, workspace: WorkspaceRef, actor: Actor, channel_id: s
             raise ParseError(str(exc)) from None
     if sub == "helpers":
         return ListHelpers(workspace, actor)
+    if sub == "withdraw":
+        number = args[0].lstrip("#") if len(args) == 1 else ""
+        if not number.isascii() or not number.isdecimal() or len(number) > 9:
+            raise ParseError("Use /leanon withdraw <ask number>, for example /leanon withdraw 12 "
+                             "(/leanon asks shows the numbers).")
+        return WithdrawAsk(workspace, actor, int(number))
     if sub == "config":
         if not args:
             return ShowConfig(workspace, actor)

@@ -40,6 +40,7 @@ from bot.commands import (
     ShowStats,
     ThankHelper,
     ThankMembers,
+    WithdrawAsk,
 )
 from bot.deps import Deps, NoDirectory
 from bot.domain import Actor, MessageRef, Platform, Settings, WorkspaceRef
@@ -58,6 +59,7 @@ HANDLERS: dict[type, Handler] = {
     CreateAsk: asks.create_ask,
     OfferHelp: asks.offer_help,
     ResolveAsk: asks.resolve_ask,
+    WithdrawAsk: asks.withdraw_ask,
     MarkAnswer: asks.mark_answer,
     ReuseAnswer: memory.reuse_answer,
     RejectAnswer: memory.reject_answer,

@@ -34,6 +34,7 @@ from bot.commands import (
     ShowLeaderboard,
     ShowStats,
     ThankMembers,
+    WithdrawAsk,
 )
 from bot.domain import Actor, MessageRef, WorkspaceRef
 from bot.messages import error
@@ -150,6 +151,12 @@ async def leaderboard(interaction: Interaction) -> None:
 @leanon.command(name="named", description="Whether leanon may name you in weekly posts and the leaderboard")
 async def named(interaction: Interaction, choice: Literal["on", "off"]) -> None:
     await run(interaction, lambda ws, actor: SetNamed(ws, actor, choice == "on"))
+
+
+@leanon.command(name="withdraw", description="Take back an ask of yours that is still open")
+@app_commands.describe(ask="The ask's number (/leanon asks shows them)")
+async def withdraw(interaction: Interaction, ask: app_commands.Range[int, 1, 999_999_999]) -> None:
+    await run(interaction, lambda ws, actor: WithdrawAsk(ws, actor, ask))
 
 
 @leanon.command(name="helper", description="Let leanon ask you to look at waiting asks (in your hours)")

@@ -25,6 +25,7 @@ from bot.commands import (
     SetHours,
     SetNudge,
     ThankMembers,
+    WithdrawAsk,
 )
 from bot.domain import Actor, MessageRef
 from bot.hours import parse_hours
@@ -51,6 +52,7 @@ EXAMPLES: list[Command] = [
     SetHelper(WS, member("U1"), True, ("kubernetes", "c++")),
     SetHelper(WS, member("U1")),
     ListHelpers(WS, member("U1")),
+    WithdrawAsk(WS, member("U1"), 12),
 ]
 
 
@@ -60,7 +62,7 @@ def test_a_command_comes_back_equal_through_json(cmd: Command) -> None:
 
 
 def test_every_command_is_known() -> None:
-    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 29
+    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 30
 
 
 @pytest.mark.parametrize("data", [

@@ -6,17 +6,21 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 
-from bot.commands import ChangeConfig, ResolveAsk, RunAskMaintenance
-from bot.domain import Ask, AskStatus, Helper, LadderStep
+import pytest
+
+from bot.commands import ChangeConfig, ResolveAsk, RunAskMaintenance, WithdrawAsk
+from bot.domain import Ask, AskStatus, CloseReason, Helper, LadderStep
 from bot.hours import WORKDAYS, WorkingHours
 from bot.ladder import HelpRecord, likely_helpers, tips_for
 from bot.messages import MessageKind
+from bot.parsing import ParseError, parse_leanon
 from tests.unit.fakes import (
     ADMIN,
     ASKER,
     HELPER,
     WS,
     World,
+    card,
     make_world,
     member,
     offer,
@@ -150,3 +154,44 @@ def test_a_topic_counts_as_a_whole_word_and_fewer_requests_today_break_ties() ->
     ask = waiting("our node.js service won't go up after the deploy, ideas?")
     assert [u for u, _ in picked(helpers, ask=ask, today={"U-b": 1})] == ["U-a", "U-c", "U-b"]
     assert picked(helpers, ask=waiting("a google sheet question")) == []
+
+
+# -- withdrawing an ask stops its ladder -------------------------------------------------------
+
+
+async def test_the_asker_withdraws_an_open_ask_and_its_ladder_stops(world: World) -> None:
+    ask = await open_ask(world)
+    refused = await world.handle(WithdrawAsk(WS, member(HELPER), ask.id))
+    assert "Only the person who asked (or a workspace admin) can withdraw" in text_of(refused.private[0])
+    assert world.store.ask(ask.id).is_open
+
+    reply = await world.handle(parse_leanon(f"withdraw #{ask.id}", WS, member(ASKER), "C1"))
+    assert f"Withdrawn: ask #{ask.id}" in text_of(reply.private[0])
+    stored = world.store.ask(ask.id)
+    assert stored.status is AskStatus.CLOSED and stored.close_reason is CloseReason.WITHDRAWN
+    shown = world.chat.updates_of(card(ask))[-1]
+    assert "Closed (withdrawn)." in text_of(shown) and shown.buttons == ()
+    await maintain(world, timedelta(hours=3))
+    assert tips(world) == [] and world.chat.replies == []  # no tips, no follow-up
+
+    again = await world.handle(WithdrawAsk(WS, member(ASKER), ask.id))
+    assert "is withdrawn already; nothing was changed" in text_of(again.private[0])
+
+
+async def test_an_admin_may_withdraw_and_a_resolved_ask_stays_resolved(world: World) -> None:
+    ask = await open_ask(world)
+    await world.handle(WithdrawAsk(WS, member(ADMIN, admin=True), ask.id))
+    assert world.store.ask(ask.id).close_reason is CloseReason.WITHDRAWN
+    resolved = await open_ask(world)
+    await world.handle(ResolveAsk(WS, member(ASKER), resolved.id))
+    reply = await world.handle(WithdrawAsk(WS, member(ASKER), resolved.id))
+    assert "is resolved already" in text_of(reply.private[0])
+    assert world.store.ask(resolved.id).status is AskStatus.RESOLVED
+    gone = await world.handle(WithdrawAsk(WS, member(ASKER), 999))
+    assert gone.private[0].kind is MessageKind.ERROR
+
+
+def test_withdraw_needs_an_ask_number() -> None:
+    for text in ("withdraw", "withdraw twelve", "withdraw 1 2", "withdraw ١٢", "withdraw 9999999999"):
+        with pytest.raises(ParseError, match="Use /leanon withdraw <ask number>"):
+            parse_leanon(text, WS, member(ASKER), "C1")
