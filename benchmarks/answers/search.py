@@ -31,7 +31,7 @@ from pathlib import Path
 from adapters.similarity import answer_search
 from adapters.similarity.index import DIMENSIONS, pack
 from adapters.similarity.words import word_hashes
-from benchmarks.answers.sets import HERE, AnswerSet, load, training_sets
+from benchmarks.answers.sets import HERE, AnswerSet, gate_sets, load
 from benchmarks.common import ScratchPostgres, machine, percentile
 from bot import memory
 from bot.app import bootstrap, import_answers_file
@@ -157,7 +157,7 @@ async def grow(deps: Deps, answer_set: AnswerSet, scale: int, model: str) -> Non
     import numpy as np
 
     rng = np.random.default_rng(3)
-    vocabulary = sorted({w for s in (answer_set, *training_sets()) for a in s.answers
+    vocabulary = sorted({w for s in (answer_set, *gate_sets()) for a in s.answers
                          for w in f"{a['question']} {a['answer']}".split()})
     async with deps.uow() as uow:
         have = len(await uow.answers.export(WORKSPACE))

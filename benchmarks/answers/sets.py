@@ -2,7 +2,9 @@
 
 A set is a directory with answers.jsonl (id, question, answer, channel), repeats.jsonl
 (text, answer: the id it repeats) and unrelated.jsonl (text). `eval/` is for measuring,
-`train/*` for fitting the gate, `heldout/` for the final check only.
+`heldout/` for the final check only. Of the training sets, `train/eng` and `train/ops` fit
+the gate (and make its background), the others train the model's adapter: the gate is
+fitted on asks the adapter never saw, so that its threshold holds for new ones.
 """
 
 from __future__ import annotations
@@ -38,8 +40,19 @@ def load(directory: Path) -> AnswerSet:
                      _lines(directory / "repeats.jsonl"), _lines(directory / "unrelated.jsonl"))
 
 
+GATE_SETS = ("eng", "ops")
+
+
 def training_sets() -> list[AnswerSet]:
     return [load(d) for d in sorted((HERE / "train").iterdir()) if d.is_dir()]
+
+
+def gate_sets() -> list[AnswerSet]:
+    return [s for s in training_sets() if s.name in GATE_SETS]
+
+
+def adapter_sets() -> list[AnswerSet]:
+    return [s for s in training_sets() if s.name not in GATE_SETS]
 
 
 @dataclass(frozen=True)

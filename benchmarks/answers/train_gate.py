@@ -22,7 +22,7 @@ import numpy as np
 from adapters.similarity.gate import Gate, fit
 from adapters.similarity.index import Background
 from adapters.similarity.minilm import MiniLM
-from benchmarks.answers.sets import HERE, Embedded, Query, embed, load, rank, training_sets
+from benchmarks.answers.sets import HERE, Embedded, Query, embed, gate_sets, load, rank
 
 SIMILARITY = Path(__file__).resolve().parents[2] / "adapters" / "similarity"
 UNRELATED_SHOWN = 0.30
@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     model = MiniLM()
     rng = random.Random(7)  # noqa: S311 - reproducible draws of workspaces, not secrets
-    sets = [embed(model, s) for s in training_sets()]
+    sets = [embed(model, s) for s in gate_sets()]
     training: list[Query] = []
     whole: list[Query] = []  # each set as one workspace: its unrelated asks set the threshold
     for i, embedded in enumerate(sets):

@@ -1,4 +1,5 @@
-"""The numpy MiniLM gives the ONNX runtime's vectors, from the installed wheel, offline."""
+"""The numpy MiniLM gives the ONNX runtime's vectors, from the installed wheel, offline; leanon's
+adapter on top of it tells repeats from new asks on the same topic better than the model alone."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from adapters.similarity.minilm import DIMENSIONS, MiniLM, ModelUnavailable, model_file
+from adapters.similarity import minilm
+from adapters.similarity.minilm import DIMENSIONS, MiniLM, ModelUnavailable, adapter_file, model_file
+from benchmarks.answers.sets import load
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "benchmarks" / "answers" / "eval" / "answers.jsonl"
@@ -21,6 +24,11 @@ EVAL = ROOT / "benchmarks" / "answers" / "eval" / "answers.jsonl"
 @pytest.fixture(scope="module")
 def model() -> MiniLM:
     return MiniLM()
+
+
+@pytest.fixture(scope="module")
+def plain() -> MiniLM:
+    return MiniLM(adapted=False)
 
 
 def _reference(session: onnxruntime.InferenceSession, ids: list[int]) -> np.ndarray:
@@ -35,7 +43,8 @@ def _reference(session: onnxruntime.InferenceSession, ids: list[int]) -> np.ndar
     return pooled / np.linalg.norm(pooled)
 
 
-def test_the_vectors_are_the_onnx_runtimes(model: MiniLM) -> None:
+def test_without_the_adapter_the_vectors_are_the_onnx_runtimes(plain: MiniLM) -> None:
+    model = plain
     session = onnxruntime.InferenceSession(str(model_file()), providers=["CPUExecutionProvider"])
     questions = [json.loads(line)["question"] for line in EVAL.read_text().splitlines()[:20]]
     texts = [*questions, "x", "Ça coûte combien, le café ? Ünïcödé", "word " * 400, "ok 🙏 thanks <@U123>"]
@@ -52,6 +61,59 @@ def test_meaning_brings_texts_together(model: MiniLM) -> None:
     same = model.embed("forgot my login password, how to change it")
     other = model.embed("Where is the parking for bikes at the office?")
     assert float(question @ same) > float(question @ other) + 0.2
+
+
+def _separation(model: MiniLM) -> float:
+    """How often a repeat is closer to its original than a same-topic new ask is to its
+    nearest answer (an AUC), on a set the adapter was never trained on."""
+    answer_set = load(ROOT / "benchmarks" / "answers" / "train" / "eng")
+    answers = np.stack([model.embed(f"{a['question']} {a['answer']}") for a in answer_set.answers])
+    position = {a["id"]: i for i, a in enumerate(answer_set.answers)}
+    own = np.array([float(model.embed(r["text"]) @ answers[position[r["answer"]]])
+                    for r in answer_set.repeats[:60]])
+    nearest = np.array([float((answers @ model.embed(u["text"])).max()) for u in answer_set.unrelated[:60]])
+    return float((own[:, None] > nearest[None, :]).mean())
+
+
+def test_the_adapter_tells_repeats_from_new_asks_better(model: MiniLM, plain: MiniLM) -> None:
+    adapted, alone = _separation(model), _separation(plain)
+    assert adapted > alone + 0.05, (adapted, alone)
+
+
+def test_the_adapter_changes_the_vectors_a_little(model: MiniLM, plain: MiniLM) -> None:
+    text = "the staging database refuses connections since this morning"
+    ours, base = model.embed(text), plain.embed(text)
+    assert abs(float(np.linalg.norm(ours)) - 1.0) < 1e-5
+    assert 0.8 < float(ours @ base) < 0.99999
+
+
+def test_a_missing_altered_or_misshapen_adapter_is_refused(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ModelUnavailable, match="missing"):
+        MiniLM(adapter_path=tmp_path / "adapter.npz")
+    altered = tmp_path / "adapter.npz"
+    shipped_bytes = bytearray(adapter_file().read_bytes())
+    shipped_bytes[len(shipped_bytes) // 2] ^= 0xFF  # one byte of some weight
+    altered.write_bytes(bytes(shipped_bytes))
+    with pytest.raises(ModelUnavailable, match="not the one"):
+        MiniLM(adapter_path=altered)
+    with np.load(adapter_file()) as arrays:
+        shipped = {name: arrays[name] for name in arrays.files}
+    for name, changed, match in [
+        ("0.qkv.up", lambda a: a[:, :10], "does not fit"),
+        ("0.qkv.down", None, "does not fit"),
+        ("9.qkv.down", lambda a: a, "the model does not"),
+    ]:
+        arrays = dict(shipped)
+        if changed is None:
+            del arrays[name]
+        else:
+            arrays[name] = changed(shipped.get(name, shipped["0.qkv.down"]))
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **arrays)
+        monkeypatch.setattr(minilm, "ADAPTER_SHA256", minilm._sha256(path))
+        with pytest.raises(ModelUnavailable, match=match):
+            MiniLM(adapter_path=path)
 
 
 def test_long_texts_are_cut_at_the_models_length(model: MiniLM) -> None:
