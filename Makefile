@@ -27,7 +27,7 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/hostile_input.py --repeat 1
 	$(BENCH) benchmarks/answers/search.py --answers 1000
 
-adapter:  ## train the answered-before model's adapter (PyTorch, in .venv-train; some 15 minutes), then run `make gate`
+adapter:  ## train the answered-before model's adapter (PyTorch, in .venv-train; some 30 minutes), then run `make gate`
 	test -x .venv-train/bin/python || python3 -m venv .venv-train
 	.venv-train/bin/pip install --quiet -c constraints.txt -e . "torch>=2.4"
 	PYTHONPATH=$(CURDIR) .venv-train/bin/python tools/train_adapter.py --write
