@@ -16,7 +16,8 @@ from bot import settings as settings_mod
 from bot.buttons import Press
 from bot.commands import ChangeConfig, ExportData, ForgetMe, ShowConfig, ShowHelp
 from bot.deps import Deps
-from bot.domain import Ask, Thanks, ThanksSource
+from bot.domain import Ask, Helper, Thanks, ThanksSource
+from bot.hours import DAY_NAMES
 from bot.messages import (
     ActionId,
     Attachment,
@@ -117,6 +118,14 @@ def _ask_row(ask: Ask) -> dict[str, Any]:
     return row
 
 
+def _helper_row(helper: Helper) -> dict[str, Any]:
+    hours = helper.hours
+    return {"user_id": helper.user_id, "active": helper.active, "topics": list(helper.topics),
+            "hours": None if hours is None else {
+                "start": hours.start.isoformat("minutes"), "end": hours.end.isoformat("minutes"),
+                "days": [DAY_NAMES[d] for d in sorted(hours.days)], "zone": hours.zone}}
+
+
 def _thanks_row(thanks: Thanks, anonymous_askers: dict[int, str | None]) -> dict[str, Any]:
     """A thanks as exported; on an anonymous ask, a thanks by its asker (a thank button, or
     a reaction in the ask's thread) has no giver, or it would name the asker."""
@@ -156,6 +165,7 @@ async def export_data(cmd: ExportData, deps: Deps) -> Reply:
         current = await uow.workspaces.settings(cmd.workspace)
         asks, offers = await uow.asks.export(cmd.workspace)
         thanks = await uow.thanks.export(cmd.workspace)
+        helpers = await uow.members.helpers(cmd.workspace)
     anonymous = {a.id: a.asker_id for a in asks if a.anonymous}
     ask_rows = [_ask_row(a) for a in asks]
     offer_rows = [{k: _plain(v) for k, v in asdict(o).items()} for o in offers]
@@ -164,7 +174,7 @@ async def export_data(cmd: ExportData, deps: Deps) -> Reply:
     if fmt == "json":
         doc = {"workspace": str(cmd.workspace), "exported_at": deps.clock.now().isoformat(),
                "settings": _plain(asdict(current)), "asks": ask_rows, "help_offers": offer_rows,
-               "thanks": thanks_rows}
+               "thanks": thanks_rows, "helpers": [_helper_row(h) for h in helpers]}
         files: tuple[Attachment, ...] = (Attachment(f"leanon-export-{stamp}.json",
                             json.dumps(doc, indent=2, ensure_ascii=False).encode(),
                             "application/json"),)

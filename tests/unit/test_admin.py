@@ -18,6 +18,8 @@ from bot.commands import (
     ReactionAdded,
     ReactionRemoved,
     ResolveAsk,
+    SetHelper,
+    SetHours,
     SetNamed,
     ShowConfig,
     ShowHelp,
@@ -25,6 +27,7 @@ from bot.commands import (
     ThankMembers,
 )
 from bot.domain import MessageRef, Settings
+from bot.hours import parse_hours
 from bot.messages import ActionId, MessageKind
 from tests.unit.fakes import (
     ADMIN,
@@ -235,6 +238,7 @@ async def test_export_json_holds_asks_offers_and_thanks(world: World) -> None:
         (ASKER, HELPER, "resolve"), (HELPER, ASKER, "command"), (HELPER, HELPER2, "command"),
         (HELPER2, HELPER, "reaction")}
     assert doc["settings"]["stale_after"] == 7200
+    assert doc["helpers"] == []
     assert "4 thanks (json)" in reply_text(reply)
 
     await world.handle(ReactionRemoved(WS, member(HELPER2), Person(HELPER),
@@ -304,3 +308,16 @@ async def test_help_lists_the_commands_and_the_three_tips(world: World) -> None:
         assert command in text
     for tip in ("Be specific", "Be grateful", "Reciprocate"):
         assert tip in text
+
+
+async def test_export_json_holds_the_helper_entries(world: World) -> None:
+    await world.handle(SetHelper(WS, member(HELPER), True, ("kubernetes",)))
+    await world.handle(SetHours(WS, member(HELPER), parse_hours("22:00-06:30 mon,fri Europe/Berlin")))
+    await world.handle(SetHelper(WS, member(OTHER), False))
+    reply = await world.handle(ExportData(WS, member(ADMIN, admin=True), "json"))
+    doc = json.loads(reply.private[0].attachments[0].content)
+    assert doc["helpers"] == [
+        {"user_id": HELPER, "active": True, "topics": ["kubernetes"],
+         "hours": {"start": "22:00", "end": "06:30", "days": ["mon", "fri"], "zone": "Europe/Berlin"}},
+        {"user_id": OTHER, "active": False, "topics": [], "hours": None},
+    ]
