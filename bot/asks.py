@@ -358,8 +358,7 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
     for workspace in workspaces:
         async with deps.uow() as uow:
             settings = await uow.workspaces.settings(workspace)
-        tipped += await ladder.take_tips(deps, workspace, settings, now)
-        async with deps.uow() as uow:
+            due_tips = await ladder.due_for_tips(uow, workspace, settings, now)
             waiting = await uow.asks.waiting_without_offer(workspace, now - settings.stale_after)
             old = await uow.asks.open_created_before(workspace, now - settings.expire_after)
         for ask in old:
@@ -370,6 +369,7 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
                     await outbox.refresh_card(uow, now, closed)
                     await uow.commit()
                     expired += 1
+        tipped += await ladder.send_tips(deps, due_tips, now)
         old_ids = {a.id for a in old}
         for ask in waiting:
             if ask.id in old_ids or ask.message is None:

@@ -27,6 +27,7 @@ from bot import outbox
 from bot.deps import Deps
 from bot.domain import Ask, Helper, LadderStep, Settings, WorkspaceRef
 from bot.messages import Message, MessageKind, UserText, line, notice
+from bot.ports import UnitOfWork
 from bot.text import format_duration, needs_specific_tip, plural, preview, word_count
 
 log = logging.getLogger(__name__)
@@ -59,19 +60,23 @@ def tips_for(ask: Ask, waited: str) -> Message:
     return notice(*lines, kind=MessageKind.TIP, title="Tips for your ask")
 
 
-async def take_tips(deps: Deps, workspace: WorkspaceRef, settings: Settings, now: datetime) -> int:
-    """Send the tips of every ask due for them in the workspace; how many were sent."""
+async def due_for_tips(uow: UnitOfWork, workspace: WorkspaceRef, settings: Settings,
+                       now: datetime) -> list[Ask]:
+    """The workspace's asks whose tips are due (none when tips are off)."""
     if settings.tips_after is None:
-        return 0
-    async with deps.uow() as uow:
-        due = await uow.asks.waiting_below_step(workspace, LadderStep.TIPS, now - settings.tips_after)
+        return []
+    return await uow.asks.waiting_below_step(workspace, LadderStep.TIPS, now - settings.tips_after)
+
+
+async def send_tips(deps: Deps, due: list[Ask], now: datetime) -> int:
+    """Send the tips of `due` asks, each once; how many were sent."""
     sent = 0
     for ask in due:
         if ask.asker_id is None:  # forgotten: nobody to tell
             continue
         async with deps.uow() as uow:
             if await uow.asks.claim_step(ask.id, LadderStep.TIPS):
-                await outbox.tell(uow, now, workspace, ask.channel_id, ask.asker_id,
+                await outbox.tell(uow, now, ask.workspace, ask.channel_id, ask.asker_id,
                                   tips_for(ask, format_duration(now - ask.created_at)))
                 await uow.commit()
                 sent += 1
