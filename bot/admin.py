@@ -7,7 +7,7 @@ import io
 import json
 import logging
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -97,7 +97,7 @@ async def forget_me(cmd: ForgetMe, deps: Deps) -> Reply:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # and datetime
         return value.isoformat()
     if isinstance(value, timedelta):
         return int(value.total_seconds())
@@ -148,7 +148,7 @@ def _csv(rows: list[dict[str, Any]], fields: list[str]) -> bytes:
 
 ASK_FIELDS = ["id", "channel_id", "asker_id", "text", "tried", "anonymous", "status",
               "created_at", "closed_at", "close_reason", "message_id", "follow_up_at",
-              "ladder_step"]
+              "ladder_step", "asked_helpers"]
 OFFER_FIELDS = ["ask_id", "helper_id", "created_at"]
 THANKS_FIELDS = ["id", "giver_id", "receiver_id", "source", "created_at", "reason", "channel_id",
                  "message_id", "emoji", "ask_id", "retracted_at"]
@@ -166,6 +166,7 @@ async def export_data(cmd: ExportData, deps: Deps) -> Reply:
         asks, offers = await uow.asks.export(cmd.workspace)
         thanks = await uow.thanks.export(cmd.workspace)
         helpers = await uow.members.helpers(cmd.workspace)
+        requests = await uow.requests.since(cmd.workspace, datetime.min.replace(tzinfo=UTC))
     anonymous = {a.id: a.asker_id for a in asks if a.anonymous}
     ask_rows = [_ask_row(a) for a in asks]
     offer_rows = [{k: _plain(v) for k, v in asdict(o).items()} for o in offers]
@@ -174,7 +175,8 @@ async def export_data(cmd: ExportData, deps: Deps) -> Reply:
     if fmt == "json":
         doc = {"workspace": str(cmd.workspace), "exported_at": deps.clock.now().isoformat(),
                "settings": _plain(asdict(current)), "asks": ask_rows, "help_offers": offer_rows,
-               "thanks": thanks_rows, "helpers": [_helper_row(h) for h in helpers]}
+               "thanks": thanks_rows, "helpers": [_helper_row(h) for h in helpers],
+               "help_requests": [{k: _plain(v) for k, v in asdict(r).items()} for r in requests]}
         files: tuple[Attachment, ...] = (Attachment(f"leanon-export-{stamp}.json",
                             json.dumps(doc, indent=2, ensure_ascii=False).encode(),
                             "application/json"),)
@@ -205,6 +207,7 @@ HELP_LINES = (
     "/leanon helper on [topics] | off | topics <topics>: let leanon ask you to look at "
     "waiting asks (never outside your hours); /leanon hours 09:00-17:30 [days] [time zone]; "
     "/leanon helpers: the roster (admins).",
+    "/leanon escalate here|off: where asks nobody took are posted (admins).",
     "/leanon config [set <setting> <value>]: show or (admins) change settings.",
     "/leanon nudge here [weekday] [HH:MM] [timezone]: the weekly post in this "
     "channel (default Monday 09:30); nudge off, nudge preview, nudge now (admins).",

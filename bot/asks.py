@@ -17,7 +17,16 @@ from bot.commands import (
     WithdrawAsk,
 )
 from bot.deps import ASK_MAX_CHARS, ASKS_PER_HOUR, NOTE_MAX_CHARS, TRIED_MAX_CHARS, Deps
-from bot.domain import Actor, Ask, AskStatus, CloseReason, NewAnswer, NewAsk, WorkspaceRef
+from bot.domain import (
+    Actor,
+    Ask,
+    AskStatus,
+    CloseReason,
+    NewAnswer,
+    NewAsk,
+    RequestAnswer,
+    WorkspaceRef,
+)
 from bot.errors import ChatError, StorageError
 from bot.messages import Mention, MessageKind, Reply, UserText, error, line, notice
 from bot.ports import UnitOfWork
@@ -122,6 +131,8 @@ async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
         if not await uow.asks.add_offer(ask.id, cmd.actor.user_id, now):
             return Reply.of(notice(line("You already offered to help with this ask. "
                                         "Say hi in its thread.")))
+        await uow.requests.answer(ask.workspace, ask.id, cmd.actor.user_id,
+                                  RequestAnswer.OFFERED, now)
         await outbox.refresh_card(uow, now, ask)
         if ask.message is not None:
             await outbox.reply(uow, now, ask.workspace, ask.message, notice(
@@ -349,16 +360,18 @@ async def list_asks(cmd: ListAsks, deps: Deps) -> Reply:
 
 
 async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
-    """Tips to askers and one follow-up on waiting asks, and expired asks closed, in every
-    workspace."""
+    """The escalation ladder of waiting asks (tips, requests to helpers, the escalation
+    post), one follow-up on waiting asks, and expired asks closed, in every workspace."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         workspaces = await uow.asks.workspaces_with_open_asks()
-    followed = expired = tipped = 0
+    followed = expired = tipped = requested = escalated = 0
     for workspace in workspaces:
         async with deps.uow() as uow:
             settings = await uow.workspaces.settings(workspace)
             due_tips = await ladder.due_for_tips(uow, workspace, settings, now)
+            due_requests = await ladder.due_for_requests(uow, workspace, settings, now)
+            due_escalations = await ladder.due_for_escalation(uow, workspace, settings, now)
             waiting = await uow.asks.waiting_without_offer(workspace, now - settings.stale_after)
             old = await uow.asks.open_created_before(workspace, now - settings.expire_after)
         for ask in old:
@@ -370,6 +383,8 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
                     await uow.commit()
                     expired += 1
         tipped += await ladder.send_tips(deps, due_tips, now)
+        requested += await ladder.send_requests(deps, workspace, settings, due_requests, now)
+        escalated += await ladder.send_escalations(deps, workspace, settings, due_escalations, now)
         old_ids = {a.id for a in old}
         for ask in waiting:
             if ask.id in old_ids or ask.message is None:
@@ -380,6 +395,7 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
                                        topic=ask.text)
                     await uow.commit()
                     followed += 1
-    log.info("ask maintenance: %s, %d expired, tips to %s", plural(followed, "follow-up"),
-             expired, plural(tipped, "asker"))
+    log.info("ask maintenance: %s, %d expired, tips to %s, helpers asked about %s, %d escalated",
+             plural(followed, "follow-up"), expired, plural(tipped, "asker"),
+             plural(requested, "ask"), escalated)
     return Reply()

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.commands import (
+    AnswerRequest,
     Command,
     ForgetMe,
     OfferHelp,
@@ -34,6 +35,11 @@ _FORGET_VALUES = {ActionId.FORGET_DELETE_ASKS: "delete", ActionId.FORGET_KEEP_AS
 # Buttons about a remembered answer offered to an ask: "<ask id>:<answer id>".
 _ANSWER_ACTIONS: dict[ActionId, type[ReuseAnswer | RejectAnswer]] = {
     ActionId.REUSE_ANSWER: ReuseAnswer, ActionId.REJECT_ANSWER: RejectAnswer}
+
+# A helper's answers to a request to look at an ask (the value: the ask's id).
+REQUEST_ACTIONS = frozenset({ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP})
+# What a direct message from leanon carries: buttons that act for the member alone.
+DIRECT_ACTIONS = frozenset({ActionId.THANK_HELPER, ActionId.OFFER_HELP}) | REQUEST_ACTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,9 @@ class Press:
             return ThankHelper(workspace, actor, self.ask_id, self.helper_id)
         if self.action in _ANSWER_ACTIONS:
             return _ANSWER_ACTIONS[self.action](workspace, actor, self.ask_id, self.answer_id)
+        if self.action in REQUEST_ACTIONS:
+            return AnswerRequest(workspace, actor, self.ask_id,
+                                 stop=self.action is ActionId.REQUEST_STOP)
         return ForgetMe(workspace, actor, keep_asks=self.action is ActionId.FORGET_KEEP_ASKS)
 
 

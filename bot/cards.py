@@ -52,6 +52,10 @@ def ask_card(ask: Ask, helper_ids: list[str]) -> Message:
         count = len(helper_ids)
         noun = "person" if count == 1 else "people"
         lines.append(line(f"{count} {noun} offered to help: ", *people(helper_ids)))
+    elif ask.is_open and ask.asked_helpers:
+        were = "was" if ask.asked_helpers == 1 else "were"
+        lines.append(line(f"No offers yet; {plural(ask.asked_helpers, 'teammate')} {were} asked "
+                          "to look. Could you help, even a little?"))
     elif ask.is_open:
         lines.append(line("No offers yet. Could you help, even a little?"))
     if ask.status is AskStatus.RESOLVED:

@@ -197,6 +197,28 @@ class ListHelpers:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerRequest:
+    """A helper's "Not now" (no more requests today) or "Stop asking me" (no longer a
+    helper) on a request to look at an ask."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    ask_id: int
+    stop: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetEscalation:
+    """`/leanon escalate here` (this channel gets the asks nobody took), `/leanon escalate
+    off`, or `/leanon escalate` to see where they go."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    here: str  # the channel the command was given in
+    choice: str | None = None  # "here", "off", or None to see where they go
+
+
+@dataclass(frozen=True, slots=True)
 class ShowConfig:
     workspace: WorkspaceRef
     actor: Actor
@@ -278,7 +300,7 @@ Command = (
     CreateAsk | OfferHelp | ResolveAsk | WithdrawAsk | MarkAnswer | ReuseAnswer | RejectAnswer
     | RunAnswerIndexing | ThankHelper | ListAsks | ReactionAdded
     | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | SetHelper
-    | SetHours | ListHelpers | ShowConfig
+    | SetHours | ListHelpers | AnswerRequest | SetEscalation | ShowConfig
     | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance | SetNudge | NudgeOff
     | NudgePreview | NudgeNow | RunDueNudges
 )

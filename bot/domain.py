@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from bot.hours import WorkingHours
@@ -50,6 +50,8 @@ class LadderStep:
 
     NONE = 0
     TIPS = 1  # the asker privately gets tips to sharpen the ask
+    REQUEST = 2  # up to 3 likely helpers get a private request to look
+    ESCALATION = 3  # a post in the escalation channel an admin chose
 
 
 class AskStatus(StrEnum):
@@ -81,6 +83,7 @@ class Ask:
     message: MessageRef | None = None
     follow_up_at: datetime | None = None
     ladder_step: int = 0  # the escalation ladder's last step taken (LadderStep)
+    asked_helpers: int = 0  # how many helpers were asked to look (never who, on the card)
 
     @property
     def is_open(self) -> bool:
@@ -111,6 +114,36 @@ class Helper:
     active: bool = False
     topics: tuple[str, ...] = ()
     hours: WorkingHours | None = None
+    quiet_on: date | None = None  # "Not now": no more requests on this day of theirs
+
+
+class RequestAnswer(StrEnum):
+    """What a helper did with a request to look at an ask."""
+
+    OFFERED = "offered"  # I can help (on the request or on the card)
+    NOT_NOW = "not_now"
+    STOPPED = "stopped"  # Stop asking me
+
+
+@dataclass(frozen=True, slots=True)
+class HelpRequest:
+    """A helper asked privately to look at a waiting ask, on `local_date` of their own."""
+
+    ask_id: int
+    helper_id: str
+    requested_at: datetime
+    local_date: date
+    answer: RequestAnswer | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HelpRecord:
+    """What leanon's records say of one member and asks like a waiting one: how many
+    similar asks they offered on or were thanked for, and when they last helped at all."""
+
+    similar: int = 0
+    last_helped: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +280,10 @@ class Settings:
     leaderboard: bool = False
     suggestions: SuggestionMode = SuggestionMode.ON
     tips_after: timedelta | None = timedelta(minutes=15)  # None: no tips
+    request_after: timedelta | None = timedelta(minutes=45)  # working time; None: no requests
+    daily_requests: int = 2  # requests one helper gets at most on a day of theirs
+    escalate_after: timedelta | None = timedelta(hours=4)  # working time; None: never
+    escalation_channel: str | None = None  # where escalations go (/leanon escalate here)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import dataclasses
 
 from bot.admin import ADMIN_ONLY
-from bot.commands import ListHelpers, SetHelper, SetHours
+from bot.commands import AnswerRequest, ListHelpers, SetEscalation, SetHelper, SetHours
 from bot.deps import Deps
-from bot.domain import Helper
+from bot.domain import Helper, RequestAnswer
 from bot.errors import ChatError
 from bot.hours import HoursError
 from bot.messages import Line, Mention, MessageKind, Reply, UserText, error, line, notice
-from bot.text import plural
+from bot.text import format_duration, plural
 
 HOURS_EXAMPLE = "/leanon hours 09:00-17:30 mon-fri Europe/Berlin"
 
@@ -92,3 +92,51 @@ async def list_helpers(cmd: ListHelpers, deps: Deps) -> Reply:
         hours = helper.hours.describe() if helper.hours else "no working hours set"
         lines.append(line(Mention(helper.user_id), ": ", *_topics(helper), f"; {hours}"))
     return Reply.of(notice(*lines, kind=MessageKind.LIST, title="Helpers"))
+
+
+async def answer_request(cmd: AnswerRequest, deps: Deps) -> Reply:
+    """A helper's "Not now" (no more requests on this day of theirs) or "Stop asking me"
+    (no longer a helper): at once, for every request still to come."""
+    user_id, now = cmd.actor.user_id, deps.clock.now()
+    answer = RequestAnswer.STOPPED if cmd.stop else RequestAnswer.NOT_NOW
+    async with deps.uow() as uow:
+        await uow.members.lock(cmd.workspace, user_id)
+        helper = await uow.members.helper(cmd.workspace, user_id) or Helper(user_id)
+        await uow.requests.answer(cmd.workspace, cmd.ask_id, user_id, answer, now)
+        if cmd.stop:
+            changed = dataclasses.replace(helper, active=False)
+        else:
+            changed = dataclasses.replace(
+                helper, quiet_on=helper.hours.today(now) if helper.hours else now.date())
+        await uow.members.save_helper(cmd.workspace, changed, now)
+        await uow.commit()
+    if cmd.stop:
+        return Reply.of(notice(line("Done: leanon won't ask you to look at asks any more. "
+                                    "Thank you for the help you gave. /leanon helper on brings "
+                                    "you back whenever you like.")))
+    return Reply.of(notice(line("No problem: no more requests today. Thank you for being a "
+                                "helper; asking for help works because people like you say "
+                                "yes when they can.")))
+
+
+async def set_escalation(cmd: SetEscalation, deps: Deps) -> Reply:
+    """Where asks that nobody took after `escalate-after` are posted (admins choose)."""
+    if cmd.choice is not None and not await deps.is_admin(cmd.workspace, cmd.actor):
+        return Reply.of(error(ADMIN_ONLY.format(what="choose the escalation channel")))
+    async with deps.uow() as uow:
+        settings = await uow.workspaces.settings(cmd.workspace)
+        if cmd.choice is not None:
+            chosen = cmd.here if cmd.choice == "here" else None
+            settings = dataclasses.replace(settings, escalation_channel=chosen)
+            await uow.workspaces.save_settings(cmd.workspace, settings)
+            await uow.commit()
+    channel, after = settings.escalation_channel, settings.escalate_after
+    if channel is None:
+        return Reply.of(notice(line("No escalation channel: asks nobody took stay where they "
+                                    "are. An admin chooses one with /leanon escalate here.")))
+    where = "this channel" if channel == cmd.here else "the channel an admin chose"
+    when = (f"after {format_duration(after)} of working time without an offer" if after
+            else "never: escalate-after is off (/leanon config set escalate-after 4h)")
+    return Reply.of(notice(line(f"Asks nobody took are posted in {where} {when}. "
+                                "/leanon escalate here (in another channel) moves them; "
+                                "/leanon escalate off stops them.")))

@@ -11,7 +11,7 @@ day with a clock change has one hour more or less of it only if the change falls
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -99,6 +99,24 @@ class WorkingHours:
 
     def describe(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}, {describe_days(self.days)}, {self.zone}"
+
+
+def working_time_of_any(hours: Sequence[WorkingHours], since: datetime,
+                        until: datetime) -> timedelta:
+    """How much of [since, until) falls in the working hours of at least one of `hours`
+    (all of it when there are none: then nobody's hours are known)."""
+    if until <= since:
+        return timedelta(0)
+    if not hours:
+        return until - since
+    spans = sorted(window for h in hours for window in h.windows(since, until))
+    total, reached = timedelta(0), since
+    for opens, closes in spans:
+        opens = max(opens, reached)
+        if closes > opens:
+            total += closes - opens
+            reached = closes
+    return total
 
 
 def describe_days(days: frozenset[int]) -> str:

@@ -156,6 +156,31 @@ async def likely_repeats(deps: Deps, search: AnswerSearch, workspace: WorkspaceR
     return await search.similar(workspace, question, channel_id, library)
 
 
+async def related_asks(deps: Deps, ask: Ask) -> list[int]:
+    """The earlier asks about what `ask` is about, from the answered-before index (looser
+    than a suggestion: whose help they got says who might help now); none without the
+    search, or when it fails or is slow."""
+    search = deps.search
+    if search is None:
+        return []
+    library = _Library(deps, ask.workspace, search.model)
+    try:
+        matches = await asyncio.wait_for(
+            search.related(ask.workspace, ask.text, ask.channel_id, library), SEARCH_SECONDS)
+    except Exception:
+        log.exception("the search for asks like ask %d failed; helpers are chosen without it",
+                      ask.id)
+        return []
+    if not matches:
+        return []
+    async with deps.uow() as uow:
+        found = await uow.answers.get_many(ask.workspace, [m.answer_id for m in matches])
+        originals = await uow.answers.get_many(
+            ask.workspace, [a.same_as for a in found if a.same_as is not None])
+    ids = [a.ask_id for a in (*found, *originals) if a.ask_id is not None and a.ask_id != ask.id]
+    return list(dict.fromkeys(ids))
+
+
 async def _search(deps: Deps, search: AnswerSearch, ask: Ask) -> list[_Suggested]:
     try:
         matches = await asyncio.wait_for(

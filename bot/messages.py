@@ -49,6 +49,8 @@ class MessageKind(StrEnum):
     LIST = "list"
     EXPORT = "export"
     WEEKLY_POST = "weekly_post"
+    HELP_REQUEST = "help_request"  # a helper asked privately to look at a waiting ask
+    ESCALATION = "escalation"  # an ask nobody took, in the escalation channel
 
     @classmethod
     def _missing_(cls, value: object) -> MessageKind | None:
@@ -66,6 +68,8 @@ class ActionId(StrEnum):
     FORGET_KEEP_ASKS = "leanon_forget_keep"
     REUSE_ANSWER = "leanon_reuse_answer"  # "This solved it": value "<ask id>:<answer id>"
     REJECT_ANSWER = "leanon_reject_answer"  # "Not it": the same value
+    REQUEST_NOT_NOW = "leanon_request_not_now"  # a helper's "Not now": value the ask id
+    REQUEST_STOP = "leanon_request_stop"  # a helper's "Stop asking me": value the ask id
 
 
 class ButtonStyle(StrEnum):

@@ -15,6 +15,7 @@ from bot.commands import (
     NudgeNow,
     NudgeOff,
     NudgePreview,
+    SetEscalation,
     SetHelper,
     SetHours,
     SetNamed,
@@ -63,6 +64,13 @@ def parse_leanon(text: str, workspace: WorkspaceRef, actor: Actor, channel_id: s
             raise ParseError(str(exc)) from None
     if sub == "helpers":
         return ListHelpers(workspace, actor)
+    if sub == "escalate":
+        choice = args[0].lower() if len(args) == 1 else "" if not args else "?"
+        if choice in {"", "here", "off"}:
+            return SetEscalation(workspace, actor, channel_id, choice or None)
+        raise ParseError("Use /leanon escalate here (in the channel that should get the asks "
+                         "nobody took), /leanon escalate off, or /leanon escalate to see where "
+                         "they go.")
     if sub == "withdraw":
         number = args[0].lstrip("#") if len(args) == 1 else ""
         if not number.isascii() or not number.isdecimal() or len(number) > 9:

@@ -15,6 +15,8 @@ from bot.domain import (
     Delivery,
     Helper,
     HelpOffer,
+    HelpRecord,
+    HelpRequest,
     InboxItem,
     LeaderboardEntry,
     MemberStats,
@@ -23,6 +25,7 @@ from bot.domain import (
     NewAsk,
     NewInboxItem,
     NewThanks,
+    RequestAnswer,
     Schedule,
     Settings,
     Suggestion,
@@ -196,6 +199,13 @@ class AnswerSearch(Protocol):
         repeats, most likely first; none when nothing is likely enough."""
         ...
 
+    async def related(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
+                      library: AnswerLibrary) -> list[Match]:
+        """The answers (among those suggested in channel_id) whose asks are about what
+        question is about: more than `similar` finds, and less sure (whose help was
+        on asks like it, not what to suggest), most likely first."""
+        ...
+
 
 class AskRepository(Protocol):
     async def add(self, new: NewAsk) -> Ask: ...
@@ -258,9 +268,10 @@ class AskRepository(Protocol):
         """Open asks with no offer whose ladder is below `step`, created before the given time."""
         ...
 
-    async def claim_step(self, ask_id: int, step: int) -> bool:
-        """Take the ladder's `step` for the open ask with no offer; False when it was taken
-        already (by another worker or replica), or the ask got an offer or closed."""
+    async def claim_step(self, ask_id: int, step: int, asked_helpers: int | None = None) -> bool:
+        """Take the ladder's `step` for the open ask with no offer (and record how many
+        helpers it asks, when given); False when it was taken already (by another worker or
+        replica), or the ask got an offer or closed."""
         ...
 
     async def open_created_before(self, workspace: WorkspaceRef, before: datetime) -> list[Ask]: ...
@@ -511,6 +522,34 @@ class MemberRepository(Protocol):
         ...
 
 
+class HelpRequestRepository(Protocol):
+    """Helpers asked to look at waiting asks (the ladder's request step), and the records
+    that choose whom to ask."""
+
+    async def add(self, workspace: WorkspaceRef, requests: Sequence[HelpRequest]) -> None: ...
+
+    async def since(self, workspace: WorkspaceRef, since: datetime) -> list[HelpRequest]:
+        """The requests made since `since`, oldest first."""
+        ...
+
+    async def answer(self, workspace: WorkspaceRef, ask_id: int, helper_id: str,
+                     answer: RequestAnswer, at: datetime) -> bool:
+        """Record what the helper did with their request about the ask; False when they
+        had none, or had answered it already."""
+        ...
+
+    async def answered(self, workspace: WorkspaceRef, channel_id: str, since: datetime,
+                       until: datetime) -> list[str]:
+        """Who offered help on a request about an ask of the channel within the window."""
+        ...
+
+    async def records(self, workspace: WorkspaceRef, ask_ids: Collection[int],
+                      user_ids: Collection[str]) -> dict[str, HelpRecord]:
+        """For each member of user_ids who ever helped: how many of the asks they offered
+        on or were thanked for, and when they last offered help or were thanked."""
+        ...
+
+
 class InboxRepository(Protocol):
     """Deliveries acknowledged to a platform and not yet worked (see `bot.inbox`).
 
@@ -593,6 +632,7 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
+    requests: HelpRequestRepository
     inbox: InboxRepository
     commits: int  # how many times `commit()` succeeded
 

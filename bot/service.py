@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import admin, asks, delivery, helpers, memory, nudges, ports, stats, thanks
 from bot.commands import (
+    AnswerRequest,
     ChangeConfig,
     Command,
     CreateAsk,
@@ -30,6 +31,7 @@ from bot.commands import (
     RunAnswerIndexing,
     RunAskMaintenance,
     RunDueNudges,
+    SetEscalation,
     SetHelper,
     SetHours,
     SetNamed,
@@ -74,6 +76,8 @@ HANDLERS: dict[type, Handler] = {
     SetHelper: helpers.set_helper,
     SetHours: helpers.set_hours,
     ListHelpers: helpers.list_helpers,
+    AnswerRequest: helpers.answer_request,
+    SetEscalation: helpers.set_escalation,
     ShowConfig: admin.show_config,
     ChangeConfig: admin.change_config,
     ForgetMe: admin.forget_me,

@@ -58,6 +58,13 @@ def _allowance(value: str) -> int | None:
     return int(v)
 
 
+def _daily_requests(value: str) -> int:
+    v = value.strip()
+    if not v.isdecimal() or len(v) > 2 or not 1 <= int(v) <= 10:
+        raise SettingError("Use a number from 1 to 10.")
+    return int(v)
+
+
 def _suggestions(value: str) -> SuggestionMode:
     return SuggestionMode.ON if _switch(value) else SuggestionMode.OFF
 
@@ -124,6 +131,16 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("tips-after", "tips_after",
                 _optional_duration(timedelta(minutes=5), timedelta(days=1)), _show_duration,
                 "when the asker of an ask with no offer gets tips to sharpen it"),
+    SettingSpec("request-after", "request_after",
+                _optional_duration(timedelta(minutes=10), timedelta(days=2)), _show_duration,
+                "working time (theirs) before up to 3 likely helpers are asked to look at an "
+                "ask with no offer"),
+    SettingSpec("daily-requests", "daily_requests", _daily_requests, str,
+                "requests to look at an ask one helper gets at most on a day"),
+    SettingSpec("escalate-after", "escalate_after",
+                _optional_duration(timedelta(minutes=30), timedelta(days=7)), _show_duration,
+                "working time before an ask with no offer is posted in the escalation channel "
+                "(/leanon escalate here)"),
     SettingSpec("expire-after", "expire_after",
                 _duration(timedelta(hours=1), timedelta(days=365)), _show_duration,
                 "when an open ask closes by itself"),

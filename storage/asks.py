@@ -193,12 +193,15 @@ class SqlAskRepository(SqlRepository):
         )
 
     @translate_errors
-    async def claim_step(self, ask_id: int, step: int) -> bool:
+    async def claim_step(self, ask_id: int, step: int, asked_helpers: int | None = None) -> bool:
         has_offer = exists().where(HelpOfferRow.ask_id == AskRow.id)
+        values: dict[str, int] = {"ladder_step": step}
+        if asked_helpers is not None:
+            values["asked_helpers"] = asked_helpers
         statement = (
             update(AskRow)
             .where(AskRow.id == ask_id, AskRow.status == _OPEN, AskRow.ladder_step < step, ~has_offer)
-            .values(ladder_step=step)
+            .values(**values)
             .returning(AskRow.id)
             .execution_options(**NO_SYNC)
         )

@@ -15,8 +15,10 @@ from bot.domain import (
     Delivery,
     DeliveryStatus,
     HelpOffer,
+    HelpRequest,
     MessageRef,
     Platform,
+    RequestAnswer,
     Schedule,
     Settings,
     Suggestion,
@@ -31,6 +33,7 @@ from storage.models import (
     AskRow,
     DeliveryRow,
     HelpOfferRow,
+    HelpRequestRow,
     ScheduleRow,
     SuggestionRow,
     ThanksRow,
@@ -77,6 +80,7 @@ def to_ask(row: AskRow) -> Ask:
         message=message_of(row.message_channel_id, row.message_id),
         follow_up_at=row.follow_up_at,
         ladder_step=row.ladder_step,
+        asked_helpers=row.asked_helpers,
     )
 
 
@@ -93,6 +97,13 @@ def to_suggestion(row: SuggestionRow) -> Suggestion:
                       shown_at=row.shown_at,
                       outcome=SuggestionOutcome(row.outcome) if row.outcome else None,
                       decided_at=row.decided_at)
+
+
+def to_request(row: HelpRequestRow) -> HelpRequest:
+    return HelpRequest(ask_id=row.ask_id, helper_id=row.helper_id, requested_at=row.requested_at,
+                       local_date=row.local_date,
+                       answer=RequestAnswer(row.answer) if row.answer else None,
+                       answered_at=row.answered_at)
 
 
 def to_offer(row: HelpOfferRow) -> HelpOffer:
@@ -127,9 +138,20 @@ def settings_columns(settings: Settings) -> dict[str, Any]:
         "receiver_dm": settings.receiver_dm,
         "leaderboard": settings.leaderboard,
         "suggestions": settings.suggestions.value,
-        "tips_after_seconds": (int(settings.tips_after.total_seconds())
-                               if settings.tips_after is not None else None),
+        "tips_after_seconds": _seconds(settings.tips_after),
+        "request_after_seconds": _seconds(settings.request_after),
+        "daily_requests": settings.daily_requests,
+        "escalate_after_seconds": _seconds(settings.escalate_after),
+        "escalation_channel_id": settings.escalation_channel,
     }
+
+
+def _seconds(span: timedelta | None) -> int | None:
+    return int(span.total_seconds()) if span is not None else None
+
+
+def _span(seconds: int | None) -> timedelta | None:
+    return timedelta(seconds=seconds) if seconds is not None else None
 
 
 def to_settings(row: WorkspaceRow) -> Settings:
@@ -142,8 +164,11 @@ def to_settings(row: WorkspaceRow) -> Settings:
         receiver_dm=row.receiver_dm,
         leaderboard=row.leaderboard,
         suggestions=SuggestionMode(row.suggestions),
-        tips_after=(timedelta(seconds=row.tips_after_seconds)
-                    if row.tips_after_seconds is not None else None),
+        tips_after=_span(row.tips_after_seconds),
+        request_after=_span(row.request_after_seconds),
+        daily_requests=row.daily_requests,
+        escalate_after=_span(row.escalate_after_seconds),
+        escalation_channel=row.escalation_channel_id,
     )
 
 

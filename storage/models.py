@@ -8,11 +8,12 @@ tables at the end belong to `storage.slack_installations`, not to the core's por
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -27,7 +28,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.domain import AskStatus, CloseReason, DeliveryStatus, SuggestionOutcome, ThanksSource
+from bot.domain import (
+    AskStatus,
+    CloseReason,
+    DeliveryStatus,
+    RequestAnswer,
+    SuggestionOutcome,
+    ThanksSource,
+)
 from storage.columns import UtcDateTime
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -79,6 +87,12 @@ class WorkspaceRow(WorkspaceScoped, Base):
     suggestions: Mapped[str] = mapped_column(String(16), server_default="on")
     tips_after_seconds: Mapped[int | None] = mapped_column(server_default="900")
     """None: no tips."""
+    request_after_seconds: Mapped[int | None] = mapped_column(server_default="2700")
+    """Working time before likely helpers are asked; None: never."""
+    daily_requests: Mapped[int] = mapped_column(server_default="2")
+    escalate_after_seconds: Mapped[int | None] = mapped_column(server_default="14400")
+    """Working time before an escalation post; None: never."""
+    escalation_channel_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
 
 
 class MemberRow(WorkspaceScoped, Base):
@@ -109,6 +123,8 @@ class HelperRow(WorkspaceScoped, Base):
     days: Mapped[int | None]
     """The weekdays of the hours, a bit each (Monday is 1)."""
     zone: Mapped[str | None] = mapped_column(String(64))
+    quiet_on: Mapped[date | None] = mapped_column(Date)
+    """The day (of the helper's) they said "Not now": no more requests that day."""
     updated_at: Mapped[datetime]
 
 
@@ -147,6 +163,7 @@ class AskRow(WorkspaceScoped, Base):
     message_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     follow_up_at: Mapped[datetime | None]
     ladder_step: Mapped[int] = mapped_column(server_default="0")
+    asked_helpers: Mapped[int] = mapped_column(server_default="0")
     request_key: Mapped[str | None] = mapped_column(String(255))
 
 
@@ -164,6 +181,26 @@ class HelpOfferRow(Base):
     ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"))
     helper_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     created_at: Mapped[datetime]
+
+
+class HelpRequestRow(WorkspaceScoped, Base):
+    """A helper privately asked to look at a waiting ask (once per helper per ask)."""
+
+    __tablename__ = "help_requests"
+    __table_args__ = (
+        UniqueConstraint("ask_id", "helper_id"),
+        Index(None, "platform", "workspace_id", "requested_at"),
+        CheckConstraint(_one_of("answer", RequestAnswer), name="answer"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True, sort_order=-20)
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"))
+    helper_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    requested_at: Mapped[datetime]
+    local_date: Mapped[date] = mapped_column(Date)
+    """The helper's own date when asked: their daily maximum counts these."""
+    answer: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None]
 
 
 # The full-text search of answers (migration 0008), not in the models: on SQLite an FTS5

@@ -12,6 +12,7 @@ from bot.ports import (
     AnswerRepository,
     AskRepository,
     DeliveryRepository,
+    HelpRequestRepository,
     InboxRepository,
     MemberRepository,
     ScheduleRepository,
@@ -27,6 +28,7 @@ from storage.deliveries import SqlDeliveryRepository
 from storage.engine import create_engine
 from storage.errors import DATABASE_ERRORS, storage_error
 from storage.inbox import SqlInboxRepository
+from storage.requests import SqlHelpRequestRepository
 from storage.schedules import SqlScheduleRepository
 from storage.stats import SqlStatsRepository
 from storage.thanks import SqlThanksRepository
@@ -56,6 +58,7 @@ class SqlUnitOfWork:
     deliveries: DeliveryRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
+    requests: HelpRequestRepository
     inbox: InboxRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str,
@@ -73,6 +76,7 @@ class SqlUnitOfWork:
         self.deliveries = SqlDeliveryRepository(self._session, dialect)
         self.workspaces = SqlWorkspaceRepository(self._session, dialect)
         self.members = SqlMemberRepository(self._session, dialect)
+        self.requests = SqlHelpRequestRepository(self._session, dialect)
         self.inbox = SqlInboxRepository(self._session, dialect)
 
     async def __aenter__(self) -> Self:

@@ -11,7 +11,7 @@ from bot.domain import Helper, Settings, WorkspaceRef
 from bot.hours import WorkingHours
 from storage.errors import translate_errors
 from storage.mapping import in_workspace, settings_columns, to_settings, workspace_columns
-from storage.models import HelperRow, MemberRow, WorkspaceRow
+from storage.models import HelperRow, HelpRequestRow, MemberRow, WorkspaceRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository
 
 
@@ -64,6 +64,9 @@ class SqlMemberRepository(SqlRepository):
         for row in (MemberRow, HelperRow):
             statement = delete(row).where(in_workspace(row, workspace), row.user_id == user_id)
             await self._session.execute(statement.execution_options(**NO_SYNC))
+        requests = delete(HelpRequestRow).where(in_workspace(HelpRequestRow, workspace),
+                                                HelpRequestRow.helper_id == user_id)
+        await self._session.execute(requests.execution_options(**NO_SYNC))
 
     @translate_errors
     async def helper(self, workspace: WorkspaceRef, user_id: str) -> Helper | None:
@@ -81,6 +84,7 @@ class SqlMemberRepository(SqlRepository):
             "hours_end": hours.end if hours else None,
             "days": sum(1 << day for day in hours.days) if hours else None,
             "zone": hours.zone if hours else None,
+            "quiet_on": helper.quiet_on,
             "updated_at": now,
         }
         statement = (
@@ -111,4 +115,5 @@ def _helper(row: HelperRow) -> Helper:
     if row.hours_start is not None and row.hours_end is not None and row.days and row.zone:
         hours = WorkingHours(row.hours_start, row.hours_end,
                              frozenset(day for day in range(7) if row.days >> day & 1), row.zone)
-    return Helper(row.user_id, row.active, tuple(filter(None, row.topics.split("\n"))), hours)
+    return Helper(row.user_id, row.active, tuple(filter(None, row.topics.split("\n"))), hours,
+                  row.quiet_on)

@@ -15,11 +15,11 @@ from adapters.discord.interactions import (
     tell,
     workspace_of,
 )
-from bot.buttons import pressed
+from bot.buttons import DIRECT_ACTIONS, pressed
 from bot.commands import Command, CreateAsk, ResolveAsk
 from bot.domain import Actor, Platform, WorkspaceRef
 from bot.errors import StorageError
-from bot.messages import ActionId, error
+from bot.messages import error
 
 BUTTON_GONE = error("This button no longer works. Try the command again.")
 FORM_CHECK_SECONDS = 1.5  # then the press is deferred and worked as it is
@@ -36,9 +36,10 @@ async def press(interaction: discord.Interaction[Any], ref: ButtonRef) -> None:
     host(interaction).names.remember(interaction.user)
     workspace = workspace_of(interaction)
     if workspace is None:
-        # Leanon sends only thank buttons by direct message (they act for the asker alone):
-        # any other button there names a server in a custom id that no server vouches for.
-        if ref.action is not ActionId.THANK_HELPER:
+        # By direct message leanon sends only buttons that act for the member alone (thank
+        # buttons; a helper's request: I can help, Not now, Stop asking me): any other
+        # button there names a server in a custom id that no server vouches for.
+        if ref.action not in DIRECT_ACTIONS:
             await tell(interaction, None, [BUTTON_GONE])
             return
         workspace = WorkspaceRef(Platform.DISCORD, ref.guild_id)

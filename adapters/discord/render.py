@@ -25,13 +25,16 @@ MAX_EMBEDS = 10
 MAX_BUTTONS = 25
 MAX_FILES = 10
 
-EMBED_KINDS = {MessageKind.ASK_CARD, MessageKind.LIST}
+EMBED_KINDS = {MessageKind.ASK_CARD, MessageKind.LIST, MessageKind.HELP_REQUEST,
+               MessageKind.ESCALATION}
 COLOURS = {
     MessageKind.ASK_CARD: discord.Colour.blurple(),
     MessageKind.LIST: discord.Colour.blurple(),
     MessageKind.ERROR: discord.Colour.red(),
     MessageKind.TIP: discord.Colour.gold(),
     MessageKind.WEEKLY_POST: discord.Colour.gold(),
+    MessageKind.HELP_REQUEST: discord.Colour.blurple(),
+    MessageKind.ESCALATION: discord.Colour.orange(),
 }
 
 

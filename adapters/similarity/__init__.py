@@ -50,11 +50,22 @@ class _OnFirstUse:
 
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
-        if self._search is None:
-            remembered, _ = await library.vectors(None, 0, 0)
-            if not remembered:  # nothing to suggest: numpy and the rest stay unimported
-                return []
+        if not await self._remembers(library):
+            return []
         return await (await self._built()).similar(workspace, question, channel_id, library)
+
+    async def related(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
+                      library: AnswerLibrary) -> list[Match]:
+        if not await self._remembers(library):
+            return []
+        return await (await self._built()).related(workspace, question, channel_id, library)
+
+    async def _remembers(self, library: AnswerLibrary) -> bool:
+        """Whether there is anything to search (when not, numpy and the rest stay unimported)."""
+        if self._search is not None:
+            return True
+        remembered, _ = await library.vectors(None, 0, 0)
+        return remembered > 0
 
 
 def answer_search() -> AnswerSearch:

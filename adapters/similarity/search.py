@@ -31,6 +31,9 @@ from bot.domain import AnswerVector, WorkspaceRef
 from bot.ports import AnswerLibrary, Match
 
 SUGGESTED = 3
+# Asks about the same thing, for whom to ask to look at a waiting ask: more, less sure.
+RELATED = 10
+RELATED_CHANCE = 0.05
 KEYWORD_CANDIDATES = 10
 KEYWORD_WORDS = 4
 # Vectors read from the database at a time.
@@ -86,6 +89,16 @@ class MiniLMSearch:
 
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
+        return await self._ranked(workspace, question, channel_id, library, SUGGESTED,
+                                  self._gate.threshold)
+
+    async def related(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
+                      library: AnswerLibrary) -> list[Match]:
+        return await self._ranked(workspace, question, channel_id, library, RELATED, RELATED_CHANCE)
+
+    async def _ranked(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
+                      library: AnswerLibrary, count: int, floor: float) -> list[Match]:
+        """At most `count` answers the gate gives a chance above `floor`, best first."""
         held = self._held.get(workspace)
         if held is None or not len(held.index):
             # A workspace with nothing remembered yet costs one read: no model, no vector.
@@ -105,8 +118,8 @@ class MiniLMSearch:
             return []
         ids, features = index.candidates(vector, words, channel_id, extra=found)
         chances = self._gate.chances(features)
-        best = np.argsort(-chances, kind="stable")[:SUGGESTED]
-        return [Match(ids[i], float(chances[i])) for i in best if chances[i] > self._gate.threshold]
+        best = np.argsort(-chances, kind="stable")[:count]
+        return [Match(ids[i], float(chances[i])) for i in best if chances[i] > floor]
 
     async def _caught_up(self, workspace: WorkspaceRef, library: AnswerLibrary) -> WorkspaceIndex:
         held = self._held.setdefault(workspace, _Held(WorkspaceIndex(self._background)))

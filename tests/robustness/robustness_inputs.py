@@ -111,6 +111,9 @@ BAD_SETTINGS: dict[str, st.SearchStrategy[str]] = {
     ),
     "stale-after": st.one_of(_DURATION_BAD, st.sampled_from(["9m", "8d", "2w", "5m"])),
     "tips-after": st.one_of(_DURATION_BAD, st.sampled_from(["4m", "2d", "25h", "1w", "offf"])),
+    "request-after": st.one_of(_DURATION_BAD, st.sampled_from(["9m", "3d", "49h", "offf"])),
+    "escalate-after": st.one_of(_DURATION_BAD, st.sampled_from(["29m", "8d", "2w", "5m"])),
+    "daily-requests": st.sampled_from(["0", "11", "-1", "1.5", "²", "٠", "off", "100", "two"]),
     "expire-after": st.one_of(_DURATION_BAD, st.sampled_from(["59m", "366d", "53w", "30m"])),
 }
 bad_setting_key = st.one_of(

@@ -27,6 +27,8 @@ from bot.domain import (
     AskStatus,
     Helper,
     HelpOffer,
+    HelpRecord,
+    HelpRequest,
     InboxItem,
     LeaderboardEntry,
     MemberStats,
@@ -36,6 +38,7 @@ from bot.domain import (
     NewInboxItem,
     NewThanks,
     Platform,
+    RequestAnswer,
     Settings,
     Suggestion,
     SuggestionMode,
@@ -52,6 +55,7 @@ from bot.ports import (
     AskRepository,
     Chat,
     Clock,
+    HelpRequestRepository,
     InboxRepository,
     MemberRepository,
     StatsRepository,
@@ -149,6 +153,7 @@ class StoreData:
     opted_out: dict[WorkspaceRef, set[str]] = field(default_factory=dict)
     forgotten: list[tuple[WorkspaceRef, str]] = field(default_factory=list)
     helpers: dict[WorkspaceRef, dict[str, Helper]] = field(default_factory=dict)
+    requests: dict[WorkspaceRef, list[HelpRequest]] = field(default_factory=dict)
     inbox: dict[int, FakeInboxRow] = field(default_factory=dict)
 
 
@@ -294,12 +299,14 @@ class FakeAskRepository:
         return [copy.copy(a) for a in self._open(workspace)
                 if a.id not in offered and a.ladder_step < step and a.created_at < created_before]
 
-    async def claim_step(self, ask_id: int, step: int) -> bool:
+    async def claim_step(self, ask_id: int, step: int, asked_helpers: int | None = None) -> bool:
         ask = self._data.asks.get(ask_id)
         offered = any(o.ask_id == ask_id for o in self._data.offers)
         if ask is None or not ask.is_open or offered or ask.ladder_step >= step:
             return False
         ask.ladder_step = step
+        if asked_helpers is not None:
+            ask.asked_helpers = asked_helpers
         return True
 
     async def claim_follow_up(self, ask_id: int, at: datetime) -> bool:
@@ -622,6 +629,8 @@ class FakeMemberRepository:
     async def forget(self, workspace: WorkspaceRef, user_id: str) -> None:
         self._data.opted_out.get(workspace, set()).discard(user_id)
         self._data.helpers.get(workspace, {}).pop(user_id, None)
+        self._data.requests[workspace] = [r for r in self._data.requests.get(workspace, [])
+                                          if r.helper_id != user_id]
         self._data.forgotten.append((workspace, user_id))
 
     async def helper(self, workspace: WorkspaceRef, user_id: str) -> Helper | None:
@@ -635,6 +644,53 @@ class FakeMemberRepository:
 
     async def lock(self, workspace: WorkspaceRef, user_id: str) -> None:
         self.locked.append((workspace, user_id))
+
+
+class FakeHelpRequestRepository:
+    def __init__(self, data: StoreData) -> None:
+        self._data = data
+
+    async def add(self, workspace: WorkspaceRef, requests: Sequence[HelpRequest]) -> None:
+        stored = self._data.requests.setdefault(workspace, [])
+        for new in requests:
+            if not any((r.ask_id, r.helper_id) == (new.ask_id, new.helper_id) for r in stored):
+                stored.append(new)
+
+    async def since(self, workspace: WorkspaceRef, since: datetime) -> list[HelpRequest]:
+        return sorted((r for r in self._data.requests.get(workspace, []) if r.requested_at >= since),
+                      key=lambda r: r.requested_at)
+
+    async def answer(self, workspace: WorkspaceRef, ask_id: int, helper_id: str,
+                     answer: RequestAnswer, at: datetime) -> bool:
+        stored = self._data.requests.get(workspace, [])
+        for i, r in enumerate(stored):
+            if (r.ask_id, r.helper_id) == (ask_id, helper_id) and r.answer is None:
+                stored[i] = replace(r, answer=answer, answered_at=at)
+                return True
+        return False
+
+    async def answered(self, workspace: WorkspaceRef, channel_id: str, since: datetime,
+                       until: datetime) -> list[str]:
+        return sorted({r.helper_id for r in self._data.requests.get(workspace, [])
+                       if r.answer is RequestAnswer.OFFERED and r.answered_at is not None
+                       and since <= r.answered_at < until
+                       and r.ask_id in self._data.asks
+                       and self._data.asks[r.ask_id].channel_id == channel_id})
+
+    async def records(self, workspace: WorkspaceRef, ask_ids: Collection[int],
+                      user_ids: Collection[str]) -> dict[str, HelpRecord]:
+        helped: dict[str, list[tuple[int | None, datetime]]] = {}
+        for o in self._data.offers:
+            ask = self._data.asks.get(o.ask_id)
+            if ask is not None and ask.workspace == workspace and o.helper_id in user_ids:
+                helped.setdefault(o.helper_id, []).append((o.ask_id, o.created_at))
+        for stored in self._data.thanks.values():
+            t = stored.thanks
+            if t.workspace == workspace and t.receiver_id in user_ids and t.retracted_at is None:
+                helped.setdefault(t.receiver_id, []).append((t.ask_id, t.created_at))
+        return {member: HelpRecord(len({a for a, _ in done if a in ask_ids}),
+                                   max(at for _, at in done))
+                for member, done in helped.items()}
 
 
 
@@ -748,6 +804,7 @@ class FakeUnitOfWork:
     stats: StatsRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
+    requests: HelpRequestRepository
     inbox: InboxRepository
 
     def __init__(self, store: FakeStore) -> None:
@@ -765,6 +822,7 @@ class FakeUnitOfWork:
         self.stats = FakeStatsRepository(data)
         self.workspaces = FakeWorkspaceRepository(data)
         self.members = FakeMemberRepository(data)
+        self.requests = FakeHelpRequestRepository(data)
         self.inbox = FakeInboxRepository(self.store, data)
 
     async def __aenter__(self) -> Self:

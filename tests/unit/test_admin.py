@@ -281,7 +281,7 @@ async def test_export_csv_returns_three_files_with_headers(world: World) -> None
     assert [len(t) for t in tables] == [2, 1, 3]
     assert list(tables[0][0]) == ["id", "channel_id", "asker_id", "text", "tried", "anonymous",
                                   "status", "created_at", "closed_at", "close_reason", "message_id",
-                                  "follow_up_at", "ladder_step"]
+                                  "follow_up_at", "ladder_step", "asked_helpers"]
     assert list(tables[1][0]) == ["ask_id", "helper_id", "created_at"]
     assert "giver_id" in tables[2][0] and "receiver_id" in tables[2][0]
 

@@ -9,6 +9,7 @@ import pytest
 
 from bot.codec import COMMANDS, decode_command, encode_command
 from bot.commands import (
+    AnswerRequest,
     ChangeConfig,
     Command,
     CreateAsk,
@@ -21,6 +22,7 @@ from bot.commands import (
     ReuseAnswer,
     RunAnswerIndexing,
     RunDueNudges,
+    SetEscalation,
     SetHelper,
     SetHours,
     SetNudge,
@@ -53,6 +55,9 @@ EXAMPLES: list[Command] = [
     SetHelper(WS, member("U1")),
     ListHelpers(WS, member("U1")),
     WithdrawAsk(WS, member("U1"), 12),
+    AnswerRequest(WS, member("U1"), 12, stop=True),
+    SetEscalation(WS, member("U1"), "C1", "here"),
+    SetEscalation(WS, member("U1"), "C1"),
 ]
 
 
@@ -62,7 +67,7 @@ def test_a_command_comes_back_equal_through_json(cmd: Command) -> None:
 
 
 def test_every_command_is_known() -> None:
-    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 30
+    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 32
 
 
 @pytest.mark.parametrize("data", [

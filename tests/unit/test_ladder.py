@@ -9,9 +9,9 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot.commands import ChangeConfig, ResolveAsk, RunAskMaintenance, WithdrawAsk
-from bot.domain import Ask, AskStatus, CloseReason, Helper, LadderStep
+from bot.domain import Ask, AskStatus, CloseReason, Helper, HelpRecord, LadderStep
 from bot.hours import WORKDAYS, WorkingHours
-from bot.ladder import HelpRecord, likely_helpers, tips_for
+from bot.ladder import likely_helpers, tips_for
 from bot.messages import MessageKind
 from bot.parsing import ParseError, parse_leanon
 from tests.unit.fakes import (

@@ -84,6 +84,10 @@ class Search:
             raise self.fail
         return list(self.matches)
 
+    async def related(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
+                      library: AnswerLibrary) -> list[Match]:
+        return await self.similar(workspace, question, channel_id, library)
+
 
 @pytest.fixture
 def search() -> Search:

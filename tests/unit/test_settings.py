@@ -15,7 +15,10 @@ from bot.settings import SPECS, SettingError, change, describe
 
 
 def test_every_settings_field_has_exactly_one_setting() -> None:
-    assert sorted(s.field for s in SPECS.values()) == sorted(f.name for f in fields(Settings))
+    # The escalation channel is chosen where it is: /leanon escalate here.
+    own_command = {"escalation_channel"}
+    assert sorted(s.field for s in SPECS.values()) == sorted(
+        f.name for f in fields(Settings) if f.name not in own_command)
 
 
 def test_describe_shows_the_defaults() -> None:
@@ -25,11 +28,29 @@ def test_describe_shows_the_defaults() -> None:
         ("daily-allowance", "off", "thanks one member may give per day"),
         ("stale-after", "2h", "when a waiting ask gets its one follow-up"),
         ("tips-after", "15m", "when the asker of an ask with no offer gets tips to sharpen it"),
+        ("request-after", "45m", "working time (theirs) before up to 3 likely helpers are asked "
+                                 "to look at an ask with no offer"),
+        ("daily-requests", "2", "requests to look at an ask one helper gets at most on a day"),
+        ("escalate-after", "4h", "working time before an ask with no offer is posted in the "
+                                 "escalation channel (/leanon escalate here)"),
         ("expire-after", "14d", "when an open ask closes by itself"),
         ("receiver-dm", "on", "tell members privately when they are thanked"),
         ("leaderboard", "off", "whether /leanon leaderboard is available"),
         ("suggestions", "on", "offer what solved earlier asks when someone asks the same again"),
     ]
+
+
+def test_the_ladder_settings_take_their_ranges_or_off() -> None:
+    assert change(Settings(), "request-after", "1h").request_after == timedelta(hours=1)
+    assert change(Settings(), "request-after", "off").request_after is None
+    assert change(Settings(), "escalate-after", "2d").escalate_after == timedelta(days=2)
+    assert change(Settings(), "escalate-after", "never").escalate_after is None
+    assert change(Settings(), "daily-requests", "5").daily_requests == 5
+    for key, value in (("request-after", "5m"), ("request-after", "3d"), ("escalate-after", "10m"),
+                       ("escalate-after", "8d"), ("daily-requests", "0"), ("daily-requests", "11"),
+                       ("daily-requests", "²"), ("daily-requests", "off")):
+        with pytest.raises(SettingError):
+            change(Settings(), key, value)
 
 
 def test_suggestions_are_switched_on_and_off() -> None:
