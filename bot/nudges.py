@@ -86,6 +86,11 @@ async def build_post(uow: UnitOfWork, deps: Deps, workspace: WorkspaceRef, chann
             lines.append(line("• ", link, " (asked by ", asker_part(ask), ")"))
     if thanked:
         lines.append(line("Thanked this week: ", *people(thanked), ". Thank you for helping!"))
+    answered = [u for u in await uow.requests.answered(workspace, channel_id, since, now)
+                if u not in hidden]
+    if answered:  # in member id order: a thank-you, never a ranking
+        lines.append(line("🤝 When leanon asked them to look at a waiting ask, ", *people(answered),
+                          " said yes. Thank you!"))
     lines += await _asked_again(uow, workspace, channel_id, since, hidden)
     tip = content.tip(posts_sent)
     lines.append(line(f"💡 {tip.title}. ", content.tip_message(posts_sent)))

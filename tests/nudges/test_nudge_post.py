@@ -13,11 +13,15 @@ from bot.commands import (
     Person,
     ReactionAdded,
     ResolveAsk,
+    RunAskMaintenance,
+    SetHelper,
+    SetHours,
     SetNamed,
     ThankHelper,
     ThankMembers,
 )
 from bot.domain import Actor, MessageRef
+from bot.hours import parse_hours
 from bot.messages import Link, Mention, Message, MessageKind, render_line
 from tests.nudges.nudge_testing import ADMIN, WS, RecordingChat, SettableClock, leanon, utc
 
@@ -75,6 +79,30 @@ async def test_the_post_has_the_weeks_numbers_waiting_asks_and_thanked_people(
     assert {link.ref.channel_id for link in links} == {"C1"}
     # The anonymous asker is nowhere in the post.
     assert EVE.user_id not in repr(post)
+
+
+async def test_the_post_thanks_the_helpers_who_said_yes_to_a_request_without_ranking(
+        tmp_path: Path) -> None:
+    clock = SettableClock(T0)
+    chat = RecordingChat(clock)
+    async with leanon(tmp_path / "db.sqlite", clock, chat) as runtime:
+        handle = runtime.service.handle
+        for helper in (DAN, BOB, CAROL):
+            await handle(SetHours(WS, helper, parse_hours("00:00-23:59 daily UTC")))
+            await handle(SetHelper(WS, helper, True))
+        await handle(CreateAsk(WS, ALICE, "C1", "How do I get read access to the billing replica?"))
+        clock.advance(timedelta(minutes=50))
+        await handle(RunAskMaintenance())
+        requests = [m for kind, m in chat.other
+                    if kind == "tell" and isinstance(m, Message) and m.kind is MessageKind.HELP_REQUEST]
+        assert len(requests) == 3
+        await handle(OfferHelp(WS, DAN, 1))
+        await handle(OfferHelp(WS, BOB, 1))  # CAROL did not answer
+        clock.advance(timedelta(days=1))
+        await handle(NudgeNow(WS, ADMIN, "C1"))
+    lines = text_of(chat.posts_in("C1")[-1].message)
+    assert ("🤝 When leanon asked them to look at a waiting ask, @U_BOB and @U_DAN said yes. "
+            "Thank you!") in lines
 
 
 async def test_members_who_opted_out_are_not_named(tmp_path: Path) -> None:
