@@ -181,6 +181,14 @@ async def helpers(interaction: Interaction) -> None:
     await run(interaction, ListHelpers)
 
 
+@leanon.command(name="escalate",
+                description="Where asks nobody took are posted (Manage Server to change it)")
+@app_commands.describe(action="here: this channel gets them; off: nowhere; none: see where")
+async def escalate(interaction: Interaction, action: Literal["here", "off"] | None = None) -> None:
+    text = " ".join(w for w in ("escalate", action) if w)
+    await run(interaction, lambda ws, actor: parse_leanon(text, ws, actor, _channel(interaction)))
+
+
 @leanon.command(name="forget-me", description="Delete what leanon keeps about you")
 async def forget_me(interaction: Interaction) -> None:
     await run(interaction, ForgetMe)

@@ -217,3 +217,35 @@ async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_r
     assert again is not None and again.status is AskStatus.RESOLVED
     credit = [t for t in await leanon.thanks() if t.ask_id == 2]
     assert [(t.giver_id, t.receiver_id) for t in credit] == [(CAROL, BOB)]
+
+
+async def test_a_helper_is_asked_by_direct_message_and_answers_there(
+        leanon: Harness, fake: FakeDiscord) -> None:
+    [hours] = await leanon.run(slash("leanon", sub("hours", option("hours", "00:00-23:59 daily UTC")),
+                                     who=BOB))
+    assert "00:00-23:59, every day, UTC" in hours.text
+    [on] = await leanon.run(slash("leanon", sub("helper", option("action", "on")), who=BOB))
+    assert "You're a helper" in on.text
+    await leanon.run(slash("ask", option("question", QUESTION), who=ALICE))
+    card = card_of(fake)
+    leanon.runtime.service.deps.clock.offset = timedelta(minutes=50)  # type: ignore[attr-defined]
+    await leanon.runtime.service.handle(RunAskMaintenance())
+    request = next(m for m in fake.messages.values()
+                   if m.get("guild_id") is None and m["components"]
+                   and any(c["label"] == "Not now" for row in m["components"] for c in row["components"]))
+    assert QUESTION in request["embeds"][0]["description"]
+    assert [c["custom_id"] for row in request["components"] for c in row["components"]] == [
+        f"leanon_offer_help:1@{WS.workspace_id}", f"leanon_request_not_now:1@{WS.workspace_id}",
+        f"leanon_request_stop:1@{WS.workspace_id}"]
+    edited = fake.find("PATCH", f"/channels/{CHANNEL}/messages/{card['id']}")[-1]
+    assert "1 teammate was asked to look" in edited.body["embeds"][0]["description"]
+    assert BOB not in edited.body["embeds"][0]["description"]
+
+    [rest] = await leanon.run(press(request, "Not now", who=BOB))
+    assert "no more requests today" in rest.text
+    [offered] = await leanon.run(press(request, "I can help", who=BOB))
+    assert "Thank you for offering" in offered.text
+    async with leanon.runtime.store.unit_of_work() as uow:
+        assert [o.helper_id for o in await uow.asks.offers(1)] == [BOB]
+        helper = await uow.members.helper(WS, BOB)
+    assert helper is not None and helper.quiet_on is not None
