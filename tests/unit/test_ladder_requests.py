@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta
+from unittest.mock import AsyncMock
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.buttons import pressed
 from bot.commands import ChangeConfig, OfferHelp, RunAskMaintenance
 from bot.domain import Helper, LadderStep, RequestAnswer
+from bot.errors import StorageError
 from bot.hours import EVERY_DAY, WORKDAYS, WorkingHours, working_time_of_any
 from bot.messages import ActionId, Message, MessageKind
 from bot.parsing import parse_leanon
@@ -19,6 +23,7 @@ from tests.unit.fakes import (
     ADMIN,
     ASKER,
     WS,
+    FakeHelpRequestRepository,
     FixedClock,
     World,
     card,
@@ -298,3 +303,20 @@ def test_the_teams_working_time_is_the_union_of_the_helpers_hours() -> None:
     assert working_time_of_any([early, late], monday, monday + timedelta(days=1)) == timedelta(hours=11)
     assert working_time_of_any([], monday, monday + timedelta(hours=5)) == timedelta(hours=5)
     assert working_time_of_any([early], monday + timedelta(hours=8), monday) == timedelta(0)
+
+
+async def test_a_failure_before_the_commit_takes_the_step_at_the_next_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    world = world_at(TUESDAY_10_BERLIN)
+    add_helper(world, "U1")
+    ask = await open_ask(world)
+    world.clock.advance(timedelta(minutes=50))
+    failing = AsyncMock(side_effect=StorageError("the database went away"))
+    monkeypatch.setattr(FakeHelpRequestRepository, "add", failing)
+    with pytest.raises(StorageError):
+        await world.handle(RunAskMaintenance())
+    assert all_requests(world) == [] and world.store.ask(ask.id).ladder_step == LadderStep.TIPS
+    monkeypatch.undo()
+    await run_until(world, world.clock.now() + STEP)
+    assert [u for u, _ in all_requests(world)] == ["U1"]
+    assert world.store.ask(ask.id).asked_helpers == 1
