@@ -5,9 +5,9 @@ line, not in the metrics.
 One leanon runs as `leanon run` composes it (Slack HTTP mode with /metrics beside the
 Discord adapter, one database, logging configured by `configure_logging` at DEBUG as JSON
 lines) and an anonymous ask goes through its whole life on each platform: the form, offers,
-a reply in its thread, resolve, the thank buttons, a second ask's waiting follow-up, the
-weekly posts (on demand and scheduled), the asks list, App Home, stats, the leaderboard and
-an admin's export in JSON and CSV.
+a reply in its thread, resolve, the thank buttons, a second ask's waiting follow-up (and on
+Slack a helper's request to look at it), the weekly posts (on demand and scheduled), the
+asks list, App Home, stats, the leaderboard and an admin's export in JSON and CSV.
 """
 
 from __future__ import annotations
@@ -96,6 +96,12 @@ def discord_leaks(fake: RecordingDiscord, asker: str) -> list[str]:
 async def slack_life(stack: SlackStack) -> None:
     """An anonymous ask on Slack, from the form to the export."""
     harness, fake = stack.harness, stack.fake
+    # The lives begin at 06:00 (tomorrow), whatever the time of day: the Slack channel's
+    # weekly post, scheduled for 00:00 today, falls due again on the same weekday a week
+    # later in the Discord life (at 12:00), not the day after.
+    clock = clock_of(stack.runtime)
+    now = clock.now()
+    clock.offset += now.replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=1) - now
     await harness.command("/ask", "", user=ALICE)  # opens the form
     form = payload("view_submission")  # "ask anonymously" is ticked in it
     form["user"]["id"] = ALICE
@@ -114,12 +120,14 @@ async def slack_life(stack: SlackStack) -> None:
     reaction["event"]["item"].update(channel=S_CHANNEL, ts=reply)
     await harness.event(reaction)
 
+    # Carol is a helper: the second ask, waiting, reaches her as a private request.
+    await harness.command("/leanon", "hours 00:00-23:59 daily UTC", user=CAROL)
+    await harness.command("/leanon", "helper on", user=CAROL)
     second = payload("view_submission")
     second["user"]["id"] = ALICE
     second["view"].update(id="V0002ASK", hash="2")
     second["view"]["state"]["values"]["question"]["value"]["value"] = SECOND
     await harness.interactive(second)
-    clock = clock_of(stack.runtime)
     clock.offset += timedelta(hours=3)
     await stack.runtime.service.handle(RunAskMaintenance())  # the waiting ask's follow-up
     await harness.command("/leanon", "config set leaderboard on", user=ADMIN)
@@ -202,6 +210,8 @@ async def test_an_anonymous_askers_id_reaches_only_the_asker(
     assert [c.args["users"] for c in fake.find("conversations.open")].count(ALICE) >= 1
     assert any(c.args.get("channel") == dm(ALICE) for c in fake.posts())
     assert any("The person you helped thanked you" in c.text() for c in fake.posts(dm(BOB)))
+    [request] = [c for c in fake.posts(dm(CAROL)) if "Could you look at a teammate's ask?" in c.text()]
+    assert SECOND in request.text() and "Asked by someone" in request.text()
     assert len(discord_fake.uploads) == 4 and len(fake.find("file.upload")) == 4
     posts = [m for m in discord_fake.channel_messages(CHANNEL) if m["author"]["id"] == APP_ID]
     weekly_d = [m for m in posts if "It's okay to ask" in json.dumps(m)]
