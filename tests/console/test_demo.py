@@ -143,6 +143,18 @@ async def test_waiting_ask_gets_one_follow_up_when_time_passes(tmp_path: Path) -
     assert output.count("still waiting for a hand") == 1
 
 
+async def test_a_helper_is_asked_to_look_and_answers_from_the_console(tmp_path: Path) -> None:
+    output = await run_script(
+        "as bob\n/leanon hours 00:00-23:59 daily UTC\n/leanon helper on\nas carol\n"
+        "/ask How do I renew the staging certificate without downtime?\ntime +50m\n"
+        "as bob\npress m6 2\n", tmp_path)
+    request = block(output, "[m6] leanon (🔒 private to bob): Could you look at a teammate's ask?")
+    assert "How do I renew the staging certificate" in request
+    assert "[1] I can help  [2] Not now  [3] Stop asking me" in request
+    assert "1 teammate was asked to look" in block(output, "[m3 updated]")
+    assert "no more requests today" in block(output, "[m7]")
+
+
 async def test_export_writes_files_for_an_admin_only(tmp_path: Path) -> None:
     output = await run_script("bob> /leanon export\n/leanon export csv\n", tmp_path)
     assert "Only workspace admins can export" in output
