@@ -3,9 +3,12 @@ about members and threads, and the clock."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from cachetools import LRUCache
 
 from bot.commands import Person
 from bot.content import Content, load_content
@@ -72,6 +75,10 @@ class Deps:
     thanks_max_members: int = THANKED_AT_ONCE
     # The answered-before search (None: leanon offers no remembered answers).
     search: AnswerSearch | None = None
+    # The related asks of waiting asks, searched for once an hour rather than at each run
+    # of the ladder (an ask nobody suits now is tried again every 5 minutes).
+    related_asks: MutableMapping[tuple[WorkspaceRef, int], tuple[datetime, list[int]]] = field(
+        default_factory=lambda: LRUCache(10_000), compare=False)
 
     async def is_admin(self, workspace: WorkspaceRef, actor: Actor) -> bool:
         """Whether the member who acted administers the workspace: as their platform said

@@ -174,6 +174,19 @@ def likely_helpers(ask: Ask, helpers: Sequence[Helper], records: Mapping[str, He
 
 # Requests are read back this far to count each helper's requests on their own date.
 _COUNTED = timedelta(days=2)
+# An ask nobody suits now is tried again at every run: its related asks (a search) are
+# kept this long, for this many asks, rather than searched for again each time.
+RELATED_KEPT = timedelta(hours=1)
+
+
+async def _related(deps: Deps, ask: Ask, now: datetime) -> list[int]:
+    key = (ask.workspace, ask.id)
+    kept = deps.related_asks.get(key)
+    if kept is not None and timedelta(0) <= now - kept[0] < RELATED_KEPT:
+        return kept[1]
+    related = await memory.related_asks(deps, ask)
+    deps.related_asks[key] = (now, related)
+    return related
 
 
 def request_for(ask: Ask, reason: str, waited: str) -> Message:
@@ -228,7 +241,7 @@ async def send_requests(deps: Deps, workspace: WorkspaceRef, settings: Settings,
         counts = requests_today(ready, recent, now)
         if not any(available(h, ask, counts, settings.daily_requests, now) for h in ready):
             continue  # nobody could be asked now: no search, no records
-        related = await memory.related_asks(deps, ask)
+        related = await _related(deps, ask, now)
         async with deps.uow() as uow:
             records = await uow.requests.records(workspace, related, [h.user_id for h in ready])
         made = await _request(deps, ask, ready, records, settings, now)

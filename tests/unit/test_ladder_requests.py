@@ -32,6 +32,7 @@ from tests.unit.fakes import (
     open_ask,
     text_of,
 )
+from tests.unit.test_memory import Search
 
 BERLIN = WorkingHours(time(9), time(17), WORKDAYS, "Europe/Berlin")
 TUESDAY_10_BERLIN = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
@@ -320,3 +321,15 @@ async def test_a_failure_before_the_commit_takes_the_step_at_the_next_run(
     await run_until(world, world.clock.now() + STEP)
     assert [u for u, _ in all_requests(world)] == ["U1"]
     assert world.store.ask(ask.id).asked_helpers == 1
+
+
+async def test_an_ask_nobody_suits_is_searched_for_related_asks_once_an_hour() -> None:
+    search = Search()
+    world = make_world(clock=FixedClock(TUESDAY_10_BERLIN), search=search)
+    add_helper(world, "U1", topics=("payroll",))  # at work, but not for this ask
+    await open_ask(world)
+    before = len(search.asked)
+    await run_until(world, TUESDAY_10_BERLIN + timedelta(hours=2))
+    assert all_requests(world) == []
+    # tried every 5 minutes from 45 minutes on, searched at 50 minutes and an hour later
+    assert len(search.asked) - before == 2
