@@ -156,6 +156,25 @@ async def test_a_waiting_ask_gets_its_follow_up_in_the_cards_thread(
     assert "still waiting for a hand" in follow_up.text()
 
 
+async def test_a_helper_gets_a_request_by_dm_and_answers_it_there(
+        slack: Harness, fake: FakeSlack) -> None:
+    await slack.command("/leanon", "hours 00:00-23:59 daily UTC", user=BOB)
+    await slack.command("/leanon", "helper on", user=BOB)
+    await slack.command("/ask", "how do I rotate the staging keys without downtime?", user=ALICE)
+    slack.runtime.service.deps.clock.offset += timedelta(minutes=50)  # type: ignore[attr-defined]
+    await slack.runtime.service.handle(RunAskMaintenance())
+    [request] = [c for c in fake.posts(dm(BOB)) if "Could you look" in c.text()]
+    actions = [e["action_id"] for b in request.args["blocks"] if b["type"] == "actions"
+               for e in b["elements"]]
+    assert actions == [ActionId.OFFER_HELP, ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP]
+    await slack.press(ActionId.REQUEST_STOP, "1", user=BOB, channel=dm(BOB),
+                      message_ts=request.result["ts"])
+    assert any("won't ask you to look at asks any more" in t for t in slack.private(BOB))
+    async with slack.runtime.store.unit_of_work() as uow:
+        helper = await uow.members.helper(WS, BOB)
+    assert helper is not None and not helper.active
+
+
 async def test_an_admin_can_post_the_weekly_encouragement_now(slack: Harness,
                                                               fake: FakeSlack) -> None:
     await slack.command("/leanon", "nudge now", user=ALICE)
