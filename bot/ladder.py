@@ -189,14 +189,20 @@ async def _related(deps: Deps, ask: Ask, now: datetime) -> list[int]:
     return related
 
 
-def request_for(ask: Ask, reason: str, waited: str) -> Message:
-    """The private request to one helper: the ask (never an anonymous asker's name), why
-    them, and the buttons."""
+def _ask_lines(ask: Ask, waited: str, after: str) -> list[Line]:
+    """The ask as a request or an escalation shows it: its text, what was tried, who asked
+    (never an anonymous asker) how long ago, and a link to the card."""
     lines: list[Line] = [line(UserText(ask.text))]
     if ask.tried:
         lines.append(line("What they tried: ", UserText(ask.tried)))
     where: Line = (Link(ask.message, "See the ask and its thread"),) if ask.message else ()
-    lines.append(line("Asked by ", cards.asker_part(ask), f" {waited} ago; no offer yet. ", *where))
+    lines.append(line("Asked by ", cards.asker_part(ask), f" {waited} ago; {after} ", *where))
+    return lines
+
+
+def request_for(ask: Ask, reason: str, waited: str) -> Message:
+    """The private request to one helper: the ask, why them, and the buttons."""
+    lines = _ask_lines(ask, waited, "no offer yet.")
     lines.append(line(f"leanon asks you because {reason}. Only you know you were asked: the "
                       "card says how many teammates were asked, never who."))
     lines.append(line("Not now: no more requests today. Stop asking me: you stop being a "
@@ -284,12 +290,8 @@ async def _request(deps: Deps, ask: Ask, ready: list[Helper], records: Mapping[s
 
 
 def escalation_for(ask: Ask, waited: str) -> Message:
-    lines: list[Line] = [line(UserText(ask.text))]
-    if ask.tried:
-        lines.append(line("What they tried: ", UserText(ask.tried)))
-    where: Line = (Link(ask.message, "See the ask and its thread"),) if ask.message else ()
-    lines.append(line("Asked by ", cards.asker_part(ask), f" {waited} ago, and nobody has "
-                      "offered yet. ", *where))
+    """The post in the escalation channel: the ask, and I can help."""
+    lines = _ask_lines(ask, waited, "nobody has offered yet.")
     lines.append(line("Could someone here help, or point to who can? A pointer counts."))
     buttons = (Press(ActionId.OFFER_HELP, ask.id).button(line("I can help"), ButtonStyle.PRIMARY),)
     return Message(MessageKind.ESCALATION, tuple(lines), title="An ask is still waiting",
