@@ -263,7 +263,7 @@ async def simulate(asks_count: int, seed: int) -> Figures:
 
 
 def _ask_of(message: Message) -> int:
-    [offer] = [b for b in message.buttons if b.action is ActionId.OFFER_HELP]
+    [offer] = [b for b in message.buttons if b.action is ActionId.REQUEST_OFFER]
     return int(offer.value)
 
 
@@ -274,7 +274,7 @@ async def _answer(handle: Callable[[Command], Awaitable[Reply]], user: str, mess
     if not helper.hours.is_working(now):
         return
     roll = rng.random()
-    action = (ActionId.OFFER_HELP if roll < 0.6 else ActionId.REQUEST_NOT_NOW if roll < 0.75
+    action = (ActionId.REQUEST_OFFER if roll < 0.6 else ActionId.REQUEST_NOT_NOW if roll < 0.75
               else None)
     if action is None:
         return
@@ -284,7 +284,7 @@ async def _answer(handle: Callable[[Command], Awaitable[Reply]], user: str, mess
         raise RuntimeError(f"leanon's own button was not understood: {button}")
     await handle(press.command(WS, Actor(user)))
     ask = asks[_ask_of(message)]
-    if action is ActionId.OFFER_HELP and ask.offered_at is None:
+    if action is ActionId.REQUEST_OFFER and ask.offered_at is None:
         ask.offered_at = now
 
 

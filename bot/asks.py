@@ -117,6 +117,10 @@ async def _load(uow: UnitOfWork, workspace: WorkspaceRef, ask_id: int) -> Ask | 
     return await uow.asks.get(workspace, ask_id)
 
 
+NOT_ASKED = ("This button no longer works: leanon did not ask you about that ask. "
+             "Nothing was changed.")
+
+
 async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
     """Record an "I can help", update the card, tell the asker, open the thread."""
     now = deps.clock.now()
@@ -128,11 +132,13 @@ async def offer_help(cmd: OfferHelp, deps: Deps) -> Reply:
             return Reply.of(error("This ask is already resolved or closed. Thanks for offering!"))
         if ask.asker_id == cmd.actor.user_id:
             return Reply.of(error("That's your own ask. When someone helps, press Resolved."))
+        asked = await uow.requests.answer(ask.workspace, ask.id, cmd.actor.user_id,
+                                          RequestAnswer.OFFERED, now)
+        if cmd.requested and not asked:
+            return Reply.of(error(NOT_ASKED))
         if not await uow.asks.add_offer(ask.id, cmd.actor.user_id, now):
             return Reply.of(notice(line("You already offered to help with this ask. "
                                         "Say hi in its thread.")))
-        await uow.requests.answer(ask.workspace, ask.id, cmd.actor.user_id,
-                                  RequestAnswer.OFFERED, now)
         await outbox.refresh_card(uow, now, ask)
         if ask.message is not None:
             await outbox.reply(uow, now, ask.workspace, ask.message, notice(

@@ -37,9 +37,10 @@ _ANSWER_ACTIONS: dict[ActionId, type[ReuseAnswer | RejectAnswer]] = {
     ActionId.REUSE_ANSWER: ReuseAnswer, ActionId.REJECT_ANSWER: RejectAnswer}
 
 # A helper's answers to a request to look at an ask (the value: the ask's id).
-REQUEST_ACTIONS = frozenset({ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP})
+# Each acts only for a helper whom leanon asked about that ask.
+REQUEST_ACTIONS = frozenset({ActionId.REQUEST_OFFER, ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP})
 # What a direct message from leanon carries: buttons that act for the member alone.
-DIRECT_ACTIONS = frozenset({ActionId.THANK_HELPER, ActionId.OFFER_HELP}) | REQUEST_ACTIONS
+DIRECT_ACTIONS = frozenset({ActionId.THANK_HELPER}) | REQUEST_ACTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,8 @@ class Press:
             return ThankHelper(workspace, actor, self.ask_id, self.helper_id)
         if self.action in _ANSWER_ACTIONS:
             return _ANSWER_ACTIONS[self.action](workspace, actor, self.ask_id, self.answer_id)
+        if self.action is ActionId.REQUEST_OFFER:
+            return OfferHelp(workspace, actor, self.ask_id, requested=True)
         if self.action in REQUEST_ACTIONS:
             return AnswerRequest(workspace, actor, self.ask_id,
                                  stop=self.action is ActionId.REQUEST_STOP)

@@ -35,6 +35,8 @@ class OfferHelp:
     workspace: WorkspaceRef
     actor: Actor
     ask_id: int
+    # Pressed on leanon's request to look at the ask: only a helper it asked may.
+    requested: bool = False
 
 
 @dataclass(frozen=True, slots=True)

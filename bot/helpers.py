@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.admin import ADMIN_ONLY
+from bot.asks import NOT_ASKED
 from bot.commands import AnswerRequest, ListHelpers, SetEscalation, SetHelper, SetHours
 from bot.deps import Deps
 from bot.domain import Helper, RequestAnswer
@@ -101,8 +102,10 @@ async def answer_request(cmd: AnswerRequest, deps: Deps) -> Reply:
     answer = RequestAnswer.STOPPED if cmd.stop else RequestAnswer.NOT_NOW
     async with deps.uow() as uow:
         await uow.members.lock(cmd.workspace, user_id)
-        helper = await uow.members.helper(cmd.workspace, user_id) or Helper(user_id)
-        await uow.requests.answer(cmd.workspace, cmd.ask_id, user_id, answer, now)
+        helper = await uow.members.helper(cmd.workspace, user_id)
+        if helper is None or not await uow.requests.answer(cmd.workspace, cmd.ask_id, user_id,
+                                                           answer, now):
+            return Reply.of(error(NOT_ASKED))
         if cmd.stop:
             changed = dataclasses.replace(helper, active=False)
         else:

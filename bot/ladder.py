@@ -207,7 +207,7 @@ def request_for(ask: Ask, reason: str, waited: str) -> Message:
                       "card says how many teammates were asked, never who."))
     lines.append(line("Not now: no more requests today. Stop asking me: you stop being a "
                       "helper (/leanon helper on brings you back)."))
-    buttons = (Press(ActionId.OFFER_HELP, ask.id).button(line("I can help"), ButtonStyle.PRIMARY),
+    buttons = (Press(ActionId.REQUEST_OFFER, ask.id).button(line("I can help"), ButtonStyle.PRIMARY),
                Press(ActionId.REQUEST_NOT_NOW, ask.id).button(line("Not now")),
                Press(ActionId.REQUEST_STOP, ask.id).button(line("Stop asking me")))
     return Message(MessageKind.HELP_REQUEST, tuple(lines),

@@ -68,6 +68,7 @@ class ActionId(StrEnum):
     FORGET_KEEP_ASKS = "leanon_forget_keep"
     REUSE_ANSWER = "leanon_reuse_answer"  # "This solved it": value "<ask id>:<answer id>"
     REJECT_ANSWER = "leanon_reject_answer"  # "Not it": the same value
+    REQUEST_OFFER = "leanon_request_offer"  # a helper's "I can help" on a request: the ask id
     REQUEST_NOT_NOW = "leanon_request_not_now"  # a helper's "Not now": value the ask id
     REQUEST_STOP = "leanon_request_stop"  # a helper's "Stop asking me": value the ask id
 

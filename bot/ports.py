@@ -534,8 +534,8 @@ class HelpRequestRepository(Protocol):
 
     async def answer(self, workspace: WorkspaceRef, ask_id: int, helper_id: str,
                      answer: RequestAnswer, at: datetime) -> bool:
-        """Record what the helper did with their request about the ask; False when they
-        had none, or had answered it already."""
+        """Record what the helper did with their request about the ask (the first answer
+        is kept); False when leanon never asked them about it."""
         ...
 
     async def answered(self, workspace: WorkspaceRef, channel_id: str, since: datetime,

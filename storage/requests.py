@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import false, func, select, union_all, update
+from sqlalchemy import exists, false, func, select, union_all, update
 
 from bot.domain import HelpRecord, HelpRequest, RequestAnswer, WorkspaceRef
 from storage.errors import translate_errors
@@ -39,14 +39,17 @@ class SqlHelpRequestRepository(SqlRepository):
     @translate_errors
     async def answer(self, workspace: WorkspaceRef, ask_id: int, helper_id: str,
                      answer: RequestAnswer, at: datetime) -> bool:
+        theirs = (in_workspace(HelpRequestRow, workspace), HelpRequestRow.ask_id == ask_id,
+                  HelpRequestRow.helper_id == helper_id)
         statement = (
             update(HelpRequestRow)
-            .where(in_workspace(HelpRequestRow, workspace), HelpRequestRow.ask_id == ask_id,
-                   HelpRequestRow.helper_id == helper_id, HelpRequestRow.answer.is_(None))
+            .where(*theirs, HelpRequestRow.answer.is_(None))
             .values(answer=answer.value, answered_at=at)
             .execution_options(**NO_SYNC)
         )
-        return rowcount(await self._session.execute(statement)) > 0
+        if rowcount(await self._session.execute(statement)):
+            return True
+        return await self._session.scalar(select(exists().where(*theirs))) or False
 
     @translate_errors
     async def answered(self, workspace: WorkspaceRef, channel_id: str, since: datetime,

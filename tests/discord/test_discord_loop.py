@@ -235,7 +235,7 @@ async def test_a_helper_is_asked_by_direct_message_and_answers_there(
                    and any(c["label"] == "Not now" for row in m["components"] for c in row["components"]))
     assert QUESTION in request["embeds"][0]["description"]
     assert [c["custom_id"] for row in request["components"] for c in row["components"]] == [
-        f"leanon_offer_help:1@{WS.workspace_id}", f"leanon_request_not_now:1@{WS.workspace_id}",
+        f"leanon_request_offer:1@{WS.workspace_id}", f"leanon_request_not_now:1@{WS.workspace_id}",
         f"leanon_request_stop:1@{WS.workspace_id}"]
     edited = fake.find("PATCH", f"/channels/{CHANNEL}/messages/{card['id']}")[-1]
     assert "1 teammate was asked to look" in edited.body["embeds"][0]["description"]

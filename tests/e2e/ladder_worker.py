@@ -32,7 +32,7 @@ class RequestLog(RecordingChat):
                    message: Message) -> None:
         await asyncio.sleep(self.delay)  # a network round trip
         if message.kind is MessageKind.HELP_REQUEST:
-            [offer] = [b for b in message.buttons if b.action is ActionId.OFFER_HELP]
+            [offer] = [b for b in message.buttons if b.action is ActionId.REQUEST_OFFER]
             with self.out.open("a") as f:
                 f.write(f"{os.getpid()} {user_id} {offer.value}\n")
 

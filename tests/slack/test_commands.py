@@ -166,7 +166,7 @@ async def test_a_helper_gets_a_request_by_dm_and_answers_it_there(
     [request] = [c for c in fake.posts(dm(BOB)) if "Could you look" in c.text()]
     actions = [e["action_id"] for b in request.args["blocks"] if b["type"] == "actions"
                for e in b["elements"]]
-    assert actions == [ActionId.OFFER_HELP, ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP]
+    assert actions == [ActionId.REQUEST_OFFER, ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP]
     await slack.press(ActionId.REQUEST_STOP, "1", user=BOB, channel=dm(BOB),
                       message_ts=request.result["ts"])
     assert any("won't ask you to look at asks any more" in t for t in slack.private(BOB))

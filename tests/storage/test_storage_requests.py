@@ -30,7 +30,7 @@ async def test_requests_are_stored_once_read_back_and_answered_once(store: SqlSt
             first, HelpRequest(ask.id, "U-ada", T0 + minutes(1), DAY)]
         assert [r.helper_id for r in await uow.requests.since(WORKSPACE, T0 + minutes(1))] == ["U-ada"]
         assert await uow.requests.answer(WORKSPACE, ask.id, "U-kim", RequestAnswer.OFFERED, T0 + minutes(9))
-        assert not await uow.requests.answer(WORKSPACE, ask.id, "U-kim", RequestAnswer.NOT_NOW, T0)
+        assert await uow.requests.answer(WORKSPACE, ask.id, "U-kim", RequestAnswer.NOT_NOW, T0)  # kept
         assert not await uow.requests.answer(WORKSPACE, ask.id, "U-nobody", RequestAnswer.OFFERED, T0)
         await uow.commit()
     async with store.unit_of_work() as uow:

@@ -664,8 +664,9 @@ class FakeHelpRequestRepository:
                      answer: RequestAnswer, at: datetime) -> bool:
         stored = self._data.requests.get(workspace, [])
         for i, r in enumerate(stored):
-            if (r.ask_id, r.helper_id) == (ask_id, helper_id) and r.answer is None:
-                stored[i] = replace(r, answer=answer, answered_at=at)
+            if (r.ask_id, r.helper_id) == (ask_id, helper_id):
+                if r.answer is None:
+                    stored[i] = replace(r, answer=answer, answered_at=at)
                 return True
         return False
 

@@ -86,7 +86,7 @@ async def test_up_to_three_likely_helpers_are_asked_after_45_working_minutes_onc
     shown = text_of(request)
     assert "staging VPN" in shown and "you offered to help with any topic" in shown
     assert [b.action for b in request.buttons] == [
-        ActionId.OFFER_HELP, ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP]
+        ActionId.REQUEST_OFFER, ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP]
     stored = world.store.ask(ask.id)
     assert stored.ladder_step == LadderStep.REQUEST and stored.asked_helpers == 3
     shown_card = text_of(world.chat.updates_of(card(ask))[-1])
@@ -156,7 +156,7 @@ async def test_i_can_help_on_a_request_offers_and_counts_as_answering_it() -> No
     ask = await open_ask(world)
     await run_until(world, TUESDAY_10_BERLIN + timedelta(minutes=50))
     [request] = requests_to(world, "U1")
-    said = await press(world, "U1", request, ActionId.OFFER_HELP)
+    said = await press(world, "U1", request, ActionId.REQUEST_OFFER)
     assert "Thank you for offering to help" in said
     assert [o.helper_id for o in world.store.offers(ask.id)] == ["U1"]
     [stored] = world.store.data.requests[WS]
@@ -333,3 +333,22 @@ async def test_an_ask_nobody_suits_is_searched_for_related_asks_once_an_hour() -
     assert all_requests(world) == []
     # tried every 5 minutes from 45 minutes on, searched at 50 minutes and an hour later
     assert len(search.asked) - before == 2
+
+
+async def test_a_request_button_pressed_by_someone_not_asked_changes_nothing() -> None:
+    world = world_at(TUESDAY_10_BERLIN)
+    add_helper(world, "U1")
+    add_helper(world, "U2", topics=("payroll",))  # a helper, not asked about this ask
+    ask = await open_ask(world)
+    await run_until(world, TUESDAY_10_BERLIN + timedelta(minutes=50))
+    [request] = requests_to(world, "U1")
+    for action in (ActionId.REQUEST_OFFER, ActionId.REQUEST_NOT_NOW, ActionId.REQUEST_STOP):
+        for who in ("U2", "U-not-a-helper"):
+            said = await press(world, who, request, action)
+            assert "leanon did not ask you about that ask. Nothing was changed." in said
+    assert world.store.offers(ask.id) == []
+    assert world.store.data.helpers[WS]["U2"] == Helper("U2", True, ("payroll",), BERLIN)
+    assert "U-not-a-helper" not in world.store.data.helpers[WS]
+    # The card's own I can help works for anyone, as ever.
+    await world.handle(OfferHelp(WS, member("U2"), ask.id))
+    assert [o.helper_id for o in world.store.offers(ask.id)] == ["U2"]
