@@ -15,7 +15,9 @@ grow (the real search runs, as in `leanon run`).
 Printed against the targets:
 
 - asks that reached a suitable helper within one working hour (of that helper's), of those
-  that waited that long with no offer while a suitable helper could have been asked;
+  that could have: reached in time, or waited that long with no offer while a suitable
+  helper was free (an ask whose suitable helpers were all busy, resting or at their daily
+  maximum through its first working hour reaches one later, and is counted apart);
 - asks that waited an hour of a suitable, available helper's working time without anyone
   being asked (target 0), checked independently at every step: a helper of the ask's topic
   (or of any topic), at work, below the daily maximum, not resting after Not now;
@@ -320,7 +322,8 @@ class Figures:
     on_their_own: int  # got an offer before any request
     requested: int  # asks that got requests
     within: int  # of those, reached a helper within one working hour of theirs
-    could: int  # asks that got requests or waited while a suitable helper was free
+    could: int  # asks a suitable helper could have been asked about within that hour
+    later: int  # reached later: no suitable helper was free in the ask's first working hour
     missed: int  # waited an hour of a free suitable helper's time with nobody asked
     requests: int
     most_in_a_day: int
@@ -350,7 +353,8 @@ def _figures(asks: dict[int, SimAsk], helpers: list[SimHelper], misses: set[int]
     return Figures(
         asks=len(asks),
         on_their_own=sum(1 for a in asks.values() if a.offered_at and not a.requested),
-        requested=len(requested), within=within, could=len(requested | misses),
+        requested=len(requested), within=within, could=within + len(misses),
+        later=len(set(late) - misses),
         missed=len(misses), requests=sum(len(a.requested) for a in asks.values()),
         most_in_a_day=max(per_day.values(), default=0), outside_hours=outside, late=late,
         seconds=elapsed)
@@ -375,6 +379,8 @@ def main() -> None:
           f"all ({_met(f.within == f.could)}) |")
     print(f"| waited an hour of a free suitable helper's time, nobody asked | {f.missed} | "
           f"0 ({_met(f.missed == 0)}) |")
+    print(f"| reached later: no suitable helper free in the ask's first working hour | "
+          f"{f.later} | |")
     print(f"| requests sent | {f.requests} | |")
     print(f"| most requests to one helper on one day of theirs | {f.most_in_a_day} | "
           f"≤ {DAILY_MAX} ({_met(f.most_in_a_day <= DAILY_MAX)}) |")
