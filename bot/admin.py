@@ -208,6 +208,7 @@ HELP_LINES = (
     "waiting asks (never outside your hours); /leanon hours 09:00-17:30 [days] [time zone]; "
     "/leanon helpers: the roster (admins).",
     "/leanon escalate here|off: where asks nobody took are posted (admins).",
+    "/leanon insights: a private link to the insights page, trends without rankings (admins).",
     "/leanon config [set <setting> <value>]: show or (admins) change settings.",
     "/leanon nudge here [weekday] [HH:MM] [timezone]: the weekly post in this "
     "channel (default Monday 09:30); nudge off, nudge preview, nudge now (admins).",

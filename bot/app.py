@@ -34,6 +34,7 @@ from adapters.slack.auth import SingleWorkspace, WorkspaceAuth, close_shared_ses
 from adapters.slack.installs import InstalledWorkspaces
 from adapters.slack.oauth import STATE_SECONDS, oauth_flow
 from adapters.slack.server import close_socket_mode, connect_socket_mode, web_app
+from adapters.web import insights as web_insights
 from bot import answers as answers_mod
 from bot import cards as cards_mod
 from bot.config import Config
@@ -70,7 +71,8 @@ class Runtime:
 
 @asynccontextmanager
 async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics | None = None,
-                    send_in_background: bool = True) -> AsyncIterator[Runtime]:
+                    send_in_background: bool = True,
+                    insights_url: str | None = None) -> AsyncIterator[Runtime]:
     """Migrate the database, open the store and build the core; close everything after.
 
     With `metrics`, the core's commands and its calls to the platforms are counted. Without
@@ -84,7 +86,8 @@ async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics
                 timezone=config.timezone, answer_uow=store.urgent_unit_of_work,
                 note_window=timedelta(seconds=config.leanon_note_window),
                 thanks_max_members=config.leanon_thanks_max_members,
-                search=answer_search() if config.leanon_answer_search else None)
+                search=answer_search() if config.leanon_answer_search else None,
+                insights_url=insights_url)
     service = MeteredLeanon(deps, metrics) if metrics else Leanon(deps)
     inbox = Inbox(store.unit_of_work, deps.clock, busy_at=config.leanon_busy_backlog,
                   urgent_uow=store.urgent_unit_of_work)
@@ -278,7 +281,7 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
     discord = discord_settings(config) if config.has_discord else None
     slack_mode = config.slack_mode()
     metrics, readiness = Metrics(), Readiness()
-    async with bootstrap(config, metrics=metrics) as runtime:
+    async with bootstrap(config, metrics=metrics, insights_url=config.insights_url()) as runtime:
         readiness.add("database", _database_check(runtime.store))
         if discord is not None:
             readiness.add("discord", _waiting("logging in"))
@@ -288,6 +291,7 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
         else:
             application = ops_server.application()
         ops_server.install(application, readiness, metrics)
+        web_insights.install(application, runtime.service.deps)
         try:
             runner = await ops_server.serve(application, config.leanon_host, config.leanon_port)
         except BaseException:

@@ -250,6 +250,14 @@ class ExportData:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenInsights:
+    """`/leanon insights`: an admin gets a private one-time link to the insights page."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
 class ShowHelp:
     workspace: WorkspaceRef
     actor: Actor
@@ -302,7 +310,7 @@ Command = (
     CreateAsk | OfferHelp | ResolveAsk | WithdrawAsk | MarkAnswer | ReuseAnswer | RejectAnswer
     | RunAnswerIndexing | ThankHelper | ListAsks | ReactionAdded
     | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | SetHelper
-    | SetHours | ListHelpers | AnswerRequest | SetEscalation | ShowConfig
+    | SetHours | ListHelpers | AnswerRequest | SetEscalation | OpenInsights | ShowConfig
     | ChangeConfig | ForgetMe | ExportData | ShowHelp | RunAskMaintenance | SetNudge | NudgeOff
     | NudgePreview | NudgeNow | RunDueNudges
 )

@@ -77,6 +77,9 @@ class Config(BaseSettings):
     # The HTTP server (Slack HTTP mode): where it listens.
     leanon_host: str = "0.0.0.0"  # noqa: S104 - a server behind Slack's requests listens on all interfaces
     leanon_port: int = Field(default=3000, ge=0, le=65535)
+    # Where admins' browsers reach that server (the insights page's links start with it);
+    # http://localhost:<port> when not set.
+    leanon_public_url: str | None = None
 
     discord_token: SecretStr | None = None
     discord_api_url: str | None = None
@@ -185,6 +188,10 @@ class Config(BaseSettings):
     def slack_oauth(self) -> bool:
         """OAuth installs in many workspaces (SLACK_CLIENT_ID/SECRET) instead of one bot token."""
         return bool(self.slack_client_id or self.slack_client_secret)
+
+    def insights_url(self) -> str:
+        """The address the insights page's sign-in links start with."""
+        return (self.leanon_public_url or f"http://localhost:{self.leanon_port}").rstrip("/")
 
     def slack_mode(self) -> str | None:
         """`socket`, `http` (one bot token, or OAuth installs: `slack_oauth`) or None (no Slack);

@@ -50,6 +50,9 @@ class NoDirectory:
     async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
         return None
 
+    async def message_url(self, workspace: WorkspaceRef, ref: MessageRef) -> str | None:
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Deps:
@@ -73,6 +76,8 @@ class Deps:
     note_window: timedelta = timedelta(seconds=60)
     # Members one /thanks may name: more is refused (each costs member look-ups and a note).
     thanks_max_members: int = THANKED_AT_ONCE
+    # Where the insights page is served, as admins' browsers reach it (None: nowhere).
+    insights_url: str | None = None
     # The answered-before search (None: leanon offers no remembered answers).
     search: AnswerSearch | None = None
     # The related asks of waiting asks, searched for once an hour rather than at each run

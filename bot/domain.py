@@ -147,6 +147,36 @@ class HelpRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AskFacts:
+    """An ask as the insights page counts it (`asker_id` None: anonymous or forgotten)."""
+
+    id: int
+    channel_id: str
+    asker_id: str | None
+    created_at: datetime
+    first_offer_at: datetime | None
+    status: AskStatus
+    ladder_step: int
+    asked_helpers: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFacts:
+    channel_id: str
+    helper_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """Who a sign-in link or a session of the insights page is for: an admin of a workspace."""
+
+    workspace: WorkspaceRef
+    admin_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HelpOffer:
     ask_id: int
     helper_id: str

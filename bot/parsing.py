@@ -15,6 +15,7 @@ from bot.commands import (
     NudgeNow,
     NudgeOff,
     NudgePreview,
+    OpenInsights,
     SetEscalation,
     SetHelper,
     SetHours,
@@ -62,6 +63,8 @@ def parse_leanon(text: str, workspace: WorkspaceRef, actor: Actor, channel_id: s
             return SetHours(workspace, actor, parse_hours(" ".join(args)))
         except HoursError as exc:
             raise ParseError(str(exc)) from None
+    if sub == "insights":
+        return OpenInsights(workspace, actor)
     if sub == "helpers":
         return ListHelpers(workspace, actor)
     if sub == "escalate":

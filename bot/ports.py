@@ -12,6 +12,7 @@ from bot.domain import (
     Answer,
     AnswerVector,
     Ask,
+    AskFacts,
     Delivery,
     Helper,
     HelpOffer,
@@ -25,9 +26,11 @@ from bot.domain import (
     NewAsk,
     NewInboxItem,
     NewThanks,
+    OfferFacts,
     RequestAnswer,
     Schedule,
     Settings,
+    Signed,
     Suggestion,
     SuggestionOutcome,
     Thanks,
@@ -152,6 +155,10 @@ class Directory(Protocol):
     async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
         """The member's IANA time zone as their profile says (Slack); None when the platform
         does not know it (Discord, the console) or can't say now."""
+        ...
+
+    async def message_url(self, workspace: WorkspaceRef, ref: MessageRef) -> str | None:
+        """A web address that opens the message (an ask's card); None when there is none."""
         ...
 
 
@@ -550,6 +557,54 @@ class HelpRequestRepository(Protocol):
         ...
 
 
+class InsightRepository(Protocol):
+    """The insights page's one-time sign-in links and sessions, by their tokens' hashes."""
+
+    async def add_link(self, token_hash: str, signed: Signed, at: datetime) -> None: ...
+
+    async def use_link(self, token_hash: str, at: datetime) -> Signed | None:
+        """The link's admin and workspace, marking it used; None when it is unknown, used
+        already or expired."""
+        ...
+
+    async def add_session(self, token_hash: str, signed: Signed, at: datetime) -> None: ...
+
+    async def session(self, token_hash: str, at: datetime) -> Signed | None:
+        """The session's admin and workspace; None when unknown, ended or expired."""
+        ...
+
+    async def end_session(self, token_hash: str, at: datetime) -> bool: ...
+
+    async def prune(self, before: datetime) -> int:
+        """Delete the links and sessions expired before `before`; how many."""
+        ...
+
+    async def asks_opened(self, workspace: WorkspaceRef, since: datetime,
+                          until: datetime) -> list[AskFacts]:
+        """The asks opened in [since, until), with their first offer (before `until`)."""
+        ...
+
+    async def asks_resolved(self, workspace: WorkspaceRef, since: datetime,
+                            until: datetime) -> list[tuple[str, datetime]]:
+        """(channel, when) of each ask resolved in [since, until)."""
+        ...
+
+    async def first_asks(self, workspace: WorkspaceRef,
+                         asker_ids: Collection[str]) -> dict[str, datetime]:
+        """When each of these members first asked in the workspace."""
+        ...
+
+    async def offers(self, workspace: WorkspaceRef, since: datetime,
+                     until: datetime) -> list[OfferFacts]:
+        """The help offers made in [since, until) on the workspace's asks."""
+        ...
+
+    async def thanks_by_channel(self, workspace: WorkspaceRef, since: datetime,
+                                until: datetime) -> dict[str | None, int]:
+        """Active thanks given in [since, until), counted by channel."""
+        ...
+
+
 class InboxRepository(Protocol):
     """Deliveries acknowledged to a platform and not yet worked (see `bot.inbox`).
 
@@ -633,6 +688,7 @@ class UnitOfWork(Protocol):
     workspaces: WorkspaceRepository
     members: MemberRepository
     requests: HelpRequestRepository
+    insights: InsightRepository
     inbox: InboxRepository
     commits: int  # how many times `commit()` succeeded
 

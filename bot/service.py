@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot import admin, asks, delivery, helpers, memory, nudges, ports, stats, thanks
+from bot import admin, asks, delivery, helpers, insights, memory, nudges, ports, stats, thanks
 from bot.commands import (
     AnswerRequest,
     ChangeConfig,
@@ -23,6 +23,7 @@ from bot.commands import (
     NudgeOff,
     NudgePreview,
     OfferHelp,
+    OpenInsights,
     ReactionAdded,
     ReactionRemoved,
     RejectAnswer,
@@ -83,6 +84,7 @@ HANDLERS: dict[type, Handler] = {
     ForgetMe: admin.forget_me,
     ExportData: admin.export_data,
     ShowHelp: admin.show_help,
+    OpenInsights: insights.open_insights,
     SetNudge: nudges.set_nudge,
     NudgeOff: nudges.nudge_off,
     NudgePreview: nudges.nudge_preview,
@@ -244,3 +246,6 @@ class ChatRouter:
 
     async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
         return await self._directory(workspace).time_zone(workspace, user_id)
+
+    async def message_url(self, workspace: WorkspaceRef, ref: MessageRef) -> str | None:
+        return await self._directory(workspace).message_url(workspace, ref)

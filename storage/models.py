@@ -140,6 +140,9 @@ class AskRow(WorkspaceScoped, Base):
         Index(None, "platform", "workspace_id", "channel_id", "created_at"),
         # ... and asks resolved in it.
         Index(None, "platform", "workspace_id", "channel_id", "status", "closed_at"),
+        # The workspace's asks opened, and resolved, in a window (the insights page).
+        Index(None, "platform", "workspace_id", "created_at"),
+        Index(None, "platform", "workspace_id", "status", "closed_at"),
         # One ask per platform delivery, however often the delivery is worked.
         Index(None, "platform", "workspace_id", "request_key", unique=True),
         CheckConstraint(_one_of("status", AskStatus), name="status"),
@@ -201,6 +204,32 @@ class HelpRequestRow(WorkspaceScoped, Base):
     """The helper's own date when asked: their daily maximum counts these."""
     answer: Mapped[str | None] = mapped_column(String(16))
     answered_at: Mapped[datetime | None]
+
+
+class _Token:
+    """A one-time link or a session of the insights page, by its token's SHA-256."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True, sort_order=-20)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class InsightLinkRow(_Token, WorkspaceScoped, Base):
+    """A sign-in link of the insights page: for 10 minutes, for one use."""
+
+    __tablename__ = "insight_links"
+
+    used_at: Mapped[datetime | None]
+
+
+class InsightSessionRow(_Token, WorkspaceScoped, Base):
+    """A signed-in admin's session of the insights page."""
+
+    __tablename__ = "insight_sessions"
+
+    ended_at: Mapped[datetime | None]
 
 
 # The full-text search of answers (migration 0008), not in the models: on SQLite an FTS5
@@ -274,6 +303,8 @@ class ThanksRow(WorkspaceScoped, Base):
         Index(None, "platform", "workspace_id", "receiver_id", "created_at"),
         Index(None, "platform", "workspace_id", "giver_id", "created_at"),
         Index(None, "ask_id"),
+        # The workspace's thanks in a window (the insights page), read from the index only.
+        Index("ix_thanks_workspace_window", "platform", "workspace_id", "created_at", "retracted_at"),
         # A channel's thanks in a window; covering, so counting them reads the index only.
         Index(
             "ix_thanks_channel_window",

@@ -14,6 +14,7 @@ from bot.ports import (
     DeliveryRepository,
     HelpRequestRepository,
     InboxRepository,
+    InsightRepository,
     MemberRepository,
     ScheduleRepository,
     StatsRepository,
@@ -28,6 +29,7 @@ from storage.deliveries import SqlDeliveryRepository
 from storage.engine import create_engine
 from storage.errors import DATABASE_ERRORS, storage_error
 from storage.inbox import SqlInboxRepository
+from storage.insights import SqlInsightRepository
 from storage.requests import SqlHelpRequestRepository
 from storage.schedules import SqlScheduleRepository
 from storage.stats import SqlStatsRepository
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
     workspaces: WorkspaceRepository
     members: MemberRepository
     requests: HelpRequestRepository
+    insights: InsightRepository
     inbox: InboxRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str,
@@ -77,6 +80,7 @@ class SqlUnitOfWork:
         self.workspaces = SqlWorkspaceRepository(self._session, dialect)
         self.members = SqlMemberRepository(self._session, dialect)
         self.requests = SqlHelpRequestRepository(self._session, dialect)
+        self.insights = SqlInsightRepository(self._session, dialect)
         self.inbox = SqlInboxRepository(self._session, dialect)
 
     async def __aenter__(self) -> Self:

@@ -160,3 +160,6 @@ class ConsoleDirectory:
 
     async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
         return None  # members say theirs (/leanon hours … Europe/Berlin)
+
+    async def message_url(self, workspace: WorkspaceRef, ref: MessageRef) -> str | None:
+        return None  # the console's messages live in the terminal

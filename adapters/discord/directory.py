@@ -8,6 +8,7 @@ import logging
 
 import discord
 
+from adapters.discord.render import message_url
 from bot.domain import MessageRef, WorkspaceRef
 from bot.errors import ChatError
 
@@ -74,6 +75,9 @@ class DiscordDirectory:
 
     async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:
         return None  # Discord does not share a member's time zone: they say it
+
+    async def message_url(self, workspace: WorkspaceRef, ref: MessageRef) -> str | None:
+        return message_url(workspace.workspace_id, ref)
 
     async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
         """A channel (or a thread's channel) that the server's @everyone can't view; True

@@ -27,6 +27,7 @@ from bot.commands import (
     ListAsks,
     ListHelpers,
     MarkAnswer,
+    OpenInsights,
     Person,
     SetNamed,
     ShowConfig,
@@ -187,6 +188,11 @@ async def helpers(interaction: Interaction) -> None:
 async def escalate(interaction: Interaction, action: Literal["here", "off"] | None = None) -> None:
     text = " ".join(w for w in ("escalate", action) if w)
     await run(interaction, lambda ws, actor: parse_leanon(text, ws, actor, _channel(interaction)))
+
+
+@leanon.command(name="insights", description="A private link to this server's insights page (Manage Server)")
+async def insights(interaction: Interaction) -> None:
+    await run(interaction, OpenInsights)
 
 
 @leanon.command(name="forget-me", description="Delete what leanon keeps about you")

@@ -11,6 +11,7 @@ from cachetools import LRUCache, TTLCache
 from adapters.slack.auth import WorkspaceAuth
 from adapters.slack.failures import call
 from adapters.slack.members import Members
+from adapters.slack.render import message_url
 from bot.domain import MessageRef, WorkspaceRef
 from bot.errors import ChatError, StorageError
 
@@ -62,6 +63,11 @@ class SlackDirectory:
         """The time zone of the member's Slack profile (users.info `tz`)."""
         info = await self._members.info(workspace, user_id)
         return info.time_zone if info is not None else None
+
+    async def message_url(self, workspace: WorkspaceRef, ref: MessageRef) -> str | None:
+        """The message's permalink, made from the workspace's address (auth.test's url)."""
+        team_url = await self._auth.team_url(workspace)
+        return message_url(team_url, ref) if team_url else None
 
     async def thread_of(self, workspace: WorkspaceRef, ref: MessageRef) -> MessageRef | None:
         """The thread's parent when the message is a thread reply, else None."""

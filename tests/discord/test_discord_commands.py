@@ -49,4 +49,5 @@ def test_the_product_commands_are_all_there() -> None:
     assert {"ask", "thanks", THANK_AUTHOR, MARK_ANSWER, "leanon help", "leanon stats", "leanon asks",
             "leanon leaderboard", "leanon named", "leanon forget-me", "leanon export",
             "leanon nudge", "leanon config show", "leanon config set", "leanon helper",
-            "leanon hours", "leanon helpers", "leanon withdraw", "leanon escalate"} <= names
+            "leanon hours", "leanon helpers", "leanon withdraw", "leanon escalate",
+            "leanon insights"} <= names

@@ -130,7 +130,8 @@ async def test_commands_are_synced_on_start(leanon: Harness, fake: FakeDiscord) 
     leanon_command = next(c for c in synced.body if c["name"] == "leanon")
     subcommands = sorted(o["name"] for o in leanon_command["options"])
     assert subcommands == sorted(["help", "stats", "asks", "withdraw", "leaderboard", "named", "helper",
-                                  "hours", "helpers", "escalate", "forget-me", "export", "nudge", "config"])
+                                  "hours", "helpers", "escalate", "insights", "forget-me", "export",
+                                  "nudge", "config"])
     assert json.dumps(synced.body).count('"contexts": [0]') == 5  # servers only
 
 

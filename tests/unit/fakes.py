@@ -24,6 +24,7 @@ from bot.domain import (
     Answer,
     AnswerVector,
     Ask,
+    AskFacts,
     AskStatus,
     Helper,
     HelpOffer,
@@ -37,9 +38,11 @@ from bot.domain import (
     NewAsk,
     NewInboxItem,
     NewThanks,
+    OfferFacts,
     Platform,
     RequestAnswer,
     Settings,
+    Signed,
     Suggestion,
     SuggestionMode,
     SuggestionOutcome,
@@ -57,6 +60,7 @@ from bot.ports import (
     Clock,
     HelpRequestRepository,
     InboxRepository,
+    InsightRepository,
     MemberRepository,
     StatsRepository,
     ThanksRepository,
@@ -154,6 +158,9 @@ class StoreData:
     forgotten: list[tuple[WorkspaceRef, str]] = field(default_factory=list)
     helpers: dict[WorkspaceRef, dict[str, Helper]] = field(default_factory=dict)
     requests: dict[WorkspaceRef, list[HelpRequest]] = field(default_factory=dict)
+    # token hash -> (who, used or ended at)
+    insight_links: dict[str, tuple[Signed, datetime | None]] = field(default_factory=dict)
+    insight_sessions: dict[str, tuple[Signed, datetime | None]] = field(default_factory=dict)
     inbox: dict[int, FakeInboxRow] = field(default_factory=dict)
 
 
@@ -646,6 +653,88 @@ class FakeMemberRepository:
         self.locked.append((workspace, user_id))
 
 
+class FakeInsightRepository:
+    def __init__(self, data: StoreData) -> None:
+        self._data = data
+
+    async def add_link(self, token_hash: str, signed: Signed, at: datetime) -> None:
+        self._data.insight_links[token_hash] = (signed, None)
+
+    async def use_link(self, token_hash: str, at: datetime) -> Signed | None:
+        signed, used = self._data.insight_links.get(token_hash, (None, None))
+        if signed is None or used is not None or signed.expires_at <= at:
+            return None
+        self._data.insight_links[token_hash] = (signed, at)
+        return signed
+
+    async def add_session(self, token_hash: str, signed: Signed, at: datetime) -> None:
+        self._data.insight_sessions[token_hash] = (signed, None)
+
+    async def session(self, token_hash: str, at: datetime) -> Signed | None:
+        signed, ended = self._data.insight_sessions.get(token_hash, (None, None))
+        return signed if signed is not None and ended is None and signed.expires_at > at else None
+
+    async def end_session(self, token_hash: str, at: datetime) -> bool:
+        signed, ended = self._data.insight_sessions.get(token_hash, (None, None))
+        if signed is None or ended is not None:
+            return False
+        self._data.insight_sessions[token_hash] = (signed, at)
+        return True
+
+    def _asks(self, workspace: WorkspaceRef) -> list[Ask]:
+        return sorted((a for a in self._data.asks.values() if a.workspace == workspace),
+                      key=lambda a: (a.created_at, a.id))
+
+    async def asks_opened(self, workspace: WorkspaceRef, since: datetime,
+                          until: datetime) -> list[AskFacts]:
+        found = []
+        for a in self._asks(workspace):
+            if since <= a.created_at < until:
+                offers = [o.created_at for o in self._data.offers
+                          if o.ask_id == a.id and o.created_at < until]
+                found.append(AskFacts(a.id, a.channel_id, None if a.anonymous else a.asker_id,
+                                      a.created_at, min(offers, default=None), a.status,
+                                      a.ladder_step, a.asked_helpers))
+        return found
+
+    async def asks_resolved(self, workspace: WorkspaceRef, since: datetime,
+                            until: datetime) -> list[tuple[str, datetime]]:
+        return [(a.channel_id, a.closed_at) for a in self._asks(workspace)
+                if a.status is AskStatus.RESOLVED and a.closed_at is not None
+                and since <= a.closed_at < until]
+
+    async def first_asks(self, workspace: WorkspaceRef,
+                         asker_ids: Collection[str]) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for a in self._asks(workspace):
+            if a.asker_id in asker_ids and a.asker_id not in found:
+                found[a.asker_id] = a.created_at
+        return found
+
+    async def offers(self, workspace: WorkspaceRef, since: datetime,
+                     until: datetime) -> list[OfferFacts]:
+        asks = {a.id: a for a in self._asks(workspace)}
+        return [OfferFacts(asks[o.ask_id].channel_id, o.helper_id, o.created_at)
+                for o in self._data.offers if o.ask_id in asks and since <= o.created_at < until]
+
+    async def thanks_by_channel(self, workspace: WorkspaceRef, since: datetime,
+                                until: datetime) -> dict[str | None, int]:
+        counts: dict[str | None, int] = {}
+        for stored in self._data.thanks.values():
+            t = stored.thanks
+            if t.workspace == workspace and t.retracted_at is None and since <= t.created_at < until:
+                counts[t.channel_id] = counts.get(t.channel_id, 0) + 1
+        return counts
+
+    async def prune(self, before: datetime) -> int:
+        gone = 0
+        for table in (self._data.insight_links, self._data.insight_sessions):
+            for key in [k for k, (s, _) in table.items() if s.expires_at < before]:
+                del table[key]
+                gone += 1
+        return gone
+
+
 class FakeHelpRequestRepository:
     def __init__(self, data: StoreData) -> None:
         self._data = data
@@ -806,6 +895,7 @@ class FakeUnitOfWork:
     workspaces: WorkspaceRepository
     members: MemberRepository
     requests: HelpRequestRepository
+    insights: InsightRepository
     inbox: InboxRepository
 
     def __init__(self, store: FakeStore) -> None:
@@ -824,6 +914,7 @@ class FakeUnitOfWork:
         self.workspaces = FakeWorkspaceRepository(data)
         self.members = FakeMemberRepository(data)
         self.requests = FakeHelpRequestRepository(data)
+        self.insights = FakeInsightRepository(data)
         self.inbox = FakeInboxRepository(self.store, data)
 
     async def __aenter__(self) -> Self:
@@ -984,6 +1075,9 @@ class FakeChat:
         self.asked.append(("time_zone", user_id))
         return self.zones.get(user_id)
 
+    async def message_url(self, workspace: WorkspaceRef, ref: MessageRef) -> str | None:
+        return f"https://chat.example/{ref.channel_id}/{ref.message_id}"
+
     # Views for assertions.
 
     def public_messages(self) -> list[Message]:
@@ -1079,13 +1173,13 @@ class World:
 
 def make_world(store: FakeStore | None = None, chat: FakeChat | None = None,
                clock: FixedClock | None = None, timezone: str = "UTC",
-               search: AnswerSearch | None = None) -> World:
+               search: AnswerSearch | None = None, insights_url: str | None = None) -> World:
     """Build `bot.service.Leanon(Deps(...))` over fresh (or the given) fakes."""
     store = store or FakeStore()
     chat = chat or FakeChat()
     clock = clock or FixedClock()
     deps = Deps(uow=store.uow, chat=chat, directory=chat, clock=clock, timezone=ZoneInfo(timezone),
-                search=search)
+                search=search, insights_url=insights_url)
     return World(store, chat, clock, deps, Leanon(deps))
 
 

@@ -15,6 +15,7 @@ from bot.commands import (
     CreateAsk,
     ForgetMe,
     ListHelpers,
+    OpenInsights,
     Person,
     ReactionAdded,
     RejectAnswer,
@@ -58,6 +59,7 @@ EXAMPLES: list[Command] = [
     AnswerRequest(WS, member("U1"), 12, stop=True),
     SetEscalation(WS, member("U1"), "C1", "here"),
     SetEscalation(WS, member("U1"), "C1"),
+    OpenInsights(WS, member("U1")),
 ]
 
 
@@ -67,7 +69,7 @@ def test_a_command_comes_back_equal_through_json(cmd: Command) -> None:
 
 
 def test_every_command_is_known() -> None:
-    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 32
+    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 33
 
 
 @pytest.mark.parametrize("data", [

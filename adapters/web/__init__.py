@@ -1,0 +1,1 @@
+"""The insights page on leanon's own HTTP server (docs/insights.md)."""
