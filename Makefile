@@ -16,6 +16,7 @@ bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:
 	$(BENCH) benchmarks/hostile_input.py
 	$(BENCH) benchmarks/answers/search.py
 	$(BENCH) benchmarks/help_arrives.py
+	$(BENCH) benchmarks/insights_at_scale.py
 
 bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/stats_at_scale.py --scale 0.02 --runs 50
@@ -28,6 +29,7 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/hostile_input.py --repeat 1
 	$(BENCH) benchmarks/answers/search.py --answers 1000
 	$(BENCH) benchmarks/help_arrives.py --asks 50
+	$(BENCH) benchmarks/insights_at_scale.py --scale 0.05 --runs 5
 
 adapter:  ## train the answered-before model's adapter (PyTorch, in .venv-train; some 30 minutes), then run `make gate`
 	test -x .venv-train/bin/python || python3 -m venv .venv-train
