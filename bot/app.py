@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -136,18 +137,49 @@ async def export_answers_file(config: Config, workspace: WorkspaceRef, name: str
 
 
 async def run_console_workspace(config: Config, stream: TextIO = sys.stdin,
-                                out: TextIO = sys.stdout, export_dir: Path | None = None) -> None:
-    """The console workspace on the configured database."""
+                                out: TextIO = sys.stdout, export_dir: Path | None = None,
+                                serve_insights: bool = True) -> None:
+    """The console workspace on the configured database, with the insights page served on
+    127.0.0.1:LEANON_PORT when that port is free (`serve_insights`)."""
     clock = ConsoleClock()
+    listening = _console_socket(config) if serve_insights else None
+    url = f"http://127.0.0.1:{listening.getsockname()[1]}" if listening else None
     # What the console's commands say is shown in turn, after each command.
-    async with bootstrap(config, clock, send_in_background=False) as runtime:
+    async with bootstrap(config, clock, send_in_background=False, insights_url=url) as runtime:
         chat = ConsoleChat(out=out)
         workspace = ConsoleWorkspace(service=runtime.service, chat=chat, clock=clock, out=out,
                                      admins=config.console_admins,
                                      export_dir=export_dir or Path.cwd())
         runtime.router.register(Platform.CONSOLE, chat, workspace.directory)
         await _resume_console(runtime, workspace)
-        await run_console(workspace, stream)
+        serving = None
+        if listening is not None:
+            application = ops_server.application()
+            web_insights.install(application, runtime.service.deps)
+            serving = ops_server.runner(application)
+            await serving.setup()
+            await web.SockSite(serving, listening).start()
+        try:
+            await run_console(workspace, stream)
+        finally:
+            if serving is not None:
+                await serving.cleanup()
+
+
+def _console_socket(config: Config) -> socket.socket | None:
+    """A socket on 127.0.0.1:LEANON_PORT for the console's insights page; None (and a log
+    line) when the port is taken: the console works without the page."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(("127.0.0.1", config.leanon_port))
+    except OSError as exc:
+        listening.close()
+        log.warning("the insights page is off in this console: 127.0.0.1:%d is taken (%s)",
+                    config.leanon_port, exc.strerror)
+        return None
+    listening.listen(64)
+    return listening
 
 
 _CONSOLE_ID = re.compile(r"m([0-9]{1,9})")

@@ -14,6 +14,7 @@ from bot.app import run_console_workspace
 from bot.config import Config
 from bot.domain import Answer, Platform, WorkspaceRef
 from storage import SqlStore, create_engine
+from tests.ops.leanon_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "docs" / "console-demo.txt"
@@ -22,7 +23,8 @@ DEMO = ROOT / "docs" / "console-demo.txt"
 async def run_script(script: str, tmp_path: Path) -> str:
     config = Config(database_url=f"sqlite:///{tmp_path / 'console.db'}")
     out = io.StringIO()
-    await run_console_workspace(config, io.StringIO(script), out, export_dir=tmp_path)
+    await run_console_workspace(config, io.StringIO(script), out, export_dir=tmp_path,
+                                serve_insights=False)
     return out.getvalue()
 
 
@@ -153,6 +155,18 @@ async def test_a_helper_is_asked_to_look_and_answers_from_the_console(tmp_path: 
     assert "[1] I can help  [2] Not now  [3] Stop asking me" in request
     assert "1 teammate was asked to look" in block(output, "[m3 updated]")
     assert "no more requests today" in block(output, "[m7]")
+
+
+async def test_the_console_serves_the_insights_page_and_an_admin_gets_a_link(
+        tmp_path: Path) -> None:
+    port = free_port()
+    config = Config(database_url=f"sqlite:///{tmp_path / 'console.db'}", leanon_port=port)
+    out = io.StringIO()
+    script = "as bob\n/leanon insights\nas alice\n/leanon insights\n"
+    await run_console_workspace(config, io.StringIO(script), out, export_dir=tmp_path)
+    output = out.getvalue()
+    assert "Only workspace admins can open the insights page" in output
+    assert f"http://127.0.0.1:{port}/insights/login/" in block(output, "[m2] leanon (🔒 private to alice)")
 
 
 async def test_export_writes_files_for_an_admin_only(tmp_path: Path) -> None:
