@@ -248,7 +248,7 @@ def render(numbers: Insights) -> str:
         for c in numbers.channels)
     waiting = "".join(
         ("<li>" + (f'<a href="{escape(a.url)}" rel="noreferrer">{escape(a.text)}</a>'
-                   if a.url else escape(a.text))
+                   if a.url and a.url.startswith(("https://", "http://")) else escape(a.text))
          + f' <span class="meta">#{a.id} · {escape(a.channel_id)} · waiting '
            f'{_waited(a.waited)}</span></li>')
         for a in numbers.waiting) or "<li>No open asks right now.</li>"
