@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import memory
 from bot.admin import ADMIN_ONLY
 from bot.commands import OpenInsights
 from bot.deps import Deps
@@ -161,6 +162,8 @@ class Insights:
     waiting: list[WaitingAsk]
     recurring: list[str]  # questions suggested again and again with nothing noted as solving them
     ladder: Ladder
+    # Fewer than `FEWEST` people asked or helped in the selection: no weekly numbers at all.
+    withheld: bool = False
 
 
 def _median(values: list[timedelta]) -> timedelta | None:
@@ -254,16 +257,24 @@ async def insights(deps: Deps, workspace: WorkspaceRef, weeks_count: int = DEFAU
     recurring = Counter(s.answer_id for s in shown if here(ask_channel.get(s.ask_id))
                         and (a := noted.get(s.answer_id)) is not None and not a.note)
     requested = [a for a in opened if a.ladder_step >= LadderStep.REQUEST and a.asked_helpers]
+    people = {a.asker_id for a in opened if a.asker_id} | {o.helper_id for o in offers}
+    withheld = len(people) < FEWEST
+    if withheld:
+        weeks, requested = [], []
+    shown_asks = [a for a in waiting
+                  if not await memory.channel_is_private(deps, workspace, a.channel_id)]
     return Insights(
         workspace=workspace, weeks_count=weeks_count, channel=channel, since=since, until=now,
         weeks=weeks, channels=channels, all_channels=all_channels,
         waiting=[WaitingAsk(a.id, a.channel_id, preview(a.text, 120), now - a.created_at,
-                            await _url(deps, a)) for a in waiting],
+                            await _url(deps, a)) for a in shown_asks],
         recurring=[preview(noted[answer_id].question, 100)
                    for answer_id, count in recurring.most_common(RECURRING_SHOWN) if count > 1],
         ladder=Ladder(requested=len(requested),
                       offered_after=sum(1 for a in requested if a.first_offer_at is not None),
-                      escalated=sum(1 for a in opened if a.ladder_step >= LadderStep.ESCALATION)))
+                      escalated=0 if withheld else sum(
+                          1 for a in opened if a.ladder_step >= LadderStep.ESCALATION)),
+        withheld=withheld)
 
 
 async def _url(deps: Deps, ask: Ask) -> str | None:

@@ -255,6 +255,10 @@ def render(numbers: Insights) -> str:
     recurring = "".join(f"<li>{escape(q)}</li>" for q in numbers.recurring) or (
         "<li>None: every answer suggested more than once has a note on what solved it.</li>")
     ladder = numbers.ladder
+    charts_or_withheld = (
+        f'<p class="withheld">{FEWER.capitalize()} people asked or helped here in this period, '
+        "so its numbers are not shown.</p>" if numbers.withheld
+        else f'<section class="charts">{"".join(charts)}</section>')
     where = "all channels" if numbers.channel is None else escape(numbers.channel)
     return f"""
 <header><h1>leanon insights</h1>
@@ -267,7 +271,7 @@ def render(numbers: Insights) -> str:
 <label>Period <select name="weeks">{options}</select></label>
 <label>Channel <select name="channel">{channel_options}</select></label>
 <button type="submit">Show</button></form>
-<section class="charts">{"".join(charts)}</section>
+{charts_or_withheld}
 <section><h2>Help arrives: the escalation ladder</h2>
 <table>
 <tr><th>asks whose helpers were asked to look</th>

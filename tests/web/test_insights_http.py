@@ -85,11 +85,11 @@ async def test_the_csv_has_the_numbers_the_page_shows(tmp_path: Path) -> None:
             assert data.headers["Content-Disposition"].startswith("attachment;")
             rows = list(csv.reader(io.StringIO(await data.text())))
         assert rows[0] == ["week starting", "asks opened", "asks resolved"]
-        assert len(rows) == 5 and rows[-1][1:] == ["8", "4"]  # 6 in C-help, 2 in C-tiny
+        assert len(rows) == 5 and rows[-1][1:] == ["9", "4"]  # 6 in C-help, 2 in C-tiny, 1 more
         assert rows[-3][1:] == ["5", "0"]  # three weeks ago
         async with http.get(f"{site.base}/insights/data/first-time.csv?weeks=4") as data:
             first_time = list(csv.reader(io.StringIO(await data.text())))
-        assert first_time[-1][1] == "7"  # the anonymous asker counts only in totals
+        assert first_time[-1][1] == "8"  # the anonymous asker counts only in totals
         assert first_time[-2][1] == "fewer than 5"
         async with http.get(f"{site.base}/insights/data/channels.csv") as data:
             channels = {r[0]: r[1:] for r in csv.reader(io.StringIO(await data.text()))}
@@ -98,6 +98,13 @@ async def test_the_csv_has_the_numbers_the_page_shows(tmp_path: Path) -> None:
         async with http.get(f"{site.base}/insights/data/waiting.csv") as data:
             waiting = list(csv.reader(io.StringIO(await data.text())))
         assert [r[1] for r in waiting[1:]].count("C-tiny") == 2
+        assert "C-secret" not in {r[1] for r in waiting[1:]}  # a private channel's asks stay there
+        async with http.get(f"{site.base}/insights?channel=C-tiny") as tiny:
+            page = await tiny.text()
+        assert "Fewer than 5 people asked or helped here" in page and "<svg" not in page
+        async with http.get(f"{site.base}/insights/data/asks.csv?channel=C-tiny") as data:
+            assert list(csv.reader(io.StringIO(await data.text()))) == [
+                ["week starting", "asks opened", "asks resolved"]]
         assert all(r[3].startswith("https://example.slack.com/archives/") for r in waiting[1:])
         async with http.get(f"{site.base}/insights/data/nothing.csv") as missing:
             assert missing.status == 404

@@ -35,6 +35,9 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 class LinkedDirectory(NoDirectory):
     """Knows nothing, but where a message is on the web."""
 
+    async def is_private(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        return channel_id == "C-secret"
+
     async def message_url(self, workspace: WorkspaceRef, ref: MessageRef) -> str | None:
         return f"https://example.slack.com/archives/{ref.channel_id}/p{ref.message_id.replace('.', '')}"
 
@@ -55,7 +58,7 @@ class Served:
 async def seed(runtime: Runtime, clock: SettableClock) -> None:
     """This week in T1: 6 asks in #C-help by 6 members (one anonymous), each offered on by a
     different helper after 30 minutes, 4 resolved, 3 thanks; 2 asks in #C-tiny by 2
-    members, still open. Three weeks ago: 5 asks in #C-help. T2 has one ask."""
+    members and 1 in the private #C-secret, still open. Three weeks ago: 5 asks in #C-help. T2 has one ask."""
     handle = runtime.service.handle
     clock.set(NOW - timedelta(days=20))
     for n in range(5):
@@ -76,6 +79,7 @@ async def seed(runtime: Runtime, clock: SettableClock) -> None:
                                   "for the help"))
     await handle(CreateAsk(WS, Actor("U_TINY0"), "C-tiny", "Where is the tiny channel's wiki?"))
     await handle(CreateAsk(WS, Actor("U_TINY1"), "C-tiny", "Who owns the tiny channel?"))
+    await handle(CreateAsk(WS, Actor("U_SECRET"), "C-secret", "A question in a private channel?"))
     await handle(CreateAsk(OTHER, Actor("U_ELSE"), "C-else", "A question in another workspace?"))
     clock.set(NOW)
 
