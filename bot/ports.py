@@ -596,7 +596,8 @@ class InsightRepository(Protocol):
 
     async def offers(self, workspace: WorkspaceRef, since: datetime,
                      until: datetime) -> list[OfferFacts]:
-        """The help offers made in [since, until) on the workspace's asks."""
+        """The help offers made before `until` on the workspace's asks opened in
+        [since, until)."""
         ...
 
     async def thanks_by_channel(self, workspace: WorkspaceRef, since: datetime,

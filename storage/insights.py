@@ -24,20 +24,26 @@ class _Facts(SqlRepository):
     @translate_errors
     async def asks_opened(self, workspace: WorkspaceRef, since: datetime,
                           until: datetime) -> list[AskFacts]:
-        first_offer = (
-            select(func.min(HelpOfferRow.created_at))
-            .where(HelpOfferRow.ask_id == AskRow.id, HelpOfferRow.created_at < until)
-            .scalar_subquery()
+        opened = (in_workspace(AskRow, workspace), AskRow.created_at >= since,
+                  AskRow.created_at < until)
+        # The first offers of the window's asks, grouped from the asks' side: the window's
+        # asks by the (workspace, created_at) index, each one's offers by (ask_id, created_at).
+        firsts = (
+            select(HelpOfferRow.ask_id, func.min(HelpOfferRow.created_at))
+            .join(AskRow, AskRow.id == HelpOfferRow.ask_id)
+            .where(*opened, HelpOfferRow.created_at < until)
+            .group_by(HelpOfferRow.ask_id)
         )
+        first = dict((await self._session.execute(firsts)).tuples().all())
         asker = case((AskRow.anonymous, None), else_=AskRow.asker_id)
         query = (
-            select(AskRow.id, AskRow.channel_id, asker, AskRow.created_at, first_offer,
-                   AskRow.status, AskRow.ladder_step, AskRow.asked_helpers)
-            .where(in_workspace(AskRow, workspace), AskRow.created_at >= since,
-                   AskRow.created_at < until)
+            select(AskRow.id, AskRow.channel_id, asker, AskRow.created_at, AskRow.status,
+                   AskRow.ladder_step, AskRow.asked_helpers)
+            .where(*opened)
             .order_by(AskRow.created_at, AskRow.id)
         )
-        return [AskFacts(row[0], row[1], row[2], row[3], row[4], AskStatus(row[5]), row[6], row[7])
+        return [AskFacts(row[0], row[1], row[2], row[3], first.get(row[0]), AskStatus(row[4]),
+                         row[5], row[6])
                 for row in (await self._session.execute(query)).all()]
 
     @translate_errors
@@ -69,8 +75,8 @@ class _Facts(SqlRepository):
         query = (
             select(AskRow.channel_id, HelpOfferRow.helper_id, HelpOfferRow.created_at)
             .join(AskRow, AskRow.id == HelpOfferRow.ask_id)
-            .where(in_workspace(AskRow, workspace), HelpOfferRow.created_at >= since,
-                   HelpOfferRow.created_at < until)
+            .where(in_workspace(AskRow, workspace), AskRow.created_at >= since,
+                   AskRow.created_at < until, HelpOfferRow.created_at < until)
         )
         return [OfferFacts(*row) for row in (await self._session.execute(query)).all()]
 

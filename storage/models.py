@@ -304,7 +304,8 @@ class ThanksRow(WorkspaceScoped, Base):
         Index(None, "platform", "workspace_id", "giver_id", "created_at"),
         Index(None, "ask_id"),
         # The workspace's thanks in a window (the insights page), read from the index only.
-        Index("ix_thanks_workspace_window", "platform", "workspace_id", "created_at", "retracted_at"),
+        Index("ix_thanks_workspace_window",
+              *("platform", "workspace_id", "created_at", "retracted_at", "message_channel_id")),
         # A channel's thanks in a window; covering, so counting them reads the index only.
         Index(
             "ix_thanks_channel_window",

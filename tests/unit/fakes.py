@@ -713,9 +713,9 @@ class FakeInsightRepository:
 
     async def offers(self, workspace: WorkspaceRef, since: datetime,
                      until: datetime) -> list[OfferFacts]:
-        asks = {a.id: a for a in self._asks(workspace)}
+        asks = {a.id: a for a in self._asks(workspace) if since <= a.created_at < until}
         return [OfferFacts(asks[o.ask_id].channel_id, o.helper_id, o.created_at)
-                for o in self._data.offers if o.ask_id in asks and since <= o.created_at < until]
+                for o in self._data.offers if o.ask_id in asks and o.created_at < until]
 
     async def thanks_by_channel(self, workspace: WorkspaceRef, since: datetime,
                                 until: datetime) -> dict[str | None, int]:

@@ -50,7 +50,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_asks_platform_workspace_id_status_closed_at"), "asks",
                     ["platform", "workspace_id", "status", "closed_at"])
     op.create_index("ix_thanks_workspace_window", "thanks",
-                    ["platform", "workspace_id", "created_at", "retracted_at"])
+                    ["platform", "workspace_id", "created_at", "retracted_at", "message_channel_id"])
 
 
 def downgrade() -> None:
