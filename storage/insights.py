@@ -34,7 +34,7 @@ class _Facts(SqlRepository):
             .where(*opened, HelpOfferRow.created_at < until)
             .group_by(HelpOfferRow.ask_id)
         )
-        first = dict((await self._session.execute(firsts)).tuples().all())
+        first = {ask_id: at for ask_id, at in (await self._session.execute(firsts)).all()}
         asker = case((AskRow.anonymous, None), else_=AskRow.asker_id)
         query = (
             select(AskRow.id, AskRow.channel_id, asker, AskRow.created_at, AskRow.status,

@@ -114,7 +114,7 @@ class _Pages:
                          "<code>/leanon insights</code>.</p>", status=403,
                          title="leanon insights: link refused")
         session, signed = started
-        response = web.HTTPSeeOther("/insights", headers=HEADERS)
+        response = web.Response(status=303, headers={**HEADERS, "Location": "/insights"})
         response.set_cookie(COOKIE, session, path="/insights", httponly=True, samesite="Lax",
                             secure=_secure(request),
                             max_age=int((signed.expires_at - self.deps.clock.now()).total_seconds()))
