@@ -20,7 +20,7 @@ ORANGE = "#a8430a"  # the second series: 5.9:1
 GRID = "#8c8c8c"  # grid lines: 3.4:1
 
 WIDTH, HEIGHT = 480, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 18, 40
+LEFT, RIGHT, TOP, BOTTOM = 46, 8, 20, 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +66,21 @@ def chart(key: str, title: str, labels: Sequence[str], series: Sequence[Series],
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                      f'stroke="{GRID}" stroke-width="{1 if i else 1.5}" '
                      f'stroke-dasharray="{"" if i == 0 else "2 4"}"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="13" '
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="15" '
                      f'fill="{MUTED}">{escape(_fmt(level, unit))}</text>')
     every = max(1, -(-n // 6))  # at most 6 week labels: readable on a phone
     for i, label in enumerate(labels):
         if (n - 1 - i) % every == 0:  # the latest week always, then evenly back
             x = LEFT + slot * (i + 0.5)
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" '
-                         f'font-size="13" fill="{MUTED}">{escape(label)}</text>')
+                         f'font-size="15" fill="{MUTED}">{escape(label)}</text>')
     for s_index, s in enumerate(series):
         points: list[tuple[float, float] | None] = []
         for i, value in enumerate(s.values):
             x = LEFT + slot * (i + 0.5)
             if value is None:
                 parts.append(f'<text x="{x:.1f}" y="{TOP + plot_h - 4}" text-anchor="middle" '
-                             f'font-size="12" fill="{MUTED}" data-value="">–</text>')
+                             f'font-size="14" fill="{MUTED}" data-value="">–</text>')
                 points.append(None)
                 continue
             y = TOP + plot_h - plot_h * (value / top if top else 0)
@@ -93,7 +93,7 @@ def chart(key: str, title: str, labels: Sequence[str], series: Sequence[Series],
                              f'<title>{escape(labels[i])}: {shown} {escape(s.name)}</title></rect>')
                 if n <= 26:
                     parts.append(f'<text x="{bx + width / 2:.1f}" y="{y - 4:.1f}" '
-                                 f'text-anchor="middle" font-size="11" fill="{INK}" '
+                                 f'text-anchor="middle" font-size="13" fill="{INK}" '
                                  f'data-value="{shown}">{shown}</text>')
             else:
                 points.append((x, y))
@@ -103,7 +103,7 @@ def chart(key: str, title: str, labels: Sequence[str], series: Sequence[Series],
                 parts.append(mark)
                 if n <= 26:
                     parts.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle" '
-                                 f'font-size="11" fill="{INK}" data-value="{shown}">{shown}</text>')
+                                 f'font-size="13" fill="{INK}" data-value="{shown}">{shown}</text>')
         if kind == "line":
             run: list[str] = []
             for point in [*points, None]:
