@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import stats_at_scale
-from common import ScratchPostgres, machine, median, percentile
+from common import machine, median, percentile
 
 from adapters.web.insights import render
 from bot import insights
@@ -101,13 +99,8 @@ async def main() -> None:
     asks = max(1, int(stats_at_scale.FULL_ASKS * args.scale))
     runs = max(1, min(args.runs, 1000))
     print(f"# insights at scale ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC) on {machine()}")
-    databases = [d.strip() for d in args.db.split(",")]
-    if "sqlite" in databases:
-        with tempfile.TemporaryDirectory(prefix="leanon-bench-") as tmp:
-            await run_one("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", thanks, asks, runs)
-    if "postgres" in databases:
-        async with ScratchPostgres() as url:
-            await run_one("PostgreSQL", url, thanks, asks, runs)
+    await stats_at_scale.on_databases(
+        args.db, lambda label, url: run_one(label, url, thanks, asks, runs))
 
 
 if __name__ == "__main__":

@@ -175,13 +175,19 @@ async def main() -> None:
     thanks, asks = max(1, int(FULL_THANKS * args.scale)), max(1, int(FULL_ASKS * args.scale))
     runs = max(1, min(args.runs, 10_000))
     print(f"# stats at scale ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC) on {machine()}")
-    databases = [d.strip() for d in args.db.split(",")]
+    await on_databases(args.db, lambda label, url: run_one(label, url, thanks, asks, runs))
+
+
+async def on_databases(chosen: str, run: Callable[[str, str], Awaitable[None]]) -> None:
+    """`run(label, url)` on a fresh SQLite file and/or a scratch PostgreSQL database, as
+    `chosen` ("sqlite", "postgres" or both, comma-separated) says."""
+    databases = [d.strip() for d in chosen.split(",")]
     if "sqlite" in databases:
         with tempfile.TemporaryDirectory(prefix="leanon-bench-") as tmp:
-            await run_one("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", thanks, asks, runs)
+            await run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")
     if "postgres" in databases:
         async with ScratchPostgres() as url:
-            await run_one("PostgreSQL", url, thanks, asks, runs)
+            await run("PostgreSQL", url)
 
 
 if __name__ == "__main__":

@@ -378,6 +378,8 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
             due_tips = await ladder.due_for_tips(uow, workspace, settings, now)
             due_requests = await ladder.due_for_requests(uow, workspace, settings, now)
             due_escalations = await ladder.due_for_escalation(uow, workspace, settings, now)
+            roster = (await uow.members.helpers(workspace)
+                      if due_requests or due_escalations else [])
             waiting = await uow.asks.waiting_without_offer(workspace, now - settings.stale_after)
             old = await uow.asks.open_created_before(workspace, now - settings.expire_after)
         for ask in old:
@@ -389,8 +391,10 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
                     await uow.commit()
                     expired += 1
         tipped += await ladder.send_tips(deps, due_tips, now)
-        requested += await ladder.send_requests(deps, workspace, settings, due_requests, now)
-        escalated += await ladder.send_escalations(deps, workspace, settings, due_escalations, now)
+        requested += await ladder.send_requests(deps, workspace, settings, due_requests, roster,
+                                                now)
+        escalated += await ladder.send_escalations(deps, workspace, settings, due_escalations,
+                                                   roster, now)
         old_ids = {a.id for a in old}
         for ask in waiting:
             if ask.id in old_ids or ask.message is None:

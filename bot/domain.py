@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -381,6 +382,15 @@ class Delivery:
     claimed_at: datetime
     message_id: str | None = None
     completed_at: datetime | None = None
+
+
+def median_span(values: Sequence[timedelta]) -> timedelta | None:
+    """The middle span; the mean of the two middle ones for an even count; None for none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from bot.domain import (
     Signed,
     SuggestionOutcome,
     WorkspaceRef,
+    median_span,
 )
 from bot.errors import ChatError
 from bot.messages import Reply, error, line, notice
@@ -166,14 +167,6 @@ class Insights:
     withheld: bool = False
 
 
-def _median(values: list[timedelta]) -> timedelta | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def _unanswered(asks: list[AskFacts], now: datetime) -> float | None:
     judged = [a for a in asks if now - a.created_at >= UNANSWERED_AFTER]
     if not judged:
@@ -233,7 +226,7 @@ async def insights(deps: Deps, workspace: WorkspaceRef, weeks_count: int = DEFAU
             start=start,
             opened=len(mine),
             resolved=sum(1 for at in resolved if start <= at < end),
-            median_first_offer=_median([a.first_offer_at - a.created_at for a in mine
+            median_first_offer=median_span([a.first_offer_at - a.created_at for a in mine
                                         if a.first_offer_at is not None]),
             unanswered_share=_unanswered(mine, now),
             thanks=sum(n for c, n in thanks.items() if here(c)),
@@ -252,7 +245,7 @@ async def insights(deps: Deps, workspace: WorkspaceRef, weeks_count: int = DEFAU
             continue
         channels.append(ChannelNumbers(
             channel_id, len(asks_here), sum(1 for c, _ in resolved_all if c == channel_id),
-            _median([a.first_offer_at - a.created_at for a in asks_here if a.first_offer_at]),
+            median_span([a.first_offer_at - a.created_at for a in asks_here if a.first_offer_at]),
             _unanswered(asks_here, now), sum(week.get(channel_id, 0) for week in thanks_weeks)))
     recurring = Counter(s.answer_id for s in shown if here(ask_channel.get(s.ask_id))
                         and (a := noted.get(s.answer_id)) is not None and not a.note)

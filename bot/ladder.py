@@ -232,13 +232,14 @@ def requests_today(helpers: Sequence[Helper], requests: Sequence[HelpRequest],
 
 
 async def send_requests(deps: Deps, workspace: WorkspaceRef, settings: Settings, due: list[Ask],
-                        now: datetime) -> int:
-    """Ask likely helpers to look at the `due` asks, each ask's step once; how many asks
-    got requests. An ask no helper suits now waits for the next run."""
+                        roster: Sequence[Helper], now: datetime) -> int:
+    """Ask likely helpers (of the workspace's `roster`) to look at the `due` asks, each
+    ask's step once; how many asks got requests. An ask no helper suits now waits for the
+    next run."""
     if not due or settings.request_after is None:
         return 0
+    helpers = [h for h in roster if h.active and h.hours]
     async with deps.uow() as uow:
-        helpers = [h for h in await uow.members.helpers(workspace) if h.active and h.hours]
         recent = await uow.requests.since(workspace, now - _COUNTED)
     sent = 0
     for ask in due:
@@ -309,15 +310,14 @@ async def due_for_escalation(uow: UnitOfWork, workspace: WorkspaceRef, settings:
 
 
 async def send_escalations(deps: Deps, workspace: WorkspaceRef, settings: Settings,
-                           due: list[Ask], now: datetime) -> int:
+                           due: list[Ask], roster: Sequence[Helper], now: datetime) -> int:
     """Post the `due` asks whose wait reached `escalate-after` of the team's working time in
     the escalation channel, each once; how many were posted. An ask of a private channel
     is posted only when the escalation channel is that channel."""
     channel = settings.escalation_channel
     if not due or settings.escalate_after is None or channel is None:
         return 0
-    async with deps.uow() as uow:
-        hours = [h.hours for h in await uow.members.helpers(workspace) if h.active and h.hours]
+    hours = [h.hours for h in roster if h.active and h.hours]
     posted = 0
     for ask in due:
         if working_time_of_any(hours, ask.created_at, now) < settings.escalate_after:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -17,7 +16,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from bot.domain import AskStatus, LeaderboardEntry, MemberStats, WeeklyNumbers, WorkspaceRef
+from bot.domain import (
+    AskStatus,
+    LeaderboardEntry,
+    MemberStats,
+    WeeklyNumbers,
+    WorkspaceRef,
+    median_span,
+)
 from storage.errors import translate_errors
 from storage.mapping import in_workspace
 from storage.models import AskRow, HelpOfferRow, ThanksRow
@@ -155,7 +161,7 @@ class SqlStatsRepository(SqlRepository):
         return WeeklyNumbers(
             asks_opened=len(asks),
             asks_resolved=row[0],
-            median_first_offer=_median(delays),
+            median_first_offer=median_span(delays),
             thanks_given=row[1],
             helpers=row[2],
             first_time_askers=row[3],
@@ -203,14 +209,3 @@ class SqlStatsRepository(SqlRepository):
             select(HelpOfferRow.helper_id).where(HelpOfferRow.ask_id == AskRow.id, *in_window).offset(0)
         )
         return select(offers.c.helper_id).select_from(AskRow).join(offers, true()).where(*in_channel)
-
-
-def _median(values: Sequence[timedelta]) -> timedelta | None:
-    """The middle value; the mean of the two middle ones for an even count."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
