@@ -24,6 +24,7 @@ from common import machine, median, percentile
 
 from adapters.web.insights import render
 from bot import insights
+from bot.app import settle_heap
 from bot.deps import Deps
 from bot.domain import Platform, WorkspaceRef
 from storage import SqlStore, upgrade
@@ -63,6 +64,7 @@ async def run_one(label: str, url: str, thanks: int, asks: int, runs: int) -> No
         print(f"\n## {label}: seeded {thanks:,} thanks, {asks:,} asks, {asks:,} offers in "
               f"{stats_at_scale.WORKSPACES} workspace(s) in {seconds:.1f} s")
         deps = Deps(uow=store.unit_of_work, chat=NoChat(), clock=FixedClock())  # type: ignore[arg-type]
+        settle_heap()  # as `leanon run` does once it has started
         workspace = WorkspaceRef(Platform.SLACK, "T0000")
         views = {"12 weeks, all channels (the default)": (12, None),
                  "12 weeks, one channel": (12, "C1"), "52 weeks, all channels": (52, None)}

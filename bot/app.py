@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import signal
@@ -293,6 +294,15 @@ def _waiting(reason: str) -> Check:
     return check
 
 
+def settle_heap() -> None:
+    """Take what start-up made (modules, models, the app) out of the garbage collector's
+    sight (`gc.freeze`): a full collection then walks only what requests make, so a
+    request that makes many objects (the insights page of a large workspace) does not
+    pause for tens of milliseconds, nor pause the requests beside it."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run_bots(config: Config, stop: asyncio.Event | None = None) -> None:
     """Slack and/or Discord (as configured), the HTTP server and the scheduler, until `stop`.
 
@@ -336,6 +346,7 @@ async def _run_bots(config: Config, stop: asyncio.Event | None) -> None:
         asked_to_stop = False
         try:
             await scheduler.start()
+            settle_heap()
             if discord is not None:
                 connection = asyncio.create_task(run_discord(
                     runtime.service, runtime.router, discord, stop,

@@ -12,6 +12,7 @@ from bot.commands import (
     ListAsks,
     MarkAnswer,
     OfferHelp,
+    PostAsk,
     ResolveAsk,
     RunAskMaintenance,
     WithdrawAsk,
@@ -69,10 +70,14 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
         return _ask_too_long(len(text))
     if tried and len(tried) > TRIED_MAX_CHARS:
         return _tried_too_long(len(tried))
+    # Where suggestions come first, the search runs before the ask is stored.
+    first = await memory.search_first(deps, cmd.workspace, text, cmd.channel_id)
     now = deps.clock.now()
     async with deps.uow() as uow:
         made = await uow.asks.by_request(cmd.workspace, cmd.request_id) if cmd.request_id else None
         if made is not None:  # the same delivery worked again (after a crash)
+            if made.status is AskStatus.HELD:
+                return Reply.of(memory.post_anyway(made))
             card_refused = made.message is None and made.status is AskStatus.CLOSED
             return Reply.of(outbox.CARD_NOT_POSTED) if card_refused else _posted(text)
         refusal = await _refusal(uow, cmd, now)
@@ -81,13 +86,42 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
         ask = await uow.asks.add(NewAsk(
             workspace=cmd.workspace, channel_id=cmd.channel_id, asker_id=cmd.actor.user_id,
             text=neutralise_mentions(text), tried=neutralise_mentions(tried) if tried else None,
-            anonymous=cmd.anonymous, created_at=now, request_key=cmd.request_id))
-        await outbox.post_card(uow, now, ask)
+            anonymous=cmd.anonymous, created_at=now, request_key=cmd.request_id,
+            held=bool(first)))
+        shown = await memory.hold(uow, deps, ask, first) if first else ()
+        if first and not shown:  # nothing the asker may see: posted after all
+            await uow.asks.post_held(ask.id, now)
+            ask = replace(ask, status=AskStatus.OPEN)
+        if not shown:
+            await outbox.post_card(uow, now, ask)
         await uow.commit()
+    if shown:
+        return Reply.of(notice(line("Before your ask is posted: this was asked and answered "
+                                    "before.")), *shown)
     # Once the ask is safe: what it likely repeats, from leanon's memory.
-    suggested = await memory.suggest_answers(deps, ask)
+    suggested = () if first else await memory.suggest_answers(deps, ask)
     posted = _posted(text)
     return Reply.of(*posted.private, *suggested)
+
+
+async def post_ask(cmd: PostAsk, deps: Deps) -> Reply:
+    """"Post my ask anyway": the asker posts their held ask; it is open from now on."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        ask = await _load(uow, cmd.workspace, cmd.ask_id)
+        if ask is None:
+            return Reply.of(error(cards.ASK_GONE))
+        if ask.asker_id != cmd.actor.user_id:
+            return Reply.of(error("Only the person who asked can post this ask."))
+        if not await uow.asks.post_held(ask.id, now):
+            now_is = await _load(uow, cmd.workspace, cmd.ask_id)
+            if now_is is not None and now_is.status is AskStatus.OPEN:
+                return Reply.of(notice(line("Your ask is posted already.")))
+            return Reply.of(notice(line("This ask is resolved or closed already, so it was "
+                                        "not posted.")))
+        await outbox.post_card(uow, now, replace(ask, status=AskStatus.OPEN, created_at=now))
+        await uow.commit()
+    return _posted(ask.text)
 
 
 async def _refusal(uow: UnitOfWork, cmd: CreateAsk, now: datetime) -> Reply | None:

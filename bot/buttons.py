@@ -16,6 +16,7 @@ from bot.commands import (
     Command,
     ForgetMe,
     OfferHelp,
+    PostAsk,
     RejectAnswer,
     ResolveAsk,
     ReuseAnswer,
@@ -70,6 +71,8 @@ class Press:
             return OfferHelp(workspace, actor, self.ask_id)
         if self.action is ActionId.RESOLVE:
             return ResolveAsk(workspace, actor, self.ask_id)
+        if self.action is ActionId.POST_ASK:
+            return PostAsk(workspace, actor, self.ask_id)
         if self.action is ActionId.THANK_HELPER:
             return ThankHelper(workspace, actor, self.ask_id, self.helper_id)
         if self.action in _ANSWER_ACTIONS:

@@ -49,6 +49,16 @@ class ResolveAsk:
 
 
 @dataclass(frozen=True, slots=True)
+class PostAsk:
+    """"Post my ask anyway": the asker posts an ask held while they looked at what answered
+    it before (`suggestions ask-first`)."""
+
+    workspace: WorkspaceRef
+    actor: Actor
+    ask_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class WithdrawAsk:
     """`/leanon withdraw <ask>`: the asker (or an admin) takes an open ask back; it closes
     as withdrawn and its ladder stops."""
@@ -307,7 +317,7 @@ class RunAskMaintenance:
 
 
 Command = (
-    CreateAsk | OfferHelp | ResolveAsk | WithdrawAsk | MarkAnswer | ReuseAnswer | RejectAnswer
+    CreateAsk | PostAsk | OfferHelp | ResolveAsk | WithdrawAsk | MarkAnswer | ReuseAnswer | RejectAnswer
     | RunAnswerIndexing | ThankHelper | ListAsks | ReactionAdded
     | ReactionRemoved | ThankMembers | ShowStats | ShowLeaderboard | SetNamed | SetHelper
     | SetHours | ListHelpers | AnswerRequest | SetEscalation | OpenInsights | ShowConfig

@@ -59,6 +59,9 @@ class AskStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    # Asked where suggestions come first (`suggestions ask-first`): the asker is looking at
+    # what answered it before; posted (open) only when they press Post my ask anyway.
+    HELD = "held"
 
 
 class CloseReason(StrEnum):
@@ -103,6 +106,7 @@ class NewAsk:
     request_key: str | None = None
     """The platform delivery that asked for it: the same key is the same ask, however often
     the delivery is worked (an inbox item taken over after a crash)."""
+    held: bool = False  # kept unposted while the asker looks at suggestions (AskStatus.HELD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,25 +151,67 @@ class HelpRecord:
     last_helped: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AskFacts:
-    """An ask as the insights page counts it (`asker_id` None: anonymous or forgotten)."""
-
-    id: int
-    channel_id: str
-    asker_id: str | None
-    created_at: datetime
-    first_offer_at: datetime | None
-    status: AskStatus
-    ladder_step: int
-    asked_helpers: int
+WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
-class OfferFacts:
+class InsightWindow:
+    """The weeks the insights page counts: `weeks` spans of 7 days, the last ending at
+    `until` (now), as the weekly post counts its week. An ask is judged "waited" when it is
+    `late_after` old and got no offer within `late_after`."""
+
+    until: datetime
+    weeks: int
+    late_after: timedelta = timedelta(hours=24)
+
+    @property
+    def since(self) -> datetime:
+        return self.until - WEEK * self.weeks
+
+    @property
+    def starts(self) -> list[datetime]:
+        return [self.since + WEEK * i for i in range(self.weeks)]
+
+    def week_of(self, at: datetime) -> int | None:
+        """Which week `at` falls in (0: the oldest); None outside the window."""
+        if not self.since <= at < self.until:
+            return None
+        return min((at - self.since) // WEEK, self.weeks - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class AskTally:
+    """The asks opened in one week of an `InsightWindow` in one channel."""
+
+    week: int
     channel_id: str
-    helper_id: str
-    created_at: datetime
+    opened: int
+    judged: int  # at least `late_after` old
+    late: int  # of those, no offer within `late_after`
+    requested: int  # their likely helpers were asked to look (the ladder's request step)
+    offered_after_request: int  # of those, an offer came
+    escalated: int  # posted in the escalation channel
+
+
+@dataclass(frozen=True, slots=True)
+class InsightTallies:
+    """What happened in a workspace in an `InsightWindow`, counted by week and channel, all
+    channels: the insights page's numbers come from these (bot/insights.py). Weeks are the
+    window's indexes. Anonymous asks count in `asks` only, never as an asker."""
+
+    asks: list[AskTally]
+    resolved: dict[tuple[int, str], int]  # (week closed, channel) -> asks resolved
+    thanks: dict[tuple[int, str | None], int]  # (week, channel of the message) -> active thanks
+    # (week, channel) -> each offered ask's wait for its first offer, in seconds
+    first_offer_seconds: dict[tuple[int, str], list[float]]
+    offers: dict[tuple[int, str, str], int]  # (week of the ask, channel, helper) -> offers
+    askers: set[tuple[int, str, str]]  # (week, channel, asker) of the window's named asks
+    # The askers of `askers` whose first ask in the workspace (named or not) is in the
+    # window: when it was.
+    first_asked: dict[str, datetime]
+    from_memory: dict[tuple[int, str], int]  # (week decided, channel) -> "This solved it"
+    unnoted_suggestions: dict[tuple[int, str], int]  # (answer, channel) -> times suggested
+    # where the answer has no note of what solved it
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +325,7 @@ class SuggestionMode(StrEnum):
 
     ON = "on"
     OFF = "off"
+    ASK_FIRST = "ask-first"  # suggestions are shown before the ask is posted
 
 
 class SuggestionOutcome(StrEnum):

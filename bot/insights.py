@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,16 +20,7 @@ from bot import memory
 from bot.admin import ADMIN_ONLY
 from bot.commands import OpenInsights
 from bot.deps import Deps
-from bot.domain import (
-    Ask,
-    AskFacts,
-    LadderStep,
-    OfferFacts,
-    Signed,
-    SuggestionOutcome,
-    WorkspaceRef,
-    median_span,
-)
+from bot.domain import Ask, InsightWindow, Signed, WorkspaceRef
 from bot.errors import ChatError
 from bot.messages import Reply, error, line, notice
 from bot.text import preview
@@ -167,20 +159,20 @@ class Insights:
     withheld: bool = False
 
 
-def _unanswered(asks: list[AskFacts], now: datetime) -> float | None:
-    judged = [a for a in asks if now - a.created_at >= UNANSWERED_AFTER]
-    if not judged:
-        return None
-    late = sum(1 for a in judged if a.first_offer_at is None
-               or a.first_offer_at - a.created_at > UNANSWERED_AFTER)
-    return late / len(judged)
+def _median(seconds: list[float]) -> timedelta | None:
+    """The middle wait (the mean of the two middle ones for an even count), as
+    `median_span` takes it, of waits in seconds."""
+    return timedelta(seconds=statistics.median(seconds)) if seconds else None
 
 
-def _top_three(offers: list[OfferFacts]) -> float | None:
-    by_helper = Counter(o.helper_id for o in offers)
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _top_three(by_helper: Counter[str]) -> float | None:
     if len(by_helper) < FEWEST:
         return None
-    return sum(n for _, n in by_helper.most_common(3)) / len(offers)
+    return sum(n for _, n in by_helper.most_common(3)) / by_helper.total()
 
 
 async def insights(deps: Deps, workspace: WorkspaceRef, weeks_count: int = DEFAULT_WEEKS,
@@ -188,85 +180,86 @@ async def insights(deps: Deps, workspace: WorkspaceRef, weeks_count: int = DEFAU
     """The page's numbers for the last `weeks_count` weeks (each the 7 days up to now, as
     the weekly post counts them), of one channel or all."""
     now = deps.clock.now()
-    weeks_count = weeks_count if weeks_count in PERIODS else DEFAULT_WEEKS
-    since = now - timedelta(days=7 * weeks_count)
-    starts = [since + timedelta(days=7 * i) for i in range(weeks_count)]
+    window = InsightWindow(now, weeks_count if weeks_count in PERIODS else DEFAULT_WEEKS,
+                           UNANSWERED_AFTER)
     async with deps.uow() as uow:
-        opened_all = await uow.insights.asks_opened(workspace, since, now)
-        resolved_all = await uow.insights.asks_resolved(workspace, since, now)
-        offers_all = await uow.insights.offers(workspace, since, now)
-        askers = {a.asker_id for a in opened_all if a.asker_id is not None}
-        first_asks = await uow.insights.first_asks(workspace, askers)
-        thanks_weeks = [await uow.insights.thanks_by_channel(workspace, start,
-                                                             start + timedelta(days=7))
-                        for start in starts]
-        shown = await uow.answers.shown_since(workspace, since)
+        t = await uow.insights.tallies(workspace, window)
         waiting = await uow.asks.list_open(workspace, channel, limit=WAITING_SHOWN)
-        noted = {a.id: a for a in await uow.answers.get_many(
-            workspace, list({s.answer_id for s in shown}))}
-    all_channels = sorted({a.channel_id for a in opened_all}
-                          | {c for week in thanks_weeks for c in week if c is not None})
+        suggested: Counter[int] = Counter()
+        for (answer_id, channel_id), times in t.unnoted_suggestions.items():
+            if channel is None or channel_id == channel:
+                suggested[answer_id] += times
+        again = sorted((answer_id for answer_id, times in suggested.items() if times > 1),
+                       key=lambda answer_id: (-suggested[answer_id], answer_id))
+        recurring = await uow.answers.get_many(workspace, again[:RECURRING_SHOWN])
+    all_channels = sorted({a.channel_id for a in t.asks}
+                          | {c for _, c in t.thanks if c is not None})
 
     def here(channel_id: str | None) -> bool:
         return channel is None or channel_id == channel
 
-    opened = [a for a in opened_all if here(a.channel_id)]
-    resolved = [at for c, at in resolved_all if here(c)]
-    offers = [o for o in offers_all if here(o.channel_id)]
-    ask_channel = {a.id: a.channel_id for a in opened_all}
-    solved = [s for s in shown if s.outcome is SuggestionOutcome.SOLVED and s.decided_at
-              and here(ask_channel.get(s.ask_id))]
+    asks = [a for a in t.asks if here(a.channel_id)]
+    waits: dict[int, list[float]] = {}
+    channel_waits: dict[str, list[float]] = {}
+    for (week, channel_id), seconds in t.first_offer_seconds.items():
+        channel_waits.setdefault(channel_id, []).extend(seconds)
+        if here(channel_id):
+            waits.setdefault(week, []).extend(seconds)
+    helping: dict[int, Counter[str]] = {}
+    helpers: dict[str, set[str]] = {}
+    for (week, channel_id, helper), offers in t.offers.items():
+        helpers.setdefault(channel_id, set()).add(helper)
+        if here(channel_id):
+            helping.setdefault(week, Counter())[helper] += offers
+    askers: dict[str, set[str]] = {}
+    first_timers: dict[int, set[str]] = {}
+    for week, channel_id, asker in t.askers:
+        askers.setdefault(channel_id, set()).add(asker)
+        first = t.first_asked.get(asker)
+        if here(channel_id) and first is not None and window.week_of(first) == week:
+            first_timers.setdefault(week, set()).add(asker)
     weeks = []
-    for start, thanks in zip(starts, thanks_weeks, strict=True):
-        end = start + timedelta(days=7)
-        mine = [a for a in opened if start <= a.created_at < end]
-        first_timers = {a.asker_id for a in mine if a.asker_id is not None
-                        and start <= first_asks.get(a.asker_id, now) < end}
+    for week, start in enumerate(window.starts):
+        mine = [a for a in asks if a.week == week]
+        first_time = len(first_timers.get(week, ()))
         weeks.append(WeekNumbers(
             start=start,
-            opened=len(mine),
-            resolved=sum(1 for at in resolved if start <= at < end),
-            median_first_offer=median_span([a.first_offer_at - a.created_at for a in mine
-                                        if a.first_offer_at is not None]),
-            unanswered_share=_unanswered(mine, now),
-            thanks=sum(n for c, n in thanks.items() if here(c)),
-            first_time_askers=len(first_timers) if len(first_timers) >= FEWEST else None,
-            top_three_share=_top_three([o for o in offers if start <= o.created_at < end]),
-            from_memory=sum(1 for s in solved if s.decided_at and start <= s.decided_at < end)))
+            opened=sum(a.opened for a in mine),
+            resolved=sum(n for (w, c), n in t.resolved.items() if w == week and here(c)),
+            median_first_offer=_median(waits.get(week, [])),
+            unanswered_share=_share(sum(a.late for a in mine), sum(a.judged for a in mine)),
+            thanks=sum(n for (w, c), n in t.thanks.items() if w == week and here(c)),
+            first_time_askers=first_time if first_time >= FEWEST else None,
+            top_three_share=_top_three(helping.get(week, Counter())),
+            from_memory=sum(n for (w, c), n in t.from_memory.items() if w == week and here(c))))
     channels = []
-    for channel_id in all_channels:
-        if not here(channel_id):
-            continue
-        asks_here = [a for a in opened_all if a.channel_id == channel_id]
-        people = ({a.asker_id for a in asks_here if a.asker_id}
-                  | {o.helper_id for o in offers_all if o.channel_id == channel_id})
+    for channel_id in filter(here, all_channels):
+        people = askers.get(channel_id, set()) | helpers.get(channel_id, set())
         if len(people) < FEWEST:
             channels.append(ChannelNumbers(channel_id, None, None, None, None, None))
             continue
+        mine = [a for a in t.asks if a.channel_id == channel_id]
         channels.append(ChannelNumbers(
-            channel_id, len(asks_here), sum(1 for c, _ in resolved_all if c == channel_id),
-            median_span([a.first_offer_at - a.created_at for a in asks_here if a.first_offer_at]),
-            _unanswered(asks_here, now), sum(week.get(channel_id, 0) for week in thanks_weeks)))
-    recurring = Counter(s.answer_id for s in shown if here(ask_channel.get(s.ask_id))
-                        and (a := noted.get(s.answer_id)) is not None and not a.note)
-    requested = [a for a in opened if a.ladder_step >= LadderStep.REQUEST and a.asked_helpers]
-    people = {a.asker_id for a in opened if a.asker_id} | {o.helper_id for o in offers}
+            channel_id, sum(a.opened for a in mine),
+            sum(n for (_, c), n in t.resolved.items() if c == channel_id),
+            _median(channel_waits.get(channel_id, [])),
+            _share(sum(a.late for a in mine), sum(a.judged for a in mine)),
+            sum(n for (_, c), n in t.thanks.items() if c == channel_id)))
+    people = set().union(*(askers.get(c, set()) | helpers.get(c, set())
+                           for c in all_channels if here(c)))
     withheld = len(people) < FEWEST
-    if withheld:
-        weeks, requested = [], []
     shown_asks = [a for a in waiting
                   if not await memory.channel_is_private(deps, workspace, a.channel_id)]
     return Insights(
-        workspace=workspace, weeks_count=weeks_count, channel=channel, since=since, until=now,
-        weeks=weeks, channels=channels, all_channels=all_channels,
+        workspace=workspace, weeks_count=window.weeks, channel=channel, since=window.since,
+        until=now, weeks=[] if withheld else weeks, channels=channels, all_channels=all_channels,
         waiting=[WaitingAsk(a.id, a.channel_id, preview(a.text, 120), now - a.created_at,
                             await _url(deps, a)) for a in shown_asks],
-        recurring=[preview(noted[answer_id].question, 100)
-                   for answer_id, count in recurring.most_common(RECURRING_SHOWN) if count > 1],
-        ladder=Ladder(requested=len(requested),
-                      offered_after=sum(1 for a in requested if a.first_offer_at is not None),
-                      escalated=0 if withheld else sum(
-                          1 for a in opened if a.ladder_step >= LadderStep.ESCALATION)),
+        recurring=[preview(a.question, 100) for a in recurring],
+        ladder=Ladder(0, 0, 0) if withheld else Ladder(
+            requested=sum(a.requested for a in asks),
+            offered_after=sum(a.offered_after_request for a in asks),
+            escalated=sum(a.escalated for a in asks)),
         withheld=withheld)
 
 

@@ -8,6 +8,9 @@ when to ask it, what the asker may be shown, and what "This solved it" and "Not 
   up to 3 remembered answers from places the asker can see, each with what solved it, who
   helped (those who chose not to be named are left out; an asker never is shown) and a
   link to the earlier ask.
+- With `suggestions ask-first` the search comes first: when it finds something the asker
+  may see, the ask is kept unposted (held) and the asker gets the list with Post my ask
+  anyway (`post_ask`); "This solved it" then resolves it without a card ever posted.
 - "This solved it" resolves the new ask as answered before: its wording is remembered as
   another way of asking the old question (`same_as`), and the old ask's helpers are thanked
   again by the asker. "Not it" records that the match was wrong.
@@ -181,25 +184,80 @@ async def related_asks(deps: Deps, ask: Ask) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-async def _search(deps: Deps, search: AnswerSearch, ask: Ask) -> list[_Suggested]:
+async def _chances(deps: Deps, search: AnswerSearch, workspace: WorkspaceRef, text: str,
+                   channel_id: str, what: str) -> dict[int, float]:
+    """{answer id: chance} of what the question likely repeats; none when the search fails
+    or is slow (`what` it was for goes without)."""
     try:
         matches = await asyncio.wait_for(
-            likely_repeats(deps, search, ask.workspace, ask.text, ask.channel_id), SEARCH_SECONDS)
+            likely_repeats(deps, search, workspace, text, channel_id), SEARCH_SECONDS)
     except TimeoutError:
-        log.warning("the answered-before search took over %.0f s; ask %d goes without",
-                    SEARCH_SECONDS, ask.id)
-        return []
+        log.warning("the answered-before search took over %.0f s; %s goes without",
+                    SEARCH_SECONDS, what)
+        return {}
     except Exception:
-        log.exception("the answered-before search failed; ask %d goes without", ask.id)
-        return []
-    if not matches:
+        log.exception("the answered-before search failed; %s goes without", what)
+        return {}
+    return {m.answer_id: m.chance for m in matches}
+
+
+async def _search(deps: Deps, search: AnswerSearch, ask: Ask) -> list[_Suggested]:
+    chances = await _chances(deps, search, ask.workspace, ask.text, ask.channel_id,
+                             f"ask {ask.id}")
+    if not chances:
         return []
     async with deps.uow() as uow:
-        found = await _suggested(uow, ask, {m.answer_id: m.chance for m in matches})
-        await uow.answers.suggest(ask.workspace, ask.id,
-                                  [(s.answer.id, s.chance) for s in found], deps.clock.now())
+        found = await _record(uow, deps, ask, chances)
         await uow.commit()
     return found
+
+
+async def _record(uow: UnitOfWork, deps: Deps, ask: Ask,
+                  chances: dict[int, float]) -> list[_Suggested]:
+    """The answers matched that the asker may see, recorded as suggested to the ask."""
+    found = await _suggested(uow, ask, chances)
+    if found:
+        await uow.answers.suggest(ask.workspace, ask.id,
+                                  [(s.answer.id, s.chance) for s in found], deps.clock.now())
+    return found
+
+
+# --- ask-first: the suggestions before the ask is posted ---------------------------------
+
+
+async def search_first(deps: Deps, workspace: WorkspaceRef, text: str,
+                       channel_id: str) -> dict[int, float]:
+    """Where suggestions come first (`suggestions ask-first`): what a new question likely
+    repeats, searched before the ask is stored ({}: not ask-first, no search, nothing
+    found, or the search failed or was slow; then the ask is posted at once)."""
+    search = deps.search
+    if search is None:
+        return {}
+    async with deps.uow() as uow:
+        settings = await uow.workspaces.settings(workspace)
+    if settings.suggestions is not SuggestionMode.ASK_FIRST:
+        return {}
+    return await _chances(deps, search, workspace, text, channel_id, "a held ask")
+
+
+async def hold(uow: UnitOfWork, deps: Deps, ask: Ask,
+               chances: dict[int, float]) -> tuple[Message, ...]:
+    """The suggestions shown to a held ask's asker, recorded, with Post my ask anyway;
+    none when the asker may see none of them (then the ask is posted)."""
+    found = await _record(uow, deps, ask, chances)
+    if not found:
+        return ()
+    return (*(_suggestion_message(ask, s, first=i == 0) for i, s in enumerate(found)),
+            post_anyway(ask))
+
+
+def post_anyway(ask: Ask) -> Message:
+    """The button that posts a held ask, with why it is not posted yet."""
+    return replace(
+        notice(line("Your ask isn't posted yet: if none of these answers it, post it and "
+                    "teammates will see it.")),
+        buttons=(Press(ActionId.POST_ASK, ask.id).button(line("Post my ask anyway"),
+                                                           ButtonStyle.PRIMARY),))
 
 
 async def _suggested(uow: UnitOfWork, ask: Ask, chances: dict[int, float]) -> list[_Suggested]:
@@ -270,7 +328,7 @@ async def reuse_answer(cmd: ReuseAnswer, deps: Deps) -> Reply:
         ask = await _suggested_to(uow, cmd)
     if isinstance(ask, Reply):
         return ask
-    if not ask.is_open:
+    if ask.status not in (AskStatus.OPEN, AskStatus.HELD):
         return Reply.of(notice(line("This ask is already resolved or closed.")))
     private = await channel_is_private(deps, ask.workspace, ask.channel_id)
     now = deps.clock.now()
@@ -297,7 +355,8 @@ async def reuse_answer(cmd: ReuseAnswer, deps: Deps) -> Reply:
             await outbox.reply(uow, now, ask.workspace, ask.message, notice(line(
                 "Resolved: answered before, by ", where, ".")), topic=ask.text)
         await uow.commit()
-    said = line("Glad it helped! Your ask is resolved as answered before")
+    said = line("Glad it helped! Your ask is resolved as answered before"
+                + (" (it was not posted)" if ask.status is AskStatus.HELD else ""))
     if helpers:
         said = (*said, ", and ", *people(list(helpers)), " thanked again")
     return Reply.of(notice((*said, ".")))
@@ -343,5 +402,8 @@ async def reject_answer(cmd: RejectAnswer, deps: Deps) -> Reply:
                                         SuggestionOutcome.NOT_IT, now):
             return Reply.of(notice(line("You already answered this one.")))
         await uow.commit()
+    if ask.status is AskStatus.HELD:
+        return Reply.of(notice(line("Thanks, noted: that earlier answer is not it.")),
+                        post_anyway(ask))
     return Reply.of(notice(line("Thanks, noted: that earlier answer is not it. Your ask stays "
                                 "posted for teammates.")))

@@ -71,6 +71,7 @@ class ActionId(StrEnum):
     REQUEST_OFFER = "leanon_request_offer"  # a helper's "I can help" on a request: the ask id
     REQUEST_NOT_NOW = "leanon_request_not_now"  # a helper's "Not now": value the ask id
     REQUEST_STOP = "leanon_request_stop"  # a helper's "Stop asking me": value the ask id
+    POST_ASK = "leanon_post_ask"  # "Post my ask anyway" on a held ask: value the ask id
 
 
 class ButtonStyle(StrEnum):

@@ -12,13 +12,14 @@ from bot.domain import (
     Answer,
     AnswerVector,
     Ask,
-    AskFacts,
     Delivery,
     Helper,
     HelpOffer,
     HelpRecord,
     HelpRequest,
     InboxItem,
+    InsightTallies,
+    InsightWindow,
     LeaderboardEntry,
     MemberStats,
     MessageRef,
@@ -26,7 +27,6 @@ from bot.domain import (
     NewAsk,
     NewInboxItem,
     NewThanks,
-    OfferFacts,
     RequestAnswer,
     Schedule,
     Settings,
@@ -248,8 +248,14 @@ class AskRepository(Protocol):
 
     async def offers(self, ask_id: int) -> list[HelpOffer]: ...
 
+    async def post_held(self, ask_id: int, at: datetime) -> bool:
+        """Open a held ask (its asker chose to post it), as asked at `at`; False when it is
+        not held (posted already, resolved or closed)."""
+        ...
+
     async def close(self, ask: Ask) -> bool:
-        """Store `ask`'s new status and closing time if it is still open; False otherwise."""
+        """Store `ask`'s new status and closing time if it is still open (or held); False
+        otherwise."""
         ...
 
     async def list_open(
@@ -579,30 +585,10 @@ class InsightRepository(Protocol):
         """Delete the links and sessions expired before `before`; how many."""
         ...
 
-    async def asks_opened(self, workspace: WorkspaceRef, since: datetime,
-                          until: datetime) -> list[AskFacts]:
-        """The asks opened in [since, until), with their first offer (before `until`)."""
-        ...
-
-    async def asks_resolved(self, workspace: WorkspaceRef, since: datetime,
-                            until: datetime) -> list[tuple[str, datetime]]:
-        """(channel, when) of each ask resolved in [since, until)."""
-        ...
-
-    async def first_asks(self, workspace: WorkspaceRef,
-                         asker_ids: Collection[str]) -> dict[str, datetime]:
-        """When each of these members first asked in the workspace."""
-        ...
-
-    async def offers(self, workspace: WorkspaceRef, since: datetime,
-                     until: datetime) -> list[OfferFacts]:
-        """The help offers made before `until` on the workspace's asks opened in
-        [since, until)."""
-        ...
-
-    async def thanks_by_channel(self, workspace: WorkspaceRef, since: datetime,
-                                until: datetime) -> dict[str | None, int]:
-        """Active thanks given in [since, until), counted by channel."""
+    async def tallies(self, workspace: WorkspaceRef, window: InsightWindow) -> InsightTallies:
+        """What happened in the workspace in the window, counted by week and channel (the
+        database does the counting: a large workspace has hundreds of thousands of rows in
+        a window)."""
         ...
 
 

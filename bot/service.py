@@ -24,6 +24,7 @@ from bot.commands import (
     NudgePreview,
     OfferHelp,
     OpenInsights,
+    PostAsk,
     ReactionAdded,
     ReactionRemoved,
     RejectAnswer,
@@ -60,6 +61,7 @@ Handler = Callable[[Any, Deps], Awaitable[Reply]]
 
 HANDLERS: dict[type, Handler] = {
     CreateAsk: asks.create_ask,
+    PostAsk: asks.post_ask,
     OfferHelp: asks.offer_help,
     ResolveAsk: asks.resolve_ask,
     WithdrawAsk: asks.withdraw_ask,

@@ -66,7 +66,12 @@ def _daily_requests(value: str) -> int:
 
 
 def _suggestions(value: str) -> SuggestionMode:
-    return SuggestionMode.ON if _switch(value) else SuggestionMode.OFF
+    if value.strip().lower().replace("_", "-") in {"ask-first", "first"}:
+        return SuggestionMode.ASK_FIRST
+    try:
+        return SuggestionMode.ON if _switch(value) else SuggestionMode.OFF
+    except SettingError:
+        raise SettingError("Use on, off or ask-first.") from None
 
 
 def _duration(low: timedelta, high: timedelta) -> Callable[[str], timedelta]:
@@ -149,7 +154,8 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("leaderboard", "leaderboard", _switch, _show_switch,
                 "whether /leanon leaderboard is available"),
     SettingSpec("suggestions", "suggestions", _suggestions, str,
-                "offer what solved earlier asks when someone asks the same again"),
+                "offer what solved earlier asks when someone asks the same again (on), "
+                "before the ask is posted (ask-first), or not (off)"),
 )}
 
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Delete, Update, exists, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Delete, Update, exists, func, or_, select, tuple_, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -31,7 +31,7 @@ class SqlAskRepository(SqlRepository):
             text=new.text,
             tried=new.tried,
             anonymous=new.anonymous,
-            status=_OPEN,
+            status=AskStatus.HELD.value if new.held else _OPEN,
             created_at=new.created_at,
             request_key=new.request_key,
         )
@@ -119,7 +119,13 @@ class SqlAskRepository(SqlRepository):
             .returning(HelpOfferRow.id)
         )
         inserted = (await self._session.execute(statement)).scalar_one_or_none()
-        return inserted is not None
+        if inserted is None:
+            return False
+        earlier = or_(AskRow.first_offer_at.is_(None), AskRow.first_offer_at > at)
+        await self._session.execute(
+            update(AskRow).where(AskRow.id == ask_id, earlier).values(first_offer_at=at)
+            .execution_options(**NO_SYNC))
+        return True
 
     @translate_errors
     async def offers(self, ask_id: int) -> list[HelpOffer]:
@@ -133,15 +139,27 @@ class SqlAskRepository(SqlRepository):
 
     @translate_errors
     async def close(self, ask: Ask) -> bool:
-        """Store `ask`'s status, closing time and reason if it is still open; else False."""
+        """Store `ask`'s status, closing time and reason if it is still open (or held);
+        else False."""
         statement = (
             update(AskRow)
-            .where(AskRow.id == ask.id, AskRow.status == _OPEN)
+            .where(AskRow.id == ask.id, AskRow.status.in_((_OPEN, AskStatus.HELD.value)))
             .values(
                 status=ask.status.value,
                 closed_at=ask.closed_at,
                 close_reason=ask.close_reason.value if ask.close_reason else None,
             )
+            .returning(AskRow.id)
+            .execution_options(**NO_SYNC)
+        )
+        return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    @translate_errors
+    async def post_held(self, ask_id: int, at: datetime) -> bool:
+        statement = (
+            update(AskRow)
+            .where(AskRow.id == ask_id, AskRow.status == AskStatus.HELD.value)
+            .values(status=_OPEN, created_at=at)
             .returning(AskRow.id)
             .execution_options(**NO_SYNC)
         )
@@ -238,11 +256,16 @@ class SqlAskRepository(SqlRepository):
         asker; either way remove the member's own help offers in the workspace.
         Returns the number of the member's asks deleted or anonymised."""
         asks_here = select(AskRow.id).where(in_workspace(AskRow, workspace))
-        await self._session.execute(
-            sql_delete(HelpOfferRow)
-            .where(HelpOfferRow.helper_id == asker_id, HelpOfferRow.ask_id.in_(asks_here))
-            .execution_options(**NO_SYNC)
-        )
+        offered = (HelpOfferRow.helper_id == asker_id, HelpOfferRow.ask_id.in_(asks_here))
+        helped = list((await self._session.scalars(select(HelpOfferRow.ask_id).where(*offered))).all())
+        await self._session.execute(sql_delete(HelpOfferRow).where(*offered)
+                                    .execution_options(**NO_SYNC))
+        first = (select(func.min(HelpOfferRow.created_at))
+                 .where(HelpOfferRow.ask_id == AskRow.id).scalar_subquery())
+        for start in range(0, len(helped), 500):  # bounded IN lists
+            await self._session.execute(
+                update(AskRow).where(AskRow.id.in_(helped[start:start + 500]))
+                .values(first_offer_at=first).execution_options(**NO_SYNC))
         theirs = (in_workspace(AskRow, workspace), AskRow.asker_id == asker_id)
         statement: Delete | Update
         if delete:

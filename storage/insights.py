@@ -2,94 +2,239 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from bot.domain import AskFacts, AskStatus, OfferFacts, Signed, WorkspaceRef
+from bot.domain import (
+    WEEK,
+    AskStatus,
+    AskTally,
+    InsightTallies,
+    InsightWindow,
+    LadderStep,
+    Signed,
+    SuggestionOutcome,
+    WorkspaceRef,
+)
 from storage.errors import translate_errors
 from storage.mapping import in_workspace, workspace_columns, workspace_of
-from storage.models import AskRow, HelpOfferRow, InsightLinkRow, InsightSessionRow, ThanksRow
+from storage.models import (
+    AnswerRow,
+    AskRow,
+    HelpOfferRow,
+    InsightLinkRow,
+    InsightSessionRow,
+    SuggestionRow,
+    ThanksRow,
+)
 from storage.repository import NO_SYNC, SqlRepository, rowcount
+
+Rows = Select[*tuple[Any, ...]]
 
 
 def _signed(row: InsightLinkRow | InsightSessionRow) -> Signed:
     return Signed(workspace_of(row), row.admin_id, row.expires_at)
 
 
+class seconds_between(FunctionElement[float]):
+    """`later - earlier` in seconds, to the millisecond, in each database's own words."""
+
+    type = Float()
+    name = "seconds_between"
+    inherit_cache = True
+
+
+@compiles(seconds_between, "sqlite")
+def _sqlite_seconds(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"round((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
+
+
+@compiles(seconds_between, "postgresql")
+def _postgres_seconds(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(round(extract(epoch FROM ({later}) - ({earlier})), 3) AS double precision)"
+
+
+def _week(column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+          window: InsightWindow) -> ColumnElement[int]:
+    """The window's week of `column` (for rows inside the window), by comparisons only, so
+    that a boundary falls exactly where `InsightWindow.week_of` puts it: a binary search of
+    the weeks' starts, a few comparisons a row even for a year."""
+    starts = window.starts
+
+    def within(low: int, high: int) -> ColumnElement[int]:
+        if high - low == 1:
+            return literal(low)
+        middle = (low + high) // 2
+        return case((column < starts[middle], within(low, middle)), else_=within(middle, high))
+
+    return within(0, len(starts))
+
+
+def _flag(flag: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((flag, 1), else_=0)
+
+
+class _Opened:
+    """The tallies of the window's asks, counted from one row per ask and offer (a plain
+    loop: a large workspace has tens of thousands of them)."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self.counts: dict[tuple[int, str], list[int]] = {}
+        self.waits: dict[tuple[int, str], list[float]] = {}
+        self.offers: Counter[tuple[int, str, str]] = Counter()
+        self.askers: set[tuple[int, str, str]] = set()
+        self.ask_of: dict[str, int] = {}  # one ask of each named asker
+        seen: set[int] = set()
+        for ask_id, week, channel, named, wait, judged, late, requested, escalated, helper in rows:
+            if helper is not None:
+                self.offers[(week, channel, helper)] += 1
+            if ask_id in seen:  # one row per offer: the ask's other offers
+                continue
+            seen.add(ask_id)
+            key = (week, channel)
+            tally = self.counts.get(key)
+            if tally is None:
+                tally = self.counts[key] = [0] * 6
+            tally[0] += 1
+            tally[1] += judged
+            tally[2] += late
+            tally[3] += requested
+            if wait is not None:
+                tally[4] += requested
+                self.waits.setdefault(key, []).append(wait)
+            tally[5] += escalated
+            if named is not None:
+                self.askers.add((week, channel, named))
+                self.ask_of.setdefault(named, ask_id)
+
+    def tallies(self) -> list[AskTally]:
+        return [AskTally(week, channel, *counts) for (week, channel), counts in self.counts.items()]
+
+
 class _Facts(SqlRepository):
-    """The insights page's reads: what happened in a window, for a whole workspace."""
+    """The insights page's reads: what happened in a window, for a large workspace too (12
+    weeks may hold 23,000 asks and 230,000 thanks): counted in the database where a count
+    will do, and otherwise read once as plain numbers and ids (no dates to parse, no ORM
+    objects)."""
 
     @translate_errors
-    async def asks_opened(self, workspace: WorkspaceRef, since: datetime,
-                          until: datetime) -> list[AskFacts]:
-        opened = (in_workspace(AskRow, workspace), AskRow.created_at >= since,
-                  AskRow.created_at < until)
-        # The first offers of the window's asks, grouped from the asks' side: the window's
-        # asks by the (workspace, created_at) index, each one's offers by (ask_id, created_at).
-        firsts = (
-            select(HelpOfferRow.ask_id, func.min(HelpOfferRow.created_at))
-            .join(AskRow, AskRow.id == HelpOfferRow.ask_id)
-            .where(*opened, HelpOfferRow.created_at < until)
-            .group_by(HelpOfferRow.ask_id)
+    async def tallies(self, workspace: WorkspaceRef, window: InsightWindow) -> InsightTallies:
+        since, until = window.since, window.until
+        suggested = (in_workspace(SuggestionRow, workspace), SuggestionRow.shown_at >= since,
+                     SuggestionRow.shown_at < until)
+        opened = await self._opened(workspace, window)
+        return InsightTallies(
+            asks=opened.tallies(),
+            resolved=await self._counts(
+                select(_week(AskRow.closed_at, window), AskRow.channel_id)
+                .where(in_workspace(AskRow, workspace), AskRow.status == AskStatus.RESOLVED.value,
+                       AskRow.closed_at >= since, AskRow.closed_at < until)),
+            thanks=await self._thanks(workspace, window),
+            first_offer_seconds=opened.waits,
+            offers=dict(opened.offers),
+            askers=opened.askers,
+            first_asked=await self._first_asked(workspace, window, opened.ask_of),
+            from_memory=await self._counts(
+                select(_week(SuggestionRow.decided_at, window), AskRow.channel_id)
+                .join(AskRow, AskRow.id == SuggestionRow.ask_id)
+                .where(*suggested, SuggestionRow.outcome == SuggestionOutcome.SOLVED.value,
+                       SuggestionRow.decided_at >= since, SuggestionRow.decided_at < until)),
+            unnoted_suggestions=await self._counts(
+                select(SuggestionRow.answer_id, AskRow.channel_id)
+                .join(AskRow, AskRow.id == SuggestionRow.ask_id)
+                .join(AnswerRow, AnswerRow.id == SuggestionRow.answer_id)
+                .where(*suggested, or_(AnswerRow.note.is_(None), AnswerRow.note == ""))),
         )
-        first = {ask_id: at for ask_id, at in (await self._session.execute(firsts)).all()}
-        asker = case((AskRow.anonymous, None), else_=AskRow.asker_id)
+
+    async def _opened(self, workspace: WorkspaceRef, window: InsightWindow) -> _Opened:
+        """The window's asks, each with its offers, in one pass of the covering window index
+        (and the offers' ask index): numbers and ids only, no dates to parse, counted here.
+        A grouped query per tally would read the same rows once for each."""
+        until = window.until
+        offered = and_(AskRow.first_offer_at.is_not(None), AskRow.first_offer_at < until)
+        wait = seconds_between(AskRow.first_offer_at, AskRow.created_at)
+        judged = AskRow.created_at <= until - window.late_after
+        requested = and_(AskRow.ladder_step >= int(LadderStep.REQUEST), AskRow.asked_helpers > 0)
         query = (
-            select(AskRow.id, AskRow.channel_id, asker, AskRow.created_at, AskRow.status,
-                   AskRow.ladder_step, AskRow.asked_helpers)
-            .where(*opened)
-            .order_by(AskRow.created_at, AskRow.id)
+            select(AskRow.id, _week(AskRow.created_at, window), AskRow.channel_id,
+                   case((~AskRow.anonymous, AskRow.asker_id)), case((offered, wait)),
+                   _flag(judged),
+                   _flag(and_(judged, or_(~offered, wait > window.late_after.total_seconds()))),
+                   _flag(requested), _flag(AskRow.ladder_step >= int(LadderStep.ESCALATION)),
+                   HelpOfferRow.helper_id)
+            .outerjoin(HelpOfferRow, and_(HelpOfferRow.ask_id == AskRow.id,
+                                          HelpOfferRow.created_at < until))
+            .where(in_workspace(AskRow, workspace), AskRow.created_at >= window.since,
+                   AskRow.created_at < until)
         )
-        return [AskFacts(row[0], row[1], row[2], row[3], first.get(row[0]), AskStatus(row[4]),
-                         row[5], row[6])
-                for row in (await self._session.execute(query)).all()]
+        return _Opened(await self._rows(query))
 
-    @translate_errors
-    async def asks_resolved(self, workspace: WorkspaceRef, since: datetime,
-                            until: datetime) -> list[tuple[str, datetime]]:
-        query = select(AskRow.channel_id, AskRow.closed_at).where(
-            in_workspace(AskRow, workspace), AskRow.status == AskStatus.RESOLVED.value,
-            AskRow.closed_at >= since, AskRow.closed_at < until)
-        return [(channel, closed) for channel, closed in (await self._session.execute(query)).all()
-                if closed is not None]
-
-    @translate_errors
-    async def first_asks(self, workspace: WorkspaceRef,
-                         asker_ids: Collection[str]) -> dict[str, datetime]:
+    async def _first_asked(self, workspace: WorkspaceRef, window: InsightWindow,
+                           ask_of: dict[str, int]) -> dict[str, datetime]:
+        """When each of the window's named askers first asked in the workspace, for those
+        whose first ask is in the window: one ask of each (`ask_of`) found by its key, its
+        asker's first ask by the (workspace, asker, created_at) index, a seek each."""
+        earlier = aliased(AskRow)
+        first = (select(func.min(earlier.created_at))
+                 .where(in_workspace(earlier, workspace), earlier.asker_id == AskRow.asker_id)
+                 .scalar_subquery())
         found: dict[str, datetime] = {}
-        ids = list(asker_ids)
+        ids = sorted(ask_of.values())
         for start in range(0, len(ids), 500):  # bounded IN lists
-            query = (select(AskRow.asker_id, func.min(AskRow.created_at))
-                     .where(in_workspace(AskRow, workspace),
-                            AskRow.asker_id.in_(ids[start:start + 500]))
-                     .group_by(AskRow.asker_id))
-            found.update({asker: first for asker, first in
-                          (await self._session.execute(query)).all() if asker is not None})
+            query = select(AskRow.asker_id, first).where(AskRow.id.in_(ids[start:start + 500]))
+            found.update({asker: at for asker, at in await self._rows(query)
+                          if asker is not None and at is not None
+                          and window.since <= at < window.until})
         return found
 
-    @translate_errors
-    async def offers(self, workspace: WorkspaceRef, since: datetime,
-                     until: datetime) -> list[OfferFacts]:
-        query = (
-            select(AskRow.channel_id, HelpOfferRow.helper_id, HelpOfferRow.created_at)
-            .join(AskRow, AskRow.id == HelpOfferRow.ask_id)
-            .where(in_workspace(AskRow, workspace), AskRow.created_at >= since,
-                   AskRow.created_at < until, HelpOfferRow.created_at < until)
-        )
-        return [OfferFacts(*row) for row in (await self._session.execute(query)).all()]
+    async def _thanks(self, workspace: WorkspaceRef,
+                      window: InsightWindow) -> dict[tuple[int, str | None], int]:
+        """Week by week, each a range of the covering (workspace, created_at) index: there
+        are ten times as many thanks as asks, and both databases count a range faster than
+        they work out each row's week."""
+        counts: dict[tuple[int, str | None], int] = {}
+        for week, start in enumerate(window.starts):
+            query = (
+                select(ThanksRow.message_channel_id, func.count())
+                .where(in_workspace(ThanksRow, workspace), ThanksRow.created_at >= start,
+                       ThanksRow.created_at < start + WEEK, ThanksRow.retracted_at.is_(None))
+                .group_by(ThanksRow.message_channel_id)
+            )
+            counts.update({(week, channel): int(n) for channel, n in await self._rows(query)})
+        return counts
 
-    @translate_errors
-    async def thanks_by_channel(self, workspace: WorkspaceRef, since: datetime,
-                                until: datetime) -> dict[str | None, int]:
-        query = (
-            select(ThanksRow.message_channel_id, func.count())
-            .where(in_workspace(ThanksRow, workspace), ThanksRow.created_at >= since,
-                   ThanksRow.created_at < until, ThanksRow.retracted_at.is_(None))
-            .group_by(ThanksRow.message_channel_id)
-        )
-        return {channel: int(count) for channel, count in (await self._session.execute(query)).all()}
+    async def _rows(self, query: Rows) -> list[Any]:
+        """The rows, read as plain tuples (SQLAlchemy Core: no ORM loading per row)."""
+        connection = await self._session.connection()
+        return list((await connection.execute(query)).all())
+
+    async def _counts(self, query: Rows) -> dict[Any, int]:
+        """How many rows `query` gives for each of its distinct rows."""
+        rows = query.subquery()
+        grouped = select(*rows.c, func.count()).group_by(*rows.c)
+        return {tuple(row[:-1]): int(row[-1]) for row in await self._rows(grouped)}
 
 
 class SqlInsightRepository(_Facts):

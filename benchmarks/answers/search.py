@@ -34,7 +34,7 @@ from adapters.similarity.words import word_hashes
 from benchmarks.answers.sets import HERE, AnswerSet, gate_sets, load
 from benchmarks.common import ScratchPostgres, machine, percentile
 from bot import memory
-from bot.app import bootstrap, import_answers_file
+from bot.app import bootstrap, import_answers_file, settle_heap
 from bot.commands import RunAnswerIndexing
 from bot.config import Config
 from bot.deps import Deps
@@ -66,6 +66,7 @@ async def measure(config: Config, set_dir: Path, scale: int) -> None:
         write_import_file(set_dir, faq)
         added, _ = await import_answers_file(config, faq, WORKSPACE)
     async with bootstrap(config, send_in_background=False) as runtime:
+        settle_heap()  # as `leanon run` does once it has started (the model comes later)
         deps = runtime.service.deps
         search = deps.search or answer_search()
         started = time.perf_counter()
@@ -124,6 +125,7 @@ async def scale_phase(config: Config, texts: list[str], scale: int) -> None:
     """The search's speed with `scale` answers, beside full-text search alone, and the
     memory the model and the index take."""
     async with bootstrap(config, send_in_background=False) as runtime:
+        settle_heap()  # as `leanon run` does once it has started (the model comes later)
         deps = runtime.service.deps
         search = deps.search or answer_search()
         before_model = rss_mb()

@@ -199,3 +199,37 @@ async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_r
     assert any("resolved as answered before" in t for t in slack.private(CAROL))
     credit = [t for t in await all_thanks(slack) if t.ask_id == again.id]
     assert [(t.giver_id, t.receiver_id) for t in credit] == [(CAROL, BOB)]
+
+
+async def test_with_suggestions_first_a_repeat_waits_until_its_asker_posts_it(
+        slack: Harness, fake: FakeSlack) -> None:
+    """`suggestions ask-first` over signed HTTP, with the real search: the repeat is not
+    posted; its asker sees what solved it with Post my ask anyway, which posts the card."""
+    await slack.command("/leanon", "config set suggestions ask-first", user=ADMIN)
+    await slack.command("/ask", "The staging database refuses connections after the nightly restore")
+    [first] = await open_asks(slack)
+    assert first.message is not None
+    await slack.press(ActionId.OFFER_HELP, str(first.id), user=BOB,
+                      message_ts=first.message.message_id)
+    await slack.press(ActionId.RESOLVE, str(first.id), user=ALICE,
+                      message_ts=first.message.message_id,
+                      solved="Restart pgbouncer on staging-db-2; the restore leaves it stuck.")
+    await slack.runtime.service.handle(RunAnswerIndexing(), send=False)
+    cards = len([c for c in fake.calls if c.method == "chat.postMessage"])
+
+    await slack.command("/ask", "staging db won't take connections since last night's restore",
+                        user=CAROL)
+    assert await open_asks(slack) == []  # held, not posted
+    assert len([c for c in fake.calls if c.method == "chat.postMessage"]) == cards
+    [shown] = [c for c in fake.calls if ActionId.POST_ASK.value in c.text()]
+    assert shown.method == "response_url" and shown.target.endswith(f"-{CAROL}")
+    assert "Restart pgbouncer on staging-db-2" in " ".join(slack.private(CAROL))
+    [post] = [b for b in buttons(shown.args) if b["action_id"] == ActionId.POST_ASK]
+
+    await slack.press(ActionId.POST_ASK, post["value"], user=BOB)  # not the asker
+    assert any("Only the person who asked" in t for t in slack.private(BOB))
+    assert await open_asks(slack) == []
+    await slack.press(ActionId.POST_ASK, post["value"], user=CAROL)
+    [posted] = await open_asks(slack)
+    assert posted.message is not None and posted.asker_id == CAROL
+    assert len([c for c in fake.calls if c.method == "chat.postMessage"]) == cards + 1

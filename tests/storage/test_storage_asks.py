@@ -277,3 +277,29 @@ async def test_anonymous_flag_round_trips(store: SqlStore, anonymous: bool) -> N
         ask = await uow.asks.add(new_ask(anonymous=anonymous))
         stored = await uow.asks.get(WORKSPACE, ask.id)
         assert stored is not None and stored.anonymous is anonymous
+
+
+async def test_a_held_ask_is_not_open_until_posted_once(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        held = await uow.asks.add(dataclasses.replace(new_ask(), held=True))
+        await uow.commit()
+    assert held.status is AskStatus.HELD
+    async with store.unit_of_work() as uow:
+        assert await uow.asks.list_open(WORKSPACE) == []
+        assert await uow.asks.waiting_without_offer(WORKSPACE, T0 + minutes(600)) == []
+        assert await uow.asks.post_held(held.id, T0 + minutes(5))
+        assert not await uow.asks.post_held(held.id, T0 + minutes(6))  # once
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        posted = await uow.asks.get(WORKSPACE, held.id)
+    assert posted is not None and posted.status is AskStatus.OPEN
+    assert posted.created_at == T0 + minutes(5)  # open from when it was posted
+
+
+async def test_a_held_ask_can_be_resolved_and_then_never_posted(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        held = await uow.asks.add(dataclasses.replace(new_ask(), held=True))
+        resolved = dataclasses.replace(held, status=AskStatus.RESOLVED, closed_at=T0 + minutes(1))
+        assert await uow.asks.close(resolved)
+        assert not await uow.asks.post_held(held.id, T0 + minutes(2))
+        await uow.commit()

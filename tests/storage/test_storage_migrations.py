@@ -13,8 +13,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 import storage
 from storage import create_engine, current_revision, downgrade, head_revision, upgrade
@@ -118,3 +119,28 @@ async def test_migrations_do_not_depend_on_the_working_directory(
     monkeypatch.chdir(tmp_path)
     await upgrade(blank_database_url)
     assert await current_revision(blank_database_url) == head_revision()
+
+
+async def test_held_asks_keep_every_other_rule_of_the_asks_table(blank_database_url: str) -> None:
+    """0014 lets `asks.status` be `held` (SQLite rebuilds the table for it): any other
+    status is still refused, and an ask's id is still never reused."""
+    url = blank_database_url
+    await upgrade(url, "0013")
+    ask = ("INSERT INTO asks (platform, workspace_id, channel_id, asker_id, text, anonymous, "
+           "status, created_at) VALUES ('slack', 'T1', 'C1', 'U1', '?', false, :status, "
+           "'2026-12-01 09:00:00+00')")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for _ in range(5):
+                await connection.execute(text(ask), {"status": "open"})
+            await connection.execute(text("DELETE FROM asks WHERE id >= 4"))
+        await upgrade(url)
+        async with engine.begin() as connection:
+            await connection.execute(text(ask), {"status": "held"})
+            assert (await connection.execute(text("SELECT max(id) FROM asks"))).scalar() == 6
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as connection:
+                await connection.execute(text(ask), {"status": "waiting"})
+    finally:
+        await engine.dispose()

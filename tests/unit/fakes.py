@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -24,13 +25,16 @@ from bot.domain import (
     Answer,
     AnswerVector,
     Ask,
-    AskFacts,
     AskStatus,
+    AskTally,
     Helper,
     HelpOffer,
     HelpRecord,
     HelpRequest,
     InboxItem,
+    InsightTallies,
+    InsightWindow,
+    LadderStep,
     LeaderboardEntry,
     MemberStats,
     MessageRef,
@@ -38,7 +42,6 @@ from bot.domain import (
     NewAsk,
     NewInboxItem,
     NewThanks,
-    OfferFacts,
     Platform,
     RequestAnswer,
     Settings,
@@ -223,7 +226,8 @@ class FakeAskRepository:
     async def add(self, new: NewAsk) -> Ask:
         ask = Ask(id=next(self._store._ask_ids), workspace=new.workspace, channel_id=new.channel_id,
                   asker_id=new.asker_id, text=new.text, tried=new.tried, anonymous=new.anonymous,
-                  status=AskStatus.OPEN, created_at=new.created_at)
+                  status=AskStatus.HELD if new.held else AskStatus.OPEN,
+                  created_at=new.created_at)
         self._data.asks[ask.id] = ask
         if new.request_key is not None:
             self._store.ask_requests[(new.workspace, new.request_key)] = ask.id
@@ -275,11 +279,18 @@ class FakeAskRepository:
 
     async def close(self, ask: Ask) -> bool:
         stored = self._data.asks.get(ask.id)
-        if stored is None or not stored.is_open:
+        if stored is None or stored.status not in (AskStatus.OPEN, AskStatus.HELD):
             return False
         stored.status = ask.status
         stored.closed_at = ask.closed_at
         stored.close_reason = ask.close_reason
+        return True
+
+    async def post_held(self, ask_id: int, at: datetime) -> bool:
+        stored = self._data.asks.get(ask_id)
+        if stored is None or stored.status is not AskStatus.HELD:
+            return False
+        stored.status, stored.created_at = AskStatus.OPEN, at
         return True
 
     def _open(self, workspace: WorkspaceRef) -> list[Ask]:
@@ -681,50 +692,70 @@ class FakeInsightRepository:
         self._data.insight_sessions[token_hash] = (signed, at)
         return True
 
-    def _asks(self, workspace: WorkspaceRef) -> list[Ask]:
-        return sorted((a for a in self._data.asks.values() if a.workspace == workspace),
-                      key=lambda a: (a.created_at, a.id))
-
-    async def asks_opened(self, workspace: WorkspaceRef, since: datetime,
-                          until: datetime) -> list[AskFacts]:
-        found = []
-        for a in self._asks(workspace):
-            if since <= a.created_at < until:
-                offers = [o.created_at for o in self._data.offers
-                          if o.ask_id == a.id and o.created_at < until]
-                found.append(AskFacts(a.id, a.channel_id, None if a.anonymous else a.asker_id,
-                                      a.created_at, min(offers, default=None), a.status,
-                                      a.ladder_step, a.asked_helpers))
-        return found
-
-    async def asks_resolved(self, workspace: WorkspaceRef, since: datetime,
-                            until: datetime) -> list[tuple[str, datetime]]:
-        return [(a.channel_id, a.closed_at) for a in self._asks(workspace)
-                if a.status is AskStatus.RESOLVED and a.closed_at is not None
-                and since <= a.closed_at < until]
-
-    async def first_asks(self, workspace: WorkspaceRef,
-                         asker_ids: Collection[str]) -> dict[str, datetime]:
-        found: dict[str, datetime] = {}
-        for a in self._asks(workspace):
-            if a.asker_id in asker_ids and a.asker_id not in found:
-                found[a.asker_id] = a.created_at
-        return found
-
-    async def offers(self, workspace: WorkspaceRef, since: datetime,
-                     until: datetime) -> list[OfferFacts]:
-        asks = {a.id: a for a in self._asks(workspace) if since <= a.created_at < until}
-        return [OfferFacts(asks[o.ask_id].channel_id, o.helper_id, o.created_at)
-                for o in self._data.offers if o.ask_id in asks and o.created_at < until]
-
-    async def thanks_by_channel(self, workspace: WorkspaceRef, since: datetime,
-                                until: datetime) -> dict[str | None, int]:
-        counts: dict[str | None, int] = {}
-        for stored in self._data.thanks.values():
-            t = stored.thanks
-            if t.workspace == workspace and t.retracted_at is None and since <= t.created_at < until:
-                counts[t.channel_id] = counts.get(t.channel_id, 0) + 1
-        return counts
+    async def tallies(self, workspace: WorkspaceRef, window: InsightWindow) -> InsightTallies:
+        """The same counts as the database's, one row at a time."""
+        until, since = window.until, window.since
+        asks = {a.id: a for a in self._data.asks.values()
+                if a.workspace == workspace and since <= a.created_at < until}
+        firsts: dict[int, datetime] = {}
+        for o in self._data.offers:
+            if o.ask_id in asks and o.created_at < until:
+                firsts[o.ask_id] = min(firsts.get(o.ask_id, o.created_at), o.created_at)
+        tallies: dict[tuple[int, str], list[int]] = {}
+        first_offer_seconds: dict[tuple[int, str], list[float]] = {}
+        askers = set()
+        for a in asks.values():
+            week = window.week_of(a.created_at)
+            assert week is not None
+            first = firsts.get(a.id)
+            judged = until - a.created_at >= window.late_after
+            late = judged and (first is None or first - a.created_at > window.late_after)
+            requested = a.ladder_step >= LadderStep.REQUEST and a.asked_helpers > 0
+            counts = tallies.setdefault((week, a.channel_id), [0] * 6)
+            for i, flag in enumerate((True, judged, late, requested, requested and first is not None,
+                                      a.ladder_step >= LadderStep.ESCALATION)):
+                counts[i] += int(flag)
+            if first is not None:
+                first_offer_seconds.setdefault((week, a.channel_id), []).append(
+                    (first - a.created_at).total_seconds())
+            if a.asker_id is not None and not a.anonymous:
+                askers.add((week, a.channel_id, a.asker_id))
+        offers: Counter[tuple[int, str, str]] = Counter()
+        for o in self._data.offers:
+            if o.ask_id in asks and o.created_at < until:
+                ask = asks[o.ask_id]
+                offers[(window.week_of(ask.created_at) or 0, ask.channel_id, o.helper_id)] += 1
+        first_asked: dict[str, datetime] = {}
+        named = {asker for _, _, asker in askers}
+        for a in self._data.asks.values():
+            if a.workspace == workspace and a.asker_id in named:
+                first_asked[a.asker_id] = min(first_asked.get(a.asker_id, a.created_at), a.created_at)
+        resolved: Counter[tuple[int, str]] = Counter(
+            (week, a.channel_id) for a in self._data.asks.values()
+            if a.workspace == workspace and a.status is AskStatus.RESOLVED and a.closed_at
+            and (week := window.week_of(a.closed_at)) is not None)
+        thanks: Counter[tuple[int, str | None]] = Counter(
+            (week, stored.thanks.channel_id) for stored in self._data.thanks.values()
+            if stored.thanks.workspace == workspace and stored.thanks.retracted_at is None
+            and (week := window.week_of(stored.thanks.created_at)) is not None)
+        from_memory: Counter[tuple[int, str]] = Counter()
+        unnoted: Counter[tuple[int, str]] = Counter()
+        for s in self._data.suggestions.values():
+            asked = self._data.asks.get(s.ask_id)
+            if asked is None or asked.workspace != workspace or not since <= s.shown_at < until:
+                continue
+            if (s.outcome is SuggestionOutcome.SOLVED and s.decided_at is not None
+                    and (week := window.week_of(s.decided_at)) is not None):
+                from_memory[(week, asked.channel_id)] += 1
+            answer = self._data.answers.get(s.answer_id)
+            if answer is not None and not answer.note:
+                unnoted[(s.answer_id, asked.channel_id)] += 1
+        return InsightTallies(
+            asks=[AskTally(week, channel, *counts) for (week, channel), counts in tallies.items()],
+            resolved=dict(resolved), thanks=dict(thanks), first_offer_seconds=first_offer_seconds,
+            offers=dict(offers), askers=askers,
+            first_asked={asker: at for asker, at in first_asked.items() if since <= at < until},
+            from_memory=dict(from_memory), unnoted_suggestions=dict(unnoted))
 
     async def prune(self, before: datetime) -> int:
         gone = 0

@@ -17,6 +17,7 @@ from bot.commands import (
     ListHelpers,
     OpenInsights,
     Person,
+    PostAsk,
     ReactionAdded,
     RejectAnswer,
     ResolveAsk,
@@ -56,6 +57,7 @@ EXAMPLES: list[Command] = [
     SetHelper(WS, member("U1")),
     ListHelpers(WS, member("U1")),
     WithdrawAsk(WS, member("U1"), 12),
+    PostAsk(WS, member("U1"), 12),
     AnswerRequest(WS, member("U1"), 12, stop=True),
     SetEscalation(WS, member("U1"), "C1", "here"),
     SetEscalation(WS, member("U1"), "C1"),
@@ -69,7 +71,7 @@ def test_a_command_comes_back_equal_through_json(cmd: Command) -> None:
 
 
 def test_every_command_is_known() -> None:
-    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 33
+    assert "CreateAsk" in COMMANDS and "RunAskMaintenance" in COMMANDS and len(COMMANDS) == 34
 
 
 @pytest.mark.parametrize("data", [

@@ -36,7 +36,8 @@ def test_describe_shows_the_defaults() -> None:
         ("expire-after", "14d", "when an open ask closes by itself"),
         ("receiver-dm", "on", "tell members privately when they are thanked"),
         ("leaderboard", "off", "whether /leanon leaderboard is available"),
-        ("suggestions", "on", "offer what solved earlier asks when someone asks the same again"),
+        ("suggestions", "on", "offer what solved earlier asks when someone asks the same again "
+                              "(on), before the ask is posted (ask-first), or not (off)"),
     ]
 
 
@@ -53,10 +54,11 @@ def test_the_ladder_settings_take_their_ranges_or_off() -> None:
             change(Settings(), key, value)
 
 
-def test_suggestions_are_switched_on_and_off() -> None:
+def test_suggestions_are_switched_on_and_off_or_first() -> None:
     assert change(Settings(), "suggestions", "off").suggestions is SuggestionMode.OFF
     assert change(Settings(), "suggestions", "ON").suggestions is SuggestionMode.ON
-    with pytest.raises(SettingError, match="on or off"):
+    assert change(Settings(), "suggestions", "Ask_First").suggestions is SuggestionMode.ASK_FIRST
+    with pytest.raises(SettingError, match="on, off or ask-first"):
         change(Settings(), "suggestions", "maybe")
 
 
