@@ -44,6 +44,9 @@ from bot.text import (
 log = logging.getLogger(__name__)
 
 
+HELD_FOR = timedelta(days=1)  # a held ask its asker does not post is closed after this
+
+
 def _ask_too_long(length: int) -> Reply:
     return Reply.of(error(f"Your ask is {length:,} characters; the limit is "
                           f"{ASK_MAX_CHARS:,}. Shorten it and put details in the thread. "
@@ -404,6 +407,10 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
     post), one follow-up on waiting asks, and expired asks closed, in every workspace."""
     now = deps.clock.now()
     async with deps.uow() as uow:
+        # Asks held for their askers (suggestions ask-first) and never posted.
+        dropped = await uow.asks.close_held(now - HELD_FOR, now)
+        await uow.commit()
+    async with deps.uow() as uow:
         workspaces = await uow.asks.workspaces_with_open_asks()
     followed = expired = tipped = requested = escalated = 0
     for workspace in workspaces:
@@ -439,7 +446,7 @@ async def run_ask_maintenance(cmd: RunAskMaintenance, deps: Deps) -> Reply:
                                        topic=ask.text)
                     await uow.commit()
                     followed += 1
-    log.info("ask maintenance: %s, %d expired, tips to %s, helpers asked about %s, %d escalated",
-             plural(followed, "follow-up"), expired, plural(tipped, "asker"),
-             plural(requested, "ask"), escalated)
+    log.info("ask maintenance: %s, %d expired, tips to %s, helpers asked about %s, %d escalated, "
+             "%d held and never posted closed", plural(followed, "follow-up"), expired,
+             plural(tipped, "asker"), plural(requested, "ask"), escalated, dropped)
     return Reply()

@@ -248,6 +248,11 @@ class AskRepository(Protocol):
 
     async def offers(self, ask_id: int) -> list[HelpOffer]: ...
 
+    async def close_held(self, created_before: datetime, at: datetime) -> int:
+        """Close as withdrawn, in every workspace, the held asks created before
+        `created_before` (their askers never posted them); how many."""
+        ...
+
     async def post_held(self, ask_id: int, at: datetime) -> bool:
         """Open a held ask (its asker chose to post it), as asked at `at`; False when it is
         not held (posted already, resolved or closed)."""

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Delete, Update, exists, func, or_, select,
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import InstrumentedAttribute
 
-from bot.domain import Ask, AskStatus, HelpOffer, MessageRef, NewAsk, Platform, WorkspaceRef
+from bot.domain import Ask, AskStatus, CloseReason, HelpOffer, MessageRef, NewAsk, Platform, WorkspaceRef
 from storage.errors import translate_errors
 from storage.mapping import in_workspace, to_ask, to_offer, workspace_columns
 from storage.models import AskRow, HelpOfferRow
@@ -153,6 +153,17 @@ class SqlAskRepository(SqlRepository):
             .execution_options(**NO_SYNC)
         )
         return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    @translate_errors
+    async def close_held(self, created_before: datetime, at: datetime) -> int:
+        statement = (
+            update(AskRow)
+            .where(AskRow.status == AskStatus.HELD.value, AskRow.created_at < created_before)
+            .values(status=AskStatus.CLOSED.value, closed_at=at,
+                    close_reason=CloseReason.WITHDRAWN.value)
+            .execution_options(**NO_SYNC)
+        )
+        return rowcount(await self._session.execute(statement))
 
     @translate_errors
     async def post_held(self, ask_id: int, at: datetime) -> bool:

@@ -303,3 +303,19 @@ async def test_a_held_ask_can_be_resolved_and_then_never_posted(store: SqlStore)
         assert await uow.asks.close(resolved)
         assert not await uow.asks.post_held(held.id, T0 + minutes(2))
         await uow.commit()
+
+
+async def test_held_asks_never_posted_are_closed_as_withdrawn(store: SqlStore) -> None:
+    async with store.unit_of_work() as uow:
+        old = await uow.asks.add(dataclasses.replace(new_ask(), held=True))
+        recent = await uow.asks.add(dataclasses.replace(new_ask(at=T0 + minutes(30)), held=True))
+        posted = await uow.asks.add(new_ask())
+        assert await uow.asks.close_held(T0 + minutes(10), T0 + minutes(40)) == 1
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        found = {a.id: a for a in [await uow.asks.get(WORKSPACE, i)
+                                   for i in (old.id, recent.id, posted.id)] if a}
+    assert (found[old.id].status, found[old.id].close_reason) == (AskStatus.CLOSED,
+                                                                  CloseReason.WITHDRAWN)
+    assert found[old.id].closed_at == T0 + minutes(40)
+    assert found[recent.id].status is AskStatus.HELD and found[posted.id].status is AskStatus.OPEN

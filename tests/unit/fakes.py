@@ -27,6 +27,7 @@ from bot.domain import (
     Ask,
     AskStatus,
     AskTally,
+    CloseReason,
     Helper,
     HelpOffer,
     HelpRecord,
@@ -285,6 +286,13 @@ class FakeAskRepository:
         stored.closed_at = ask.closed_at
         stored.close_reason = ask.close_reason
         return True
+
+    async def close_held(self, created_before: datetime, at: datetime) -> int:
+        held = [a for a in self._data.asks.values()
+                if a.status is AskStatus.HELD and a.created_at < created_before]
+        for ask in held:
+            ask.status, ask.closed_at, ask.close_reason = AskStatus.CLOSED, at, CloseReason.WITHDRAWN
+        return len(held)
 
     async def post_held(self, ask_id: int, at: datetime) -> bool:
         stored = self._data.asks.get(ask_id)

@@ -4,11 +4,21 @@ resolves it without a card ever posted."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from bot.asks import HELD_FOR
 from bot.buttons import pressed
-from bot.commands import ChangeConfig, CreateAsk, PostAsk, RejectAnswer, ReuseAnswer
-from bot.domain import AskStatus, Settings, SuggestionMode
+from bot.commands import (
+    ChangeConfig,
+    CreateAsk,
+    PostAsk,
+    RejectAnswer,
+    ReuseAnswer,
+    RunAskMaintenance,
+)
+from bot.domain import AskStatus, CloseReason, Settings, SuggestionMode
 from bot.messages import ActionId, Message, Reply
 from bot.ports import Match
 from tests.unit.fakes import ADMIN, CHANNEL, HELPER, OTHER, WS, World, make_world, member, reply_text
@@ -136,3 +146,19 @@ async def test_the_setting_takes_ask_first(world: World) -> None:
                                             "sometimes"))
     assert "Use on, off or ask-first" in reply_text(wrong)
 
+
+
+async def test_a_held_ask_never_posted_is_closed_after_a_day(world: World, search: Search) -> None:
+    search.matches = [Match(await solved_before(world), 0.8)]
+    ask_id, reply = await ask(world)
+    [post] = buttons(reply, ActionId.POST_ASK)
+    world.clock.advance(HELD_FOR - timedelta(minutes=1))
+    await world.handle(RunAskMaintenance())
+    assert world.store.ask(ask_id).status is AskStatus.HELD
+    world.clock.advance(timedelta(minutes=2))
+    await world.handle(RunAskMaintenance())
+    closed = world.store.ask(ask_id)
+    assert (closed.status, closed.close_reason) == (AskStatus.CLOSED, CloseReason.WITHDRAWN)
+    cards_before = len(posts(world))
+    late = await world.handle(PostAsk(WS, member(OTHER), int(post)))
+    assert "not posted" in reply_text(late) and len(posts(world)) == cards_before
