@@ -74,7 +74,8 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
     if tried and len(tried) > TRIED_MAX_CHARS:
         return _tried_too_long(len(tried))
     # Where suggestions come first, the search runs before the ask is stored.
-    first = await memory.search_first(deps, cmd.workspace, text, cmd.channel_id)
+    mode = await memory.suggestion_mode(deps, cmd.workspace)
+    first = await memory.search_first(deps, mode, cmd.workspace, text, cmd.channel_id)
     now = deps.clock.now()
     async with deps.uow() as uow:
         made = await uow.asks.by_request(cmd.workspace, cmd.request_id) if cmd.request_id else None
@@ -102,7 +103,7 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
         return Reply.of(notice(line("Before your ask is posted: this was asked and answered "
                                     "before.")), *shown)
     # Once the ask is safe: what it likely repeats, from leanon's memory.
-    suggested = () if first else await memory.suggest_answers(deps, ask)
+    suggested = await memory.suggest_answers(deps, ask, mode)
     posted = _posted(text)
     return Reply.of(*posted.private, *suggested)
 

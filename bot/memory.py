@@ -137,16 +137,21 @@ class _Suggested:
     helpers: tuple[str, ...]
 
 
-async def suggest_answers(deps: Deps, ask: Ask) -> tuple[Message, ...]:
-    """The remembered answers a new ask likely repeats, recorded as suggested to it, as the
-    messages that go with the asker's confirmation (none when there are none, suggestions
-    are off, or the search fails or is slow)."""
-    search = deps.search
-    if search is None or ask.asker_id is None:
-        return ()
+async def suggestion_mode(deps: Deps, workspace: WorkspaceRef) -> SuggestionMode:
+    """Whether and when a new ask is offered remembered answers: the workspace's setting,
+    or off without a search (then nothing is read)."""
+    if deps.search is None:
+        return SuggestionMode.OFF
     async with deps.uow() as uow:
-        settings = await uow.workspaces.settings(ask.workspace)
-    if settings.suggestions is SuggestionMode.OFF:
+        return (await uow.workspaces.settings(workspace)).suggestions
+
+
+async def suggest_answers(deps: Deps, ask: Ask, mode: SuggestionMode) -> tuple[Message, ...]:
+    """The remembered answers a new ask (posted already) likely repeats, recorded as
+    suggested to it, as the messages that go with the asker's confirmation (none when
+    there are none, suggestions are not on, or the search fails or is slow)."""
+    search = deps.search
+    if search is None or ask.asker_id is None or mode is not SuggestionMode.ON:
         return ()
     found = await _search(deps, search, ask)
     return tuple(_suggestion_message(ask, s, first=i == 0) for i, s in enumerate(found))
@@ -225,17 +230,13 @@ async def _record(uow: UnitOfWork, deps: Deps, ask: Ask,
 # --- ask-first: the suggestions before the ask is posted ---------------------------------
 
 
-async def search_first(deps: Deps, workspace: WorkspaceRef, text: str,
+async def search_first(deps: Deps, mode: SuggestionMode, workspace: WorkspaceRef, text: str,
                        channel_id: str) -> dict[int, float]:
     """Where suggestions come first (`suggestions ask-first`): what a new question likely
     repeats, searched before the ask is stored ({}: not ask-first, no search, nothing
     found, or the search failed or was slow; then the ask is posted at once)."""
     search = deps.search
-    if search is None:
-        return {}
-    async with deps.uow() as uow:
-        settings = await uow.workspaces.settings(workspace)
-    if settings.suggestions is not SuggestionMode.ASK_FIRST:
+    if search is None or mode is not SuggestionMode.ASK_FIRST:
         return {}
     return await _chances(deps, search, workspace, text, channel_id, "a held ask")
 
