@@ -163,10 +163,8 @@ async def test_a_reply_marked_as_the_answer_resolves_the_ask_and_credits_its_aut
         slack.private(ALICE))
 
 
-async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_resolves_it(
-        slack: Harness, fake: FakeSlack) -> None:
-    """Answered before over signed HTTP, with the real search: the offer comes with the
-    asker's confirmation, and "This solved it" resolves and thanks the earlier helper."""
+async def resolved_with_a_note(slack: Harness) -> None:
+    """Alice's ask, helped by Bob and resolved with what solved it, in the search's index."""
     await slack.command("/ask", "The staging database refuses connections after the nightly restore")
     [first] = await open_asks(slack)
     assert first.message is not None
@@ -176,6 +174,13 @@ async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_r
                       message_ts=first.message.message_id,
                       solved="Restart pgbouncer on staging-db-2; the restore leaves it stuck.")
     await slack.runtime.service.handle(RunAnswerIndexing(), send=False)
+
+
+async def test_an_ask_asked_again_is_offered_what_solved_it_and_this_solved_it_resolves_it(
+        slack: Harness, fake: FakeSlack) -> None:
+    """Answered before over signed HTTP, with the real search: the offer comes with the
+    asker's confirmation, and "This solved it" resolves and thanks the earlier helper."""
+    await resolved_with_a_note(slack)
 
     await slack.command("/ask", "staging db won't take connections since last night's restore",
                         user=CAROL)
@@ -206,15 +211,7 @@ async def test_with_suggestions_first_a_repeat_waits_until_its_asker_posts_it(
     """`suggestions ask-first` over signed HTTP, with the real search: the repeat is not
     posted; its asker sees what solved it with Post my ask anyway, which posts the card."""
     await slack.command("/leanon", "config set suggestions ask-first", user=ADMIN)
-    await slack.command("/ask", "The staging database refuses connections after the nightly restore")
-    [first] = await open_asks(slack)
-    assert first.message is not None
-    await slack.press(ActionId.OFFER_HELP, str(first.id), user=BOB,
-                      message_ts=first.message.message_id)
-    await slack.press(ActionId.RESOLVE, str(first.id), user=ALICE,
-                      message_ts=first.message.message_id,
-                      solved="Restart pgbouncer on staging-db-2; the restore leaves it stuck.")
-    await slack.runtime.service.handle(RunAnswerIndexing(), send=False)
+    await resolved_with_a_note(slack)
     cards = len([c for c in fake.calls if c.method == "chat.postMessage"])
 
     await slack.command("/ask", "staging db won't take connections since last night's restore",

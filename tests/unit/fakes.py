@@ -711,10 +711,12 @@ class FakeInsightRepository:
                 firsts[o.ask_id] = min(firsts.get(o.ask_id, o.created_at), o.created_at)
         tallies: dict[tuple[int, str], list[int]] = {}
         first_offer_seconds: dict[tuple[int, str], list[float]] = {}
+        weeks: dict[int, int] = {}
         askers = set()
         for a in asks.values():
             week = window.week_of(a.created_at)
             assert week is not None
+            weeks[a.id] = week
             first = firsts.get(a.id)
             judged = until - a.created_at >= window.late_after
             late = judged and (first is None or first - a.created_at > window.late_after)
@@ -731,8 +733,7 @@ class FakeInsightRepository:
         offers: Counter[tuple[int, str, str]] = Counter()
         for o in self._data.offers:
             if o.ask_id in asks and o.created_at < until:
-                ask = asks[o.ask_id]
-                offers[(window.week_of(ask.created_at) or 0, ask.channel_id, o.helper_id)] += 1
+                offers[(weeks[o.ask_id], asks[o.ask_id].channel_id, o.helper_id)] += 1
         first_asked: dict[str, datetime] = {}
         named = {asker for _, _, asker in askers}
         for a in self._data.asks.values():
