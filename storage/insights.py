@@ -16,6 +16,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    null,
     or_,
     select,
     update,
@@ -211,19 +212,35 @@ class _Facts(SqlRepository):
 
     async def _thanks(self, workspace: WorkspaceRef,
                       window: InsightWindow) -> dict[tuple[int, str | None], int]:
-        """Week by week, each a range of the covering (workspace, created_at) index: there
-        are ten times as many thanks as asks, and both databases count a range faster than
-        they work out each row's week."""
-        counts: dict[tuple[int, str | None], int] = {}
-        for week, start in enumerate(window.starts):
-            query = (
-                select(ThanksRow.message_channel_id, func.count())
-                .where(in_workspace(ThanksRow, workspace), ThanksRow.created_at >= start,
-                       ThanksRow.created_at < start + WEEK, ThanksRow.retracted_at.is_(None))
-                .group_by(ThanksRow.message_channel_id)
-            )
-            counts.update({(week, channel): int(n) for channel, n in await self._rows(query)})
-        return counts
+        """Each channel's thanks week by week, each a range of the covering (workspace,
+        channel, created_at) index: there are ten times as many thanks as asks, and a
+        range is counted faster than rows are grouped. The workspace's channels are found
+        by a seek each (a loose index scan), not by reading its thanks."""
+        def week_counts(channel: ColumnElement[str | None] | None) -> list[ColumnElement[int]]:
+            counted = aliased(ThanksRow)
+            in_channel = (counted.message_channel_id.is_(None) if channel is None
+                          else counted.message_channel_id == channel)
+            return [select(func.count())
+                    .where(in_workspace(counted, workspace), in_channel,
+                           counted.created_at >= start, counted.created_at < start + WEEK,
+                           counted.retracted_at.is_(None))
+                    .scalar_subquery() for start in window.starts]
+
+        channel = ThanksRow.message_channel_id
+        first = (select(func.min(channel).label("id")).where(in_workspace(ThanksRow, workspace))
+                 .cte("channels", recursive=True))
+        following = aliased(ThanksRow)
+        channels = first.union_all(
+            select(select(func.min(following.message_channel_id))
+                   .where(in_workspace(following, workspace),
+                          following.message_channel_id > first.c.id)
+                   .scalar_subquery())
+            .where(first.c.id.is_not(None)))
+        rows = await self._rows(select(channels.c.id, *week_counts(channels.c.id))
+                                .where(channels.c.id.is_not(None)))
+        rows += await self._rows(select(null(), *week_counts(None)))
+        return {(week, channel_id): int(n) for channel_id, *counts in rows
+                for week, n in enumerate(counts) if n}
 
     async def _rows(self, query: Rows) -> list[Any]:
         """The rows, read as plain tuples (SQLAlchemy Core: no ORM loading per row)."""

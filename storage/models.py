@@ -140,10 +140,10 @@ class AskRow(WorkspaceScoped, Base):
         Index(None, "platform", "workspace_id", "channel_id", "created_at"),
         # ... and asks resolved in it.
         Index(None, "platform", "workspace_id", "channel_id", "status", "closed_at"),
-        # The workspace's asks opened in a window, with what the insights page counts of
-        # each (covering: counting reads the index alone), and resolved in a window.
+        # The workspace's asks opened in a window, with all the insights page reads of each
+        # (covering, its id too: PostgreSQL's index-only scan needs it), and resolved in a window.
         Index("ix_asks_workspace_window", "platform", "workspace_id", "created_at", "channel_id",
-              "first_offer_at", "ladder_step", "asked_helpers"),
+              "first_offer_at", "ladder_step", "asked_helpers", "anonymous", "asker_id", "id"),
         Index(None, "platform", "workspace_id", "status", "closed_at"),
         # One ask per platform delivery, however often the delivery is worked.
         Index(None, "platform", "workspace_id", "request_key", unique=True),
@@ -180,7 +180,8 @@ class HelpOfferRow(Base):
     __table_args__ = (
         UniqueConstraint("ask_id", "helper_id"),
         Index(None, "helper_id"),
-        Index(None, "ask_id", "created_at"),  # an ask's first offer; its offers in a window
+        # An ask's first offer; its offers in a window, with their helpers (covering).
+        Index("ix_help_offers_ask_window", "ask_id", "created_at", "helper_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -306,10 +307,8 @@ class ThanksRow(WorkspaceScoped, Base):
         Index(None, "platform", "workspace_id", "receiver_id", "created_at"),
         Index(None, "platform", "workspace_id", "giver_id", "created_at"),
         Index(None, "ask_id"),
-        # The workspace's thanks in a window (the insights page), read from the index only.
-        Index("ix_thanks_workspace_window",
-              *("platform", "workspace_id", "created_at", "retracted_at", "message_channel_id")),
-        # A channel's thanks in a window; covering, so counting them reads the index only.
+        # A channel's thanks in a window; covering, so counting them reads the index only
+        # (the insights page counts a workspace's thanks channel by channel here too).
         Index(
             "ix_thanks_channel_window",
             *("platform", "workspace_id", "message_channel_id", "created_at", "receiver_id", "retracted_at"),

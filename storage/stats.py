@@ -192,7 +192,7 @@ class SqlStatsRepository(SqlRepository):
         self, in_channel: tuple[ColumnElement[bool], ...], since: datetime, until: datetime
     ) -> Select[str]:
         """Who offered help in [since, until) on the channel's asks, found from those asks:
-        one probe of `ix_help_offers_ask_id_created_at` per ask of the channel.
+        one probe of `ix_help_offers_ask_window` per ask of the channel.
 
         SQLite's planner does so by itself. PostgreSQL's would rather hash every offer of
         the window, in every workspace, so the offers are a LATERAL subquery there, and

@@ -56,6 +56,17 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_pa
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000}
 
 
+@pytest.mark.postgres
+async def test_postgresql_connections_compile_no_plans(postgres_migrated: str) -> None:
+    """JIT compilation is off: it cost more than the insights page's counts themselves."""
+    engine = create_engine(postgres_migrated)
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SHOW jit"))).scalar_one() == "off"
+    finally:
+        await engine.dispose()
+
+
 async def test_sqlite_writers_queue_for_the_write_lock(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     await upgrade(url)

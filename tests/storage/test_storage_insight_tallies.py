@@ -78,11 +78,17 @@ async def seed(units: Any, seed_number: int = 11) -> None:
         for n in range(400):
             at = (NOW - WEEK * rng.randrange(1, 10) if n % 31 == 0
                   else start + timedelta(minutes=rng.randrange(10 * 7 * 24 * 60)))
+            channel = f"C{rng.randrange(5)}"
+            if n % 11 == 0:  # a /thanks: a channel and no message, or neither
+                await uow.thanks.add(NewThanks(
+                    workspace=WS, giver_id=f"U{rng.randrange(12)}",
+                    receiver_id=f"U{rng.randrange(12)}", source=ThanksSource.COMMAND,
+                    created_at=at, channel_id=None if n % 2 else channel))
+                continue
             await uow.thanks.add(NewThanks(
                 workspace=OTHER if n % 29 == 0 else WS, giver_id=f"U{rng.randrange(12)}",
                 receiver_id=f"U{rng.randrange(12)}", source=ThanksSource.REACTION, created_at=at,
-                message=MessageRef(f"C{rng.randrange(4)}", f"{n}.1"), emoji="pray",
-                dedupe_key=f"r:{n}"))
+                message=MessageRef(channel, f"{n}.1"), emoji="pray", dedupe_key=f"r:{n}"))
         await uow.commit()
     async with units() as uow:
         for n in range(0, 400, 13):
@@ -123,6 +129,8 @@ async def test_the_database_counts_what_the_page_counts_row_by_row(store: SqlSto
     assert tallied > 50 and sum(a.late for a in expected["asks"]) > 0
     assert sum(a.escalated for a in expected["asks"]) > 0
     assert sum(a.offered_after_request for a in expected["asks"]) > 0
+    # Thanks with no channel, and in a channel with no asks, are counted too.
+    assert {None, "C4"} <= {channel for _, channel in expected["thanks"]}
 
 
 async def test_an_offer_keeps_the_asks_first_offer_and_forget_me_moves_it(store: SqlStore) -> None:
