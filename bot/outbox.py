@@ -49,6 +49,7 @@ from bot.messages import (
     Part,
     UserText,
     error,
+    line,
     notice,
 )
 from bot.ports import Paced, UnitOfWork
@@ -56,6 +57,8 @@ from bot.ports import Paced, UnitOfWork
 log = logging.getLogger(__name__)
 
 SOURCE = "outbox"
+# A gathered thanks note names this many thanks; it counts the rest.
+NOTE_LINES = 10
 
 Sender = Callable[[InboxItem], Awaitable[None]]
 
@@ -184,7 +187,9 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
                 written: Sequence[Note]) -> None:
     """Thanks notes: those to one member within `window` go as one note. The first is sent
     at once; later ones gather in one item, sent a window after the last note sent. Many
-    notes (a batch of reactions) take two reads and one write, whatever their number."""
+    notes (a batch of reactions) take two reads and one write, whatever their number. A
+    gathered note keeps its first `NOTE_LINES` lines and counts the rest, so the item
+    stays small however many thank one member in a window."""
     def group_of(user_id: str) -> str:
         return f"note:{workspace.platform.value}:{workspace.workspace_id}:{user_id}"
 
@@ -198,25 +203,42 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
         if group in waiting:
             gathered.setdefault(group, []).append(text)
         else:
-            new.setdefault(group, {"channel": channel_id, "user": user_id, "lines": []})
-            new[group]["lines"].append(_line(text))
+            _add_lines(new.setdefault(group, {"channel": channel_id, "user": user_id,
+                                              "lines": []}), [text])
     grown: dict[int, str] = {}
     for group, lines in gathered.items():
         payload = json.loads(waiting[group].payload)
-        payload["lines"] += [_line(text) for text in lines]
+        _add_lines(payload, lines)
         grown[waiting[group].id] = json.dumps(payload)
     changed = await uow.inbox.replace_payloads(grown)
     for group, lines in gathered.items():
         if waiting[group].id not in changed:
             # A worker took it meanwhile: these wait a window in an item of their own.
-            payload = {**json.loads(waiting[group].payload),
-                       "lines": [_line(text) for text in lines]}
+            payload = {**json.loads(waiting[group].payload), "lines": [], "more": 0}
+            _add_lines(payload, lines)
             await say(uow, at, workspace, "note", payload, group=group,
                        not_before=at + window)
     for group, payload in new.items():
         sent = last.get(group)
         await say(uow, at, workspace, "note", payload, group=group,
                    not_before=sent + window if sent is not None else None)
+
+
+def _add_lines(payload: dict[str, Any], lines: Sequence[Line]) -> None:
+    """Lines into a note's payload: the first `NOTE_LINES`, then only how many more."""
+    room = max(0, NOTE_LINES - len(payload["lines"]))
+    payload["lines"] += [_line(text) for text in lines[:room]]
+    if len(lines) > room:
+        payload["more"] = payload.get("more", 0) + len(lines) - room
+
+
+def _note_message(payload: dict[str, Any]) -> Message:
+    lines = tuple(_unline(ln) for ln in payload["lines"])
+    more = int(payload.get("more", 0))
+    thanked = len(lines) + more
+    return notice(*lines, *([line(f"…and {more} more.")] if more else []),
+                  kind=MessageKind.THANKS_NOTE,
+                  title=f"You were thanked {thanked} times" if thanked > 1 else None)
 
 
 async def note(uow: UnitOfWork, at: datetime, window: timedelta, workspace: WorkspaceRef,
@@ -352,10 +374,7 @@ class Outbox:
                                decode_message(payload["message"]))
         elif item.kind == "note":
             self.pace(item, "tell", f"dm:{payload['user']}")
-            lines = tuple(_unline(ln) for ln in payload["lines"])
-            title = f"You were thanked {len(lines)} times" if len(lines) > 1 else None
-            await chat.tell(ws, payload["channel"], payload["user"],
-                               notice(*lines, kind=MessageKind.THANKS_NOTE, title=title))
+            await chat.tell(ws, payload["channel"], payload["user"], _note_message(payload))
         elif item.kind == "post_card":
             await self._post_card(item, int(payload["ask"]))
         elif item.kind == "refresh_card":

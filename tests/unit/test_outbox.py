@@ -75,6 +75,25 @@ async def test_thanks_within_the_window_reach_their_receiver_as_one_note(world: 
     assert len(notes_to(world, HELPER)) == 3
 
 
+async def test_a_flood_of_thanks_gathers_into_one_bounded_note(world: World) -> None:
+    """A hundred teammates thank one message within the minute: one note says how many,
+    names the first few, and the waiting item stays small (it is read and written again
+    for every batch of reactions: kept whole, that grew with the square of the flood)."""
+    await world.handle(thanked(ASKER, 0))
+    for n in range(1, 101):
+        await world.handle(thanked(f"U{n:04d}", n))
+    [waiting] = [row for row in world.store.data.inbox.values()
+                 if row.new.kind == "note" and row.done_at is None]
+    assert len(waiting.payload) < 3_000
+    world.clock.advance(timedelta(minutes=1))
+    await world.app.outbox.drain()
+    _, gathered = notes_to(world, HELPER)
+    assert gathered.title == "You were thanked 100 times"
+    givers = [p.user_id for ln in gathered.lines for p in ln if isinstance(p, Mention)]
+    assert givers == [f"U{n:04d}" for n in range(1, outbox.NOTE_LINES + 1)]
+    assert gathered.plain_text().endswith(f"…and {100 - outbox.NOTE_LINES} more.")
+
+
 async def test_notes_are_gathered_per_member(world: World) -> None:
     await world.handle(thanked(ASKER, 1))
     await world.handle(replace(thanked(HELPER2, 2), author=Person(OTHER)))
