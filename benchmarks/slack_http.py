@@ -3,7 +3,8 @@
 Starts a fake Slack Web API (benchmarks/fake_slack_server.py), then, one after the other:
 a bare slack-bolt AsyncApp that only acks (the ceiling), and `leanon run` in Slack HTTP mode
 on SQLite and on a fresh PostgreSQL database. Each gets signed requests on 127.0.0.1, half
-`reaction_added` events (a new message each: a new thanks) and half `/ask` commands:
+`reaction_added` events (a new message each: a new thanks) and half `/ask` commands
+(`--mix reactions` or `--mix asks`: one kind only):
 
 - open loop at fixed offered rates (`--rates`, each for `--duration` s): latency is measured
   from the moment a request was due, so a server that falls behind is charged for it;
@@ -14,7 +15,7 @@ For leanon it also reports the start-up time to /readyz = 200, RSS after start a
 load, and how many thanks were recorded (reactions acked with 200 must each be one thanks).
 
     PYTHONPATH=. python benchmarks/slack_http.py [--rates 50,100,200] [--duration 10]
-        [--concurrency 32] [--targets bare,sqlite,postgres]
+        [--concurrency 32] [--targets bare,sqlite,postgres] [--mix half|reactions|asks]
 """
 
 from __future__ import annotations
@@ -96,10 +97,17 @@ def ask(api_base: str) -> Request:
     return Request("ask", body.encode(), _signed(body, "application/x-www-form-urlencoded"))
 
 
+MIXES = {"half": (reaction, ask), "reactions": (reaction,), "asks": (ask,)}
+SAID = {"half": "half reaction_added, half /ask", "reactions": "reaction_added only",
+        "asks": "/ask only"}
+mix = MIXES["half"]  # `--mix`
+
+
 def requests(count: int, api_base: str) -> list[Request]:
-    """Half reactions, half /ask, alternating; signed now (valid for five minutes)."""
+    """The mix's kinds in turn (half reactions, half /ask by default); signed now (valid
+    for five minutes)."""
     count = min(count, MAX_REQUESTS)
-    return [(reaction if i % 2 == 0 else ask)(api_base) for i in range(count)]
+    return [mix[i % len(mix)](api_base) for i in range(count)]
 
 
 @dataclass
@@ -298,14 +306,18 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--targets", default="bare,sqlite,postgres")
     parser.add_argument("--log-level", default="INFO", help="leanon's LEANON_LOG_LEVEL")
+    parser.add_argument("--mix", choices=sorted(MIXES), default="half",
+                        help="what is sent: half reactions and half /ask, or one kind only")
     args = parser.parse_args()
+    global mix
+    mix = MIXES[args.mix]
     args.rates = [min(float(r), 2000.0) for r in args.rates.split(",") if r]
     args.duration = min(max(args.duration, 1.0), 60.0)
     args.concurrency = min(max(args.concurrency, 1), 256)
     targets = [t.strip() for t in args.targets.split(",")]
     print(f"# Slack HTTP ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC) on {machine()}")
     print(f"  rates {args.rates} req/s for {args.duration} s each, then {args.concurrency} in flight; "
-          "half reaction_added, half /ask")
+          f"{SAID[args.mix]}")
     saturation = await side_by_side(targets, "leanon-bench-http-", args, bench_bare, bench_leanon,
                                     lambda phases: phases[-1].ok / phases[-1].elapsed)
     if "bare" in saturation:
