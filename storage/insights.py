@@ -93,45 +93,52 @@ def _week(column: InstrumentedAttribute[datetime] | InstrumentedAttribute[dateti
     return within(0, len(starts))
 
 
-def _flag(flag: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((flag, 1), else_=0)
+def _flag(flag: ColumnElement[bool], value: int) -> ColumnElement[int]:
+    return case((flag, value), else_=0)
 
 
 class _Opened:
     """The tallies of the window's asks, counted from one row per ask and offer (a plain
-    loop: a large workspace has tens of thousands of them)."""
+    loop: a large workspace has tens of thousands of them). Each ask's flags are counted as
+    one small number per (week, channel) and spread into the tallies at the end."""
 
-    def __init__(self, rows: Iterable[Any]) -> None:
-        self.counts: dict[tuple[int, str], list[int]] = {}
+    def __init__(self, rows: Iterable[Any], late_after: float) -> None:
+        kinds: Counter[tuple[int, str, int]] = Counter()
         self.waits: dict[tuple[int, str], list[float]] = {}
         self.offers: Counter[tuple[int, str, str]] = Counter()
         self.askers: set[tuple[int, str, str]] = set()
         self.ask_of: dict[str, int] = {}  # one ask of each named asker
         seen: set[int] = set()
-        for ask_id, week, channel, named, wait, judged, late, requested, escalated, helper in rows:
+        for ask_id, week, channel, named, wait, flags, helper in rows:
             if helper is not None:
                 self.offers[(week, channel, helper)] += 1
             if ask_id in seen:  # one row per offer: the ask's other offers
                 continue
             seen.add(ask_id)
-            key = (week, channel)
-            tally = self.counts.get(key)
-            if tally is None:
-                tally = self.counts[key] = [0] * 6
-            tally[0] += 1
-            tally[1] += judged
-            tally[2] += late
-            tally[3] += requested
             if wait is not None:
-                tally[4] += requested
-                self.waits.setdefault(key, []).append(wait)
-            tally[5] += escalated
+                self.waits.setdefault((week, channel), []).append(wait)
+                flags |= _OFFERED | (_LATE if flags & _JUDGED and wait > late_after else 0)
+            elif flags & _JUDGED:
+                flags |= _LATE
+            kinds[(week, channel, flags)] += 1
             if named is not None:
                 self.askers.add((week, channel, named))
                 self.ask_of.setdefault(named, ask_id)
+        self.counts: dict[tuple[int, str], list[int]] = {}
+        for (week, channel, flags), n in kinds.items():
+            tally = self.counts.setdefault((week, channel), [0] * 6)
+            tally[0] += n
+            for position, flag in enumerate((_JUDGED, _LATE, _REQUESTED), start=1):
+                tally[position] += n if flags & flag else 0
+            tally[4] += n if flags & _REQUESTED and flags & _OFFERED else 0
+            tally[5] += n if flags & _ESCALATED else 0
 
     def tallies(self) -> list[AskTally]:
         return [AskTally(week, channel, *counts) for (week, channel), counts in self.counts.items()]
+
+
+# An ask's flags, as `_Facts._opened` reads them (the first three) and `_Opened` adds them.
+_JUDGED, _REQUESTED, _ESCALATED, _OFFERED, _LATE = 1, 2, 4, 8, 16
 
 
 class _Facts(SqlRepository):
@@ -178,19 +185,18 @@ class _Facts(SqlRepository):
         wait = seconds_between(AskRow.first_offer_at, AskRow.created_at)
         judged = AskRow.created_at <= until - window.late_after
         requested = and_(AskRow.ladder_step >= int(LadderStep.REQUEST), AskRow.asked_helpers > 0)
+        flags = (_flag(judged, _JUDGED) + _flag(requested, _REQUESTED)
+                 + _flag(AskRow.ladder_step >= int(LadderStep.ESCALATION), _ESCALATED))
         query = (
             select(AskRow.id, _week(AskRow.created_at, window), AskRow.channel_id,
-                   case((~AskRow.anonymous, AskRow.asker_id)), case((offered, wait)),
-                   _flag(judged),
-                   _flag(and_(judged, or_(~offered, wait > window.late_after.total_seconds()))),
-                   _flag(requested), _flag(AskRow.ladder_step >= int(LadderStep.ESCALATION)),
+                   case((~AskRow.anonymous, AskRow.asker_id)), case((offered, wait)), flags,
                    HelpOfferRow.helper_id)
             .outerjoin(HelpOfferRow, and_(HelpOfferRow.ask_id == AskRow.id,
                                           HelpOfferRow.created_at < until))
             .where(in_workspace(AskRow, workspace), AskRow.created_at >= window.since,
                    AskRow.created_at < until)
         )
-        return _Opened(await self._rows(query))
+        return _Opened(await self._rows(query), window.late_after.total_seconds())
 
     async def _first_asked(self, workspace: WorkspaceRef, window: InsightWindow,
                            ask_of: dict[str, int]) -> dict[str, datetime]:
