@@ -86,6 +86,7 @@ async def bootstrap(config: Config, clock: Clock | None = None, metrics: Metrics
     chat: Chat = MeteredChat(router, metrics) if metrics else router
     deps = Deps(uow=store.unit_of_work, chat=chat, directory=router, clock=clock or SystemClock(),
                 timezone=config.timezone, answer_uow=store.urgent_unit_of_work,
+                reading_uow=store.reading_unit_of_work,
                 note_window=timedelta(seconds=config.leanon_note_window),
                 thanks_max_members=config.leanon_thanks_max_members,
                 search=answer_search() if config.leanon_answer_search else None,

@@ -72,6 +72,9 @@ class Deps:
     # Units of work a platform waits on for its answer (reactions are recorded before it):
     # they go before background work where the database serialises writers. None: `uow`.
     answer_uow: UnitOfWorkFactory | None = None
+    # Units of work that only read (the insights page): where the database serialises
+    # writers, these take no write lock and wait for none. None: `uow`.
+    reading_uow: UnitOfWorkFactory | None = None
     # Thanks notes to one member within this window are sent as one note (0: each alone).
     note_window: timedelta = timedelta(seconds=60)
     # Members one /thanks may name: more is refused (each costs member look-ups and a note).
@@ -84,6 +87,11 @@ class Deps:
     # of the ladder (an ask nobody suits now is tried again every 5 minutes).
     related_asks: MutableMapping[tuple[WorkspaceRef, int], tuple[datetime, list[int]]] = field(
         default_factory=lambda: LRUCache(10_000), compare=False)
+
+    @property
+    def reading(self) -> UnitOfWorkFactory:
+        """The factory of units of work that only read."""
+        return self.reading_uow or self.uow
 
     async def is_admin(self, workspace: WorkspaceRef, actor: Actor) -> bool:
         """Whether the member who acted administers the workspace: as their platform said

@@ -182,7 +182,7 @@ async def insights(deps: Deps, workspace: WorkspaceRef, weeks_count: int = DEFAU
     now = deps.clock.now()
     window = InsightWindow(now, weeks_count if weeks_count in PERIODS else DEFAULT_WEEKS,
                            UNANSWERED_AFTER)
-    async with deps.uow() as uow:
+    async with deps.reading() as uow:  # counts only: writers never wait behind the page
         t = await uow.insights.tallies(workspace, window)
         waiting = await uow.asks.list_open(workspace, channel, limit=WAITING_SHOWN)
         suggested: Counter[int] = Counter()

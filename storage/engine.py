@@ -37,12 +37,17 @@ def database_url(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
+# The execution option of a connection whose transaction only reads (`SqlStore.reading_unit_of_work`).
+READING = "leanon_reading"
+
+
 def create_engine(url: str, *, foreign_keys: bool = True, echo: bool = False) -> AsyncEngine:
     """An async engine for `url` (normalised by `database_url`).
 
     On SQLite every connection uses WAL, a busy timeout and `foreign_keys=ON`, and
     every transaction starts with `BEGIN IMMEDIATE`, so that concurrent writers queue
-    for the write lock instead of failing half-way. `foreign_keys=False` is for
+    for the write lock instead of failing half-way; one that only reads (the `READING`
+    execution option) starts with a plain `BEGIN` and never holds that lock. `foreign_keys=False` is for
     migrations only: a batch table rebuild must not cascade deletes.
 
     Statement parameters never appear in logs or error messages (`hide_parameters`),
@@ -84,7 +89,9 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
             cursor.close()
 
     def on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit of work that only reads takes no write lock: WAL lets it read beside writers.
+        reading = connection.get_execution_options().get(READING, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     def on_invalidate(dbapi_connection: Any, _record: Any, _error: BaseException | None) -> None:
         # A task cancelled in the middle of a statement (a shutdown) makes SQLAlchemy drop

@@ -26,7 +26,7 @@ from bot.ports import (
 from storage.answers import SqlAnswerRepository
 from storage.asks import SqlAskRepository
 from storage.deliveries import SqlDeliveryRepository
-from storage.engine import create_engine
+from storage.engine import READING, create_engine
 from storage.errors import DATABASE_ERRORS, storage_error
 from storage.inbox import SqlInboxRepository
 from storage.insights import SqlInsightRepository
@@ -65,10 +65,11 @@ class SqlUnitOfWork:
     inbox: InboxRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str,
-                 turn: Turn | None = None, urgent: bool = False) -> None:
+                 turn: Turn | None = None, urgent: bool = False, reading: bool = False) -> None:
         self._session = sessions()
-        self._turn = turn
+        self._turn = None if reading else turn
         self._urgent = urgent
+        self._reading = reading
         self._holding = False
         self.commits = 0
         self.asks = SqlAskRepository(self._session, dialect)
@@ -88,7 +89,8 @@ class SqlUnitOfWork:
             await self._turn.acquire(self._urgent)
             self._holding = True
         try:
-            await self._session.connection()
+            await self._session.connection(execution_options={READING: True} if self._reading
+                                           else None)
         except DATABASE_ERRORS as error:
             await self._close_quietly()
             raise storage_error(error, "starting a database transaction") from error
@@ -154,6 +156,11 @@ class SqlStore:
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work, to use once as `async with store.unit_of_work() as uow:`."""
         return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn)
+
+    def reading_unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work that only reads (a page of counts): on SQLite it neither waits
+        for nor takes the write lock, so writers (answers included) never wait behind it."""
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn, reading=True)
 
     def urgent_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work a platform waits on for its answer: on SQLite it goes before the

@@ -89,6 +89,29 @@ async def test_sqlite_writers_queue_for_the_write_lock(tmp_path: Path) -> None:
             assert len(await uow.asks.list_open(WORKSPACE)) == 2
 
 
+async def test_a_reading_unit_of_work_neither_holds_nor_waits_for_the_write_lock(
+        tmp_path: Path) -> None:
+    """The insights page of a large workspace reads for a few hundred milliseconds: in a
+    unit of work that takes the write lock, every answer of the process waited behind it."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    await upgrade(url)
+    async with SqlStore.from_url(url) as store, SqlStore.from_url(url) as other:
+        async with store.reading_unit_of_work() as reading:
+            assert await reading.asks.list_open(WORKSPACE) == []
+            for writer in (store, other):  # this process's turn, and another process
+                async with writer.unit_of_work() as uow:
+                    await asyncio.wait_for(uow.asks.add(new_ask("U-writer")), timeout=2)
+                    await asyncio.wait_for(uow.commit(), timeout=2)
+            async with store.unit_of_work() as holding:  # a writer holds the lock...
+                await holding.asks.add(new_ask("U-holding"))
+                async with store.reading_unit_of_work() as meanwhile:  # ...and a read begins
+                    assert len(await asyncio.wait_for(
+                        meanwhile.asks.list_open(WORKSPACE), timeout=2)) == 2
+                await holding.commit()
+        async with store.unit_of_work() as uow:
+            assert len(await uow.asks.list_open(WORKSPACE)) == 3
+
+
 async def test_one_process_queues_its_sqlite_units_of_work_without_the_busy_handler(
         tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
