@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -205,19 +205,19 @@ async def insights(deps: Deps, workspace: WorkspaceRef, weeks_count: int = DEFAU
         channel_waits.setdefault(channel_id, []).extend(seconds)
         if here(channel_id):
             waits.setdefault(week, []).extend(seconds)
-    helping: dict[int, Counter[str]] = {}
-    helpers: dict[str, set[str]] = {}
+    helping: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    helpers: defaultdict[str, set[str]] = defaultdict(set)
     for (week, channel_id, helper), offers in t.offers.items():
-        helpers.setdefault(channel_id, set()).add(helper)
+        helpers[channel_id].add(helper)
         if here(channel_id):
-            helping.setdefault(week, Counter())[helper] += offers
-    askers: dict[str, set[str]] = {}
-    first_timers: dict[int, set[str]] = {}
+            helping[week][helper] += offers
+    askers: defaultdict[str, set[str]] = defaultdict(set)
+    first_timers: defaultdict[int, set[str]] = defaultdict(set)
+    first_week = {asker: window.week_of(at) for asker, at in t.first_asked.items()}
     for week, channel_id, asker in t.askers:
-        askers.setdefault(channel_id, set()).add(asker)
-        first = t.first_asked.get(asker)
-        if here(channel_id) and first is not None and window.week_of(first) == week:
-            first_timers.setdefault(week, set()).add(asker)
+        askers[channel_id].add(asker)
+        if first_week.get(asker) == week and here(channel_id):
+            first_timers[week].add(asker)
     weeks = []
     for week, start in enumerate(window.starts):
         mine = [a for a in asks if a.week == week]

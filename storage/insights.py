@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -103,27 +103,36 @@ class _Opened:
     one small number per (week, channel) and spread into the tallies at the end."""
 
     def __init__(self, rows: Iterable[Any], late_after: float) -> None:
-        kinds: Counter[tuple[int, str, int]] = Counter()
-        self.waits: dict[tuple[int, str], list[float]] = {}
-        self.offers: Counter[tuple[int, str, str]] = Counter()
-        self.askers: set[tuple[int, str, str]] = set()
-        self.ask_of: dict[str, int] = {}  # one ask of each named asker
+        kinds: dict[tuple[int, str, int], int] = {}
+        waits: defaultdict[tuple[int, str], list[float]] = defaultdict(list)
+        offers: dict[tuple[int, str, str], int] = {}
+        askers: set[tuple[int, str, str]] = set()
+        ask_of: dict[str, int] = {}  # one ask of each named asker
         seen: set[int] = set()
+        # Bound once: this loop runs for every ask and offer of the window.
+        count_kind, count_offer, see, add_asker = kinds.get, offers.get, seen.add, askers.add
         for ask_id, week, channel, named, wait, flags, helper in rows:
             if helper is not None:
-                self.offers[(week, channel, helper)] += 1
+                key = (week, channel, helper)
+                offers[key] = count_offer(key, 0) + 1
             if ask_id in seen:  # one row per offer: the ask's other offers
                 continue
-            seen.add(ask_id)
+            see(ask_id)
             if wait is not None:
-                self.waits.setdefault((week, channel), []).append(wait)
+                waits[(week, channel)].append(wait)
                 flags |= _OFFERED | (_LATE if flags & _JUDGED and wait > late_after else 0)
             elif flags & _JUDGED:
                 flags |= _LATE
-            kinds[(week, channel, flags)] += 1
+            kind = (week, channel, flags)
+            kinds[kind] = count_kind(kind, 0) + 1
             if named is not None:
-                self.askers.add((week, channel, named))
-                self.ask_of.setdefault(named, ask_id)
+                add_asker((week, channel, named))
+                if named not in ask_of:
+                    ask_of[named] = ask_id
+        self.waits: dict[tuple[int, str], list[float]] = dict(waits)
+        self.offers = offers
+        self.askers = askers
+        self.ask_of = ask_of
         self.counts: dict[tuple[int, str], list[int]] = {}
         for (week, channel, flags), n in kinds.items():
             tally = self.counts.setdefault((week, channel), [0] * 6)
@@ -155,13 +164,10 @@ class _Facts(SqlRepository):
         opened = await self._opened(workspace, window)
         return InsightTallies(
             asks=opened.tallies(),
-            resolved=await self._counts(
-                select(_week(AskRow.closed_at, window), AskRow.channel_id)
-                .where(in_workspace(AskRow, workspace), AskRow.status == AskStatus.RESOLVED.value,
-                       AskRow.closed_at >= since, AskRow.closed_at < until)),
+            resolved=await self._resolved(workspace, window),
             thanks=await self._thanks(workspace, window),
             first_offer_seconds=opened.waits,
-            offers=dict(opened.offers),
+            offers=opened.offers,
             askers=opened.askers,
             first_asked=await self._first_asked(workspace, window, opened.ask_of),
             from_memory=await self._counts(
@@ -218,33 +224,57 @@ class _Facts(SqlRepository):
 
     async def _thanks(self, workspace: WorkspaceRef,
                       window: InsightWindow) -> dict[tuple[int, str | None], int]:
-        """Each channel's thanks week by week, each a range of the covering (workspace,
-        channel, created_at) index: there are ten times as many thanks as asks, and a
-        range is counted faster than rows are grouped. The workspace's channels are found
-        by a seek each (a loose index scan), not by reading its thanks."""
-        def week_counts(channel: ColumnElement[str | None] | None) -> list[ColumnElement[int]]:
-            counted = aliased(ThanksRow)
-            in_channel = (counted.message_channel_id.is_(None) if channel is None
-                          else counted.message_channel_id == channel)
+        """Each channel's thanks week by week (ten times as many rows as asks), in the
+        covering (workspace, channel, created_at) index; a thanks given with no channel
+        counts under None."""
+        return await self._channel_weeks(
+            ThanksRow, ThanksRow.message_channel_id, ThanksRow.created_at, workspace, window,
+            lambda row: (row.retracted_at.is_(None),), with_none=True)
+
+    async def _resolved(self, workspace: WorkspaceRef,
+                        window: InsightWindow) -> dict[tuple[int, str], int]:
+        """Each channel's asks resolved, week by week, in the (workspace, channel, status,
+        closed_at) index (an ask always has a channel)."""
+        counts = await self._channel_weeks(
+            AskRow, AskRow.channel_id, AskRow.closed_at, workspace, window,
+            lambda row: (row.status == AskStatus.RESOLVED.value,), with_none=False)
+        return {(week, channel): n for (week, channel), n in counts.items() if channel is not None}
+
+    async def _channel_weeks(
+        self, table: type[AskRow] | type[ThanksRow],
+        channel: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+        at: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+        workspace: WorkspaceRef, window: InsightWindow,
+        counted: Callable[[Any], tuple[ColumnElement[bool], ...]], with_none: bool,
+    ) -> dict[tuple[int, str | None], int]:
+        """How many of `table`'s rows of the workspace that are `counted` fall in each week
+        of the window, by channel: each (channel, week) a range of an index that begins
+        (workspace, channel, …, at), which is counted faster than rows are grouped. The
+        workspace's channels are found by a seek each in the same index (a loose index
+        scan), not by reading its rows; `with_none`: rows with no channel too."""
+        def week_counts(channel_id: ColumnElement[str | None] | None) -> list[ColumnElement[int]]:
+            row = aliased(table)
+            column = getattr(row, channel.key)
+            in_channel = column.is_(None) if channel_id is None else column == channel_id
+            when = getattr(row, at.key)
             return [select(func.count())
-                    .where(in_workspace(counted, workspace), in_channel,
-                           counted.created_at >= start, counted.created_at < start + WEEK,
-                           counted.retracted_at.is_(None))
+                    .where(in_workspace(row, workspace), in_channel, *counted(row),
+                           when >= start, when < start + WEEK)
                     .scalar_subquery() for start in window.starts]
 
-        channel = ThanksRow.message_channel_id
-        first = (select(func.min(channel).label("id")).where(in_workspace(ThanksRow, workspace))
+        first = (select(func.min(channel).label("id")).where(in_workspace(table, workspace))
                  .cte("channels", recursive=True))
-        following = aliased(ThanksRow)
+        following = aliased(table)
+        following_channel = getattr(following, channel.key)
         channels = first.union_all(
-            select(select(func.min(following.message_channel_id))
-                   .where(in_workspace(following, workspace),
-                          following.message_channel_id > first.c.id)
+            select(select(func.min(following_channel))
+                   .where(in_workspace(following, workspace), following_channel > first.c.id)
                    .scalar_subquery())
             .where(first.c.id.is_not(None)))
         rows = await self._rows(select(channels.c.id, *week_counts(channels.c.id))
                                 .where(channels.c.id.is_not(None)))
-        rows += await self._rows(select(null(), *week_counts(None)))
+        if with_none:
+            rows += await self._rows(select(null(), *week_counts(None)))
         return {(week, channel_id): int(n) for channel_id, *counts in rows
                 for week, n in enumerate(counts) if n}
 
