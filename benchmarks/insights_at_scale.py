@@ -63,7 +63,8 @@ async def run_one(label: str, url: str, thanks: int, asks: int, runs: int) -> No
         seconds = await stats_at_scale.seed(store, thanks, asks)
         print(f"\n## {label}: seeded {thanks:,} thanks, {asks:,} asks, {asks:,} offers in "
               f"{stats_at_scale.WORKSPACES} workspace(s) in {seconds:.1f} s")
-        deps = Deps(uow=store.unit_of_work, chat=NoChat(), clock=FixedClock())  # type: ignore[arg-type]
+        deps = Deps(uow=store.unit_of_work, reading_uow=store.reading_unit_of_work,  # as the server
+                    chat=NoChat(), clock=FixedClock())  # type: ignore[arg-type]
         settle_heap()  # as `leanon run` does once it has started
         workspace = WorkspaceRef(Platform.SLACK, "T0000")
         views = {"12 weeks, all channels (the default)": (12, None),
