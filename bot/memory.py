@@ -75,7 +75,9 @@ NOT_SUGGESTED = ("That earlier answer is no longer remembered (it may have been 
 
 
 class _Library:
-    """One workspace's answers, read for the search, each read in a unit of work of its own."""
+    """One workspace's answers, read for the search, each read in a unit of work of its own
+    that only reads (on SQLite outside the process's turn at the write lock: a search never
+    waits behind the inbox's writers)."""
 
     def __init__(self, deps: Deps, workspace: WorkspaceRef, model: str) -> None:
         self._deps = deps
@@ -84,13 +86,13 @@ class _Library:
 
     async def vectors(self, after: datetime | None, from_id: int = 0,
                       limit: int | None = None) -> tuple[int, list[AnswerVector]]:
-        async with self._deps.uow() as uow:
+        async with self._deps.reading() as uow:
             count = await uow.answers.count_vectors(self._workspace, self._model)
             page = await uow.answers.vectors(self._workspace, self._model, after, from_id, limit)
             return count, page
 
     async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:
-        async with self._deps.uow() as uow:
+        async with self._deps.reading() as uow:
             return await uow.answers.keyword_search(self._workspace, text, channel_id, limit)
 
 

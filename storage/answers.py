@@ -30,8 +30,10 @@ _NO_VECTOR = {"vector": None, "vector_model": None, "vector_at": None}
 # The words full-text search looks for: at most this many, of letters and digits.
 _MAX_WORDS = 32
 _WORD = re.compile(r"\w+")
-# PostgreSQL: the expression of the GIN index of migration 0008, word for word.
-ANSWER_WORDS = "to_tsvector('english'::regconfig, question || ' ' || coalesce(note, ''))"
+# PostgreSQL: each answer's words as a tsvector, a column PostgreSQL keeps (migration 0016)
+# with a GIN index; not in the models (storage.models.in_models). Ranking reads it, so no
+# answer is parsed at search time.
+ANSWER_WORDS = "answers.words"
 
 
 

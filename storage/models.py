@@ -8,6 +8,7 @@ tables at the end belong to `storage.slack_installations`, not to the core's por
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any, ClassVar
 
@@ -236,15 +237,25 @@ class InsightSessionRow(_Token, WorkspaceScoped, Base):
     ended_at: Mapped[datetime | None]
 
 
-# The full-text search of answers (migration 0008), not in the models: on SQLite an FTS5
-# table and its shadow tables, named with this prefix; on PostgreSQL a GIN index.
+# The full-text search of answers (migrations 0008 and 0016), not in the models: on SQLite
+# an FTS5 table and its shadow tables, named with this prefix; on PostgreSQL a generated
+# column of each answer's words (a tsvector) and its GIN index.
 FULL_TEXT_PREFIX = "answers_fts"
 FULL_TEXT_INDEX = "ix_answers_words"
+FULL_TEXT_COLUMN = "words"
 
 
 def is_full_text(name: str | None) -> bool:
     """Whether a table or index is the answers' full-text search."""
     return name is not None and (name.startswith(FULL_TEXT_PREFIX) or name == FULL_TEXT_INDEX)
+
+
+def in_models(name: str | None, type_: str, parent_names: Mapping[Any, Any]) -> bool:
+    """Whether the schema checks (Alembic's `include_name`) compare a name with the models:
+    everything but the answers' full-text search."""
+    if type_ == "column":
+        return not (name == FULL_TEXT_COLUMN and parent_names.get("table_name") == "answers")
+    return not (type_ in ("table", "index") and is_full_text(name))
 
 
 class AnswerRow(WorkspaceScoped, Base):

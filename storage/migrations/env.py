@@ -18,17 +18,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.engine import create_engine, database_url
-from storage.models import Base, is_full_text
+from storage.models import Base, in_models
 
 MIGRATION_LOCK = 0x6C65616E6F6E  # "leanon"
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def _in_models(name: str | None, type_: str, parent_names: object) -> bool:
-    """Autogenerate leaves SQLite's full-text tables alone (migration 0008 makes them)."""
-    return not (type_ in ("table", "index") and is_full_text(name))
 
 
 def run_migrations(connection: Connection) -> None:
@@ -40,7 +35,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
-        include_name=_in_models,
+        include_name=in_models,  # the full-text search is the migrations' alone
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 import storage
-from storage import create_engine, current_revision, downgrade, head_revision, upgrade
+from bot.domain import Platform, WorkspaceRef
+from storage import SqlStore, create_engine, current_revision, downgrade, head_revision, upgrade
 from storage.migrate import alembic_config
-from storage.models import Base, is_full_text
+from storage.models import Base, in_models, is_full_text
 
 REPO_ROOT = Path(storage.__file__).resolve().parent.parent
 
@@ -44,13 +46,9 @@ async def _tables(url: str) -> set[str]:
     return {name for name in names if not is_full_text(name)}
 
 
-def _in_models(name: str | None, type_: str, parent_names: object) -> bool:
-    return not (type_ in ("table", "index") and is_full_text(name))
-
-
 def _schema_diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "include_name": _in_models})
+        connection, opts={"compare_type": True, "include_name": in_models})
     return list(compare_metadata(context, Base.metadata))
 
 
@@ -142,5 +140,40 @@ async def test_held_asks_keep_every_other_rule_of_the_asks_table(blank_database_
         with pytest.raises(IntegrityError):
             async with engine.begin() as connection:
                 await connection.execute(text(ask), {"status": "waiting"})
+    finally:
+        await engine.dispose()
+
+
+async def test_answers_remembered_before_0016_are_found_by_their_stored_words(
+        blank_database_url: str) -> None:
+    """0016 keeps PostgreSQL's words of each answer in a generated column: answers already
+    there get theirs, and a changed note changes them."""
+    url = blank_database_url
+    await upgrade(url, "0015")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO answers (platform, workspace_id, question, note, private, created_at, "
+                "updated_at) "
+                "VALUES ('slack', 'T1', 'The VPN keeps disconnecting', 'Update the client', false, "
+                "'2026-12-01 09:00:00+00', '2026-12-01 09:00:00+00')"))
+        await upgrade(url)
+        store = SqlStore.from_url(url)
+        try:
+            workspace = WorkspaceRef(Platform.SLACK, "T1")
+            async with store.unit_of_work() as uow:
+                [found] = await uow.answers.keyword_search(workspace, "disconnects", None, 5)
+                assert await uow.answers.keyword_search(workspace, "client", None, 5) == [found]
+                await uow.answers.set_note(found, "Ask the helpdesk", None,
+                                           datetime(2026, 12, 2, tzinfo=UTC))
+                await uow.commit()
+            async with store.unit_of_work() as uow:
+                assert await uow.answers.keyword_search(workspace, "helpdesk", None, 5) == [found]
+                assert await uow.answers.keyword_search(workspace, "client", None, 5) == []
+        finally:
+            await store.close()
+        await downgrade(url, "0015")
+        await upgrade(url)
     finally:
         await engine.dispose()
