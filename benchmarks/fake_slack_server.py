@@ -7,11 +7,15 @@ posting limit per channel (a token bucket: `--channel-burst` at once, then that 
 second), its 429s counted apart from the random ones. `users.info` knows any member
 whose id starts with `UBENCH` (a plain member), `conversations.replies` any message in a
 channel whose id starts with `CBENCH` (a message outside threads), and `--ws-url` is what
-`apps.connections.open` answers (a Socket Mode server). Prints its base URL on stdout once
-listening, then serves until SIGTERM or SIGINT.
+`apps.connections.open` answers (a Socket Mode server). `users.list` lists the members
+`--listed` names (`PREFIX:DIGITS:COUNT`, comma-separated: `UBENCHG:7:2000` is UBENCHG0000000
+to UBENCHG0001999), page by page, and `GET /_bench/members` says how many pages were read
+and whether the last one was. Prints its base URL on stdout once listening, then serves
+until SIGTERM or SIGINT.
 
     python benchmarks/fake_slack_server.py [--latency 0.05] [--rate-limited 0.01] [--retry-after 1]
         [--channel-limit 1 --channel-burst 4] [--ws-url ws://127.0.0.1:PORT/link]
+        [--listed UBENCHG:7:2000,UBENCHR:4:50]
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class BenchSlack(FakeSlack):
     over_pace: int = 0  # 429s of the per-channel limit
     buckets: dict[str, tuple[float, float]]  # channel → (tokens, at)
     kept: dict[str, list[dict[str, Any]]]  # response_url answers to "kept-…", by name
+    listed: list[str]  # the members users.list lists (besides `users`)
+    member_ids: list[str]
+    member_pages: int = 0
+    members_done: bool = False
 
     def _within_pace(self, channel: str) -> bool:
         now = time.monotonic()
@@ -82,6 +90,8 @@ class BenchSlack(FakeSlack):
         return response
 
     def _answer(self, method: str, args: dict[str, Any], team: Team) -> dict[str, Any]:
+        if method == "users.list" and self.listed:
+            return self._bench_members_page(args)
         user_id = str(args.get("user"))
         if method == "users.info" and user_id.startswith(BENCH_MEMBER) and user_id not in self.users:
             if len(self.users) > 20_000:  # memory
@@ -92,6 +102,22 @@ class BenchSlack(FakeSlack):
         if method == "conversations.replies" and bench_message:
             return {"messages": [{"type": "message", "user": BENCH_MEMBER, "ts": ts, "text": "thanks!"}]}
         return super()._answer(method, args, team)
+
+    def _bench_members_page(self, args: dict[str, Any]) -> dict[str, Any]:
+        start = int(str(args.get("cursor") or "0"))
+        end = start + min(max(int(str(args.get("limit") or 200)), 1), 1000)
+        if start == 0 or not self.member_ids:  # one listing reads one snapshot
+            self.member_ids = [*self.listed, *self.users]
+        ids = self.member_ids
+        self.member_pages += 1
+        self.members_done = end >= len(ids)
+        members = [self.users.get(user_id) or _user(user_id, user_id.lower())
+                   for user_id in ids[start:end]]
+        return {"members": members,
+                "response_metadata": {"next_cursor": "" if self.members_done else str(end)}}
+
+    async def _bench_members(self, _request: web.Request) -> web.Response:
+        return web.json_response({"pages": self.member_pages, "done": self.members_done})
 
     async def _response_url(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -114,11 +140,15 @@ async def serve(args: argparse.Namespace) -> None:
     fake.posts, fake.rng = Counter(), random.Random(3)  # noqa: S311 - which calls get a 429
     fake.channel_limit, fake.channel_burst, fake.buckets = args.channel_limit, args.channel_burst, {}
     fake.kept = {}
+    fake.member_ids = []
+    fake.listed = [f"{prefix}{n:0{int(digits)}d}" for spec in filter(None, args.listed.split(","))
+                   for prefix, digits, count in [spec.split(":")] for n in range(int(count))]
     app = web.Application()
     app.add_routes([web.route("*", "/api/{method}", fake._api),
                     web.post("/response/{name}", fake._response_url),
                     web.get("/_bench/posts", fake._bench_posts),
-                    web.get("/_bench/responses", fake._bench_responses)])
+                    web.get("/_bench/responses", fake._bench_responses),
+                    web.get("/_bench/members", fake._bench_members)])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024).start()
@@ -142,6 +172,7 @@ def main() -> None:
                         help="chat.postMessage a second per channel, then 429 (0: no limit)")
     parser.add_argument("--channel-burst", type=int, default=4)
     parser.add_argument("--ws-url", default=None, help="apps.connections.open's answer (Socket Mode)")
+    parser.add_argument("--listed", default="", help="users.list's members: PREFIX:DIGITS:COUNT,…")
     asyncio.run(serve(parser.parse_args()))
 
 

@@ -11,6 +11,12 @@ envelopes, each with its own envelope_id, a new giver and a new message, the tha
   arrives (or when Slack would give up on one: 3 s);
 - `burst`: all of them at once, as Slack does (it does not wait for acks).
 
+The givers are members of the workspace, as Slack's `users.list` lists them: each leanon
+is sent one reaction by a bot first (ignored; it makes leanon read the workspace's member
+list, a page every 3 s in the background) and the load begins once the list is read, as in a
+workspace where leanon has been running. `--members unlisted` leaves the list empty, so that
+every new giver is looked up with `users.info` on the answer path (the cold case).
+
 Each mode gets a fresh database and a fresh leanon. Reported: acks/s, ack latency (p50/p99),
 thanks recorded/s (envelopes / time from the first envelope to the last thanks row, the
 table polled every 50 ms), envelopes not acked within Slack's 3 s, and thanks lost. Like
@@ -18,7 +24,8 @@ Slack, every envelope not acked within 3 s is delivered once more after the run
 (`retry_attempt` 1, `retry_reason` "timeout"); lost = envelopes - thanks rows after that.
 
     PYTHONPATH=. python benchmarks/slack_socket_mode.py [--envelopes 2000] [--window 100]
-        [--modes window,burst] [--targets sqlite,postgres] [--profile DIR]
+        [--modes window,burst] [--targets sqlite,postgres] [--members listed|unlisted]
+        [--profile DIR]
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from common import (
     TEAM,
     TESTS_SLACK,
@@ -182,6 +190,22 @@ async def push(server: FakeSocketMode, acks: TimedAcks, run: Run, window: int | 
     run.last_sent = time.monotonic()
 
 
+async def members_listed(server: FakeSocketMode, api_base: str) -> None:
+    """A bot's reaction (ignored: it thanks nobody) makes leanon read the workspace's member
+    list; until every page of it was read."""
+    warm = envelope("warm", 0)
+    warm["payload"]["event"]["user"] = "UOTHERBOT"
+    await server.send(warm)
+    async with aiohttp.ClientSession() as session:
+        for _ in range(1200):
+            async with session.get(f"{api_base}/_bench/members") as answer:
+                if (await answer.json())["done"]:
+                    await asyncio.sleep(0.5)  # the last page taken in
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("leanon did not read the workspace's member list within 2 minutes")
+
+
 async def bench(label: str, mode: str, database_url: str, workdir: Path, server: FakeSocketMode,
                 acks: TimedAcks, fake: Proc, api_base: str, args: argparse.Namespace) -> Run:
     """One `leanon run` in Socket Mode on a fresh database: the envelopes, Slack's redelivery, the count."""
@@ -205,6 +229,8 @@ async def bench(label: str, mode: str, database_url: str, workdir: Path, server:
         if len(server.sockets) <= connections:
             raise RuntimeError("leanon is ready but did not connect to the Socket Mode server")
         await asyncio.sleep(1)
+        if args.members == "listed":
+            await members_listed(server, api_base)
         run.rss_start = proc.rss()
         cpu_before = {"leanon": cpu_seconds(proc.pid), "fake Slack": cpu_seconds(fake.pid)}
         async with ThanksWatch(database_url, "slack") as watch:
@@ -243,6 +269,8 @@ async def main() -> None:
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--modes", default="window,burst")
     parser.add_argument("--targets", default="sqlite,postgres")
+    parser.add_argument("--members", choices=["listed", "unlisted"], default="listed",
+                        help="whether users.list lists the givers (unlisted: users.info each)")
     parser.add_argument("--log-level", default="INFO", help="leanon's LEANON_LOG_LEVEL")
     parser.add_argument("--logs", default="", help="a directory to keep the logs and databases in")
     parser.add_argument("--profile", default="", help="a directory: run leanon under pyinstrument, "
@@ -254,7 +282,8 @@ async def main() -> None:
     targets = [t.strip() for t in args.targets.split(",") if t.strip() in {"sqlite", "postgres"}]
     print(f"# Slack Socket Mode ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC) on {machine()}")
     print(f"  {args.envelopes} reaction_added envelopes per run (a new giver and message each, "
-          f"{RECEIVERS} receivers); window = at most {args.window} un-acked, burst = all at once")
+          f"{RECEIVERS} receivers; givers {args.members} by users.list); window = at most "
+          f"{args.window} un-acked, burst = all at once")
     print(f"  {load_average()} at the start", flush=True)
     runs: list[Run] = []
     acks = TimedAcks()
@@ -262,7 +291,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="leanon-bench-socket-") as tmp:
         workdir = Path(args.logs or tmp)
         await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
-        fake, api_base = await fake_slack(workdir, "--ws-url", server.url)
+        listed = f"UBENCHG:7:{args.envelopes},UBENCHR:4:{RECEIVERS}" if args.members == "listed" else ""
+        fake, api_base = await fake_slack(workdir, "--ws-url", server.url, "--listed", listed)
         try:
             for target in targets:
                 for mode in modes:

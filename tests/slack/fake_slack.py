@@ -72,6 +72,9 @@ class FakeSlack:
     """The Web API at `api_url`; `rate_limit_once[method] = seconds` answers one 429."""
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    list_members: int = 0
+    """users.list: 0 answers no members (as if the list were not there: users.info answers
+    for each); N lists `users`, N a page, the cursor an offset."""
     private_channels: set[str] = field(default_factory=set)
     rate_limit_once: dict[str, int] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
@@ -239,6 +242,15 @@ class FakeSlack:
         answer.update(self.exchange_changes)  # a value of DROP leaves the field out
         return {name: value for name, value in answer.items() if value is not DROP}
 
+    def _members_page(self, cursor: str) -> dict[str, Any]:
+        if not self.list_members:
+            return {"members": [], "response_metadata": {"next_cursor": ""}}
+        start = int(cursor) if cursor.isdigit() else 0
+        listed = list(self.users.values())
+        end = start + self.list_members
+        return {"members": listed[start:end],
+                "response_metadata": {"next_cursor": str(end) if end < len(listed) else ""}}
+
     def _answer(self, method: str, args: dict[str, Any], team: Team) -> dict[str, Any]:
         if method == "auth.test":
             return {"url": team.url, "team": team.name, "user": "leanon",
@@ -246,6 +258,8 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.list":
+            return self._members_page(str(args.get("cursor") or "0"))
         if method == "conversations.info":  # C…: a channel; the ids in `private_channels` are private
             channel = str(args.get("channel"))
             if not channel.startswith(("C", "G", "D")):

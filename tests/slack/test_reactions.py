@@ -166,6 +166,32 @@ async def test_a_burst_of_reactions_is_handled_a_few_at_a_time_in_arrival_order(
     assert len(await thanks_rows(slack)) == 6
 
 
+async def test_reactions_of_members_in_the_workspace_list_need_no_look_up_each(
+        slack: Harness, fake: FakeSlack) -> None:
+    """An all-hands burst from members leanon has not met: the workspace's member list
+    (users.list, read once in the background) says who is a bot, not a users.info call each
+    on the answer path."""
+    reactors = [f"ULISTED{n}" for n in range(6)]
+    for user in reactors:
+        fake.users[user] = {**fake.users[ALICE], "id": user, "name": user.lower()}
+    fake.list_members = 100  # one page
+    await slack.event(reaction(reactor=CAROL, event_id="EvFirst"))  # starts the listing
+    await fake.wait_for("users.list")
+    await asyncio.sleep(0.1)  # its page read
+    before = len(fake.find("users.info"))
+    answers = await asyncio.gather(*(
+        slack.send(json.dumps(reaction(reactor=user, event_id=f"EvL{n}", ts=f"1700000200.{n:06d}")),
+                   "application/json")
+        for n, user in enumerate(reactors)))
+    bot = await slack.event(reaction(reactor="UOTHERBOT", event_id="EvBot"))  # listed as a bot
+    await slack.settle()
+    assert [a.status for a in answers] == [200] * 6 and bot.status == 200
+    assert len(fake.find("users.info")) == before  # the receiver, Bob, was met already
+    assert len(fake.find("users.list")) == 1
+    givers = sorted(t.giver_id for t in await thanks_rows(slack))
+    assert givers == sorted([CAROL, *reactors])  # the bot's reaction thanked nobody
+
+
 async def test_a_redelivery_of_a_reaction_still_running_joins_it(
         slack: Harness, fake: FakeSlack) -> None:
     slack.adapter.bridge.event_deadline = 0.3
