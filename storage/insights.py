@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -238,7 +238,7 @@ class _Facts(SqlRepository):
         counts = await self._channel_weeks(
             AskRow, AskRow.channel_id, AskRow.closed_at, workspace, window,
             lambda row: (row.status == AskStatus.RESOLVED.value,), with_none=False)
-        return {(week, channel): n for (week, channel), n in counts.items() if channel is not None}
+        return cast(dict[tuple[int, str], int], counts)  # with_none=False: no None channel
 
     async def _channel_weeks(
         self, table: type[AskRow] | type[ThanksRow],
