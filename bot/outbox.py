@@ -64,6 +64,7 @@ Sender = Callable[[InboxItem], Awaitable[None]]
 
 # The items written by the current command, to send them before it returns.
 _written: ContextVar[_Sending | None] = ContextVar("leanon_outbox_written", default=None)
+_left: ContextVar[_Left | None] = ContextVar("leanon_outbox_left", default=None)
 # What the member who acted must be told instead of their answer (an ask card refused).
 _instead: ContextVar[list[Message] | None] = ContextVar("leanon_outbox_instead", default=None)
 
@@ -81,6 +82,16 @@ class _Sending:
     def committed(self) -> list[InboxItem]:
         """The items whose unit of work committed after writing them (the others are gone)."""
         return [item for item, uow, commits in self.written if uow.commits > commits]
+
+
+@dataclass
+class _Left:
+    """Whether any item left to the workers (`not_sending_now`) is due at once: only then
+    is the dispatcher woken. A thanks note gathering others for a window waits for the
+    dispatcher's next look; waking it for each batch of reactions cost a claim (on SQLite
+    a write transaction, which the next batch waited for) that found nothing."""
+
+    due_now: bool = False
 
 
 # --- the messages, as JSON ---------------------------------------------------------------
@@ -152,6 +163,9 @@ async def say(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, kind: str,
                        payload=json.dumps(payload), received_at=at, group=group,
                        not_before=not_before, owner=owner)
     [item_id] = await uow.inbox.put_many([new])
+    left = _left.get()
+    if left is not None and item_id is not None and (not_before is None or not_before <= at):
+        left.due_now = True
     if sending is not None and owner is not None and item_id is not None:
         sending.written.append((stored_item(item_id, new), uow, uow.commits))
 
@@ -284,14 +298,17 @@ def sending_now(outbox: Outbox) -> Iterator[tuple[_Sending, list[Message]]]:
 
 
 @contextmanager
-def not_sending_now() -> Iterator[None]:
-    """Items written inside are left to the dispatcher's workers."""
-    written, told = _written.set(None), _instead.set(None)
+def not_sending_now() -> Iterator[_Left]:
+    """Items written inside are left to the dispatcher's workers; what is yielded says
+    whether any of them is due at once (wake the dispatcher then)."""
+    left = _Left()
+    written, told, was_left = _written.set(None), _instead.set(None), _left.set(left)
     try:
-        yield
+        yield left
     finally:
         _written.reset(written)
         _instead.reset(told)
+        _left.reset(was_left)
 
 
 CARD_NOT_POSTED = error("leanon could not post your ask in this channel (is the bot a member "

@@ -118,10 +118,15 @@ class Leanon:
         self._thanks_emoji: dict[WorkspaceRef, tuple[str, ...]] = {}
 
     async def _record_reactions(self, cmds: list[thanks.Reaction]) -> list[Reply]:
+        """One batch of the group commit (run by its writer, so the batch's own context)."""
         deps = self.deps
         if deps.answer_uow is not None:
             deps = replace(deps, uow=deps.answer_uow)
-        return await thanks.record_reactions(cmds, deps)
+        with not_sending_now() as left:
+            replies = await thanks.record_reactions(cmds, deps)
+        if left.due_now:
+            self.outbox.wake()
+        return replies
 
     async def handle(self, cmd: Command, *, send: bool = True) -> Reply:
         """Run `cmd`. With `send`, what it wrote to the outbox is sent before returning
@@ -134,14 +139,12 @@ class Leanon:
             if not thanks.between_teammates(cmd):
                 return Reply(ignored=True)
         if isinstance(cmd, ReactionAdded | ReactionRemoved):
-            with not_sending_now():
-                reply = await self._reactions.submit(cmd)
-            self.outbox.wake()
-            return reply
+            return await self._reactions.submit(cmd)
         if not send:
-            with not_sending_now():
+            with not_sending_now() as left:
                 reply = await HANDLERS[type(cmd)](cmd, self.deps)
-            self.outbox.wake()
+            if left.due_now:
+                self.outbox.wake()
             return reply
         with sending_now(self.outbox) as (written, instead):
             reply = await HANDLERS[type(cmd)](cmd, self.deps)

@@ -94,6 +94,25 @@ async def test_a_flood_of_thanks_gathers_into_one_bounded_note(world: World) -> 
     assert gathered.plain_text().endswith(f"…and {100 - outbox.NOTE_LINES} more.")
 
 
+async def test_the_dispatcher_is_woken_only_for_what_is_due_at_once(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reaction whose note gathers with others writes nothing due: the dispatcher is not
+    woken for it (on SQLite each wake is a write transaction that the next batch of
+    reactions waits for); a first note, due at once, wakes it."""
+    wakes: list[str] = []
+    monkeypatch.setattr(world.app.outbox, "wake", lambda: wakes.append("woken"))
+    await world.app.handle(thanked(ASKER, 1))
+    assert wakes == ["woken"]
+    for n in range(2, 6):
+        await world.app.handle(thanked(f"U{n:04d}", n))
+    assert wakes == ["woken"]
+    await world.app.handle(replace(thanked(ASKER, 6), author=Person(OTHER)))
+    assert wakes == ["woken", "woken"]
+    await world.app.handle(CreateAsk(WS, member(ASKER), CHANNEL, "how do I rotate keys?"),
+                           send=False)
+    assert wakes == ["woken"] * 3
+
+
 async def test_notes_are_gathered_per_member(world: World) -> None:
     await world.handle(thanked(ASKER, 1))
     await world.handle(replace(thanked(HELPER2, 2), author=Person(OTHER)))
