@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.errors import ConfigError
+from storage import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 """How long a SQLite writer waits for another one before giving up ("database is locked")."""
@@ -57,6 +58,8 @@ def create_engine(url: str, *, foreign_keys: bool = True, echo: bool = False) ->
     options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        if "+aiosqlite" in url:  # one trip to the driver's thread a statement
+            options["module"] = sqlite_driver.dbapi()
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
