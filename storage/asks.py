@@ -6,17 +6,36 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Delete, Update, exists, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Update,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.domain import Ask, AskStatus, CloseReason, HelpOffer, MessageRef, NewAsk, Platform, WorkspaceRef
 from storage.errors import translate_errors
-from storage.mapping import in_workspace, to_ask, to_offer, workspace_columns
+from storage.mapping import in_bound_workspace, in_workspace, to_ask, to_offer, workspace_columns
 from storage.models import AskRow, HelpOfferRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
 
 _OPEN = AskStatus.OPEN.value
+
+# Built once (read for every batch of reactions; see storage.workspaces._SETTINGS).
+_BY_MESSAGES = select(AskRow).where(
+    in_bound_workspace(AskRow),
+    tuple_(AskRow.message_channel_id, AskRow.message_id).in_(bindparam("refs", expanding=True)),
+).order_by(AskRow.id).execution_options(**FRESH)
+_CARDS_IN_CHANNEL = select(exists().where(in_bound_workspace(AskRow),
+                                          AskRow.message_channel_id == bindparam("channel")))
 
 
 class SqlAskRepository(SqlRepository):
@@ -81,13 +100,10 @@ class SqlAskRepository(SqlRepository):
                           refs: Collection[MessageRef]) -> dict[MessageRef, Ask]:
         if not refs:
             return {}
-        query = select(AskRow).where(
-            in_workspace(AskRow, workspace),
-            tuple_(AskRow.message_channel_id, AskRow.message_id).in_(
-                [(ref.channel_id, ref.message_id) for ref in refs]),
-        ).order_by(AskRow.id)
         found: dict[MessageRef, Ask] = {}
-        for row in await self._session.scalars(query.execution_options(**FRESH)):
+        refs_now = [(ref.channel_id, ref.message_id) for ref in refs]
+        for row in await self._session.scalars(_BY_MESSAGES, {**workspace_columns(workspace),
+                                                              "refs": refs_now}):
             ask = to_ask(row)
             if ask.message is not None:
                 found.setdefault(ask.message, ask)  # the first, as find_by_message
@@ -95,9 +111,9 @@ class SqlAskRepository(SqlRepository):
 
     @translate_errors
     async def has_cards_in_channel(self, workspace: WorkspaceRef, channel_id: str) -> bool:
-        query = select(
-            exists().where(in_workspace(AskRow, workspace), AskRow.message_channel_id == channel_id))
-        return bool((await self._session.execute(query)).scalar_one())
+        found = await self._session.execute(_CARDS_IN_CHANNEL, {**workspace_columns(workspace),
+                                                                 "channel": channel_id})
+        return bool(found.scalar_one())
 
     @translate_errors
     async def count_by_asker_since(self, workspace: WorkspaceRef, asker_id: str, since: datetime) -> int:

@@ -6,7 +6,19 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from itertools import chain, zip_longest
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, true, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from bot.domain import InboxItem, NewInboxItem
 from storage.errors import translate_errors
@@ -31,6 +43,16 @@ def _item(row: InboxItemRow) -> InboxItem:
     return InboxItem(id=row.id, source=row.source, key=row.delivery_key,
                      workspace=workspace_of(row), kind=row.kind, payload=row.payload,
                      received_at=row.received_at, attempts=row.attempts, group=row.group_key)
+
+
+# Built once (read for every batch of reactions' notes; see storage.workspaces._SETTINGS).
+_GROUPS: BindParameter[list[str]] = bindparam("groups", expanding=True)
+_WAITING_IN_GROUPS = select(InboxItemRow).where(
+    InboxItemRow.group_key.in_(_GROUPS), InboxItemRow.done_at.is_(None),
+    InboxItemRow.owner.is_(None)).order_by(InboxItemRow.id)
+_LAST_DONE_IN_GROUPS = select(InboxItemRow.group_key, func.max(InboxItemRow.done_at)).where(
+    InboxItemRow.group_key.in_(_GROUPS), InboxItemRow.done_at >= bindparam("since"),
+    InboxItemRow.error.is_(None)).group_by(InboxItemRow.group_key)
 
 
 class SqlInboxRepository(SqlRepository):
@@ -144,10 +166,7 @@ class SqlInboxRepository(SqlRepository):
     async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
         if not groups:
             return {}
-        row = InboxItemRow
-        found = await self._session.scalars(
-            select(row).where(row.group_key.in_(list(groups)), row.done_at.is_(None),
-                              row.owner.is_(None)).order_by(row.id))
+        found = await self._session.scalars(_WAITING_IN_GROUPS, {"groups": list(groups)})
         return {r.group_key: _item(r) for r in found.all() if r.group_key}  # the newest wins
 
     @translate_errors
@@ -177,11 +196,8 @@ class SqlInboxRepository(SqlRepository):
                                   since: datetime) -> dict[str, datetime]:
         if not groups:
             return {}
-        row = InboxItemRow
-        found = await self._session.execute(
-            select(row.group_key, func.max(row.done_at))
-            .where(row.group_key.in_(list(groups)), row.done_at >= since, row.error.is_(None))
-            .group_by(row.group_key))
+        found = await self._session.execute(_LAST_DONE_IN_GROUPS,
+                                            {"groups": list(groups), "since": since})
         return {group: done for group, done in found.all() if group and done}
 
     @translate_errors

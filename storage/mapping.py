@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, Row, and_, bindparam
 
 from bot.domain import (
     Answer,
@@ -50,11 +50,18 @@ def in_workspace(model: type[WorkspaceScoped], workspace: WorkspaceRef) -> Colum
     )
 
 
+def in_bound_workspace(model: type[WorkspaceScoped]) -> ColumnElement[bool]:
+    """`in_workspace` for a statement built once: the workspace comes with each execution
+    as the parameters `workspace_columns` names."""
+    return and_(model.platform == bindparam("platform"),
+                model.workspace_id == bindparam("workspace_id"))
+
+
 def workspace_columns(workspace: WorkspaceRef) -> dict[str, str]:
     return {"platform": workspace.platform.value, "workspace_id": workspace.workspace_id}
 
 
-def workspace_of(row: WorkspaceScoped) -> WorkspaceRef:
+def workspace_of(row: WorkspaceScoped | Row[Any]) -> WorkspaceRef:
     return WorkspaceRef(Platform(row.platform), row.workspace_id)
 
 
@@ -110,7 +117,7 @@ def to_offer(row: HelpOfferRow) -> HelpOffer:
     return HelpOffer(ask_id=row.ask_id, helper_id=row.helper_id, created_at=row.created_at)
 
 
-def to_thanks(row: ThanksRow) -> Thanks:
+def to_thanks(row: ThanksRow | Row[Any]) -> Thanks:
     return Thanks(
         id=row.id,
         workspace=workspace_of(row),

@@ -104,13 +104,15 @@ class SqlThanksRepository(SqlRepository):
             raise ValueError("add_many takes thanks of one workspace with distinct dedupe keys")
         # Parameters as a list: SQLAlchemy's "insertmanyvalues" batches them into one cached
         # statement (a .values([...]) statement would be compiled anew for each batch size).
+        # The table's columns, not ORM objects: a batch of reactions has no use for them in
+        # the session, and loading them cost more than the insert.
+        table = ThanksRow.__table__
         insert = (
-            self._insert(ThanksRow)
+            self._insert(table)  # type: ignore[arg-type]
             .on_conflict_do_nothing(index_elements=_DEDUPE)
-            .returning(ThanksRow)
-            .execution_options(**FRESH)
+            .returning(*table.c)
         )
-        rows = await self._session.scalars(insert, [_columns(new) for new in news])
+        rows = await self._session.execute(insert, [_columns(new) for new in news])
         done = {row.dedupe_key: to_thanks(row) for row in rows}
         there = [key for key in keys if key not in done]
         if there:

@@ -10,9 +10,19 @@ from sqlalchemy import delete, func, select
 from bot.domain import Helper, Settings, WorkspaceRef
 from bot.hours import WorkingHours
 from storage.errors import translate_errors
-from storage.mapping import in_workspace, settings_columns, to_settings, workspace_columns
+from storage.mapping import (
+    in_bound_workspace,
+    in_workspace,
+    settings_columns,
+    to_settings,
+    workspace_columns,
+)
 from storage.models import HelperRow, HelpRequestRow, MemberRow, WorkspaceRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository
+
+# Built once: read for every batch of reactions, the statement's construction and cache
+# key cost more than running it.
+_SETTINGS = select(WorkspaceRow).where(in_bound_workspace(WorkspaceRow)).execution_options(**FRESH)
 
 
 class SqlWorkspaceRepository(SqlRepository):
@@ -21,8 +31,7 @@ class SqlWorkspaceRepository(SqlRepository):
     @translate_errors
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """The workspace's settings (defaults when it has none stored)."""
-        query = select(WorkspaceRow).where(in_workspace(WorkspaceRow, workspace))
-        row = await self._session.scalar(query.execution_options(**FRESH))
+        row = await self._session.scalar(_SETTINGS, workspace_columns(workspace))
         return to_settings(row) if row is not None else Settings()
 
     @translate_errors
