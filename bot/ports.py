@@ -639,7 +639,9 @@ class InboxRepository(Protocol):
 
     async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
         """By group, the newest item of each of `groups` that is waiting and not taken by
-        a worker (groups with none are left out)."""
+        a worker (groups with none are left out), locked until the unit of work ends: the
+        caller rewrites them (`replace_payloads`), and another unit of work doing the same
+        reads them once this one has committed."""
         ...
 
     async def pending_in_groups(self, groups: Collection[str]) -> set[str]:

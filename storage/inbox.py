@@ -47,9 +47,12 @@ def _item(row: InboxItemRow) -> InboxItem:
 
 # Built once (read for every batch of reactions' notes; see storage.workspaces._SETTINGS).
 _GROUPS: BindParameter[list[str]] = bindparam("groups", expanding=True)
+# Locked (PostgreSQL; SQLite's one writer needs no lock): whoever reads a gathering note
+# rewrites it, and two replicas reading it at once would each drop the other's lines.
+# In the order of ids, so that two batches locking several notes never deadlock.
 _WAITING_IN_GROUPS = select(InboxItemRow).where(
     InboxItemRow.group_key.in_(_GROUPS), InboxItemRow.done_at.is_(None),
-    InboxItemRow.owner.is_(None)).order_by(InboxItemRow.id)
+    InboxItemRow.owner.is_(None)).order_by(InboxItemRow.id).with_for_update()
 _LAST_DONE_IN_GROUPS = select(InboxItemRow.group_key, func.max(InboxItemRow.done_at)).where(
     InboxItemRow.group_key.in_(_GROUPS), InboxItemRow.done_at >= bindparam("since"),
     InboxItemRow.error.is_(None)).group_by(InboxItemRow.group_key)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+from datetime import timedelta
 
+from bot import outbox
 from bot.domain import InboxItem, NewInboxItem, WorkspaceRef
+from bot.messages import line
 from storage import SqlStore
 from tests.storage.storage_testing import OTHER_WORKSPACE, T0, WORKSPACE, minutes, new_ask
 
@@ -234,3 +238,34 @@ async def test_a_group_gathers_into_its_waiting_item_until_a_worker_takes_it(
         assert await uow.inbox.last_done_in_groups(["note:U1", "note:U2"], T0) == {
             "note:U1": T0 + minutes(2)}
         assert await uow.inbox.last_done_in_groups(["note:U1"], T0 + minutes(3)) == {}
+
+
+async def test_two_replicas_gathering_one_members_note_lose_no_line(
+        store: SqlStore, other_store: SqlStore) -> None:
+    """A thanks note gathering in a waiting item is read and written again by whoever adds
+    to it. Two replicas adding at once: the second reads the note once the first has
+    committed (on PostgreSQL the read locks the item), so neither's line is lost."""
+    window = timedelta(minutes=1)
+
+    async def gather(on: SqlStore, text: str, hold: asyncio.Event | None = None) -> None:
+        async with on.unit_of_work() as uow:
+            await outbox.notes(uow, T0, window, WORKSPACE, [("C1", "U1", line(text))])
+            if hold is not None:
+                await hold.wait()
+            await uow.commit()
+
+    await gather(store, "first")  # waiting, due at once: the next ones gather into it
+    hold = asyncio.Event()
+    first = asyncio.create_task(gather(store, "from one replica", hold))
+    await asyncio.sleep(0.2)  # it has read and rewritten the note, not committed yet
+    second = asyncio.create_task(gather(other_store, "from another"))
+    await asyncio.sleep(0.5)  # the other replica reads meanwhile, or waits to
+    hold.set()
+    await asyncio.gather(first, second)
+    async with store.unit_of_work() as uow:
+        waiting = await uow.inbox.waiting_in_groups(
+            [f"note:{WORKSPACE.platform.value}:{WORKSPACE.workspace_id}:U1"])
+    [note] = waiting.values()
+    said = [str(ln) for ln in json.loads(note.payload)["lines"]]
+    assert len(said) == 3
+    assert all(any(text in s for s in said) for text in ("first", "from one", "from another"))
