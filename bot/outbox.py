@@ -201,7 +201,8 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
                 written: Sequence[Note]) -> None:
     """Thanks notes: those to one member within `window` go as one note. The first is sent
     at once; later ones gather in one item, sent a window after the last note sent. Many
-    notes (a batch of reactions) take two reads and one write, whatever their number. A
+    notes (a batch of reactions) take at most two reads (one while every member's note is
+    gathering) and one write for those gathering, whatever their number. A
     gathered note keeps its first `NOTE_LINES` lines and counts the rest, so the item
     stays small however many thank one member in a window."""
     def group_of(user_id: str) -> str:
@@ -209,7 +210,9 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
 
     groups = list(dict.fromkeys(group_of(user) for _, user, _ in written))
     waiting = await uow.inbox.waiting_in_groups(groups)
-    last = await uow.inbox.last_done_in_groups(groups, at - window) if window else {}
+    # When the last note went matters only to a member with none gathering now.
+    starting = [group for group in groups if group not in waiting]
+    last = await uow.inbox.last_done_in_groups(starting, at - window) if window and starting else {}
     gathered: dict[str, list[Line]] = {}
     new: dict[str, dict[str, Any]] = {}
     for channel_id, user_id, text in written:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from itertools import chain, zip_longest
+from typing import cast
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Table,
+    Update,
     and_,
     bindparam,
     case,
@@ -56,6 +60,21 @@ _WAITING_IN_GROUPS = select(InboxItemRow).where(
 _LAST_DONE_IN_GROUPS = select(InboxItemRow.group_key, func.max(InboxItemRow.done_at)).where(
     InboxItemRow.group_key.in_(_GROUPS), InboxItemRow.done_at >= bindparam("since"),
     InboxItemRow.error.is_(None)).group_by(InboxItemRow.group_key)
+
+
+@functools.lru_cache(maxsize=64)
+def _replacing(count: int) -> Update:
+    """`UPDATE … SET payload = CASE id …` for `count` items, built once per count and on the
+    table rather than through the ORM's bulk update (building the statement and the ORM's
+    bulk update took a third of a batch of reactions' time): parameters `id<n>` and
+    `payload<n>`."""
+    table = cast(Table, InboxItemRow.__table__)
+    ids: list[BindParameter[int]] = [bindparam(f"id{n}") for n in range(count)]
+    return (update(table)
+            .where(table.c.id.in_(ids), table.c.done_at.is_(None), table.c.owner.is_(None))
+            .values(payload=case(*((table.c.id == ids[n], bindparam(f"payload{n}"))
+                                   for n in range(count))))
+            .returning(table.c.id))
 
 
 class SqlInboxRepository(SqlRepository):
@@ -186,12 +205,10 @@ class SqlInboxRepository(SqlRepository):
     async def replace_payloads(self, payloads: Mapping[int, str]) -> set[int]:
         if not payloads:
             return set()
-        row = InboxItemRow
-        changed = await self._session.execute(
-            update(row)
-            .where(row.id.in_(list(payloads)), row.done_at.is_(None), row.owner.is_(None))
-            .values(payload=case(payloads, value=row.id))
-            .returning(row.id).execution_options(**NO_SYNC))
+        params: dict[str, object] = {}
+        for n, (item_id, payload) in enumerate(payloads.items()):
+            params[f"id{n}"], params[f"payload{n}"] = item_id, payload
+        changed = await self._session.execute(_replacing(len(payloads)), params)
         return set(changed.scalars())
 
     @translate_errors

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.domain import NewThanks, Thanks, WorkspaceRef
 from storage.errors import translate_errors
@@ -15,6 +16,7 @@ from storage.models import ThanksRow
 from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
 
 _DEDUPE = ["platform", "workspace_id", "dedupe_key"]
+_ADDING: dict[str, ReturningInsert[Any]] = {}  # add_many's statement, by dialect
 
 
 def _columns(new: NewThanks) -> dict[str, Any]:
@@ -105,13 +107,15 @@ class SqlThanksRepository(SqlRepository):
         # Parameters as a list: SQLAlchemy's "insertmanyvalues" batches them into one cached
         # statement (a .values([...]) statement would be compiled anew for each batch size).
         # The table's columns, not ORM objects: a batch of reactions has no use for them in
-        # the session, and loading them cost more than the insert.
-        table = ThanksRow.__table__
-        insert = (
-            self._insert(table)  # type: ignore[arg-type]
-            .on_conflict_do_nothing(index_elements=_DEDUPE)
-            .returning(*table.c)
-        )
+        # the session, and loading them cost more than the insert. Built once per dialect.
+        insert = _ADDING.get(self._dialect)
+        if insert is None:
+            table = ThanksRow.__table__
+            insert = _ADDING[self._dialect] = (
+                self._insert(table)  # type: ignore[arg-type]
+                .on_conflict_do_nothing(index_elements=_DEDUPE)
+                .returning(*table.c)
+            )
         rows = await self._session.execute(insert, [_columns(new) for new in news])
         done = {row.dedupe_key: to_thanks(row) for row in rows}
         there = [key for key in keys if key not in done]

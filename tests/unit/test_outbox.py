@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -35,6 +36,7 @@ from tests.unit.fakes import (
     OTHER,
     WS,
     FakeChat,
+    FakeInboxRepository,
     FixedClock,
     World,
     make_world,
@@ -111,6 +113,31 @@ async def test_the_dispatcher_is_woken_only_for_what_is_due_at_once(
     await world.app.handle(CreateAsk(WS, member(ASKER), CHANNEL, "how do I rotate keys?"),
                            send=False)
     assert wakes == ["woken"] * 3
+
+
+async def test_a_note_gathering_reads_nothing_of_earlier_notes(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the last note was sent matters only to a member with none gathering: a batch
+    of reactions whose receivers' notes are all gathering reads the inbox once."""
+    asked: list[list[str]] = []
+    real = FakeInboxRepository.last_done_in_groups
+
+    async def counted(self: FakeInboxRepository, groups: Collection[str],
+                      since: datetime) -> dict[str, datetime]:
+        asked.append(list(groups))
+        return await real(self, groups, since)
+
+    monkeypatch.setattr(FakeInboxRepository, "last_done_in_groups", counted)
+    await world.handle(thanked(ASKER, 1))  # sent at once: the next ones gather
+    await world.handle(thanked(OTHER, 2))
+    assert len(asked) == 2 and all(len(groups) == 1 for groups in asked)
+    await record_reactions([thanked(f"U{n:04d}", n) for n in range(3, 8)], world.deps)
+    assert len(asked) == 2
+    await world.app.outbox.drain()
+    world.clock.advance(timedelta(minutes=1))
+    await world.app.outbox.drain()
+    assert len(notes_to(world, HELPER)) == 2  # the gathered note names all six
+    assert len(notes_to(world, HELPER)[1].lines) == 6
 
 
 async def test_notes_are_gathered_per_member(world: World) -> None:
