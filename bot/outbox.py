@@ -154,20 +154,33 @@ async def say(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, kind: str,
               not_before: datetime | None = None) -> None:
     """Write one item of `kind` (its sender: `Outbox.register`); a `key` that is there
     already writes nothing."""
-    key = key or f"out:{uuid.uuid4().hex}"
-    sending = _written.get()
-    owner = None
-    if sending is not None and not_before is None:
-        owner, not_before = sending.owner, at + sending.lease
-    new = NewInboxItem(source=SOURCE, key=key, workspace=workspace, kind=kind,
-                       payload=json.dumps(payload), received_at=at, group=group,
-                       not_before=not_before, owner=owner)
-    [item_id] = await uow.inbox.put_many([new])
-    left = _left.get()
-    if left is not None and item_id is not None and (not_before is None or not_before <= at):
-        left.due_now = True
-    if sending is not None and owner is not None and item_id is not None:
-        sending.written.append((stored_item(item_id, new), uow, uow.commits))
+    await _say_all(uow, at, workspace, [(kind, payload, key, group, not_before)])
+
+
+# What `say` takes: kind, payload, key, group, not before.
+_Said = tuple[str, dict[str, Any], str | None, str | None, datetime | None]
+
+
+async def _say_all(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef,
+                   said: Sequence[_Said]) -> None:
+    """`say` for several items, in one statement."""
+    sending, left = _written.get(), _left.get()
+    news = []
+    for kind, payload, key, group, not_before in said:
+        owner = None
+        if sending is not None and not_before is None:
+            owner, not_before = sending.owner, at + sending.lease
+        news.append(NewInboxItem(source=SOURCE, key=key or f"out:{uuid.uuid4().hex}",
+                                 workspace=workspace, kind=kind, payload=json.dumps(payload),
+                                 received_at=at, group=group, not_before=not_before,
+                                 owner=owner))
+    for new, item_id in zip(news, await uow.inbox.put_many(news), strict=True):
+        if item_id is None:
+            continue
+        if left is not None and (new.not_before is None or new.not_before <= at):
+            left.due_now = True
+        if sending is not None and new.owner is not None:
+            sending.written.append((stored_item(item_id, new), uow, uow.commits))
 
 
 async def post(uow: UnitOfWork, at: datetime, workspace: WorkspaceRef, channel_id: str,
@@ -202,7 +215,8 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
     """Thanks notes: those to one member within `window` go as one note. The first is sent
     at once; later ones gather in one item, sent a window after the last note sent. Many
     notes (a batch of reactions) take at most two reads (one while every member's note is
-    gathering) and one write for those gathering, whatever their number. A
+    gathering), one write for those gathering and one for those starting, whatever their
+    number. A
     gathered note keeps its first `NOTE_LINES` lines and counts the rest, so the item
     stays small however many thank one member in a window."""
     def group_of(user_id: str) -> str:
@@ -228,17 +242,19 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
         _add_lines(payload, lines)
         grown[waiting[group].id] = json.dumps(payload)
     changed = await uow.inbox.replace_payloads(grown)
+    said: list[_Said] = []
     for group, lines in gathered.items():
         if waiting[group].id not in changed:
             # A worker took it meanwhile: these wait a window in an item of their own.
             payload = {**json.loads(waiting[group].payload), "lines": [], "more": 0}
             _add_lines(payload, lines)
-            await say(uow, at, workspace, "note", payload, group=group,
-                       not_before=at + window)
+            said.append(("note", payload, None, group, at + window))
     for group, payload in new.items():
         sent = last.get(group)
-        await say(uow, at, workspace, "note", payload, group=group,
-                   not_before=sent + window if sent is not None else None)
+        said.append(("note", payload, None, group,
+                     sent + window if sent is not None else None))
+    if said:  # a burst thanking many members: their first notes in one statement
+        await _say_all(uow, at, workspace, said)
 
 
 def _add_lines(payload: dict[str, Any], lines: Sequence[Line]) -> None:

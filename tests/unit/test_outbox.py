@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -12,7 +12,7 @@ import pytest
 
 from bot import outbox
 from bot.commands import CreateAsk, OfferHelp, Person, ReactionAdded, ResolveAsk, ThankMembers
-from bot.domain import AskStatus, CloseReason, MessageRef, Settings, WorkspaceRef
+from bot.domain import AskStatus, CloseReason, MessageRef, NewInboxItem, Settings, WorkspaceRef
 from bot.messages import (
     ActionId,
     Button,
@@ -138,6 +138,25 @@ async def test_a_note_gathering_reads_nothing_of_earlier_notes(
     await world.app.outbox.drain()
     assert len(notes_to(world, HELPER)) == 2  # the gathered note names all six
     assert len(notes_to(world, HELPER)[1].lines) == 6
+
+
+async def test_a_batch_thanking_many_members_writes_their_notes_at_once(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of reactions to many members' messages: their first notes are one write."""
+    writes: list[int] = []
+    real = FakeInboxRepository.put_many
+
+    async def counted(self: FakeInboxRepository, items: Sequence[NewInboxItem]) -> list[int | None]:
+        writes.append(len(items))
+        return await real(self, items)
+
+    monkeypatch.setattr(FakeInboxRepository, "put_many", counted)
+    receivers = [f"U{n:04d}" for n in range(20)]
+    await record_reactions([replace(thanked(ASKER, n), author=Person(user))
+                            for n, user in enumerate(receivers)], world.deps)
+    assert writes == [20]
+    await world.app.outbox.drain()
+    assert all(len(notes_to(world, user)) == 1 for user in receivers)
 
 
 async def test_notes_are_gathered_per_member(world: World) -> None:
