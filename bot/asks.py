@@ -82,6 +82,8 @@ async def create_ask(cmd: CreateAsk, deps: Deps) -> Reply:
         if made is not None:  # the same delivery worked again (after a crash)
             if made.status is AskStatus.HELD:
                 return Reply.of(memory.post_anyway(made))
+            if made.status is AskStatus.RESOLVED and made.message is None:
+                return Reply.of(ANSWERED_BEFORE_UNPOSTED)  # held, then "This solved it"
             card_refused = made.message is None and made.status is AskStatus.CLOSED
             return Reply.of(outbox.CARD_NOT_POSTED) if card_refused else _posted(text)
         refusal = await _refusal(uow, cmd, now)
@@ -141,6 +143,10 @@ async def _refusal(uow: UnitOfWork, cmd: CreateAsk, now: datetime) -> Reply | No
         return Reply.of(error(f"You have opened {ASKS_PER_HOUR} asks in the last hour, the "
                               "most leanon takes. Nothing was posted; try again a bit later."))
     return None
+
+
+ANSWERED_BEFORE_UNPOSTED = notice(line("Your ask was answered before and is resolved, so it "
+                                       "was not posted."))
 
 
 def _posted(text: str) -> Reply:

@@ -135,6 +135,23 @@ async def test_the_same_delivery_worked_again_holds_one_ask(world: World, search
     assert buttons(again, ActionId.POST_ASK) == [str(world.store.asks()[-1].id)]
 
 
+async def test_the_same_delivery_worked_again_after_this_solved_it_says_so(
+        world: World, search: Search) -> None:
+    """Worked again after the asker resolved the held ask from memory: no "posted", since
+    no card ever was."""
+    old = await solved_before(world)
+    search.matches = [Match(old, 0.8)]
+    command = CreateAsk(WS, member(OTHER), CHANNEL, "vpn keeps disconnecting", None, False,
+                        request_id="delivery-2")
+    await world.handle(command)
+    ask_id = world.store.asks()[-1].id
+    await world.handle(ReuseAnswer(WS, member(OTHER), ask_id, old))
+    cards_before = len(posts(world))
+    again = reply_text(await world.handle(command))
+    assert "posted" not in again.replace("not posted", "")
+    assert "answered before" in again and len(posts(world)) == cards_before
+
+
 async def test_the_setting_takes_ask_first(world: World) -> None:
     world.store.put_settings(Settings())
     reply = await world.handle(ChangeConfig(WS, member(ADMIN, admin=True), "suggestions",
