@@ -216,9 +216,8 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
     at once; later ones gather in one item, sent a window after the last note sent. Many
     notes (a batch of reactions) take at most two reads (one while every member's note is
     gathering), one write for those gathering and one for those starting, whatever their
-    number. A
-    gathered note keeps its first `NOTE_LINES` lines and counts the rest, so the item
-    stays small however many thank one member in a window."""
+    number. A gathered note keeps its first `NOTE_LINES` lines and counts the rest, so the
+    item stays small however many thank one member in a window."""
     def group_of(user_id: str) -> str:
         return f"note:{workspace.platform.value}:{workspace.workspace_id}:{user_id}"
 
