@@ -30,10 +30,11 @@ from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
 _OPEN = AskStatus.OPEN.value
 
 # Built once (read for every batch of reactions; see storage.workspaces._SETTINGS).
-_BY_MESSAGES = select(AskRow).where(
+# As the table's rows, not ORM objects (nothing in the unit of work changes these asks).
+_BY_MESSAGES = select(*AskRow.__table__.c).where(
     in_bound_workspace(AskRow),
     tuple_(AskRow.message_channel_id, AskRow.message_id).in_(bindparam("refs", expanding=True)),
-).order_by(AskRow.id).execution_options(**FRESH)
+).order_by(AskRow.id)
 _CARDS_IN_CHANNEL = select(exists().where(in_bound_workspace(AskRow),
                                           AskRow.message_channel_id == bindparam("channel")))
 
@@ -102,7 +103,7 @@ class SqlAskRepository(SqlRepository):
             return {}
         found: dict[MessageRef, Ask] = {}
         refs_now = [(ref.channel_id, ref.message_id) for ref in refs]
-        for row in await self._session.scalars(_BY_MESSAGES, {**workspace_columns(workspace),
+        for row in await self._session.execute(_BY_MESSAGES, {**workspace_columns(workspace),
                                                               "refs": refs_now}):
             ask = to_ask(row)
             if ask.message is not None:

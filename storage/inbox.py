@@ -6,11 +6,12 @@ import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from itertools import chain, zip_longest
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Row,
     Table,
     Update,
     and_,
@@ -43,7 +44,7 @@ def _waiting(sources: Collection[str], now: datetime) -> ColumnElement[bool]:
     return and_(_due(now), InboxItemRow.source.in_(list(sources)))
 
 
-def _item(row: InboxItemRow) -> InboxItem:
+def _item(row: InboxItemRow | Row[Any]) -> InboxItem:
     return InboxItem(id=row.id, source=row.source, key=row.delivery_key,
                      workspace=workspace_of(row), kind=row.kind, payload=row.payload,
                      received_at=row.received_at, attempts=row.attempts, group=row.group_key)
@@ -54,7 +55,7 @@ _GROUPS: BindParameter[list[str]] = bindparam("groups", expanding=True)
 # Locked (PostgreSQL; SQLite's one writer needs no lock): whoever reads a gathering note
 # rewrites it, and two replicas reading it at once would each drop the other's lines.
 # In the order of ids, so that two batches locking several notes never deadlock.
-_WAITING_IN_GROUPS = select(InboxItemRow).where(
+_WAITING_IN_GROUPS = select(*InboxItemRow.__table__.c).where(
     InboxItemRow.group_key.in_(_GROUPS), InboxItemRow.done_at.is_(None),
     InboxItemRow.owner.is_(None)).order_by(InboxItemRow.id).with_for_update()
 _LAST_DONE_IN_GROUPS = select(InboxItemRow.group_key, func.max(InboxItemRow.done_at)).where(
@@ -188,7 +189,7 @@ class SqlInboxRepository(SqlRepository):
     async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
         if not groups:
             return {}
-        found = await self._session.scalars(_WAITING_IN_GROUPS, {"groups": list(groups)})
+        found = await self._session.execute(_WAITING_IN_GROUPS, {"groups": list(groups)})
         return {r.group_key: _item(r) for r in found.all() if r.group_key}  # the newest wins
 
     @translate_errors

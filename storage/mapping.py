@@ -71,7 +71,7 @@ def message_of(channel_id: str | None, message_id: str | None) -> MessageRef | N
     return MessageRef(channel_id, message_id)
 
 
-def to_ask(row: AskRow) -> Ask:
+def to_ask(row: AskRow | Row[Any]) -> Ask:
     return Ask(
         id=row.id,
         workspace=workspace_of(row),
@@ -161,7 +161,7 @@ def _span(seconds: int | None) -> timedelta | None:
     return timedelta(seconds=seconds) if seconds is not None else None
 
 
-def to_settings(row: WorkspaceRow) -> Settings:
+def to_settings(row: WorkspaceRow | Row[Any]) -> Settings:
     return Settings(
         thanks_emoji=split_names(row.thanks_emoji),
         anonymous_asks=row.anonymous_asks,

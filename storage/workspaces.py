@@ -22,7 +22,8 @@ from storage.repository import FRESH, NO_SYNC, SqlRepository
 
 # Built once: read for every batch of reactions, the statement's construction and cache
 # key cost more than running it.
-_SETTINGS = select(WorkspaceRow).where(in_bound_workspace(WorkspaceRow)).execution_options(**FRESH)
+# As the table's row, not an ORM object.
+_SETTINGS = select(*WorkspaceRow.__table__.c).where(in_bound_workspace(WorkspaceRow))
 
 
 class SqlWorkspaceRepository(SqlRepository):
@@ -31,7 +32,7 @@ class SqlWorkspaceRepository(SqlRepository):
     @translate_errors
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """The workspace's settings (defaults when it has none stored)."""
-        row = await self._session.scalar(_SETTINGS, workspace_columns(workspace))
+        row = (await self._session.execute(_SETTINGS, workspace_columns(workspace))).first()
         return to_settings(row) if row is not None else Settings()
 
     @translate_errors
