@@ -6,13 +6,12 @@ import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from itertools import chain, zip_longest
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Row,
-    Table,
     Update,
     and_,
     bindparam,
@@ -24,12 +23,13 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.domain import InboxItem, NewInboxItem
 from storage.errors import translate_errors
 from storage.mapping import workspace_columns, workspace_of
 from storage.models import InboxItemRow
-from storage.repository import NO_SYNC, SqlRepository, rowcount
+from storage.repository import NO_SYNC, SqlRepository, rowcount, table_of, upsert
 
 ERROR_LENGTH = 255
 
@@ -63,13 +63,23 @@ _LAST_DONE_IN_GROUPS = select(InboxItemRow.group_key, func.max(InboxItemRow.done
     InboxItemRow.error.is_(None)).group_by(InboxItemRow.group_key)
 
 
+@functools.cache
+def _putting(dialect: str) -> ReturningInsert[Any]:
+    """`put_many`'s statement, built once per database: on the table, its rows as
+    parameters, so compiled once and cached (a multi-VALUES statement built per call was
+    compiled per call, on the answer path)."""
+    table = table_of(InboxItemRow)
+    return (upsert(dialect, table).on_conflict_do_nothing(index_elements=["delivery_key"])
+            .returning(table.c.delivery_key, table.c.id))
+
+
 @functools.lru_cache(maxsize=64)
 def _replacing(count: int) -> Update:
     """`UPDATE … SET payload = CASE id …` for `count` items, built once per count and on the
     table rather than through the ORM's bulk update (building the statement and the ORM's
     bulk update took a third of a batch of reactions' time): parameters `id<n>` and
     `payload<n>`."""
-    table = cast(Table, InboxItemRow.__table__)
+    table = table_of(InboxItemRow)
     ids: list[BindParameter[int]] = [bindparam(f"id{n}") for n in range(count)]
     return (update(table)
             .where(table.c.id.in_(ids), table.c.done_at.is_(None), table.c.owner.is_(None))
@@ -99,13 +109,7 @@ class SqlInboxRepository(SqlRepository):
                  "attempts": 1 if i.owner else 0, "group_key": i.group,
                  "lease_until": i.not_before, "owner": i.owner}
                 for i in first.values()]
-        # One statement of the table, its rows as parameters: compiled once and cached (a
-        # multi-VALUES statement built per call was compiled per call, on the answer path).
-        table = InboxItemRow.__table__
-        statement = (self._insert(table)  # type: ignore[arg-type]
-                     .on_conflict_do_nothing(index_elements=["delivery_key"])
-                     .returning(table.c.delivery_key, table.c.id))
-        result = await self._session.execute(statement, rows)
+        result = await self._session.execute(_putting(self._dialect), rows)
         stored = {key: item_id for key, item_id in result.all()}
         results: list[int | None] = []
         for item in items:  # a key twice in one batch: the first one is the delivery

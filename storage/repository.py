@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,9 +32,20 @@ class SqlRepository:
 
     def _insert(self, model: type[Base]) -> UpsertInsert:
         """`INSERT INTO model` in this database's dialect, for ON CONFLICT clauses."""
-        if self._dialect == "postgresql":
-            return postgresql.insert(model)
-        return sqlite.insert(model)
+        return upsert(self._dialect, model)
+
+
+def upsert(dialect: str, target: type[Base] | Table) -> UpsertInsert:
+    """`INSERT INTO target` in `dialect`, for ON CONFLICT clauses (for statements built once
+    per dialect, `functools.cache` on a function of the dialect)."""
+    if dialect == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements on the answer path (no ORM objects)."""
+    return cast(Table, model.__table__)
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -13,10 +14,19 @@ from bot.domain import NewThanks, Thanks, WorkspaceRef
 from storage.errors import translate_errors
 from storage.mapping import in_workspace, to_thanks, workspace_columns
 from storage.models import ThanksRow
-from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
+from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount, table_of, upsert
 
 _DEDUPE = ["platform", "workspace_id", "dedupe_key"]
-_ADDING: dict[str, ReturningInsert[Any]] = {}  # add_many's statement, by dialect
+
+
+@functools.cache
+def _adding(dialect: str) -> ReturningInsert[Any]:
+    """`add_many`'s statement, built once per database: on the table, returning its rows,
+    not ORM objects (a batch of reactions has no use for them in the session, and loading
+    them cost more than the insert)."""
+    table = table_of(ThanksRow)
+    return (upsert(dialect, table).on_conflict_do_nothing(index_elements=_DEDUPE)
+            .returning(*table.c))
 
 
 def _columns(new: NewThanks) -> dict[str, Any]:
@@ -106,17 +116,7 @@ class SqlThanksRepository(SqlRepository):
             raise ValueError("add_many takes thanks of one workspace with distinct dedupe keys")
         # Parameters as a list: SQLAlchemy's "insertmanyvalues" batches them into one cached
         # statement (a .values([...]) statement would be compiled anew for each batch size).
-        # The table's columns, not ORM objects: a batch of reactions has no use for them in
-        # the session, and loading them cost more than the insert. Built once per dialect.
-        insert = _ADDING.get(self._dialect)
-        if insert is None:
-            table = ThanksRow.__table__
-            insert = _ADDING[self._dialect] = (
-                self._insert(table)  # type: ignore[arg-type]
-                .on_conflict_do_nothing(index_elements=_DEDUPE)
-                .returning(*table.c)
-            )
-        rows = await self._session.execute(insert, [_columns(new) for new in news])
+        rows = await self._session.execute(_adding(self._dialect), [_columns(new) for new in news])
         done = {row.dedupe_key: to_thanks(row) for row in rows}
         there = [key for key in keys if key not in done]
         if there:
