@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+import time
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -59,7 +60,7 @@ def create_engine(url: str, *, foreign_keys: bool = True, echo: bool = False) ->
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
         if "+aiosqlite" in url:  # one trip to the driver's thread a statement
-            options["module"] = sqlite_driver.dbapi()
+            options["module"] = sqlite_driver.dbapi(int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000))
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
@@ -68,7 +69,44 @@ def create_engine(url: str, *, foreign_keys: bool = True, echo: bool = False) ->
         # PostgreSQL estimates as costly (the insights page's counts) took longer than
         # running it (40 to 50 ms a statement).
         options["connect_args"] = {"server_settings": {"jit": "off"}}
-    return create_async_engine(url, pool_pre_ping=True, **options)
+    engine = create_async_engine(url, **options)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_PING_SECONDS = 1.0
+"""A pooled connection unused for this long is pinged before it is used again."""
+_IDLE_SINCE = "leanon_idle_since"
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's `pool_pre_ping`, for connections that sat in the pool a while only.
+
+    A ping is a round trip to the server before every transaction: on the answer path, a
+    tenth of a batch of reactions. A connection used within the last second is as alive as
+    a ping would find it; one that waited longer (a restarted server, a proxy's idle
+    timeout) is pinged, and when the ping finds it gone, every pooled connection is
+    replaced, as with `pool_pre_ping`.
+    """
+    dialect = engine.dialect
+
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new, or used a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            if dialect.is_disconnect(cast(Any, error), dbapi_connection, None):
+                record.info.pop(_IDLE_SINCE, None)
+                raise exc.InvalidatePoolError("the pooled connection was gone") from error
+            raise
+
+    event.listen(engine.sync_engine, "checkin", on_checkin)
+    event.listen(engine.sync_engine, "checkout", on_checkout)
 
 
 def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
@@ -93,8 +131,13 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
 
     def on_begin(connection: Connection) -> None:
         # A unit of work that only reads takes no write lock: WAL lets it read beside writers.
-        reading = connection.get_execution_options().get(READING, False)
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        reading = options.get(READING, False)
+        if not reading and options.get(sqlite_driver.INLINE, False):
+            adapted = connection.connection.dbapi_connection
+            if isinstance(adapted, sqlite_driver.OneTripConnection):
+                adapted.inline = True  # its statements run where they are (sqlite_driver)
+        connection.exec_driver_sql("BEGIN" if reading else sqlite_driver.BEGIN_IMMEDIATE)
 
     def on_invalidate(dbapi_connection: Any, _record: Any, _error: BaseException | None) -> None:
         # A task cancelled in the middle of a statement (a shutdown) makes SQLAlchemy drop

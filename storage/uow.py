@@ -32,6 +32,7 @@ from storage.inbox import SqlInboxRepository
 from storage.insights import SqlInsightRepository
 from storage.requests import SqlHelpRequestRepository
 from storage.schedules import SqlScheduleRepository
+from storage.sqlite_driver import INLINE
 from storage.stats import SqlStatsRepository
 from storage.thanks import SqlThanksRepository
 from storage.turn import Turn
@@ -89,8 +90,7 @@ class SqlUnitOfWork:
             await self._turn.acquire(self._urgent)
             self._holding = True
         try:
-            await self._session.connection(execution_options={READING: True} if self._reading
-                                           else None)
+            await self._session.connection(execution_options=self._options())
         except DATABASE_ERRORS as error:
             await self._close_quietly()
             raise storage_error(error, "starting a database transaction") from error
@@ -98,6 +98,13 @@ class SqlUnitOfWork:
             self._release()
             raise
         return self
+
+    def _options(self) -> dict[str, bool] | None:
+        if self._reading:
+            return {READING: True}
+        # A platform waits for it: on SQLite its statements skip the trips into the driver's
+        # thread once it holds the write lock (`storage.sqlite_driver`).
+        return {INLINE: True} if self._urgent else None
 
     def _release(self) -> None:
         if self._holding and self._turn is not None:

@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 
 from bot.errors import ConfigError, StorageError
 from storage import SqlStore, create_engine, database_url, upgrade
+from storage import engine as engine_module
 from tests.storage.storage_testing import WORKSPACE, new_ask
 
 CLOSED_PORT_URL = "postgresql://postgres@127.0.0.1:1/leanon"
@@ -63,6 +64,44 @@ async def test_postgresql_connections_compile_no_plans(postgres_migrated: str) -
     try:
         async with engine.connect() as connection:
             assert (await connection.execute(text("SHOW jit"))).scalar_one() == "off"
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgresql_pings_only_a_connection_that_sat_idle_and_replaces_a_dead_one(
+        postgres_migrated: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No round trip before a transaction on a connection used a moment ago; one that
+    waited in the pool is pinged, and when the server dropped it meanwhile, the work goes
+    on a new connection instead of failing."""
+    engine = create_engine(postgres_migrated)
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: object) -> bool:
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+
+    async def backend() -> int:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    try:
+        first = await backend()
+        assert [await backend() for _ in range(3)] == [first] * 3 and pings == []
+        monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.05)
+        await asyncio.sleep(0.1)
+        assert await backend() == first and len(pings) == 1  # pinged, alive
+        killer = create_engine(postgres_migrated)
+        try:
+            async with killer.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        finally:
+            await killer.dispose()
+        await asyncio.sleep(0.1)
+        assert await backend() != first and len(pings) == 2  # pinged, found gone, replaced
     finally:
         await engine.dispose()
 
