@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -127,6 +128,11 @@ class Leanon:
         if left.due_now:
             self.outbox.wake()
         return replies
+
+    def reaction_coming(self) -> AbstractContextManager[None]:
+        """Around an adapter's work on a reaction it is about to `handle`: a batch of
+        reactions starting meanwhile waits for it (`GroupCommit.expecting`)."""
+        return self._reactions.expecting()
 
     async def handle(self, cmd: Command, *, send: bool = True) -> Reply:
         """Run `cmd`. With `send`, what it wrote to the outbox is sent before returning

@@ -204,3 +204,32 @@ async def test_a_redelivery_of_a_reaction_still_running_joins_it(
     await slack.settle()
     assert sorted(c.args["user"] for c in fake.find("users.info")) == sorted([ALICE, BOB])
     assert len(await thanks_rows(slack)) == 1
+
+
+async def test_reactions_arriving_together_are_recorded_in_one_batch(
+        slack: Harness, fake: FakeSlack) -> None:
+    """Each reaction announces itself while its request is worked out (`reaction_coming`),
+    so one that arrives while another is being checked joins its batch instead of waiting
+    for a batch of its own."""
+    batches: list[int] = []
+    service = slack.runtime.service
+    real = service._record_reactions
+
+    async def counted(cmds: list) -> list:  # type: ignore[type-arg]
+        batches.append(len(cmds))
+        return await real(cmds)
+
+    service._reactions._write = counted
+    auth = slack.adapter.bridge.auth
+    real_authorize, arrived = auth.authorize, asyncio.Barrier(4)
+
+    async def all_arrived(*args: object) -> object:  # each request is being worked out
+        await arrived.wait()
+        return await real_authorize(*args)
+
+    auth.authorize = all_arrived  # type: ignore[method-assign]
+    statuses = await asyncio.gather(*(
+        slack.event(reaction(ts=f"1700000200.00000{i}", event_id=f"Ev{i}")) for i in range(4)))
+    assert [s.status for s in statuses] == [200] * 4
+    assert len(await thanks_rows(slack)) == 4
+    assert batches == [4]

@@ -62,3 +62,81 @@ async def test_a_cancelled_waiter_does_not_stop_the_others() -> None:
     gate.set()
     assert await kept == 2
     assert cancelled.cancelled()
+
+
+async def test_a_batch_waits_for_the_items_announced_as_on_their_way() -> None:
+    """Three requests are worked out on the loop; the first to submit does not start a
+    batch of one while the other two, announced, are still on their way."""
+    batches: list[list[int]] = []
+
+    async def write(items: list[int]) -> list[int]:
+        batches.append(items)
+        return items
+
+    commit: GroupCommit[int, int] = GroupCommit(write)
+
+    async def request(i: int, work_turns: int) -> int:
+        with commit.expecting():
+            for _ in range(work_turns):  # parsing, checking: turns of the event loop
+                await asyncio.sleep(0)
+            return await asyncio.create_task(commit.submit(i))  # from a task it started
+
+    assert await asyncio.gather(request(0, 0), request(1, 5), request(2, 10)) == [0, 1, 2]
+    assert batches == [[0, 1, 2]]
+
+
+async def test_an_announced_item_that_never_comes_holds_a_batch_back_briefly() -> None:
+    batches: list[list[int]] = []
+
+    async def write(items: list[int]) -> list[int]:
+        batches.append(items)
+        return items
+
+    commit: GroupCommit[int, int] = GroupCommit(write, gather_seconds=0.05)
+    ignored = asyncio.Event()
+
+    async def ignored_request() -> None:
+        with commit.expecting():
+            await ignored.wait()  # worked out to nothing to write (an ignored reaction)
+
+    async def slow_request() -> None:
+        with commit.expecting():
+            await asyncio.sleep(10)  # a look-up elsewhere that takes long
+
+    async def timed_submit(i: int) -> float:
+        started = asyncio.get_running_loop().time()
+        await commit.submit(i)
+        return asyncio.get_running_loop().time() - started
+
+    waiting = asyncio.create_task(ignored_request())
+    await asyncio.sleep(0)
+    first = asyncio.create_task(timed_submit(0))
+    await asyncio.sleep(0.01)
+    ignored.set()  # it leaves without submitting: the batch goes at once
+    assert await first < 0.04 and batches == [[0]]
+    await waiting
+
+    slow = asyncio.create_task(slow_request())
+    await asyncio.sleep(0)
+    assert 0.04 <= await timed_submit(1) < 1  # waited for it, but only gather_seconds
+    slow.cancel()
+    assert await timed_submit(2) < 0.04  # the cancelled one is no longer awaited
+
+
+async def test_with_nothing_announced_a_lone_item_is_written_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def write(items: list[int]) -> list[int]:
+        return items
+
+    commit: GroupCommit[int, int] = GroupCommit(write)
+    timers: list[float] = []
+    loop = asyncio.get_running_loop()
+    real_call_later = loop.call_later
+
+    def counted(delay: float, *args: object) -> asyncio.TimerHandle:
+        timers.append(delay)
+        return real_call_later(delay, *args)
+
+    monkeypatch.setattr(loop, "call_later", counted)
+    assert [await commit.submit(i) for i in range(3)] == [0, 1, 2]
+    assert timers == []
