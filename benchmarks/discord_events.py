@@ -240,7 +240,8 @@ async def bench(label: str, database_url: str, workdir: Path, args: argparse.Nam
                 result.interactions.append(await interactions("presses", args.interactions, session, base))
         result.rss_after_discord = proc.rss()
         if args.slack_load:
-            await slack_load(f"http://127.0.0.1:{port}", slack_base, args.slack_load, args.slack_duration, 32)
+            await slack_load(f"http://127.0.0.1:{port}", slack_base, args.slack_load, args.slack_duration, 32,
+                             proc.pid)
             result.rss_after = proc.rss()
     finally:
         await proc.stop()

@@ -42,6 +42,7 @@ from common import (
     SIGNING_SECRET,
     TEAM,
     ScratchPostgres,
+    cpu_seconds,
     free_port,
     leanon_env,
     machine,
@@ -119,6 +120,7 @@ class Phase:
     statuses: Counter[str] = field(default_factory=Counter)
     reactions_ok: int = 0
     reactions_sent: int = 0
+    cpu_seconds: float = float("nan")  # the server process's, all threads, through the phase
 
     @property
     def ok(self) -> int:
@@ -131,8 +133,9 @@ class Phase:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
         per_kind = " / ".join(f"{median([v * 1000 for v in self.latencies[k]]):.1f}"
                               for k in ("reaction", "ask"))
+        cpu_ms = self.cpu_seconds * 1000 / self.ok if self.ok else float("nan")
         return (f"| {self.name} | {rate:.0f} | {median(ms):.1f} | {percentile(ms, 99):.1f} | "
-                f"{per_kind} | {statuses} |")
+                f"{per_kind} | {cpu_ms:.2f} | {statuses} |")
 
 
 async def _send(session: aiohttp.ClientSession, url: str, request: Request, due: float,
@@ -192,19 +195,27 @@ async def closed_loop(session: aiohttp.ClientSession, url: str, api_base: str, c
 
 
 async def load(base: str, api_base: str, rates: list[float], duration: float,
-               concurrency: int) -> list[Phase]:
+               concurrency: int, pid: int) -> list[Phase]:
+    """The phases against the server at `base` (process `pid`, whose CPU time each phase
+    records, the work left after its acks included)."""
     url = f"{base}/slack/events"
     connector = aiohttp.TCPConnector(limit=256)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     phases = []
+
+    async def measured(run: Awaitable[Phase], settle: float) -> Phase:
+        before = cpu_seconds(pid)
+        phase = await run
+        await asyncio.sleep(settle)  # let the work after the acks finish
+        phase.cpu_seconds = cpu_seconds(pid) - before
+        return phase
+
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         phases.append(await open_loop(session, url, api_base, 20, 2))  # warm-up, not in the table
         phases[0].name = "warm-up"
         for rate in rates:
-            phases.append(await open_loop(session, url, api_base, rate, duration))
-            await asyncio.sleep(2)  # let the work after the acks finish
-        phases.append(await closed_loop(session, url, api_base, concurrency, duration))
-        await asyncio.sleep(3)
+            phases.append(await measured(open_loop(session, url, api_base, rate, duration), 2))
+        phases.append(await measured(closed_loop(session, url, api_base, concurrency, duration), 3))
     return phases
 
 
@@ -227,7 +238,7 @@ async def bench_leanon(label: str, database_url: str, workdir: Path, api_base: s
         await asyncio.sleep(1)
         rss_start = proc.rss()
         phases = await load(f"http://127.0.0.1:{port}", api_base, args.rates, args.duration,
-                            args.concurrency)
+                            args.concurrency, proc.pid)
         rss_after = proc.rss()
     finally:
         await proc.stop()
@@ -246,7 +257,7 @@ async def bench_bare(workdir: Path, api_base: str,
         startup = await proc.wait_http(f"http://127.0.0.1:{port}/readyz")
         rss_start = proc.rss()
         phases = await load(f"http://127.0.0.1:{port}", api_base, args.rates, args.duration,
-                            args.concurrency)
+                            args.concurrency, proc.pid)
         rss_after = proc.rss()
     finally:
         await proc.stop()
@@ -255,8 +266,8 @@ async def bench_bare(workdir: Path, api_base: str,
 
 def report(label: str, phases: list[Phase], extra: dict[str, Any]) -> None:
     print(f"\n## {label}")
-    print("| load | 2xx/s | median ms | p99 ms | median ms reaction / ask | statuses |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| load | 2xx/s | median ms | p99 ms | median ms reaction / ask | CPU ms per 2xx | statuses |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for phase in phases:
         if phase.name != "warm-up":
             print(phase.row())
