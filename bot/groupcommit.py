@@ -38,18 +38,24 @@ class GroupCommit(Generic[T, R]):
     them. `write` gets the items in arrival order and returns one result per item; if it
     raises, every item of that batch gets the exception.
 
-    Requests on their way to `submit` (a reaction's answer being worked out on the same
-    event loop) are announced with `expecting()`: a batch about to start waits for them, up
-    to `gather_seconds`, so that a busy minute makes a few large batches rather than many
-    small ones; each batch has a fixed cost of some milliseconds of CPU. Nothing announced,
-    nothing waits.
+    A batch has a fixed cost (some milliseconds of CPU on these machines), so a busy
+    minute should make a few large batches rather than many small ones. A batch about to
+    start waits, up to `gather_seconds` in all, for two things:
+
+    - requests on their way to `submit` (a reaction's answer being worked out on the same
+      event loop), announced with `expecting()`;
+    - the event loop's other work, while each of its turns takes longer than
+      `busy_turn_seconds`: a loop that busy is working out more requests, which will want
+      to be in this batch. An idle loop's turn is a few microseconds: a lone item then
+      waits for one turn, and nothing announced never waits for a timer.
     """
 
     def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]], max_batch: int = 200,
-                 gather_seconds: float = 0.01) -> None:
+                 gather_seconds: float = 0.01, busy_turn_seconds: float = 0.0001) -> None:
         self._write = write
         self._max_batch = max_batch
         self._gather_seconds = gather_seconds
+        self._busy_turn_seconds = busy_turn_seconds
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._coming = 0
@@ -90,23 +96,40 @@ class GroupCommit(Generic[T, R]):
         if self._gathered is not None and not self._gathered.done():
             self._gathered.set_result(None)
 
-    async def _gather(self) -> None:
-        """Wait for the items announced, while the batch has room, up to gather_seconds."""
+    async def _gather(self, until: float) -> None:
+        """Wait for the items announced, while the batch has room, up to `until`."""
         loop = asyncio.get_running_loop()
         self._gathered = loop.create_future()
-        timer = loop.call_later(self._gather_seconds, self._stop_gathering)
+        timer = loop.call_at(until, self._stop_gathering)
         try:
             await self._gathered
         finally:
             timer.cancel()
             self._gathered = None
 
+    async def _while_busy(self, until: float) -> None:
+        """Let the event loop turn while its turns are long (other requests being worked
+        out) and the batch has room, up to `until`."""
+        loop = asyncio.get_running_loop()
+        while len(self._waiting) < self._max_batch:
+            turn = loop.time()
+            await asyncio.sleep(0)
+            now = loop.time()
+            if now - turn < self._busy_turn_seconds or now >= until:
+                return
+
+    async def _fill(self) -> None:
+        until = asyncio.get_running_loop().time() + self._gather_seconds
+        if self._coming and len(self._waiting) < self._max_batch:
+            await self._gather(until)
+        if self._busy_turn_seconds and len(self._waiting) < self._max_batch:
+            await self._while_busy(until)
+
     async def _write_all(self) -> None:
         batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while self._waiting:
-                if self._coming and len(self._waiting) < self._max_batch:
-                    await self._gather()
+                await self._fill()
                 batch = self._waiting[:self._max_batch]
                 del self._waiting[:self._max_batch]
                 try:

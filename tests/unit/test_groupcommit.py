@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -11,16 +12,17 @@ from bot.groupcommit import GroupCommit
 
 async def test_items_arriving_together_are_written_together_in_order() -> None:
     batches: list[list[int]] = []
-    gate = asyncio.Event()
+    gate, writing = asyncio.Event(), asyncio.Event()
 
     async def write(items: list[int]) -> list[str]:
         batches.append(items)
+        writing.set()
         await gate.wait()  # the first batch is "in the database" while more arrive
         return [f"done {i}" for i in items]
 
     commit: GroupCommit[int, str] = GroupCommit(write, max_batch=3)
     first = asyncio.create_task(commit.submit(0))
-    await asyncio.sleep(0)
+    await writing.wait()
     rest = [asyncio.create_task(commit.submit(i)) for i in range(1, 6)]
     await asyncio.sleep(0)
     gate.set()
@@ -140,3 +142,31 @@ async def test_with_nothing_announced_a_lone_item_is_written_at_once(
     monkeypatch.setattr(loop, "call_later", counted)
     assert [await commit.submit(i) for i in range(3)] == [0, 1, 2]
     assert timers == []
+
+
+async def test_a_batch_waits_while_the_event_loop_is_busy_working_out_more() -> None:
+    """Requests worked out on the loop (each turn of theirs costs CPU), not announced: the
+    first to submit does not go alone while the loop is busy with the others; a loop
+    busy for longer than gather_seconds holds the batch back no longer."""
+    batches: list[list[int]] = []
+
+    async def write(items: list[int]) -> list[int]:
+        batches.append(items)
+        return items
+
+    async def request(commit: GroupCommit[int, int], i: int, turns: int) -> int:
+        for _ in range(turns):
+            busy_until = time.perf_counter() + 0.001
+            while time.perf_counter() < busy_until:  # parsing, checking: the loop's CPU
+                pass
+            await asyncio.sleep(0)
+        return await commit.submit(i)
+
+    commit: GroupCommit[int, int] = GroupCommit(write, gather_seconds=0.5)
+    assert await asyncio.gather(*(request(commit, i, i) for i in range(5))) == list(range(5))
+    assert batches == [[0, 1, 2, 3, 4]]
+
+    batches.clear()
+    brief: GroupCommit[int, int] = GroupCommit(write, gather_seconds=0.005)
+    assert await asyncio.gather(*(request(brief, i, 4 * i) for i in range(5))) == list(range(5))
+    assert len(batches) > 1 and batches[0][0] == 0
