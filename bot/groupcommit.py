@@ -48,12 +48,19 @@ class GroupCommit(Generic[T, R]):
       `busy_turn_seconds`: a loop that busy is working out more requests, which will want
       to be in this batch. An idle loop's turn is a few microseconds: a lone item then
       waits for one turn, and nothing announced never waits for a timer.
+
+    A batch of `enough` items waits for nothing: its fixed cost is shared already, and
+    when the database works elsewhere (PostgreSQL's own process) a burst is written
+    sooner in batches written one after the other than in larger batches gathered while
+    the database waits.
     """
 
     def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]], max_batch: int = 200,
-                 gather_seconds: float = 0.01, busy_turn_seconds: float = 0.0001) -> None:
+                 gather_seconds: float = 0.01, busy_turn_seconds: float = 0.0001,
+                 enough: int = 32) -> None:
         self._write = write
         self._max_batch = max_batch
+        self._enough = min(enough, max_batch)
         self._gather_seconds = gather_seconds
         self._busy_turn_seconds = busy_turn_seconds
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
@@ -81,7 +88,7 @@ class GroupCommit(Generic[T, R]):
         expected = _EXPECTED.get()
         if expected is not None and expected.commit is self:
             expected.close()
-        elif len(self._waiting) >= self._max_batch:
+        elif len(self._waiting) >= self._enough:
             self._stop_gathering()
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_all())
@@ -89,7 +96,7 @@ class GroupCommit(Generic[T, R]):
 
     def _arrived(self) -> None:
         self._coming -= 1
-        if not self._coming or len(self._waiting) >= self._max_batch:
+        if not self._coming or len(self._waiting) >= self._enough:
             self._stop_gathering()
 
     def _stop_gathering(self) -> None:
@@ -97,7 +104,7 @@ class GroupCommit(Generic[T, R]):
             self._gathered.set_result(None)
 
     async def _gather(self, until: float) -> None:
-        """Wait for the items announced, while the batch has room, up to `until`."""
+        """Wait for the items announced, while the batch is short of `enough`, up to `until`."""
         loop = asyncio.get_running_loop()
         self._gathered = loop.create_future()
         timer = loop.call_at(until, self._stop_gathering)
@@ -109,9 +116,9 @@ class GroupCommit(Generic[T, R]):
 
     async def _while_busy(self, until: float) -> None:
         """Let the event loop turn while its turns are long (other requests being worked
-        out) and the batch has room, up to `until`."""
+        out) and the batch is short of `enough`, up to `until`."""
         loop = asyncio.get_running_loop()
-        while len(self._waiting) < self._max_batch:
+        while len(self._waiting) < self._enough:
             turn = loop.time()
             await asyncio.sleep(0)
             now = loop.time()
@@ -120,9 +127,9 @@ class GroupCommit(Generic[T, R]):
 
     async def _fill(self) -> None:
         until = asyncio.get_running_loop().time() + self._gather_seconds
-        if self._coming and len(self._waiting) < self._max_batch:
+        if self._coming and len(self._waiting) < self._enough:
             await self._gather(until)
-        if self._busy_turn_seconds and len(self._waiting) < self._max_batch:
+        if self._busy_turn_seconds and len(self._waiting) < self._enough:
             await self._while_busy(until)
 
     async def _write_all(self) -> None:

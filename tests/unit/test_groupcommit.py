@@ -170,3 +170,26 @@ async def test_a_batch_waits_while_the_event_loop_is_busy_working_out_more() -> 
     brief: GroupCommit[int, int] = GroupCommit(write, gather_seconds=0.005)
     assert await asyncio.gather(*(request(brief, i, 4 * i) for i in range(5))) == list(range(5))
     assert len(batches) > 1 and batches[0][0] == 0
+
+
+async def test_a_batch_of_enough_items_waits_for_nothing() -> None:
+    """A burst: once `enough` are waiting, the batch goes, though more are announced."""
+    batches: list[list[int]] = []
+
+    async def write(items: list[int]) -> list[int]:
+        batches.append(items)
+        return items
+
+    commit: GroupCommit[int, int] = GroupCommit(write, gather_seconds=5, enough=3)
+    never = asyncio.Event()
+
+    async def announced_forever() -> None:
+        with commit.expecting():
+            await never.wait()
+
+    waiting = asyncio.create_task(announced_forever())
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(asyncio.gather(*(commit.submit(i) for i in range(3))), 1) \
+        == [0, 1, 2]
+    assert batches == [[0, 1, 2]]
+    waiting.cancel()
