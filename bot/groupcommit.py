@@ -47,7 +47,7 @@ class GroupCommit(Generic[T, R]):
     - the event loop's other work, while each of its turns takes longer than
       `busy_turn_seconds`: a loop that busy is working out more requests, which will want
       to be in this batch. An idle loop's turn is a few microseconds: a lone item then
-      waits for one turn, and nothing announced never waits for a timer.
+      waits for one turn, and with nothing announced no timer is set.
 
     A batch of `enough` items waits for nothing: its fixed cost is shared already, and
     when the database works elsewhere (PostgreSQL's own process) a burst is written
