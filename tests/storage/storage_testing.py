@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from sqlalchemy import text
+
 from bot.domain import MessageRef, NewAsk, NewThanks, Platform, Schedule, ThanksSource, WorkspaceRef
-from storage import SqlStore
+from storage import SqlStore, create_engine
 
 WORKSPACE = WorkspaceRef(Platform.SLACK, "T-main")
 OTHER_WORKSPACE = WorkspaceRef(Platform.DISCORD, "G-other")
@@ -95,3 +97,13 @@ async def a_schedule(
         schedule = await uow.schedules.upsert(workspace, channel_id, weekday, at, timezone, paused, now)
         await uow.commit()
     return schedule
+
+
+async def terminate_backend(url: str, pid: int) -> None:
+    """End a PostgreSQL server process (a connection the server dropped), from another connection."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await engine.dispose()

@@ -15,6 +15,7 @@ import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import MessageRef, NewInboxItem
 from storage import SqlStore, create_engine
@@ -68,15 +69,20 @@ async def test_errors_are_sqlalchemys_and_the_connection_goes_on(tmp_path: Path)
     engine = create_engine(f"sqlite:///{tmp_path / 'errors.db'}")
     try:
         async with engine.connect() as connection:
-            await connection.execute(text("CREATE TABLE t (name TEXT UNIQUE)"))
-            await connection.execute(text("INSERT INTO t VALUES ('a')"))
-            with pytest.raises(IntegrityError):
-                await connection.execute(text("INSERT INTO t VALUES ('a')"))
-            with pytest.raises(OperationalError):
-                await connection.execute(text("SELECT * FROM nowhere"))
-            assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+            await _errors_are_sqlalchemys(connection)
     finally:
         await engine.dispose()
+
+
+async def _errors_are_sqlalchemys(connection: AsyncConnection) -> None:
+    """A failing statement raises SQLAlchemy's error, and the connection goes on."""
+    await connection.execute(text("CREATE TABLE t (name TEXT UNIQUE)"))
+    await connection.execute(text("INSERT INTO t VALUES ('a')"))
+    with pytest.raises(IntegrityError):
+        await connection.execute(text("INSERT INTO t VALUES ('a')"))
+    with pytest.raises(OperationalError):
+        await connection.execute(text("SELECT * FROM nowhere"))
+    assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
 
 
 @pytest.fixture
@@ -160,13 +166,7 @@ async def test_an_urgent_unit_of_works_errors_are_sqlalchemys_and_it_goes_on(
     async with sqlite_store.engine.connect() as plain:
         connection = await plain.execution_options(**{INLINE: True})
         async with connection.begin():
-            await connection.execute(text("CREATE TABLE t (name TEXT UNIQUE)"))
-            await connection.execute(text("INSERT INTO t VALUES ('a')"))
-            with pytest.raises(IntegrityError):
-                await connection.execute(text("INSERT INTO t VALUES ('a')"))
-            with pytest.raises(OperationalError):
-                await connection.execute(text("SELECT * FROM nowhere"))
-            assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+            await _errors_are_sqlalchemys(connection)
         async with connection.begin() as transaction:
             await connection.execute(text("INSERT INTO t VALUES ('b')"))
             await transaction.rollback()

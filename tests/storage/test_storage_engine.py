@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from bot.errors import ConfigError, StorageError
 from storage import SqlStore, create_engine, database_url, upgrade
 from storage import engine as engine_module
-from tests.storage.storage_testing import WORKSPACE, new_ask
+from tests.storage.storage_testing import WORKSPACE, new_ask, terminate_backend
 
 CLOSED_PORT_URL = "postgresql://postgres@127.0.0.1:1/leanon"
 
@@ -94,12 +94,7 @@ async def test_postgresql_pings_only_a_connection_that_sat_idle_and_replaces_a_d
         monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.05)
         await asyncio.sleep(0.1)
         assert await backend() == first and len(pings) == 1  # pinged, alive
-        killer = create_engine(postgres_migrated)
-        try:
-            async with killer.connect() as other:
-                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-        finally:
-            await killer.dispose()
+        await terminate_backend(postgres_migrated, first)
         await asyncio.sleep(0.1)
         assert await backend() != first and len(pings) == 2  # pinged, found gone, replaced
     finally:

@@ -21,6 +21,7 @@ from bot.errors import ConfigError, StorageError
 from bot.ports import LeaderLock
 from storage import SqlStore, create_engine, leader_lock
 from storage.leader import LEADER_LOCK_NAME, FileLeaderLock, PostgresLeaderLock, lock_key
+from tests.storage.storage_testing import terminate_backend
 
 REPO_ROOT = Path(storage.__file__).resolve().parent.parent
 CLOSED_PORT_URL = "postgresql://postgres@127.0.0.1:1/leanon"
@@ -178,15 +179,6 @@ async def _lock_holders(url: str, key: int) -> list[int]:
         await engine.dispose()
 
 
-async def _terminate(url: str, pid: int) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_a_terminated_leader_connection_loses_the_lead(
@@ -196,7 +188,7 @@ async def test_a_terminated_leader_connection_loses_the_lead(
     assert await leader.acquire() is True
     [pid] = await _lock_holders(database_url, lock_key(name))
 
-    await _terminate(database_url, pid)
+    await terminate_backend(database_url, pid)
     # The leader notices on its next check, and says so until it leads again.
     assert await leader.acquire() is False
     await _eventually(standby.acquire)
@@ -231,7 +223,7 @@ async def test_release_after_the_connection_died_does_not_raise(
     lock = locks(store.engine)
     assert await lock.acquire()
     [pid] = await _lock_holders(database_url, lock_key(name))
-    await _terminate(database_url, pid)
+    await terminate_backend(database_url, pid)
     await lock.release()
     assert await lock.acquire() is True
 
