@@ -6,7 +6,8 @@
 - `GET /metrics`: Prometheus' text format.
 
 A middleware gives each request an id (bound to its log lines and to the work it starts,
-and sent back as `X-Request-Id`) and times it for the latency histogram.
+and sent back as `X-Request-Id`), times it for the latency histogram, and logs it: at
+DEBUG when it was answered with a success within `SLOW_REQUEST_SECONDS`, else at INFO.
 
 Every application starts from `application()`, whose guards hold on every path: a body
 declared over 1 MiB gets 413, a compressed body 415 (bodies are read as sent: the HTTP
@@ -40,6 +41,10 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 METHODS = {"GET", "POST", "HEAD"}
 MAX_BODY_BYTES = 1024 * 1024
 KEEPALIVE_SECONDS = 75.0  # an idle connection, or one whose request never completes, is closed
+# A request answered with a success within this is logged at DEBUG (the latency histogram
+# counts it): a line per request was most of a busy process's logging CPU. An error answer,
+# or a slower one, is logged at INFO.
+SLOW_REQUEST_SECONDS = 1.0
 
 
 @web.middleware
@@ -113,7 +118,9 @@ def _observe(metrics: Metrics) -> Middleware:
             finally:
                 elapsed = time.perf_counter() - start
                 metrics.http_seconds.labels(route, method, str(status)).observe(elapsed)
-                level = logging.DEBUG if route in OPS_PATHS else logging.INFO
+                routine = route in OPS_PATHS or (
+                    status < 400 and elapsed < SLOW_REQUEST_SECONDS)
+                level = logging.DEBUG if routine else logging.INFO
                 log.log(level, "request served", extra={
                     "method": method, "route": route, "status": status,
                     "duration_ms": round(elapsed * 1000, 1)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -151,3 +152,39 @@ async def test_a_port_in_use_is_one_clear_config_error() -> None:
             await ops_server.serve(web.Application(), "127.0.0.1", port)
     finally:
         await runner.cleanup()
+
+
+async def test_a_request_answered_well_and_soon_is_a_debug_line_and_others_are_info(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One line per request at INFO is most of a busy process's logging CPU: a success
+    answered quickly is logged at DEBUG; an error answer or a slow one at INFO."""
+    application = web.Application()
+
+    async def quick(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    async def refused(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"error": "invalid request"}, status=401)
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.05)
+        return web.Response(text="ok")
+
+    application.add_routes([web.post("/quick", quick), web.post("/refused", refused),
+                            web.post("/slow", slow)])
+    monkeypatch.setattr(ops_server, "SLOW_REQUEST_SECONDS", 0.04)
+    ops_server.install(application, Readiness(), Metrics())
+    runner = await ops_server.serve(application, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{ops_server.bound_port(runner)}"
+    try:
+        with caplog.at_level(logging.DEBUG, logger="adapters.ops.server"):
+            async with aiohttp.ClientSession() as session:
+                for path in ("/quick", "/refused", "/slow", "/missing"):
+                    async with session.post(f"{base}{path}") as response:
+                        await response.read()
+    finally:
+        await runner.cleanup()
+    levels = {record.route: record.levelname for record in caplog.records  # type: ignore[attr-defined]
+              if record.getMessage() == "request served"}
+    assert levels == {"/quick": "DEBUG", "/refused": "INFO", "/slow": "INFO",
+                      "unmatched": "INFO"}
