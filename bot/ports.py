@@ -235,7 +235,9 @@ class AskRepository(Protocol):
         ...
 
     async def has_cards_in_channel(self, workspace: WorkspaceRef, channel_id: str) -> bool:
-        """True when some ask's card was posted in the channel (its threads may hold thanks)."""
+        """True when some ask's card was posted in the channel (its threads may hold thanks).
+        Read a moment ago by this process, it may not know of a card another posted since
+        (within seconds)."""
         ...
 
     async def count_by_asker_since(
@@ -391,9 +393,9 @@ class ThanksRepository(Protocol):
         """Retract the active thanks with this key; None when there is none."""
         ...
 
-    async def add_many(self, news: Sequence[NewThanks]) -> list[Thanks | None]:
+    async def add_many(self, news: Sequence[NewThanks]) -> list[bool]:
         """`add` for many thanks of one workspace, each with a distinct `dedupe_key`, in a
-        few statements; the results in the order of `news`."""
+        few statements: whether each was recorded (new, or revived), in the order of `news`."""
         ...
 
     async def link_to_ask(self, workspace: WorkspaceRef, dedupe_key: str, ask_id: int) -> bool:
@@ -507,6 +509,12 @@ class DeliveryRepository(Protocol):
 class WorkspaceRepository(Protocol):
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """The workspace's settings (defaults when it has none stored)."""
+        ...
+
+    async def recent_settings(self, workspace: WorkspaceRef) -> Settings:
+        """`settings` as this process read them a moment ago, for work that reads them
+        often (a batch of reactions): a change made elsewhere is seen within seconds, one
+        saved by this process at once. Not for read-then-save: use `settings`."""
         ...
 
     async def save_settings(self, workspace: WorkspaceRef, settings: Settings) -> None: ...

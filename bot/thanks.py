@@ -123,7 +123,7 @@ async def record_reactions(cmds: Sequence[Reaction], deps: Deps) -> list[Reply]:
     database alone.
     """
     async with deps.uow() as uow:
-        settings = {ws: await uow.workspaces.settings(ws)
+        settings = {ws: await uow.workspaces.recent_settings(ws)
                     for ws in dict.fromkeys(cmd.workspace for cmd in cmds)}
         replies = await _record_batch(uow, deps, cmds, settings)
         await uow.commit()
@@ -180,8 +180,8 @@ async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, Reac
                                        for (_, cmd), ask in zip(unique, found, strict=True)])
     await _recorded(uow, deps, [
         (cmd, _may_be_in_a_thread(cmd, ask) and with_cards[cmd.message.channel_id])
-        for (_, cmd), ask, thanks in zip(unique, found, added, strict=True)
-        if thanks is not None], settings)
+        for (_, cmd), ask, recorded in zip(unique, found, added, strict=True)
+        if recorded], settings)
 
 
 async def _within_allowance(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, ReactionAdded]],

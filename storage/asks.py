@@ -19,12 +19,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.domain import Ask, AskStatus, CloseReason, HelpOffer, MessageRef, NewAsk, Platform, WorkspaceRef
 from storage.errors import translate_errors
 from storage.mapping import in_bound_workspace, in_workspace, to_ask, to_offer, workspace_columns
 from storage.models import AskRow, HelpOfferRow
+from storage.recent import Recent
 from storage.repository import FRESH, NO_SYNC, SqlRepository, rowcount
 
 _OPEN = AskStatus.OPEN.value
@@ -41,6 +43,10 @@ _CARDS_IN_CHANNEL = select(exists().where(in_bound_workspace(AskRow),
 
 class SqlAskRepository(SqlRepository):
     """`bot.ports.AskRepository` over SQL."""
+
+    def __init__(self, session: AsyncSession, dialect: str, recent: Recent) -> None:
+        super().__init__(session, dialect)
+        self._recent = recent
 
     @translate_errors
     async def add(self, new: NewAsk) -> Ask:
@@ -73,6 +79,7 @@ class SqlAskRepository(SqlRepository):
 
     @translate_errors
     async def set_message(self, ask_id: int, ref: MessageRef) -> None:
+        self._recent.card_posted(ref.channel_id)
         await self._session.execute(
             update(AskRow)
             .where(AskRow.id == ask_id)
@@ -112,9 +119,16 @@ class SqlAskRepository(SqlRepository):
 
     @translate_errors
     async def has_cards_in_channel(self, workspace: WorkspaceRef, channel_id: str) -> bool:
+        """As this process read it a moment ago, or for good once yes (`storage.recent`)."""
+        kept = self._recent.has_cards(workspace, channel_id)
+        if kept is not None:
+            return kept
+        since = self._recent.now()
         found = await self._session.execute(_CARDS_IN_CHANNEL, {**workspace_columns(workspace),
                                                                  "channel": channel_id})
-        return bool(found.scalar_one())
+        has = bool(found.scalar_one())
+        self._recent.read_cards(workspace, channel_id, has, since)
+        return has
 
     @translate_errors
     async def count_by_asker_since(self, workspace: WorkspaceRef, asker_id: str, since: datetime) -> int:

@@ -21,12 +21,12 @@ _DEDUPE = ["platform", "workspace_id", "dedupe_key"]
 
 @functools.cache
 def _adding(dialect: str) -> ReturningInsert[Any]:
-    """`add_many`'s statement, built once per database: on the table, returning its rows,
-    not ORM objects (a batch of reactions has no use for them in the session, and loading
-    them cost more than the insert)."""
+    """`add_many`'s statement, built once per database: on the table, returning the keys
+    recorded (a batch of reactions needs no more of them, and loading them as ORM objects
+    cost more than the insert)."""
     table = table_of(ThanksRow)
     return (upsert(dialect, table).on_conflict_do_nothing(index_elements=_DEDUPE)
-            .returning(*table.c))
+            .returning(table.c.dedupe_key))
 
 
 def _columns(new: NewThanks) -> dict[str, Any]:
@@ -105,7 +105,7 @@ class SqlThanksRepository(SqlRepository):
         return to_thanks(row) if row is not None else None
 
     @translate_errors
-    async def add_many(self, news: Sequence[NewThanks]) -> list[Thanks | None]:
+    async def add_many(self, news: Sequence[NewThanks]) -> list[bool]:
         """`add` for many (see there): one INSERT … ON CONFLICT DO NOTHING for all, then one
         UPDATE reviving the retracted ones among those that were already there."""
         if not news:
@@ -117,7 +117,7 @@ class SqlThanksRepository(SqlRepository):
         # Parameters as a list: SQLAlchemy's "insertmanyvalues" batches them into one cached
         # statement (a .values([...]) statement would be compiled anew for each batch size).
         rows = await self._session.execute(_adding(self._dialect), [_columns(new) for new in news])
-        done = {row.dedupe_key: to_thanks(row) for row in rows}
+        done = set(rows.scalars())
         there = [key for key in keys if key not in done]
         if there:
             revive = (
@@ -128,12 +128,11 @@ class SqlThanksRepository(SqlRepository):
                     ThanksRow.retracted_at.is_not(None),
                 )
                 .values(retracted_at=None)
-                .returning(ThanksRow)
-                .execution_options(**FRESH, **NO_SYNC)
+                .returning(ThanksRow.dedupe_key)
+                .execution_options(**NO_SYNC)
             )
-            done.update((row.dedupe_key, to_thanks(row))
-                        for row in await self._session.scalars(revive))
-        return [done.get(key) for key in keys]
+            done.update(await self._session.scalars(revive))
+        return [key in done for key in keys]
 
     @translate_errors
     async def link_to_ask(self, workspace: WorkspaceRef, dedupe_key: str, ask_id: int) -> bool:

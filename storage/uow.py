@@ -30,6 +30,7 @@ from storage.engine import READING, create_engine
 from storage.errors import DATABASE_ERRORS, storage_error
 from storage.inbox import SqlInboxRepository
 from storage.insights import SqlInsightRepository
+from storage.recent import Recent
 from storage.requests import SqlHelpRequestRepository
 from storage.schedules import SqlScheduleRepository
 from storage.sqlite_driver import INLINE
@@ -66,20 +67,23 @@ class SqlUnitOfWork:
     inbox: InboxRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str,
-                 turn: Turn | None = None, urgent: bool = False, reading: bool = False) -> None:
+                 turn: Turn | None = None, urgent: bool = False, reading: bool = False,
+                 recent: Recent | None = None) -> None:
         self._session = sessions()
+        recent = recent or Recent(seconds=0)
         self._turn = None if reading else turn
         self._urgent = urgent
         self._reading = reading
         self._holding = False
         self.commits = 0
-        self.asks = SqlAskRepository(self._session, dialect)
+        self.asks = SqlAskRepository(self._session, dialect, recent)
         self.answers = SqlAnswerRepository(self._session, dialect)
         self.thanks = SqlThanksRepository(self._session, dialect)
         self.stats = SqlStatsRepository(self._session, dialect)
         self.schedules = SqlScheduleRepository(self._session, dialect)
         self.deliveries = SqlDeliveryRepository(self._session, dialect)
-        self.workspaces = SqlWorkspaceRepository(self._session, dialect)
+        self._workspaces = SqlWorkspaceRepository(self._session, dialect, recent)
+        self.workspaces = self._workspaces
         self.members = SqlMemberRepository(self._session, dialect)
         self.requests = SqlHelpRequestRepository(self._session, dialect)
         self.insights = SqlInsightRepository(self._session, dialect)
@@ -135,6 +139,8 @@ class SqlUnitOfWork:
             await self._session.commit()
         except DATABASE_ERRORS as error:
             raise storage_error(error, "committing") from error
+        finally:
+            self._workspaces.saved()  # what another unit of work read meanwhile is not kept
         self.commits += 1
 
     async def _close_quietly(self) -> None:
@@ -154,6 +160,7 @@ class SqlStore:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._turn = Turn() if engine.dialect.name == "sqlite" else None
+        self.recent = Recent()
 
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
@@ -162,17 +169,20 @@ class SqlStore:
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work, to use once as `async with store.unit_of_work() as uow:`."""
-        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn)
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn,
+                             recent=self.recent)
 
     def reading_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work that only reads (a page of counts): on SQLite it neither waits
         for nor takes the write lock, so writers (answers included) never wait behind it."""
-        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn, reading=True)
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn, reading=True,
+                             recent=self.recent)
 
     def urgent_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work a platform waits on for its answer: on SQLite it goes before the
         background's in this process (`storage.turn`); elsewhere it is `unit_of_work()`."""
-        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn, urgent=True)
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn, urgent=True,
+                             recent=self.recent)
 
     async def ping(self) -> None:
         """Check that the database answers; raise StorageError when it does not."""

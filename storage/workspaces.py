@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Helper, Settings, WorkspaceRef
 from bot.hours import WorkingHours
@@ -18,6 +19,7 @@ from storage.mapping import (
     workspace_columns,
 )
 from storage.models import HelperRow, HelpRequestRow, MemberRow, WorkspaceRow
+from storage.recent import Recent
 from storage.repository import FRESH, NO_SYNC, SqlRepository
 
 # Built once: read for every batch of reactions, the statement's construction and cache
@@ -29,15 +31,38 @@ _SETTINGS = select(*WorkspaceRow.__table__.c).where(in_bound_workspace(Workspace
 class SqlWorkspaceRepository(SqlRepository):
     """`bot.ports.WorkspaceRepository` over SQL."""
 
+    def __init__(self, session: AsyncSession, dialect: str, recent: Recent) -> None:
+        super().__init__(session, dialect)
+        self._recent = recent
+        self._saved: set[WorkspaceRef] = set()
+
     @translate_errors
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         """The workspace's settings (defaults when it has none stored)."""
         row = (await self._session.execute(_SETTINGS, workspace_columns(workspace))).first()
         return to_settings(row) if row is not None else Settings()
 
+    async def recent_settings(self, workspace: WorkspaceRef) -> Settings:
+        """`settings`, as this process read them a moment ago (`storage.recent`)."""
+        kept = self._recent.settings(workspace)
+        if kept is not None:
+            return kept
+        since = self._recent.now()
+        settings = await self.settings(workspace)
+        if workspace not in self._saved:  # this transaction's own change is not kept
+            self._recent.read_settings(workspace, settings, since)
+        return settings
+
+    def saved(self) -> None:
+        """Called as the unit of work commits: the saved settings are read anew."""
+        for workspace in self._saved:
+            self._recent.forget_settings(workspace)
+
     @translate_errors
     async def save_settings(self, workspace: WorkspaceRef, settings: Settings) -> None:
         """Store `settings` as the workspace's, replacing any stored before."""
+        self._saved.add(workspace)
+        self._recent.forget_settings(workspace)
         columns = settings_columns(settings)
         statement = (
             self._insert(WorkspaceRow)

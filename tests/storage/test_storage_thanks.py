@@ -237,15 +237,16 @@ async def test_add_many_is_add_for_each_in_a_few_statements(store: SqlStore) -> 
     async with store.unit_of_work() as uow:
         results = await uow.thanks.add_many(batch)
         await uow.commit()
-    new, again, revived, elsewhere, other_emoji = results
-    assert again is None  # already active: not recorded twice
-    assert revived == retracted and active is not None  # same id, created_at, now active
-    assert new is not None and elsewhere is not None and other_emoji is not None
-    assert (new.giver_id, new.emoji, other_emoji.emoji) == ("U-new", "pray", "raised_hands")
-    stored = await _all(store)
-    assert len(stored) == 5 and all(t.retracted_at is None for t in stored)
+    # U-active: already active, not recorded twice; the others new, or revived.
+    assert results == [True, False, True, True, True]
+    stored = {(t.giver_id, t.emoji): t for t in await _all(store)}
+    assert len(stored) == 5 and all(t.retracted_at is None for t in stored.values())
+    revived = stored["U-gone", "pray"]  # the same thanks again: its id and day kept
+    assert retracted is not None and active is not None
+    assert (revived.id, revived.created_at) == (retracted.id, retracted.created_at)
+    assert stored["U-new", "raised_hands"].emoji == "raised_hands"
     async with store.unit_of_work() as uow:
-        assert await uow.thanks.add_many(batch) == [None] * 5
+        assert await uow.thanks.add_many(batch) == [False] * 5
         assert await uow.thanks.add_many([]) == []
 
 

@@ -535,11 +535,11 @@ class FakeThanksRepository:
         stored.thanks = replace(stored.thanks, retracted_at=at)
         return stored.thanks
 
-    async def add_many(self, news: Sequence[NewThanks]) -> list[Thanks | None]:
+    async def add_many(self, news: Sequence[NewThanks]) -> list[bool]:
         keys = [new.dedupe_key for new in news]
         assert None not in keys and len(set(keys)) == len(keys)
         assert len({new.workspace for new in news}) <= 1
-        return [await self.add(new) for new in news]
+        return [await self.add(new) is not None for new in news]
 
     async def link_to_ask(self, workspace: WorkspaceRef, dedupe_key: str, ask_id: int) -> bool:
         if ask_id not in self._data.asks:  # as the database's foreign key says
@@ -632,6 +632,9 @@ class FakeWorkspaceRepository:
 
     async def settings(self, workspace: WorkspaceRef) -> Settings:
         return self._data.settings.get(workspace, Settings())
+
+    async def recent_settings(self, workspace: WorkspaceRef) -> Settings:
+        return await self.settings(workspace)
 
     async def save_settings(self, workspace: WorkspaceRef, settings: Settings) -> None:
         self._data.settings[workspace] = settings

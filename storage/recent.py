@@ -1,0 +1,74 @@
+"""What a process read a moment ago, for work that would read it every time.
+
+A batch of reactions needs the workspace's settings, and whether the channel has ask cards
+(a reaction in a card's thread is linked to the ask): two of its six statements, and on a
+quiet day every reaction is a batch of its own. Both rarely change, so each `SqlStore` keeps
+them for the reaction path (`WorkspaceRepository.recent_settings`,
+`AskRepository.has_cards_in_channel`):
+
+- settings for `seconds`; a save in this process forgets them (when it is made and when it
+  commits, so that a read between the two is not kept), another process's save is seen
+  within `seconds`;
+- a channel with cards is remembered for good (cards are not taken back; a channel that
+  lost them costs a wasted thread look-up), a channel without for `seconds`, and a card
+  posted by this process forgets that at once. A card another process posted is known
+  within `seconds`; before anyone can reply in its thread and react to the reply, in practice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from cachetools import LRUCache
+
+from bot.domain import Settings, WorkspaceRef
+
+RECENT_SECONDS = 5.0
+KEPT = 10_000  # workspaces, and channels, remembered at most (the least recently used go)
+
+
+class Recent:
+    def __init__(self, seconds: float = RECENT_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._settings: LRUCache[WorkspaceRef, tuple[float, Settings]] = LRUCache(KEPT)
+        self._with_cards: LRUCache[tuple[WorkspaceRef, str], bool] = LRUCache(KEPT)
+        # channel id → when it was read as having no cards, by workspace
+        self._without_cards: LRUCache[str, dict[WorkspaceRef, float]] = LRUCache(KEPT)
+
+    def settings(self, workspace: WorkspaceRef) -> Settings | None:
+        kept = self._settings.get(workspace)
+        if kept is None or self._clock() - kept[0] >= self.seconds:
+            return None
+        return kept[1]
+
+    def read_settings(self, workspace: WorkspaceRef, settings: Settings, since: float) -> None:
+        """Keep settings read from the database; `since` is `now()` before the read."""
+        self._settings[workspace] = (since, settings)
+
+    def forget_settings(self, workspace: WorkspaceRef) -> None:
+        self._settings.pop(workspace, None)
+
+    def has_cards(self, workspace: WorkspaceRef, channel_id: str) -> bool | None:
+        """True, False, or None when not known lately."""
+        if (workspace, channel_id) in self._with_cards:
+            return True
+        read = self._without_cards.get(channel_id, {}).get(workspace)
+        if read is None or self._clock() - read >= self.seconds:
+            return None
+        return False
+
+    def read_cards(self, workspace: WorkspaceRef, channel_id: str, has: bool,
+                   since: float) -> None:
+        if has:
+            self._with_cards[workspace, channel_id] = True
+        else:
+            self._without_cards.setdefault(channel_id, {})[workspace] = since
+
+    def card_posted(self, channel_id: str) -> None:
+        self._without_cards.pop(channel_id, None)
+
+    def now(self) -> float:
+        return self._clock()
