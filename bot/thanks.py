@@ -168,14 +168,14 @@ async def _add_reactions(uow: UnitOfWork, deps: Deps, adds: list[tuple[int, Reac
         if not unique:
             return
     refs = {cmd.message for _, cmd in unique} | {cmd.thread for _, cmd in unique if cmd.thread}
-    asks = await uow.asks.by_messages(workspace, refs)
+    # A card, or the start of a card's thread, is in a channel with cards: most reactions
+    # are elsewhere, and which channels have cards is known without a statement mostly.
+    with_cards = {channel: await uow.asks.has_cards_in_channel(workspace, channel)
+                  for channel in sorted({ref.channel_id for ref in refs})}
+    asks = await uow.asks.by_messages(workspace, [ref for ref in refs
+                                                  if with_cards[ref.channel_id]])
     found = [asks.get(cmd.message) or (asks.get(cmd.thread) if cmd.thread else None)
              for _, cmd in unique]
-    with_cards: dict[str, bool] = {}
-    for (_, cmd), ask in zip(unique, found, strict=True):
-        channel = cmd.message.channel_id
-        if _may_be_in_a_thread(cmd, ask) and channel not in with_cards:
-            with_cards[channel] = await uow.asks.has_cards_in_channel(workspace, channel)
     added = await uow.thanks.add_many([_new_thanks(cmd, deps, ask)
                                        for (_, cmd), ask in zip(unique, found, strict=True)])
     await _recorded(uow, deps, [

@@ -47,6 +47,7 @@ class SqlAskRepository(SqlRepository):
     def __init__(self, session: AsyncSession, dialect: str, recent: Recent) -> None:
         super().__init__(session, dialect)
         self._recent = recent
+        self._posted: set[str] = set()
 
     @translate_errors
     async def add(self, new: NewAsk) -> Ask:
@@ -79,6 +80,7 @@ class SqlAskRepository(SqlRepository):
 
     @translate_errors
     async def set_message(self, ask_id: int, ref: MessageRef) -> None:
+        self._posted.add(ref.channel_id)
         self._recent.card_posted(ref.channel_id)
         await self._session.execute(
             update(AskRow)
@@ -116,6 +118,11 @@ class SqlAskRepository(SqlRepository):
             if ask.message is not None:
                 found.setdefault(ask.message, ask)  # the first, as find_by_message
         return found
+
+    def committed(self) -> None:
+        """Called as the unit of work commits: a no read meanwhile is not kept."""
+        for channel_id in self._posted:
+            self._recent.card_posted(channel_id)
 
     @translate_errors
     async def has_cards_in_channel(self, workspace: WorkspaceRef, channel_id: str) -> bool:

@@ -11,8 +11,9 @@ them for the reaction path (`WorkspaceRepository.recent_settings`,
   within `seconds`;
 - a channel with cards is remembered for good (cards are not taken back; a channel that
   lost them costs a wasted thread look-up), a channel without for `seconds`, and a card
-  posted by this process forgets that at once. A card another process posted is known
-  within `seconds`; before anyone can reply in its thread and react to the reply, in practice.
+  posted by this process forgets that at once (and again as it commits). A card another
+  process posted is known within `seconds`: in practice, before anyone can reply in its
+  thread and react to the reply.
 """
 
 from __future__ import annotations

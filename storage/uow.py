@@ -76,7 +76,8 @@ class SqlUnitOfWork:
         self._reading = reading
         self._holding = False
         self.commits = 0
-        self.asks = SqlAskRepository(self._session, dialect, recent)
+        self._asks = SqlAskRepository(self._session, dialect, recent)
+        self.asks = self._asks
         self.answers = SqlAnswerRepository(self._session, dialect)
         self.thanks = SqlThanksRepository(self._session, dialect)
         self.stats = SqlStatsRepository(self._session, dialect)
@@ -140,7 +141,9 @@ class SqlUnitOfWork:
         except DATABASE_ERRORS as error:
             raise storage_error(error, "committing") from error
         finally:
-            self._workspaces.saved()  # what another unit of work read meanwhile is not kept
+            # What another unit of work read meanwhile is not kept (`storage.recent`).
+            self._workspaces.saved()
+            self._asks.committed()
         self.commits += 1
 
     async def _close_quietly(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from sqlalchemy import event
+
 from bot.domain import Thanks, ThanksSource
 from tests.slack.fake_slack import BOT_USER, FakeSlack
 from tests.slack.slack_testing import ALICE, BOB, CAROL, CHANNEL, WS, Harness, database_down, dm, payload
@@ -233,3 +235,24 @@ async def test_reactions_arriving_together_are_recorded_in_one_batch(
     assert [s.status for s in statuses] == [200] * 4
     assert len(await thanks_rows(slack)) == 4
     assert batches == [4]
+
+
+async def test_reactions_in_a_channel_without_cards_look_up_no_asks(slack: Harness) -> None:
+    """Which channels have ask cards is kept (storage.recent): a reaction elsewhere costs
+    no statement on asks at all, once the channel is known to have none."""
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    engine = slack.runtime.store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for n in range(3):
+            reply = await slack.event(reaction(ts=f"1700000100.00030{n}", event_id=f"Ev{n}"))
+            assert reply.status == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    on_asks = [s for s in statements if "FROM asks" in s]
+    assert len(on_asks) == 1, on_asks  # whether the channel has cards, read once
+    assert len(await thanks_rows(slack)) == 3

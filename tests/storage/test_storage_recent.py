@@ -121,3 +121,15 @@ async def test_a_card_posted_here_is_known_at_once_and_a_yes_is_kept(store: SqlS
         await uow.commit()
     clock.now += 3600
     assert await has_cards(store) is True  # a wasted thread look-up at worst
+
+
+async def test_a_channel_read_as_without_cards_while_one_is_posted_is_read_again(
+        store: SqlStore) -> None:
+    store.recent = Recent(seconds=60, clock=Clock())
+    async with store.unit_of_work() as posting:
+        ask = await posting.asks.add(new_ask(channel_id=CHANNEL))
+        await posting.asks.set_message(ask.id, MessageRef(CHANNEL, "1700000000.000100"))
+        async with store.reading_unit_of_work() as reading:  # takes no write lock on SQLite
+            assert await reading.asks.has_cards_in_channel(WORKSPACE, CHANNEL) is False
+        await posting.commit()
+    assert await has_cards(store) is True
