@@ -99,13 +99,15 @@ class Members:
 
     async def is_bot(self, workspace: WorkspaceRef, user_id: str, own_bot: str | None = None) -> bool:
         """leanon itself (`own_bot`), Slackbot, bot users and app users count as bots."""
-        if user_id in {own_bot, SLACKBOT}:
+        if user_id in (own_bot, SLACKBOT):
             return True
-        if (cached := self._cache.get((workspace, user_id))) is not None:
-            return cached.is_bot
+        # The listing first: a dict, where the users.info cache costs its timer each time
+        # (every reaction asks twice).
         listed = self.listed(workspace).get(user_id)
         if listed is not None:
             return listed
+        if (cached := self._cache.get((workspace, user_id))) is not None:
+            return cached.is_bot
         info = await self.info(workspace, user_id)
         return info is not None and info.is_bot
 
