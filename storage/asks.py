@@ -130,11 +130,11 @@ class SqlAskRepository(SqlRepository):
         kept = self._recent.has_cards(workspace, channel_id)
         if kept is not None:
             return kept
-        since = self._recent.now()
+        started = self._recent.start()
         found = await self._session.execute(_CARDS_IN_CHANNEL, {**workspace_columns(workspace),
                                                                  "channel": channel_id})
         has = bool(found.scalar_one())
-        self._recent.read_cards(workspace, channel_id, has, since)
+        self._recent.read_cards(workspace, channel_id, has, started)
         return has
 
     @translate_errors

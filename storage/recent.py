@@ -7,8 +7,8 @@ them for the reaction path (`WorkspaceRepository.recent_settings`,
 `AskRepository.has_cards_in_channel`):
 
 - settings for `seconds`; a save in this process forgets them (when it is made and when it
-  commits, so that a read between the two is not kept), another process's save is seen
-  within `seconds`;
+  commits), and a read that began before either is not kept; another process's save is
+  seen within `seconds`;
 - a channel with cards is remembered for good (cards are not taken back; a channel that
   lost them costs a wasted thread look-up), a channel without for `seconds`, and a card
   posted by this process forgets that at once (and again as it commits). A card another
@@ -38,6 +38,13 @@ class Recent:
         self._with_cards: LRUCache[tuple[WorkspaceRef, str], bool] = LRUCache(KEPT)
         # channel id → when it was read as having no cards, by workspace
         self._without_cards: LRUCache[str, dict[WorkspaceRef, float]] = LRUCache(KEPT)
+        # Changes made here (settings saved, cards posted): a read that began before one
+        # is not kept, whatever it read.
+        self._changes = 0
+
+    def start(self) -> tuple[float, int]:
+        """Before a read whose answer may be kept (`read_settings`, `read_cards`)."""
+        return self._clock(), self._changes
 
     def settings(self, workspace: WorkspaceRef) -> Settings | None:
         kept = self._settings.get(workspace)
@@ -45,11 +52,15 @@ class Recent:
             return None
         return kept[1]
 
-    def read_settings(self, workspace: WorkspaceRef, settings: Settings, since: float) -> None:
-        """Keep settings read from the database; `since` is `now()` before the read."""
-        self._settings[workspace] = (since, settings)
+    def read_settings(self, workspace: WorkspaceRef, settings: Settings,
+                      started: tuple[float, int]) -> None:
+        """Keep settings read from the database (`started`: `start()` before the read)."""
+        at, changes = started
+        if changes == self._changes:
+            self._settings[workspace] = (at, settings)
 
     def forget_settings(self, workspace: WorkspaceRef) -> None:
+        self._changes += 1
         self._settings.pop(workspace, None)
 
     def has_cards(self, workspace: WorkspaceRef, channel_id: str) -> bool | None:
@@ -62,14 +73,13 @@ class Recent:
         return False
 
     def read_cards(self, workspace: WorkspaceRef, channel_id: str, has: bool,
-                   since: float) -> None:
+                   started: tuple[float, int]) -> None:
+        at, changes = started
         if has:
             self._with_cards[workspace, channel_id] = True
-        else:
-            self._without_cards.setdefault(channel_id, {})[workspace] = since
+        elif changes == self._changes:
+            self._without_cards.setdefault(channel_id, {})[workspace] = at
 
     def card_posted(self, channel_id: str) -> None:
+        self._changes += 1
         self._without_cards.pop(channel_id, None)
-
-    def now(self) -> float:
-        return self._clock()

@@ -47,10 +47,10 @@ class SqlWorkspaceRepository(SqlRepository):
         kept = self._recent.settings(workspace)
         if kept is not None:
             return kept
-        since = self._recent.now()
+        started = self._recent.start()
         settings = await self.settings(workspace)
         if workspace not in self._saved:  # this transaction's own change is not kept
-            self._recent.read_settings(workspace, settings, since)
+            self._recent.read_settings(workspace, settings, started)
         return settings
 
     def saved(self) -> None:

@@ -133,3 +133,21 @@ async def test_a_channel_read_as_without_cards_while_one_is_posted_is_read_again
             assert await reading.asks.has_cards_in_channel(WORKSPACE, CHANNEL) is False
         await posting.commit()
     assert await has_cards(store) is True
+
+
+def test_a_read_that_began_before_a_change_here_is_not_kept() -> None:
+    """A save, or a card posted, that commits while a read is on its way (PostgreSQL lets
+    them overlap): the read may have seen the database before it."""
+    recent = Recent(seconds=60, clock=Clock())
+    started = recent.start()
+    recent.forget_settings(WORKSPACE)
+    recent.read_settings(WORKSPACE, Settings(), started)
+    assert recent.settings(WORKSPACE) is None
+    started = recent.start()
+    recent.card_posted(CHANNEL)
+    recent.read_cards(WORKSPACE, CHANNEL, False, started)
+    assert recent.has_cards(WORKSPACE, CHANNEL) is None
+    recent.read_settings(WORKSPACE, Settings(), recent.start())
+    recent.read_cards(WORKSPACE, CHANNEL, False, recent.start())
+    assert recent.settings(WORKSPACE) == Settings()
+    assert recent.has_cards(WORKSPACE, CHANNEL) is False
