@@ -67,10 +67,9 @@ class SqlUnitOfWork:
     inbox: InboxRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str,
-                 turn: Turn | None = None, urgent: bool = False, reading: bool = False,
-                 recent: Recent | None = None) -> None:
+                 recent: Recent, turn: Turn | None = None, urgent: bool = False,
+                 reading: bool = False) -> None:
         self._session = sessions()
-        recent = recent or Recent(seconds=0)
         self._turn = None if reading else turn
         self._urgent = urgent
         self._reading = reading
@@ -172,20 +171,19 @@ class SqlStore:
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work, to use once as `async with store.unit_of_work() as uow:`."""
-        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn,
-                             recent=self.recent)
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self.recent, self._turn)
 
     def reading_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work that only reads (a page of counts): on SQLite it neither waits
         for nor takes the write lock, so writers (answers included) never wait behind it."""
-        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn, reading=True,
-                             recent=self.recent)
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self.recent, self._turn,
+                             reading=True)
 
     def urgent_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work a platform waits on for its answer: on SQLite it goes before the
         background's in this process (`storage.turn`); elsewhere it is `unit_of_work()`."""
-        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self._turn, urgent=True,
-                             recent=self.recent)
+        return SqlUnitOfWork(self._sessions, self.engine.dialect.name, self.recent, self._turn,
+                             urgent=True)
 
     async def ping(self) -> None:
         """Check that the database answers; raise StorageError when it does not."""
