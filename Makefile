@@ -36,7 +36,7 @@ adapter:  ## train the answered-before model's adapter (PyTorch, in .venv-train;
 	.venv-train/bin/pip install --quiet -c constraints.txt -e . "torch>=2.4"
 	PYTHONPATH=$(CURDIR) .venv-train/bin/python tools/train_adapter.py --write
 
-gate:  ## fit the answered-before gate on benchmarks/answers/train/{eng,ops} and write it (half a minute)
+gate:  ## fit the answered-before gate on the training sets the adapter never saw and write it (half a minute)
 	$(BENCH) benchmarks/answers/train_gate.py --write
 
 lock:  ## refresh constraints.txt, the lock file: the newest versions pyproject.toml allows

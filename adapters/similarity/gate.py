@@ -19,6 +19,9 @@ import numpy as np
 
 from adapters.similarity.index import FEATURES
 
+# The least chance of an answer shown beside a better one that passed the threshold.
+BESIDE = 0.01
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -36,6 +39,19 @@ class Gate:
         z = (rows - self.mean) / self.scale @ self.weights + self.bias
         chances: np.ndarray = 1.0 / (1.0 + np.exp(-z))
         return chances
+
+    def shown(self, chances: np.ndarray, count: int) -> list[int]:
+        """Which candidates are suggested (positions in `chances`), best first: none unless
+        the best passes the threshold; then up to `count`, each with a chance above
+        BESIDE. Whether anything is shown rests on the best alone, so the ones beside it
+        never make an ask that repeats nothing see a suggestion; and when the gate is
+        unsure between near answers, the one repeated is often the second or third."""
+        if not len(chances):
+            return []
+        best = np.argsort(-chances, kind="stable")[:count]
+        if chances[best[0]] <= self.threshold:
+            return []
+        return [int(i) for i in best if chances[i] > min(BESIDE, self.threshold)]
 
     def to_json(self) -> str:
         return json.dumps({

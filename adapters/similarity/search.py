@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
@@ -89,16 +90,21 @@ class MiniLMSearch:
 
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
-        return await self._ranked(workspace, question, channel_id, library, SUGGESTED,
-                                  self._gate.threshold)
+        return await self._ranked(workspace, question, channel_id, library,
+                                  lambda chances: self._gate.shown(chances, SUGGESTED))
 
     async def related(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
-        return await self._ranked(workspace, question, channel_id, library, RELATED, RELATED_CHANCE)
+        def above(chances: np.ndarray) -> list[int]:
+            best = np.argsort(-chances, kind="stable")[:RELATED]
+            return [int(i) for i in best if chances[i] > RELATED_CHANCE]
+
+        return await self._ranked(workspace, question, channel_id, library, above)
 
     async def _ranked(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
-                      library: AnswerLibrary, count: int, floor: float) -> list[Match]:
-        """At most `count` answers the gate gives a chance above `floor`, best first."""
+                      library: AnswerLibrary,
+                      pick: Callable[[np.ndarray], list[int]]) -> list[Match]:
+        """The answers `pick` chooses by the gate's chances (positions, best first)."""
         held = self._held.get(workspace)
         if held is None or not len(held.index):
             # A workspace with nothing remembered yet costs one read: no model, no vector.
@@ -118,8 +124,7 @@ class MiniLMSearch:
             return []
         ids, features = index.candidates(vector, words, channel_id, extra=found)
         chances = self._gate.chances(features)
-        best = np.argsort(-chances, kind="stable")[:count]
-        return [Match(ids[i], float(chances[i])) for i in best if chances[i] > floor]
+        return [Match(ids[i], float(chances[i])) for i in pick(chances)]
 
     async def _caught_up(self, workspace: WorkspaceRef, library: AnswerLibrary) -> WorkspaceIndex:
         held = self._held.setdefault(workspace, _Held(WorkspaceIndex(self._background)))

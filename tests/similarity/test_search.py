@@ -3,6 +3,7 @@ gate, over the real model."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from adapters.similarity.encoder import VECTOR_MODEL, answer_blob
-from adapters.similarity.gate import Gate, fit
+from adapters.similarity.gate import BESIDE, Gate, fit
 from adapters.similarity.index import FEATURES, BadVector, WorkspaceIndex, pack, unpack
 from adapters.similarity.minilm import MiniLM
 from adapters.similarity.search import MiniLMSearch
@@ -106,6 +107,15 @@ def test_the_gate_reads_its_file_and_refuses_another_features_numbers() -> None:
         Gate.from_json(json.dumps({**data, "features": ["s"]}))
     with pytest.raises(ValueError, match="numbers"):
         Gate.from_json(json.dumps({**data, "mean": [0.0]}))
+
+
+def test_nothing_is_shown_unless_the_best_passes_and_then_the_next_best_beside_it() -> None:
+    gate = dataclasses.replace(Gate.load(), threshold=0.2)
+    assert gate.shown(np.array([0.15, 0.1, 0.05]), 3) == []
+    assert gate.shown(np.array([0.05, 0.3, 0.1, 0.02, 0.015]), 3) == [1, 2, 0]
+    assert gate.shown(np.array([0.3, BESIDE / 2, 0.25]), 3) == [0, 2]
+    assert gate.shown(np.array([0.3, 0.25]), 1) == [0]
+    assert gate.shown(np.empty(0), 3) == []
 
 
 def test_fitting_learns_which_feature_tells() -> None:
