@@ -19,7 +19,7 @@ features the gate (gate.py) was trained on:
 
 A workspace with few answers would make ``gap``, ``z``, ``rank`` and the word weights
 meaningless (one answer has no "best other"), so they are measured against the
-workspace's answers together with a fixed background: some 120 answers of imaginary teams
+workspace's answers together with a fixed background: some 480 answers of imaginary teams
 (`Background`, background.npz, written with the gate), which are never suggested.
 """
 
