@@ -32,6 +32,8 @@ GivenUp = Callable[[InboxItem], Awaitable[None]]
 
 # How long stopping waits for the claim loop's round to end before cancelling it.
 LOOP_STOP_SECONDS = 2.0
+# The longest rest of the workers after an item while answers are pressing (`Inbox`).
+REST_MAX = 1.0
 
 GIVEN_UP = ("leanon could not finish that, even after trying again for a while. Nothing "
             "more will happen with it: please try again.")
@@ -110,12 +112,16 @@ class Inbox:
                  max_attempts: int = 6, keep_done: timedelta = timedelta(hours=1),
                  busy_at: int = 500, urgent_uow: UnitOfWorkFactory | None = None,
                  name: str = "inbox", pressure: Pressure | None = None,
-                 pressed_workers: int = 1) -> None:
+                 pressed_workers: int = 1, pressed_rest: float = 3.0) -> None:
         self.name = name
         # Answers waiting (shared by the inbox and the outbox): while high, at most
-        # `pressed_workers` items are worked at a time.
+        # `pressed_workers` items are worked at a time, and after each the workers rest
+        # `pressed_rest` times as long as it took (at most REST_MAX): the answers keep most
+        # of the event loop, and the work still goes on, at a quarter of its pace.
         self.pressure = pressure or Pressure()
         self.pressed_workers = pressed_workers
+        self.pressed_rest = pressed_rest
+        self._rest_until = 0.0
         self.uow = uow
         # Storing a delivery holds up the platform's answer: it goes before the workers.
         self.urgent_uow = urgent_uow or uow
@@ -261,7 +267,11 @@ class Inbox:
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            workers = self.pressed_workers if self.pressure.high_now else self.workers
+            pressed = self.pressure.high_now
+            if pressed and (rest := self._rest_until - time.monotonic()) > 0:
+                await asyncio.sleep(min(rest, REST_MAX))
+                continue
+            workers = self.pressed_workers if pressed else self.workers
             free = workers - len(self._running)
             claimed = await self._claim(free) if free > 0 and self._processors else 0
             if claimed and claimed == free:
@@ -324,6 +334,7 @@ class Inbox:
                     self._inline.discard(item.id)
 
     async def _work(self, item: InboxItem) -> None:
+        started = time.monotonic()
         try:
             await self._processors[item.source](item)
         except Later as later:
@@ -337,6 +348,10 @@ class Inbox:
             await self._end(item, None)
         finally:
             self._running.pop(item.id, None)
+            if item.id not in self._inline and self.pressure.high_now:
+                now = time.monotonic()
+                self._rest_until = max(self._rest_until,
+                                       now + min((now - started) * self.pressed_rest, REST_MAX))
             self._wake.set()
 
     async def _again(self, item: InboxItem, exc: Exception) -> None:

@@ -5,6 +5,8 @@ leaves its items to another after the lease."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -236,3 +238,43 @@ async def test_under_a_flood_of_answers_the_workers_step_back_to_one(
     finally:
         await box.stop(grace=0)
 
+
+
+def _gaps(spans: list[tuple[float, float]]) -> list[float]:
+    """The time between each item's end and the next one's start."""
+    return [after[0] - before[1] for before, after in itertools.pairwise(spans)]
+
+
+async def test_under_a_flood_of_answers_the_workers_rest_between_items(
+        store: SqlStore, clock: MovableClock) -> None:
+    now = [0.0]
+    pressure = Pressure(high=10, clock=lambda: now[0])
+    box = Inbox(store.unit_of_work, clock, workers=4, poll=0.05, pressure=pressure,
+                pressed_rest=2.0)
+    spans: list[tuple[float, float]] = []
+
+    async def work(item: InboxItem) -> None:
+        began = time.monotonic()
+        await asyncio.sleep(0.1)
+        spans.append((began, time.monotonic()))
+
+    box.register("slack", work)
+    await put_many(box, 4)
+    pressure.note(20)  # a flood: each item is followed by twice its time at rest
+    await box.start()
+    try:
+        await box.settled(10)
+        gaps = _gaps(spans)
+        assert len(spans) == 4 and min(gaps) >= 0.18, gaps
+
+        now[0] += 5  # the flood is over: no rest
+        spans.clear()
+        box.pressed_workers = box.workers = 1
+        await put_many(box, 3, prefix="calm")
+        now[0] += 5  # what was put is no flood either
+        box.wake()
+        await box.settled(10)
+        gaps = _gaps(spans)
+        assert len(spans) == 3 and max(gaps) < 0.1, gaps
+    finally:
+        await box.stop(grace=0)
