@@ -94,7 +94,9 @@ def entry_words(question: str, note: str | None) -> tuple[np.ndarray, np.ndarray
 class Background:
     """Answers that are never suggested, against which scores and words are measured."""
 
-    vectors: np.ndarray  # (n, 384) float16: question + note
+    # (n, 384) float32, of float16 values (as stored): question + note. One array, shared
+    # by every workspace's index.
+    vectors: np.ndarray
     df: Counter[int]  # how many of them have each word
     size: int
 
@@ -103,8 +105,8 @@ class Background:
         df: Counter[int] = Counter()
         for entry in entries:
             df.update(entry.all_words.tolist())
-        vectors = (np.stack([e.vectors[0] for e in entries]).astype(np.float16) if entries
-                   else np.empty((0, DIMENSIONS), dtype=np.float16))
+        vectors = (np.stack([e.vectors[0] for e in entries]).astype(np.float16).astype(np.float32)
+                   if entries else np.empty((0, DIMENSIONS), dtype=np.float32))
         return cls(vectors, df, len(entries))
 
     @classmethod
@@ -113,7 +115,7 @@ class Background:
 
     def save(self, path: Path) -> None:
         words = np.array(sorted(self.df), dtype=np.uint32)
-        np.savez_compressed(path, vectors=self.vectors, words=words,
+        np.savez_compressed(path, vectors=self.vectors.astype(np.float16), words=words,
                             counts=np.array([self.df[w] for w in words], dtype=np.uint32),
                             size=np.array([self.size]))
 
@@ -121,7 +123,7 @@ class Background:
     def load(cls, path: Path) -> Background:
         with np.load(path) as data:
             df = Counter(dict(zip(data["words"].tolist(), data["counts"].tolist(), strict=True)))
-            return cls(data["vectors"].astype(np.float16), df, int(data["size"][0]))
+            return cls(data["vectors"].astype(np.float32), df, int(data["size"][0]))
 
 
 class WorkspaceIndex:
@@ -129,7 +131,7 @@ class WorkspaceIndex:
 
     def __init__(self, background: Background | None = None) -> None:
         self._background = background or Background.none()
-        self._behind = self._background.vectors.astype(np.float32)
+        self._behind = self._background.vectors
         self._ids: list[int] = []
         self._row: dict[int, int] = {}
         # Rows [0, len) are answers; the arrays have room for more (doubled when full).

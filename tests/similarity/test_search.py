@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -12,9 +13,16 @@ import pytest
 
 from adapters.similarity.encoder import VECTOR_MODEL, answer_blob
 from adapters.similarity.gate import BESIDE, Gate, fit
-from adapters.similarity.index import FEATURES, BadVector, WorkspaceIndex, pack, unpack
+from adapters.similarity.index import (
+    FEATURES,
+    Background,
+    BadVector,
+    WorkspaceIndex,
+    pack,
+    unpack,
+)
 from adapters.similarity.minilm import MiniLM
-from adapters.similarity.search import MiniLMSearch
+from adapters.similarity.search import MiniLMSearch, background_file
 from adapters.similarity.words import content_words, word_hashes
 from bot.domain import AnswerVector, Platform, WorkspaceRef
 
@@ -89,6 +97,19 @@ def test_an_answer_put_again_is_replaced_and_full_text_finds_are_added(model: Mi
     assert ids[0] == 10
     ids, _ = index.candidates(question, word_hashes("printer offline"), "C1", extra=[10, 999])
     assert ids == [11]  # 10 is private to C9 now; 999 is not in the index
+
+
+def test_every_workspace_measures_against_one_background_not_a_copy_each() -> None:
+    background = Background.load(background_file())
+    assert background.size >= 400  # some 1.5 MB as float32 vectors
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        indexes = [WorkspaceIndex(background) for _ in range(50)]
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(indexes) == 50 and grown < 2_000_000, grown  # a copy each: over 35 MB
 
 
 def test_an_empty_index_or_one_the_asker_sees_nothing_of() -> None:
