@@ -101,7 +101,7 @@ def test_an_answer_put_again_is_replaced_and_full_text_finds_are_added(model: Mi
 
 def test_every_workspace_measures_against_one_background_not_a_copy_each() -> None:
     background = Background.load(background_file())
-    assert background.size >= 400  # some 1.5 MB as float32 vectors
+    assert background.size >= 400  # some 0.7 MB as float32 vectors
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
