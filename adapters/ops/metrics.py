@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -71,6 +72,17 @@ class Metrics:
                                       buckets=LATENCY_BUCKETS, registry=r)
         self.leader = Gauge("leanon_scheduler_leader",
                             "1 while this process runs the scheduled work", registry=r)
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+    def labelled(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, looked up once: prometheus_client's `labels` takes a
+        lock and checks its arguments at every call (four times a reaction). The labels'
+        values come from small fixed sets (the module's docstring), so this stays small."""
+        key = (metric, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def watch_leader(self, leads: Callable[[], bool]) -> None:
         """Report `leads()` as the scheduler-leader gauge at every scrape."""
@@ -86,8 +98,8 @@ class Metrics:
         """Count one command the core handled."""
         platform = _platform(cmd)
         name = type(cmd).__name__
-        self.commands.labels(platform, name, outcome).inc()
-        self.command_seconds.labels(platform, name).observe(seconds)
+        self.labelled(self.commands, platform, name, outcome).inc()
+        self.labelled(self.command_seconds, platform, name).observe(seconds)
         if isinstance(cmd, CreateAsk):
             self.asks.labels(platform, outcome).inc()
         elif isinstance(cmd, OfferHelp):
@@ -97,7 +109,7 @@ class Metrics:
         elif isinstance(cmd, NudgeNow):
             self.weekly_posts.labels(platform, "now", "sent" if outcome == "ok" else outcome).inc()
         elif type(cmd) in THANKS_SOURCES:
-            self.thanks.labels(platform, THANKS_SOURCES[type(cmd)], outcome).inc()
+            self.labelled(self.thanks, platform, THANKS_SOURCES[type(cmd)], outcome).inc()
 
 
 def _platform(cmd: Command) -> str:

@@ -117,7 +117,7 @@ def _observe(metrics: Metrics) -> Middleware:
                 raise
             finally:
                 elapsed = time.perf_counter() - start
-                metrics.http_seconds.labels(route, method, str(status)).observe(elapsed)
+                metrics.labelled(metrics.http_seconds, route, method, str(status)).observe(elapsed)
                 routine = route in OPS_PATHS or (
                     status < 400 and elapsed < SLOW_REQUEST_SECONDS)
                 level = logging.DEBUG if routine else logging.INFO

@@ -4,6 +4,8 @@ conversations.replies, each kept in a cache (Slack's events say neither)."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from cachetools import LRUCache, TTLCache
@@ -28,15 +30,19 @@ THREAD_AUTHORS_READ = 200  # the first replies of a card's thread (one page)
 class SlackDirectory:
     """What the core asks of Slack about members and threads."""
 
-    def __init__(self, auth: WorkspaceAuth, members: Members) -> None:
+    def __init__(self, auth: WorkspaceAuth, members: Members,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._auth = auth
         self._members = members
+        self._clock = clock
         # The thread a message is in does not change: asked once, then remembered.
         self._threads: LRUCache[tuple[WorkspaceRef, MessageRef], MessageRef | None] = LRUCache(
             THREADS_REMEMBERED)
         self._private: TTLCache[tuple[WorkspaceRef, str], bool] = TTLCache(
             CHANNELS_REMEMBERED, CHANNEL_SECONDS)
-        self._bot_users: TTLCache[WorkspaceRef, str] = TTLCache(WORKSPACES_REMEMBERED, OWN_ID_SECONDS)
+        # (id, until when by `clock`): a dict, where a TTLCache costs its timer each
+        # time (every reaction asks twice).
+        self._bot_users: dict[WorkspaceRef, tuple[str, float]] = {}
 
     async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
         return await self._members.is_admin(workspace, user_id)
@@ -48,15 +54,18 @@ class SlackDirectory:
 
     async def _own(self, workspace: WorkspaceRef) -> str | None:
         """leanon's own member id in the workspace, remembered (an install's does not change)."""
-        if (known := self._bot_users.get(workspace)) is not None:
-            return known
+        known = self._bot_users.get(workspace)
+        if known is not None and known[1] > self._clock():
+            return known[0]
         try:
             own = await self._auth.bot_user_id(workspace)
         except (ChatError, StorageError) as exc:
             log.info("leanon's own member id unknown: %s", exc)
             return None
         if own:
-            self._bot_users[workspace] = own
+            if len(self._bot_users) >= WORKSPACES_REMEMBERED:
+                self._bot_users.clear()
+            self._bot_users[workspace] = (own, self._clock() + OWN_ID_SECONDS)
         return own
 
     async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:

@@ -45,7 +45,10 @@ def base_emoji(name: str) -> str:
     return emoji_name(name.split("::", 1)[0])
 
 
-def _reaction(event: dict[str, Any]) -> tuple[str, str, MessageRef, str] | None:
+Found = tuple[str, str, MessageRef, str]  # (reactor, author, message, emoji)
+
+
+def _reaction(event: dict[str, Any]) -> Found | None:
     """(reactor, author, message, emoji) for a reaction on a message, else None."""
     item = event.get("item")
     if not isinstance(item, dict):
@@ -58,12 +61,11 @@ def _reaction(event: dict[str, Any]) -> tuple[str, str, MessageRef, str] | None:
     return str(reactor), str(author), MessageRef(str(channel), str(ts)), base_emoji(str(emoji))
 
 
-def _key(event: dict[str, Any], context: Delivered) -> Hashable:
+def _key(kind: str, context: Delivered, found: Found | None) -> Hashable:
     """What makes two deliveries the same reaction event (None: nothing to go by)."""
-    found = _reaction(event)
     if found is None:
         return None
-    return (event.get("type"), context.enterprise_id, context.team_id, *found)
+    return (kind, context.enterprise_id, context.team_id, *found)
 
 
 class StillWorking(Exception):
@@ -116,14 +118,18 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
 
     async def reaction_added(event: dict[str, Any], context: Delivered) -> None:
         pressure.note()
-        await within_deadline(bridge, add_reaction(event, context), _key(event, context))
+        found = _reaction(event)
+        await within_deadline(bridge, add_reaction(found, context),
+                              _key(REACTION_ADDED, context, found))
 
     async def reaction_removed(event: dict[str, Any], context: Delivered) -> None:
         pressure.note()
-        await within_deadline(bridge, remove_reaction(event, context), _key(event, context))
+        found = _reaction(event)
+        await within_deadline(bridge, remove_reaction(found, context),
+                              _key(REACTION_REMOVED, context, found))
 
-    async def add_reaction(event: dict[str, Any], context: Delivered) -> None:
-        workspace, found = bridge.workspace(context), _reaction(event)
+    async def add_reaction(found: Found | None, context: Delivered) -> None:
+        workspace = bridge.workspace(context)
         if workspace is None or found is None:
             return
         reactor, author, ref, emoji = found
@@ -132,8 +138,8 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         await bridge.service.handle(ReactionAdded(workspace, Actor(reactor), Person(author), ref,
                                                   emoji, thread_known=False))
 
-    async def remove_reaction(event: dict[str, Any], context: Delivered) -> None:
-        workspace, found = bridge.workspace(context), _reaction(event)
+    async def remove_reaction(found: Found | None, context: Delivered) -> None:
+        workspace = bridge.workspace(context)
         if workspace is None or found is None:
             return
         reactor, author, ref, emoji = found

@@ -45,6 +45,17 @@ def test_thanks_resolves_and_scheduler_commands_are_counted_by_kind() -> None:
         assert member_or_place not in exposed
 
 
+def test_a_command_counted_again_adds_to_the_same_series() -> None:
+    metrics = Metrics()
+    for outcome in ("ok", "ok", "ignored"):
+        metrics.observe(ReactionAdded(WS, ALICE, BOB, MESSAGE, "pray"), outcome, 0.01)
+    exposed = text(metrics)
+    assert 'leanon_thanks_total{outcome="ok",platform="discord",source="reaction"} 2.0' in exposed
+    assert 'leanon_thanks_total{outcome="ignored",platform="discord",source="reaction"} 1.0' in exposed
+    assert ('leanon_command_duration_seconds_count{command="ReactionAdded",platform="discord"} 3.0'
+            in exposed)
+
+
 class FailingChat:
     async def post_once(self, workspace: WorkspaceRef, channel_id: str, message: Message,
                         nonce: str) -> MessageRef:

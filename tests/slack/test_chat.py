@@ -8,7 +8,7 @@ import pytest
 
 from adapters.slack.auth import SingleWorkspace
 from adapters.slack.chat import SlackChat
-from adapters.slack.directory import SlackDirectory
+from adapters.slack.directory import OWN_ID_SECONDS, SlackDirectory
 from adapters.slack.members import Members
 from bot.domain import MessageRef, Platform, WorkspaceRef
 from bot.errors import ChatError
@@ -94,6 +94,28 @@ async def test_the_thread_of_a_message_is_asked_once_and_an_unknown_message_is_i
     asked = len(fake.find("conversations.replies"))
     assert await directory.thread_of(WS, MessageRef(CHANNEL, reply)) == MessageRef(CHANNEL, parent)
     assert len(fake.find("conversations.replies")) == asked == 3  # remembered
+
+
+class CountingAuth(SingleWorkspace):
+    """The fake's workspace, counting how often leanon's own member id is asked for."""
+
+    asked = 0
+
+    async def bot_user_id(self, workspace: WorkspaceRef) -> str | None:
+        self.asked += 1
+        return await super().bot_user_id(workspace)
+
+
+async def test_leanons_own_member_id_is_asked_once_an_hour(fake: FakeSlack) -> None:
+    auth, now = CountingAuth(BOT_TOKEN, fake.api_url), [1000.0]
+    directory = SlackDirectory(auth, Members(auth), clock=lambda: now[0])
+    for _ in range(3):
+        assert await directory.is_bot(WS, BOT_USER)
+    assert auth.asked == 1
+    now[0] += OWN_ID_SECONDS - 1
+    assert await directory.is_bot(WS, BOT_USER) and auth.asked == 1
+    now[0] += 2  # an install can change: asked again after an hour
+    assert await directory.is_bot(WS, BOT_USER) and auth.asked == 2
 
 
 async def test_the_directory_knows_admins_bots_and_who_wrote_in_a_thread(
