@@ -75,8 +75,9 @@ class Metrics:
         self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
     def labelled(self, metric: Any, *values: str) -> Any:
-        """`metric.labels(*values)`, looked up once: prometheus_client's `labels` takes a
-        lock and checks its arguments at every call (four times a reaction). The labels'
+        """`metric.labels(*values)`, looked up once (every labelled series is reached this
+        way): prometheus_client's `labels` takes a lock and checks its arguments at every
+        call (four times a reaction). The labels'
         values come from small fixed sets (the module's docstring), so this stays small."""
         key = (metric, values)
         child = self._children.get(key)
@@ -101,13 +102,14 @@ class Metrics:
         self.labelled(self.commands, platform, name, outcome).inc()
         self.labelled(self.command_seconds, platform, name).observe(seconds)
         if isinstance(cmd, CreateAsk):
-            self.asks.labels(platform, outcome).inc()
+            self.labelled(self.asks, platform, outcome).inc()
         elif isinstance(cmd, OfferHelp):
-            self.offers.labels(platform, outcome).inc()
+            self.labelled(self.offers, platform, outcome).inc()
         elif isinstance(cmd, ResolveAsk):
-            self.resolves.labels(platform, outcome).inc()
+            self.labelled(self.resolves, platform, outcome).inc()
         elif isinstance(cmd, NudgeNow):
-            self.weekly_posts.labels(platform, "now", "sent" if outcome == "ok" else outcome).inc()
+            self.labelled(self.weekly_posts, platform, "now",
+                          "sent" if outcome == "ok" else outcome).inc()
         elif type(cmd) in THANKS_SOURCES:
             self.labelled(self.thanks, platform, THANKS_SOURCES[type(cmd)], outcome).inc()
 
@@ -157,7 +159,7 @@ class MeteredChat:
 
     def _failed(self, workspace: WorkspaceRef, exc: ChatError) -> None:
         kind = "permanent" if exc.permanent else "transient"
-        self._metrics.api_errors.labels(workspace.platform.value, kind).inc()
+        self._metrics.labelled(self._metrics.api_errors, workspace.platform.value, kind).inc()
 
     async def post(self, workspace: WorkspaceRef, channel_id: str, message: Message,
                    nonce: str | None = None) -> MessageRef:
@@ -198,9 +200,9 @@ class MeteredChat:
             ref = await ports.post_once(self._chat, workspace, channel_id, message, nonce)
         except ChatError as exc:
             self._failed(workspace, exc)
-            self._metrics.weekly_posts.labels(platform, "schedule", "failed").inc()
+            self._metrics.labelled(self._metrics.weekly_posts, platform, "schedule", "failed").inc()
             raise
-        self._metrics.weekly_posts.labels(platform, "schedule", "sent").inc()
+        self._metrics.labelled(self._metrics.weekly_posts, platform, "schedule", "sent").inc()
         return ref
 
     async def find_post(self, workspace: WorkspaceRef, channel_id: str, nonce: str,

@@ -46,12 +46,16 @@ class Gate:
         BESIDE. Whether anything is shown rests on the best alone, so the ones beside it
         never make an ask that repeats nothing see a suggestion; and when the gate is
         unsure between near answers, the one repeated is often the second or third."""
-        if not len(chances):
+        if not len(chances) or chances.max() <= self.threshold:
             return []
+        return self.above(chances, count, min(BESIDE, self.threshold))
+
+    @staticmethod
+    def above(chances: np.ndarray, count: int, floor: float) -> list[int]:
+        """The `count` likeliest candidates (positions in `chances`, best first) with a
+        chance above `floor`."""
         best = np.argsort(-chances, kind="stable")[:count]
-        if chances[best[0]] <= self.threshold:
-            return []
-        return [int(i) for i in best if chances[i] > min(BESIDE, self.threshold)]
+        return [int(i) for i in best if chances[i] > floor]
 
     def to_json(self) -> str:
         return json.dumps({

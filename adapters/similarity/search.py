@@ -95,11 +95,8 @@ class MiniLMSearch:
 
     async def related(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
-        def above(chances: np.ndarray) -> list[int]:
-            best = np.argsort(-chances, kind="stable")[:RELATED]
-            return [int(i) for i in best if chances[i] > RELATED_CHANCE]
-
-        return await self._ranked(workspace, question, channel_id, library, above)
+        return await self._ranked(workspace, question, channel_id, library,
+                                  lambda chances: Gate.above(chances, RELATED, RELATED_CHANCE))
 
     async def _ranked(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary,
