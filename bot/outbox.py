@@ -214,46 +214,53 @@ async def notes(uow: UnitOfWork, at: datetime, window: timedelta, workspace: Wor
                 written: Sequence[Note]) -> None:
     """Thanks notes: those to one member within `window` go as one note. The first is sent
     at once; later ones gather in one item, sent a window after the last note sent. Many
-    notes (a batch of reactions) take at most two reads (one while every member's note is
-    gathering), one write for those gathering and one for those starting, whatever their
-    number. A gathered note keeps its first `NOTE_LINES` lines and counts the rest, so the
-    item stays small however many thank one member in a window."""
+    notes (a batch of reactions) take one write for those gathering and one for those
+    starting, whatever their number, and at most two reads: none while every member's note
+    is gathering in an item this process wrote last (it is rewritten on condition that it
+    is still as written, and read again when not). A gathered note keeps its first
+    `NOTE_LINES` lines and counts the rest, so the item stays small however many thank one
+    member in a window."""
     def group_of(user_id: str) -> str:
         return f"note:{workspace.platform.value}:{workspace.workspace_id}:{user_id}"
 
-    groups = list(dict.fromkeys(group_of(user) for _, user, _ in written))
-    waiting = await uow.inbox.waiting_in_groups(groups)
-    # When the last note went matters only to a member with none gathering now.
-    starting = [group for group in groups if group not in waiting]
-    last = await uow.inbox.last_done_in_groups(starting, at - window) if window and starting else {}
-    gathered: dict[str, list[Line]] = {}
-    new: dict[str, dict[str, Any]] = {}
+    lines: dict[str, list[Line]] = {}
+    to: dict[str, tuple[str, str]] = {}  # group → (channel, member) of its first note here
     for channel_id, user_id, text in written:
         group = group_of(user_id)
-        if group in waiting:
-            gathered.setdefault(group, []).append(text)
-        else:
-            _add_lines(new.setdefault(group, {"channel": channel_id, "user": user_id,
-                                              "lines": []}), [text])
-    grown: dict[int, str] = {}
-    for group, lines in gathered.items():
-        payload = json.loads(waiting[group].payload)
-        _add_lines(payload, lines)
-        grown[waiting[group].id] = json.dumps(payload)
-    changed = await uow.inbox.replace_payloads(grown)
+        lines.setdefault(group, []).append(text)
+        to.setdefault(group, (channel_id, user_id))
+    rest = list(lines)
+    taken: list[str] = []  # found waiting and taken by a worker before it could grow
+    for recent in (True, False):
+        waiting = await uow.inbox.waiting_in_groups(rest, recent=recent)
+        grown: dict[int, tuple[str, str]] = {}
+        for group, item in waiting.items():
+            payload = json.loads(item.payload)
+            _add_lines(payload, lines[group])
+            grown[item.id] = (item.payload, json.dumps(payload))
+        changed = await uow.inbox.replace_payloads(grown)
+        rest = [group for group in rest
+                if group not in waiting or waiting[group].id not in changed]
+        if not recent:
+            taken = [group for group in rest if group in waiting]
+            rest = [group for group in rest if group not in waiting]
+    # When the last note went matters only to a member with none gathering now.
+    last = await uow.inbox.last_done_in_groups(rest, at - window) if window and rest else {}
     said: list[_Said] = []
-    for group, lines in gathered.items():
-        if waiting[group].id not in changed:
-            # A worker took it meanwhile: these wait a window in an item of their own.
-            payload = {**json.loads(waiting[group].payload), "lines": [], "more": 0}
-            _add_lines(payload, lines)
-            said.append(("note", payload, None, group, at + window))
-    for group, payload in new.items():
+    for group in taken:  # these wait a window in an item of their own
+        said.append(("note", _new_note(*to[group], lines[group]), None, group, at + window))
+    for group in rest:
         sent = last.get(group)
-        said.append(("note", payload, None, group,
+        said.append(("note", _new_note(*to[group], lines[group]), None, group,
                      sent + window if sent is not None else None))
     if said:  # a burst thanking many members: their first notes in one statement
         await _say_all(uow, at, workspace, said)
+
+
+def _new_note(channel_id: str, user_id: str, lines: Sequence[Line]) -> dict[str, Any]:
+    payload: dict[str, Any] = {"channel": channel_id, "user": user_id, "lines": []}
+    _add_lines(payload, lines)
+    return payload
 
 
 def _add_lines(payload: dict[str, Any], lines: Sequence[Line]) -> None:

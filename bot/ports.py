@@ -645,20 +645,28 @@ class InboxRepository(Protocol):
         """Give the item back untried (not an attempt), to be taken from `not_before` on."""
         ...
 
-    async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
+    async def waiting_in_groups(self, groups: Collection[str],
+                                recent: bool = False) -> dict[str, InboxItem]:
         """By group, the newest item of each of `groups` that is waiting and not taken by
         a worker (groups with none are left out), locked until the unit of work ends: the
         caller rewrites them (`replace_payloads`), and another unit of work doing the same
-        reads them once this one has committed."""
+        reads them once this one has committed.
+
+        `recent`: read nothing; the items as this process last read or rewrote them, for the
+        groups it knows (they may have changed since: `replace_payloads` then leaves them
+        as they are)."""
         ...
 
     async def pending_in_groups(self, groups: Collection[str]) -> set[str]:
         """Those of `groups` with an item not done yet (waiting, or taken by a worker)."""
         ...
 
-    async def replace_payloads(self, payloads: Mapping[int, str]) -> set[int]:
-        """Change waiting items' payloads (by id), in one statement; the ids changed (those
-        left out were taken by a worker in the meantime)."""
+    async def replace_payloads(self, payloads: Mapping[int, tuple[str, str]]) -> set[int]:
+        """Change waiting items' payloads, by id `(as read, new)`, in one statement; the ids
+        changed. An item is changed only while it waits untaken and still holds its payload
+        as read: the others were taken by a worker, or changed by another unit of work, in
+        the meantime (on PostgreSQL the statement locks the items it changes, in the order
+        of their ids)."""
         ...
 
     async def last_done_in_groups(self, groups: Collection[str],

@@ -23,12 +23,14 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.domain import InboxItem, NewInboxItem
 from storage.errors import translate_errors
 from storage.mapping import workspace_columns, workspace_of
 from storage.models import InboxItemRow
+from storage.recent import Recent
 from storage.repository import NO_SYNC, SqlRepository, rowcount, table_of, upsert
 
 ERROR_LENGTH = 255
@@ -73,18 +75,30 @@ def _putting(dialect: str) -> ReturningInsert[Any]:
             .returning(table.c.delivery_key, table.c.id))
 
 
-@functools.lru_cache(maxsize=64)
-def _replacing(count: int) -> Update:
-    """`UPDATE … SET payload = CASE id …` for `count` items, built once per count and on the
-    table rather than through the ORM's bulk update (building the statement and the ORM's
-    bulk update took a third of a batch of reactions' time): parameters `id<n>` and
-    `payload<n>`."""
+@functools.lru_cache(maxsize=128)
+def _replacing(count: int, dialect: str) -> Update:
+    """`UPDATE … SET payload = CASE id …` for `count` items, each on condition that it still
+    waits untaken with its payload as read, built once per count and on the table rather
+    than through the ORM's bulk update (building the statement and the ORM's bulk update
+    took a third of a batch of reactions' time): parameters `id<n>`, `read<n>` and
+    `payload<n>`. On PostgreSQL the items are locked first in the order of their ids, so
+    that two replicas changing several notes never deadlock; the lock re-checks the
+    conditions on an item's newest version, so a change committed meanwhile is never
+    overwritten."""
     table = table_of(InboxItemRow)
     ids: list[BindParameter[int]] = [bindparam(f"id{n}") for n in range(count)]
+
+    def by_id(name: str) -> ColumnElement[Any]:
+        return case(*((table.c.id == ids[n], bindparam(f"{name}{n}")) for n in range(count)))
+
+    unchanged = (select(table.c.id)
+                 .where(table.c.id.in_(ids), table.c.done_at.is_(None), table.c.owner.is_(None),
+                        table.c.payload == by_id("read")))
+    if dialect == "postgresql":
+        unchanged = unchanged.order_by(table.c.id).with_for_update()
     return (update(table)
-            .where(table.c.id.in_(ids), table.c.done_at.is_(None), table.c.owner.is_(None))
-            .values(payload=case(*((table.c.id == ids[n], bindparam(f"payload{n}"))
-                                   for n in range(count))))
+            .where(table.c.id.in_(unchanged.scalar_subquery()))
+            .values(payload=by_id("payload"))
             .returning(table.c.id))
 
 
@@ -95,6 +109,10 @@ class SqlInboxRepository(SqlRepository):
     (or two replicas) only one gets each item; on PostgreSQL the items are first locked
     with `FOR UPDATE SKIP LOCKED`, so claimers pass each other instead of queueing.
     """
+
+    def __init__(self, session: AsyncSession, dialect: str, recent: Recent) -> None:
+        super().__init__(session, dialect)
+        self._recent = recent
 
     @translate_errors
     async def put_many(self, items: Sequence[NewInboxItem]) -> list[int | None]:
@@ -190,11 +208,16 @@ class SqlInboxRepository(SqlRepository):
         await self._finish(item_id, owner=None, lease_until=not_before, attempts=row.attempts - 1)
 
     @translate_errors
-    async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
+    async def waiting_in_groups(self, groups: Collection[str],
+                                recent: bool = False) -> dict[str, InboxItem]:
+        if recent:
+            return self._recent.notes(groups)
         if not groups:
             return {}
         found = await self._session.execute(_WAITING_IN_GROUPS, {"groups": list(groups)})
-        return {r.group_key: _item(r) for r in found.all() if r.group_key}  # the newest wins
+        waiting = {r.group_key: _item(r) for r in found.all() if r.group_key}  # the newest wins
+        self._recent.read_notes(waiting.values())
+        return waiting
 
     @translate_errors
     async def pending_in_groups(self, groups: Collection[str]) -> set[str]:
@@ -207,14 +230,17 @@ class SqlInboxRepository(SqlRepository):
         return {group for group in found.all() if group}
 
     @translate_errors
-    async def replace_payloads(self, payloads: Mapping[int, str]) -> set[int]:
+    async def replace_payloads(self, payloads: Mapping[int, tuple[str, str]]) -> set[int]:
         if not payloads:
             return set()
         params: dict[str, object] = {}
-        for n, (item_id, payload) in enumerate(payloads.items()):
-            params[f"id{n}"], params[f"payload{n}"] = item_id, payload
-        changed = await self._session.execute(_replacing(len(payloads)), params)
-        return set(changed.scalars())
+        for n, (item_id, (read, payload)) in enumerate(payloads.items()):
+            params[f"id{n}"], params[f"read{n}"], params[f"payload{n}"] = item_id, read, payload
+        changed = set((await self._session.execute(
+            _replacing(len(payloads), self._dialect), params)).scalars())
+        self._recent.rewrote_notes({i: new for i, (_, new) in payloads.items() if i in changed},
+                                   [i for i in payloads if i not in changed])
+        return changed
 
     @translate_errors
     async def last_done_in_groups(self, groups: Collection[str],

@@ -14,16 +14,23 @@ them for the reaction path (`WorkspaceRepository.recent_settings`,
   posted by this process forgets that at once (and again as it commits). A card another
   process posted is known within `seconds`: in practice, before anyone can reply in its
   thread and react to the reply.
+
+A batch of reactions also rewrites each thanked member's gathering note
+(`bot.outbox.notes`). The note this process read or wrote last is kept with its payload
+(`InboxRepository.waiting_in_groups(recent=True)`), so a busy member's next batch writes
+without reading it first; the write is conditional on the payload being as kept, and a note
+that changed elsewhere, or was taken by a worker, is forgotten and read again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from cachetools import LRUCache
 
-from bot.domain import Settings, WorkspaceRef
+from bot.domain import InboxItem, Settings, WorkspaceRef
 
 RECENT_SECONDS = 5.0
 KEPT = 10_000  # workspaces, and channels, remembered at most (the least recently used go)
@@ -41,6 +48,9 @@ class Recent:
         # Changes made here (settings saved, cards posted): a read that began before one
         # is not kept, whatever it read.
         self._changes = 0
+        # Gathering notes as last read or written here: by group, and their groups by id.
+        self._notes: LRUCache[str, InboxItem] = LRUCache(KEPT)
+        self._note_groups: LRUCache[int, str] = LRUCache(KEPT)
 
     def start(self) -> tuple[float, int]:
         """Before a read whose answer may be kept (`read_settings`, `read_cards`)."""
@@ -83,3 +93,31 @@ class Recent:
     def card_posted(self, channel_id: str) -> None:
         self._changes += 1
         self._without_cards.pop(channel_id, None)
+
+    def notes(self, groups: Collection[str]) -> dict[str, InboxItem]:
+        """The gathering notes of `groups` as last read or written here (maybe changed since)."""
+        return {group: self._notes[group] for group in groups if group in self._notes}
+
+    def read_notes(self, items: Iterable[InboxItem]) -> None:
+        for item in items:
+            if item.group:
+                self._notes[item.group] = item
+                self._note_groups[item.id] = item.group
+
+    def rewrote_notes(self, payloads: Mapping[int, str], missed: Collection[int]) -> None:
+        """Notes rewritten here (by id, their new payloads), and those found changed
+        elsewhere or taken (`missed`), forgotten."""
+        for item_id, payload in payloads.items():
+            group = self._group_of(item_id)
+            if group is not None:
+                self._notes[group] = dataclasses.replace(self._notes[group], payload=payload)
+        for item_id in missed:
+            group = self._group_of(item_id)
+            if group is not None:
+                del self._notes[group]
+
+    def _group_of(self, item_id: int) -> str | None:
+        """The group whose note kept here is the item `item_id`, if any."""
+        group = self._note_groups.get(item_id)
+        kept = self._notes.get(group) if group is not None else None
+        return group if kept is not None and kept.id == item_id else None

@@ -87,7 +87,7 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(self._session, dialect)
         self.requests = SqlHelpRequestRepository(self._session, dialect)
         self.insights = SqlInsightRepository(self._session, dialect)
-        self.inbox = SqlInboxRepository(self._session, dialect)
+        self.inbox = SqlInboxRepository(self._session, dialect, recent)
 
     async def __aenter__(self) -> Self:
         if self._turn is not None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from bot.domain import MessageRef, NewAsk, NewThanks, Platform, Schedule, ThanksSource, WorkspaceRef
 from storage import SqlStore, create_engine
@@ -107,3 +110,20 @@ async def terminate_backend(url: str, pid: int) -> None:
             await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     finally:
         await engine.dispose()
+
+
+@contextlib.contextmanager
+def selects_sent(store: SqlStore, kind: str | tuple[str, ...] = "SELECT",
+                 ) -> Iterator[list[tuple[str, Any]]]:
+    """The statements that begin with `kind` (with their parameters) sent inside."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(kind):
+            captured.append((statement, parameters))
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        yield captured
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", capture)

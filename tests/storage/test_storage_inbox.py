@@ -12,7 +12,14 @@ from bot import outbox
 from bot.domain import InboxItem, NewInboxItem, WorkspaceRef
 from bot.messages import line
 from storage import SqlStore
-from tests.storage.storage_testing import OTHER_WORKSPACE, T0, WORKSPACE, minutes, new_ask
+from tests.storage.storage_testing import (
+    OTHER_WORKSPACE,
+    T0,
+    WORKSPACE,
+    minutes,
+    new_ask,
+    selects_sent,
+)
 
 SOURCES = ["slack"]
 
@@ -204,9 +211,10 @@ async def test_payloads_of_several_waiting_items_change_in_one_statement(
     async with store.unit_of_work() as uow:
         waiting = await uow.inbox.waiting_in_groups(["note:U2", "note:U3"])
         ids = {group: found.id for group, found in waiting.items()}
+        read = '{"text": "how?"}'
         changed = await uow.inbox.replace_payloads({
-            taken.id: '{"lines": 9}', ids["note:U2"]: '{"lines": 2}',
-            ids["note:U3"]: '{"lines": 3}'})
+            taken.id: (read, '{"lines": 9}'), ids["note:U2"]: (read, '{"lines": 2}'),
+            ids["note:U3"]: (read, '{"lines": 3}')})
         assert changed == {ids["note:U2"], ids["note:U3"]}
         await uow.commit()
     found = {i.key: i.payload for i in await claim(store, now_minutes=5)}  # g1's lease ran out
@@ -222,14 +230,16 @@ async def test_a_group_gathers_into_its_waiting_item_until_a_worker_takes_it(
         assert waiting.key == "n1" and waiting.group == "note:U1"
         assert await uow.inbox.pending_in_groups(["note:U1", "note:U2", "note:U9"]) == {
             "note:U1", "note:U2"}
-        assert await uow.inbox.replace_payloads({waiting.id: '{"lines": 2}'}) == {waiting.id}
+        assert await uow.inbox.replace_payloads(
+            {waiting.id: (waiting.payload, '{"lines": 2}')}) == {waiting.id}
         await uow.commit()
     [taken] = await claim(store, limit=1, now_minutes=1)
     assert taken.key == "n1" and taken.payload == '{"lines": 2}'
     async with store.unit_of_work() as uow:
         assert await uow.inbox.waiting_in_groups(["note:U1"]) == {}  # taken: not changed
         assert await uow.inbox.pending_in_groups(["note:U1"]) == {"note:U1"}  # but not done
-        assert await uow.inbox.replace_payloads({taken.id: '{"lines": 3}'}) == set()
+        assert await uow.inbox.replace_payloads(
+            {taken.id: ('{"lines": 2}', '{"lines": 3}')}) == set()
         assert await uow.inbox.last_done_in_groups(["note:U1"], T0) == {}
         await uow.inbox.complete([taken.id], T0 + minutes(2))
         await uow.commit()
@@ -238,6 +248,107 @@ async def test_a_group_gathers_into_its_waiting_item_until_a_worker_takes_it(
         assert await uow.inbox.last_done_in_groups(["note:U1", "note:U2"], T0) == {
             "note:U1": T0 + minutes(2)}
         assert await uow.inbox.last_done_in_groups(["note:U1"], T0 + minutes(3)) == {}
+
+
+NOTE_U1 = f"note:{WORKSPACE.platform.value}:{WORKSPACE.workspace_id}:U1"
+
+
+async def gather(on: SqlStore, text: str, hold: asyncio.Event | None = None) -> None:
+    """A thanks note to U1 (`hold`: the unit of work waits for it before it commits)."""
+    async with on.unit_of_work() as uow:
+        await outbox.notes(uow, T0, timedelta(minutes=1), WORKSPACE, [("C1", "U1", line(text))])
+        if hold is not None:
+            await hold.wait()
+        await uow.commit()
+
+
+async def lines_of_note(store: SqlStore) -> list[str]:
+    async with store.unit_of_work() as uow:
+        [note] = (await uow.inbox.waiting_in_groups([NOTE_U1])).values()
+    return [str(ln) for ln in json.loads(note.payload)["lines"]]
+
+
+async def test_a_payload_changed_since_it_was_read_is_left_as_it_is(store: SqlStore) -> None:
+    await put(store, dataclasses.replace(item("n1"), group="note:U1"))
+    async with store.unit_of_work() as uow:
+        [read] = (await uow.inbox.waiting_in_groups(["note:U1"])).values()
+        assert await uow.inbox.replace_payloads(
+            {read.id: (read.payload, '{"lines": 1}')}) == {read.id}
+        assert await uow.inbox.replace_payloads(
+            {read.id: (read.payload, '{"lines": 9}')}) == set()  # as read: no longer
+        await uow.commit()
+    [taken] = await claim(store)
+    assert taken.payload == '{"lines": 1}'
+
+
+async def test_a_note_rewritten_here_is_known_here_until_it_changes_elsewhere(
+        store: SqlStore, other_store: SqlStore) -> None:
+    await put(store, dataclasses.replace(item("n1"), group="note:U1"))
+    async with store.unit_of_work() as uow:
+        assert await uow.inbox.waiting_in_groups(["note:U1"], recent=True) == {}
+        [read] = (await uow.inbox.waiting_in_groups(["note:U1"])).values()
+        await uow.inbox.replace_payloads({read.id: (read.payload, '{"lines": 1}')})
+        await uow.commit()
+    with selects_sent(store, ("SELECT", "UPDATE", "INSERT")) as sent:
+        async with store.unit_of_work() as uow:
+            kept = await uow.inbox.waiting_in_groups(["note:U1", "note:U2"], recent=True)
+    assert sent == []
+    assert {group: i.payload for group, i in kept.items()} == {"note:U1": '{"lines": 1}'}
+    async with other_store.unit_of_work() as uow:  # another process adds to it
+        [read] = (await uow.inbox.waiting_in_groups(["note:U1"])).values()
+        await uow.inbox.replace_payloads({read.id: (read.payload, '{"lines": 2}')})
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        [kept] = (await uow.inbox.waiting_in_groups(["note:U1"], recent=True)).values()
+        assert await uow.inbox.replace_payloads({kept.id: (kept.payload, '{"lines": 3}')}) == set()
+        assert await uow.inbox.waiting_in_groups(["note:U1"], recent=True) == {}  # forgotten
+        [read] = (await uow.inbox.waiting_in_groups(["note:U1"])).values()
+        assert read.payload == '{"lines": 2}'
+
+
+async def test_a_busy_members_note_grows_without_being_read_again(store: SqlStore) -> None:
+    """A batch of reactions thanking a member whose note this process wrote last writes it
+    on condition that it is unchanged, without reading it first: one round trip fewer on
+    the answer's path."""
+    await gather(store, "first")
+    await gather(store, "second")  # read once, then kept
+    with selects_sent(store, ("SELECT", "UPDATE", "INSERT")) as sent:
+        await gather(store, "third")
+    assert [s.split()[0] for s, _ in sent] == ["UPDATE"], sent
+    assert len(await lines_of_note(store)) == 3
+
+
+async def test_a_note_changed_by_another_replica_is_read_again_and_loses_no_line(
+        store: SqlStore, other_store: SqlStore) -> None:
+    await gather(store, "first")
+    await gather(store, "second")
+    await gather(other_store, "third")  # what `store` kept is no longer so
+    await gather(store, "fourth")
+    said = await lines_of_note(store)
+    assert len(said) == 4
+    assert all(any(text in s for s in said) for text in ("first", "second", "third", "fourth"))
+
+
+async def test_two_replicas_remembering_one_members_note_lose_no_line_at_once(
+        store: SqlStore, other_store: SqlStore) -> None:
+    """Both replicas keep the note as it is, and both add to it at once. The second one's
+    conditional write waits for the first to commit (PostgreSQL's lock), finds the note
+    changed, and reads it again."""
+    for text in ("first", "second", "third", "fourth", "fifth"):
+        await gather(store, text)
+    async with other_store.unit_of_work() as uow:  # read there too: both keep it as it is
+        await uow.inbox.waiting_in_groups([NOTE_U1])
+    hold = asyncio.Event()
+    one = asyncio.create_task(gather(store, "from one replica", hold))
+    await asyncio.sleep(0.2)  # it has rewritten the note, not committed yet
+    two = asyncio.create_task(gather(other_store, "from another"))
+    await asyncio.sleep(0.5)
+    hold.set()
+    await asyncio.gather(one, two)
+    said = await lines_of_note(store)
+    assert len(said) == 7
+    assert all(any(text in s for s in said)
+               for text in ("first", "fifth", "from one", "from another"))
 
 
 async def test_two_replicas_gathering_one_members_note_lose_no_line(

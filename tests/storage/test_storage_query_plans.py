@@ -9,19 +9,18 @@ narrowed to the channel, the ask or the asker.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 from bot.domain import InsightWindow, NewAnswer, NewInboxItem, Platform, WorkspaceRef
 from storage import SqlStore
 from storage.models import AskRow, HelpOfferRow, ThanksRow
-from tests.storage.storage_testing import T0, WORKSPACE, a_schedule
+from tests.storage.storage_testing import T0, WORKSPACE, a_schedule, selects_sent
 
 TABLES = ("asks", "help_offers", "thanks")
 NARROWED = re.compile(r"(channel_id|ask_id|asker_id)\b")  # message_channel_id too
@@ -124,23 +123,6 @@ async def test_the_weekly_numbers_search_a_channels_slice_of_an_index(store: Sql
     assert wide == [], accesses
 
 
-@contextlib.contextmanager
-def selects_sent(store: SqlStore, kind: str | tuple[str, ...] = "SELECT",
-                 ) -> Iterator[list[tuple[str, Any]]]:
-    """The statements that begin with `kind` (with their parameters) sent inside."""
-    captured: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(kind):
-            captured.append((statement, parameters))
-
-    event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        yield captured
-    finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
-
-
 async def plans_of(store: SqlStore, statements: list[tuple[str, Any]], *,
                    only_indexes: bool = False) -> list[str]:
     """Each statement's plan as text, with PostgreSQL told to price scans out (the tables
@@ -192,6 +174,27 @@ async def test_a_claim_reads_only_the_queue_index_of_items_not_done(store: SqlSt
     # whole queue for each chosen id: 3 s a claim with 3,700 items waiting).
     [plan] = await plans_of(store, updates)
     assert ("PRIMARY KEY" in plan or "pk_inbox_items" in plan) and "Semi Join" not in plan, plan
+
+
+async def test_a_gathering_note_is_rewritten_by_its_id(store: SqlStore) -> None:
+    """The conditional rewrite of thanks notes (the answer's path of a batch of reactions)
+    finds and locks its items by primary key, however many items wait."""
+    items = [NewInboxItem(source="outbox", key=f"k{n}", workspace=WORKSPACE, kind="note",
+                          payload="{}", received_at=T0, group=f"note:U{n % 50}")
+             for n in range(2000)]
+    async with store.unit_of_work() as uow:
+        ids = await uow.inbox.put_many(items)
+        await uow.commit()
+    async with store.engine.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+        await connection.commit()
+    with selects_sent(store, "UPDATE") as updates:
+        async with store.unit_of_work() as uow:
+            assert await uow.inbox.replace_payloads(
+                {i: ("{}", '{"lines": []}') for i in ids[:3] if i is not None}) == set(ids[:3])
+    [plan] = await plans_of(store, updates)
+    by_id = ("USING INTEGER PRIMARY KEY", "Index Cond: (id = ANY", "Index Cond: (id = \"ANY")
+    assert sum(plan.count(k) for k in by_id) == 2, plan  # the items locked, the items changed
 
 
 async def test_the_search_counts_and_catches_up_from_its_index_never_the_blobs(

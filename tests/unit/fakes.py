@@ -885,7 +885,10 @@ class FakeInboxRepository:
         row = self._data.inbox[item_id]
         row.owner, row.lease_until, row.attempts = None, not_before, row.attempts - 1
 
-    async def waiting_in_groups(self, groups: Collection[str]) -> dict[str, InboxItem]:
+    async def waiting_in_groups(self, groups: Collection[str],
+                                recent: bool = False) -> dict[str, InboxItem]:
+        if recent:  # nothing kept: every note is read
+            return {}
         return {r.new.group: r.item() for r in self._rows()  # the newest wins
                 if r.new.group in groups and r.done_at is None and r.owner is None}
 
@@ -893,11 +896,11 @@ class FakeInboxRepository:
         return {r.new.group for r in self._rows()
                 if r.new.group in groups and r.new.group and r.done_at is None}
 
-    async def replace_payloads(self, payloads: Mapping[int, str]) -> set[int]:
+    async def replace_payloads(self, payloads: Mapping[int, tuple[str, str]]) -> set[int]:
         changed = set()
-        for item_id, payload in payloads.items():
+        for item_id, (read, payload) in payloads.items():
             row = self._data.inbox[item_id]
-            if row.done_at is None and row.owner is None:
+            if row.done_at is None and row.owner is None and row.payload == read:
                 row.payload = payload
                 changed.add(item_id)
         return changed
