@@ -1,28 +1,39 @@
 """Benchmarks 1 and 6 of issue 7: Slack HTTP ack latency and throughput, and leanon's footprint.
 
-Starts a fake Slack Web API (benchmarks/fake_slack_server.py), then, one after the other:
-a bare slack-bolt AsyncApp that only acks (the ceiling), and `leanon run` in Slack HTTP mode
-on SQLite and on a fresh PostgreSQL database. Each gets signed requests on 127.0.0.1, half
+Starts a fake Slack Web API (benchmarks/fake_slack_server.py) and the servers compared: a
+bare slack-bolt AsyncApp that only acks (the ceiling), and `leanon run` in Slack HTTP mode on
+SQLite and on a fresh PostgreSQL database. Each gets signed requests on 127.0.0.1, half
 `reaction_added` events (a new message each: a new thanks) and half `/ask` commands
 (`--mix reactions` or `--mix asks`: one kind only):
 
-- open loop at fixed offered rates (`--rates`, each for `--duration` s): latency is measured
-  from the moment a request was due, so a server that falls behind is charged for it;
-- closed loop at saturation (`--concurrency` requests in flight for `--duration` s): the
-  completed 2xx per second is the max sustained rate.
+- open loop at fixed offered rates (`--rates`, each for `--duration` s), one server after
+  the other: latency is measured from the moment a request was due, so a server that falls
+  behind is charged for it;
+- closed loop at saturation (`--concurrency` requests in flight for `--duration` s in all):
+  the completed 2xx per second is the max sustained rate. The servers take turns, in
+  `--rounds` slices each (bare, SQLite, PostgreSQL, bare, …), each slice once the server
+  before is idle again, so that the machine's drift from minute to minute (these machines
+  are shared) weighs on every server alike rather than on whichever ran in a slow minute.
+
+With two CPUs or more (and without `--no-pin`), each server runs on the first and the load
+(this process, and the fake Slack) on the second, as the issues' targets are stated; the
+database server is left to the scheduler.
 
 For leanon it also reports the start-up time to /readyz = 200, RSS after start and after the
 load, and how many thanks were recorded (reactions acked with 200 must each be one thanks).
 
     PYTHONPATH=. python benchmarks/slack_http.py [--rates 50,100,200] [--duration 10]
-        [--concurrency 32] [--targets bare,sqlite,postgres] [--mix half|reactions|asks]
+        [--concurrency 32] [--rounds 4] [--no-pin] [--targets bare,sqlite,postgres]
+        [--mix half|reactions|asks]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import tempfile
 import time
 from collections import Counter
@@ -126,6 +137,17 @@ class Phase:
     def ok(self) -> int:
         return sum(n for status, n in self.statuses.items() if status.startswith("2"))
 
+    def add(self, other: Phase) -> None:
+        """Count `other` (a slice of the same load) in."""
+        self.elapsed += other.elapsed
+        for kind, values in other.latencies.items():
+            self.latencies[kind] += values
+        self.statuses.update(other.statuses)
+        self.reactions_ok += other.reactions_ok
+        self.reactions_sent += other.reactions_sent
+        self.cpu_seconds = (other.cpu_seconds if self.cpu_seconds != self.cpu_seconds
+                            else self.cpu_seconds + other.cpu_seconds)
+
     def row(self) -> str:
         every = self.latencies["reaction"] + self.latencies["ask"]
         ms = [v * 1000 for v in every]
@@ -194,29 +216,64 @@ async def closed_loop(session: aiohttp.ClientSession, url: str, api_base: str, c
     return phase
 
 
-async def load(base: str, api_base: str, rates: list[float], duration: float,
-               concurrency: int, pid: int) -> list[Phase]:
-    """The phases against the server at `base` (process `pid`, whose CPU time each phase
-    records, the work left after its acks included)."""
+def _session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256),
+                                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))
+
+
+async def _measured(run: Awaitable[Phase], pid: int, settle: float) -> Phase:
+    """`run`, with the CPU time process `pid` used through it and the `settle` s after."""
+    before = cpu_seconds(pid)
+    phase = await run
+    await asyncio.sleep(settle)  # let the work after the acks finish
+    phase.cpu_seconds = cpu_seconds(pid) - before
+    return phase
+
+
+async def fixed_rates(base: str, api_base: str, rates: list[float], duration: float,
+                      pid: int) -> list[Phase]:
+    """A warm-up, then each offered rate, against the server at `base` (process `pid`,
+    whose CPU time each phase records, the work left after its acks included)."""
     url = f"{base}/slack/events"
-    connector = aiohttp.TCPConnector(limit=256)
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-    phases = []
-
-    async def measured(run: Awaitable[Phase], settle: float) -> Phase:
-        before = cpu_seconds(pid)
-        phase = await run
-        await asyncio.sleep(settle)  # let the work after the acks finish
-        phase.cpu_seconds = cpu_seconds(pid) - before
-        return phase
-
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        phases.append(await open_loop(session, url, api_base, 20, 2))  # warm-up, not in the table
+    async with _session() as session:
+        phases = [await open_loop(session, url, api_base, 20, 2)]  # warm-up, not in the table
         phases[0].name = "warm-up"
         for rate in rates:
-            phases.append(await measured(open_loop(session, url, api_base, rate, duration), 2))
-        phases.append(await measured(closed_loop(session, url, api_base, concurrency, duration), 3))
+            phases.append(await _measured(open_loop(session, url, api_base, rate, duration),
+                                          pid, 2))
     return phases
+
+
+async def load(base: str, api_base: str, rates: list[float], duration: float,
+               concurrency: int, pid: int) -> list[Phase]:
+    """`fixed_rates`, then saturation for `duration` s in one go."""
+    phases = await fixed_rates(base, api_base, rates, duration, pid)
+    async with _session() as session:
+        phases.append(await _measured(closed_loop(session, f"{base}/slack/events", api_base,
+                                                  concurrency, duration), pid, 3))
+    return phases
+
+
+async def idle(pid: int, within: float = 60.0) -> float:
+    """Wait until process `pid` uses less than a tenth of a core (its work after the acks
+    done), at most `within` s; the seconds waited."""
+    started = time.perf_counter()
+    used = cpu_seconds(pid)
+    while time.perf_counter() - started < within:
+        await asyncio.sleep(0.25)
+        now = cpu_seconds(pid)
+        if now - used < 0.025:
+            break
+        used = now
+    return time.perf_counter() - started
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Every thread of process `pid` (0: this one) onto `cpu`."""
+    tasks = Path(f"/proc/{pid or os.getpid()}/task")
+    for tid in (int(t.name) for t in tasks.iterdir()):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(tid, {cpu})
 
 
 async def count_thanks(database_url: str) -> int:
@@ -228,40 +285,130 @@ async def count_thanks(database_url: str) -> int:
         await store.close()
 
 
-async def bench_leanon(label: str, database_url: str, workdir: Path, api_base: str,
-                       args: argparse.Namespace) -> tuple[list[Phase], dict[str, Any]]:
+@dataclass
+class Server:
+    """One of the servers compared, running."""
+
+    name: str  # "bare", "sqlite", "postgres"
+    label: str
+    proc: Proc
+    base: str
+    database_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    phases: list[Phase] = field(default_factory=list)
+
+
+async def start_leanon(name: str, label: str, database_url: str, workdir: Path, api_base: str,
+                       args: argparse.Namespace) -> Server:
     port = free_port()
     env = leanon_env(database_url, port, f"{api_base}/api/", LEANON_LOG_LEVEL=args.log_level)
-    proc = await Proc(leanon_command(), env, workdir, workdir / f"leanon-{label}.log").start()
-    try:
-        startup = await proc.wait_http(f"http://127.0.0.1:{port}/readyz")
-        await asyncio.sleep(1)
-        rss_start = proc.rss()
-        phases = await load(f"http://127.0.0.1:{port}", api_base, args.rates, args.duration,
-                            args.concurrency, proc.pid)
-        rss_after = proc.rss()
-    finally:
-        await proc.stop()
-    recorded = await count_thanks(database_url)
-    sent, acked = sum(p.reactions_sent for p in phases), sum(p.reactions_ok for p in phases)
-    return phases, {"startup_s": startup, "rss_start_mb": rss_start, "rss_after_mb": rss_after,
-                    "reactions_sent": sent, "reactions_acked_2xx": acked, "thanks_recorded": recorded,
-                    "thanks_lost": sent - recorded}
+    proc = await Proc(leanon_command(), env, workdir, workdir / f"leanon-{name}.log").start()
+    server = Server(name, label, proc, f"http://127.0.0.1:{port}", database_url)
+    await _ready(server, args)
+    return server
 
 
-async def bench_bare(workdir: Path, api_base: str,
-                     args: argparse.Namespace) -> tuple[list[Phase], dict[str, Any]]:
+async def start_bare(workdir: Path, api_base: str, args: argparse.Namespace) -> Server:
     port = free_port()
-    proc = await Proc(bare_bolt_command(port, f"{api_base}/api/"), None, ROOT, workdir / "bare.log").start()
-    try:
-        startup = await proc.wait_http(f"http://127.0.0.1:{port}/readyz")
-        rss_start = proc.rss()
-        phases = await load(f"http://127.0.0.1:{port}", api_base, args.rates, args.duration,
-                            args.concurrency, proc.pid)
-        rss_after = proc.rss()
-    finally:
-        await proc.stop()
-    return phases, {"startup_s": startup, "rss_start_mb": rss_start, "rss_after_mb": rss_after}
+    proc = await Proc(bare_bolt_command(port, f"{api_base}/api/"), None, ROOT,
+                      workdir / "bare.log").start()
+    server = Server("bare", "bare slack-bolt AsyncApp (acks only)", proc,
+                    f"http://127.0.0.1:{port}")
+    await _ready(server, args)
+    return server
+
+
+async def _ready(server: Server, args: argparse.Namespace) -> None:
+    if args.pin:
+        pin(server.proc.pid, 0)
+    server.extra["startup_s"] = await server.proc.wait_http(f"{server.base}/readyz")
+    if args.pin:
+        pin(server.proc.pid, 0)  # the threads it started meanwhile too
+    await asyncio.sleep(1)
+    server.extra["rss_start_mb"] = server.proc.rss()
+
+
+async def saturation_in_turns(servers: list[Server], api_base: str, args: argparse.Namespace,
+                              rounds: int, settle: float) -> None:
+    """Each server's saturation phase, in `rounds` slices taken in turns, each once every
+    server is idle again (waiting at most `settle` s for each)."""
+    name = f"saturation ({args.concurrency} in flight, {rounds} turns)"
+    totals = {server.name: Phase(name, None) for server in servers}
+    waited = dict.fromkeys(totals, 0.0)
+    turns: dict[str, list[str]] = {server.name: [] for server in servers}
+    async with _session() as session:
+        for _ in range(rounds):
+            for server in servers:
+                for other in servers:
+                    waited[other.name] += await idle(other.proc.pid, settle)
+                before = cpu_seconds(server.proc.pid)
+                part = await closed_loop(session, f"{server.base}/slack/events", api_base,
+                                         args.concurrency, args.duration / rounds)
+                waited[server.name] += await idle(server.proc.pid, settle)
+                part.cpu_seconds = cpu_seconds(server.proc.pid) - before
+                totals[server.name].add(part)
+                turns[server.name].append(f"{part.ok / part.elapsed:.0f}")
+    for server in servers:
+        server.phases.append(totals[server.name])
+        server.extra["idle_wait_s"] = waited[server.name]
+        server.extra["saturation_turns_per_s"] = " / ".join(turns[server.name])
+
+
+async def compare(targets: list[str], args: argparse.Namespace) -> dict[str, float]:
+    """Run the fixed rates against each server of `targets`, then saturation; print each
+    one's tables and return its saturation rate.
+
+    Reactions alone: the servers run at once, the saturation in turns (a reaction leaves
+    little work after its answer, so a server is idle again within a second). With `/ask`
+    in the mix each server runs alone, one after the other, as its workers go on with the
+    asks long after their answers."""
+    names = [name for name in ("bare", "sqlite", "postgres") if name in targets]
+    in_turns = args.mix == "reactions"
+    rates: dict[str, float] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="leanon-bench-http-")))
+        fake, api_base = await fake_slack(workdir)
+        stack.push_async_callback(fake.stop)
+        for group in [names] if in_turns else [[name] for name in names]:
+            async with contextlib.AsyncExitStack() as running:
+                servers = [await _start(name, workdir, api_base, args, running) for name in group]
+                for server in servers:
+                    server.phases = await fixed_rates(server.base, api_base, args.rates,
+                                                      args.duration, server.proc.pid)
+                await saturation_in_turns(servers, api_base, args,
+                                          args.rounds if in_turns else 1,
+                                          60.0 if in_turns else 3.0)
+                for server in servers:
+                    await _finish(server)
+                    rates[server.name] = server.phases[-1].ok / server.phases[-1].elapsed
+    return rates
+
+
+async def _start(name: str, workdir: Path, api_base: str, args: argparse.Namespace,
+                 running: contextlib.AsyncExitStack) -> Server:
+    if name == "bare":
+        server = await start_bare(workdir, api_base, args)
+    elif name == "sqlite":
+        server = await start_leanon(name, "leanon run, SQLite",
+                                    f"sqlite:///{workdir / 'leanon.db'}", workdir, api_base, args)
+    else:
+        url = await running.enter_async_context(ScratchPostgres())
+        server = await start_leanon(name, "leanon run, PostgreSQL", url, workdir, api_base, args)
+    running.push_async_callback(server.proc.stop)
+    return server
+
+
+async def _finish(server: Server) -> None:
+    """Stop the server, count its thanks, print its tables."""
+    server.extra["rss_after_mb"] = server.proc.rss()
+    await server.proc.stop()
+    if server.database_url is not None:
+        sent = sum(p.reactions_sent for p in server.phases)
+        recorded = await count_thanks(server.database_url)
+        server.extra.update(reactions_sent=sent, thanks_recorded=recorded,
+                            reactions_acked_2xx=sum(p.reactions_ok for p in server.phases),
+                            thanks_lost=sent - recorded)
+    report(server.label, server.phases, server.extra)
 
 
 def report(label: str, phases: list[Phase], extra: dict[str, Any]) -> None:
@@ -319,7 +466,13 @@ async def main() -> None:
     parser.add_argument("--log-level", default="INFO", help="leanon's LEANON_LOG_LEVEL")
     parser.add_argument("--mix", choices=sorted(MIXES), default="half",
                         help="what is sent: half reactions and half /ask, or one kind only")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="saturation in this many turns of each server (reactions alone)")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="leave the servers and the load to the scheduler")
     args = parser.parse_args()
+    args.pin = args.pin and (os.cpu_count() or 1) >= 2
+    args.rounds = min(max(args.rounds, 1), 20)
     global mix
     mix = MIXES[args.mix]
     args.rates = [min(float(r), 2000.0) for r in args.rates.split(",") if r]
@@ -327,10 +480,13 @@ async def main() -> None:
     args.concurrency = min(max(args.concurrency, 1), 256)
     targets = [t.strip() for t in args.targets.split(",")]
     print(f"# Slack HTTP ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC) on {machine()}")
-    print(f"  rates {args.rates} req/s for {args.duration} s each, then {args.concurrency} in flight; "
-          f"{SAID[args.mix]}")
-    saturation = await side_by_side(targets, "leanon-bench-http-", args, bench_bare, bench_leanon,
-                                    lambda phases: phases[-1].ok / phases[-1].elapsed)
+    turns = f"in {args.rounds} turns" if args.mix == "reactions" else "one server at a time"
+    print(f"  rates {args.rates} req/s for {args.duration} s each, then {args.concurrency} in flight "
+          f"for {args.duration} s {turns}; {SAID[args.mix]}; "
+          + ("servers on CPU 0, load on CPU 1" if args.pin else "not pinned"))
+    if args.pin:
+        pin(0, 1)  # the load, and the fake Slack it starts
+    saturation = await compare(targets, args)
     if "bare" in saturation:
         for name in ("sqlite", "postgres"):
             if name in saturation:
