@@ -121,9 +121,10 @@ def _observe(metrics: Metrics) -> Middleware:
                 routine = route in OPS_PATHS or (
                     status < 400 and elapsed < SLOW_REQUEST_SECONDS)
                 level = logging.DEBUG if routine else logging.INFO
-                log.log(level, "request served", extra={
-                    "method": method, "route": route, "status": status,
-                    "duration_ms": round(elapsed * 1000, 1)})
+                if log.isEnabledFor(level):
+                    log.log(level, "request served", extra={
+                        "method": method, "route": route, "status": status,
+                        "duration_ms": round(elapsed * 1000, 1)})
         response.headers["X-Request-Id"] = request_id
         return response
 

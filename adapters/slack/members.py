@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from cachetools import TTLCache
+from cachetools import LRUCache
 
 from adapters.slack.auth import WorkspaceAuth
 from adapters.slack.failures import call
@@ -61,17 +61,20 @@ class Members:
                  roster_pause: float = ROSTER_PAUSE) -> None:
         self._auth = auth
         self._clock = clock
+        self._ttl = ttl
         # The least recently used are forgotten past `remember` (never all at once: a burst
-        # of users.info calls would meet Slack's rate limit).
-        self._cache: TTLCache[tuple[WorkspaceRef, str], MemberInfo] = TTLCache(
-            maxsize=remember, ttl=ttl, timer=clock)
+        # of users.info calls would meet Slack's rate limit). With when each is trusted
+        # until: a TTLCache's timer costs more than the look-up (every reaction asks twice
+        # for members that are not listed).
+        self._cache: LRUCache[tuple[WorkspaceRef, str], tuple[float, MemberInfo]] = LRUCache(
+            maxsize=remember)
         self._rosters: dict[WorkspaceRef, _Roster] = {}
         self._roster_pause = roster_pause
 
     async def info(self, workspace: WorkspaceRef, user_id: str) -> MemberInfo | None:
         """The member as Slack describes them; None when Slack can't say right now."""
         key = (workspace, user_id)
-        if (cached := self._cache.get(key)) is not None:
+        if (cached := self._kept(key)) is not None:
             return cached
         try:
             client = await self._auth.client_for(workspace)
@@ -89,8 +92,12 @@ class Members:
             is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
             time_zone=user["tz"] if isinstance(user.get("tz"), str) else None,
         )
-        self._cache[key] = info
+        self._cache[key] = (self._clock() + self._ttl, info)
         return info
+
+    def _kept(self, key: tuple[WorkspaceRef, str]) -> MemberInfo | None:
+        kept = self._cache.get(key)
+        return kept[1] if kept is not None and self._clock() < kept[0] else None
 
     async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
         """Admins and owners may resolve others' asks and change settings; unknown means no."""
@@ -101,12 +108,11 @@ class Members:
         """leanon itself (`own_bot`), Slackbot, bot users and app users count as bots."""
         if user_id in (own_bot, SLACKBOT):
             return True
-        # The listing first: a dict, where the users.info cache costs its timer each time
-        # (every reaction asks twice).
+        # The listing first: a dict (every reaction asks twice).
         listed = self.listed(workspace).get(user_id)
         if listed is not None:
             return listed
-        if (cached := self._cache.get((workspace, user_id))) is not None:
+        if (cached := self._kept((workspace, user_id))) is not None:
             return cached.is_bot
         info = await self.info(workspace, user_id)
         return info is not None and info.is_bot

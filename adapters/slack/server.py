@@ -37,9 +37,8 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
     async def slack_events(request: web.Request) -> web.StreamResponse:
         # Checked here, before bolt: bolt logs a refused request with its whole body (member
         # ids, ask text), and a timestamp that is not a number makes it fail with a 500.
-        try:  # a client that sends its body slowly does not hold a connection for long
-            async with asyncio.timeout(BODY_READ_SECONDS):
-                body = await request.read()
+        try:
+            body = await _body(request)
         except TimeoutError:
             log.warning("a Slack request's body took over %.0f s to arrive", BODY_READ_SECONDS)
             return web.json_response({"error": "request body too slow"}, status=408)
@@ -73,6 +72,16 @@ def web_app(adapter: SlackAdapter, signing_secret: str) -> web.Application:
     if adapter.app.oauth_flow is not None:  # OAuth installs: /slack/install, /slack/oauth_redirect
         application.add_routes(oauth.routes(adapter.app.oauth_flow))
     return application
+
+
+async def _body(request: web.Request) -> bytes:
+    """The request's body. A client that sends it slowly does not hold a connection for
+    long: it has BODY_READ_SECONDS. Most bodies arrive whole with their headers, and then
+    no timer is set."""
+    if request.content.is_eof():
+        return await request.read()
+    async with asyncio.timeout(BODY_READ_SECONDS):
+        return await request.read()
 
 
 def _malformed(body: bytes) -> web.Response:

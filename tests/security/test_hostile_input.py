@@ -3,6 +3,8 @@ changed, and never a 5xx, a traceback or seconds of CPU."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -10,10 +12,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from adapters.slack import server
 from bot.deps import THANKED_AT_ONCE
 from tests.security.security_testing import SlackStack, json_logs, snapshot
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.slack_testing import ALICE, payload
+from tests.slack.slack_testing import ALICE, payload, sign
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -89,4 +92,44 @@ async def test_a_thanks_naming_thousands_is_refused_without_looking_anyone_up(
     assert any(f"up to {THANKED_AT_ONCE} teammates" in t for t in slack.harness.private(ALICE))
     assert [c.method for c in fake.calls if c.method == "users.info"] == []
     assert fake.posts() == []
+    assert await snapshot(slack.runtime) == before
+
+
+async def _post_in_parts(url: str, body: bytes, pause: float) -> tuple[int, bytes]:
+    """POST `body` signed, its first half with the headers and the rest `pause` s later;
+    the status and body of the answer."""
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    headers = {"Host": host, "Content-Type": JSON, "Content-Length": str(len(body)),
+               "Connection": "close", **sign(body.decode())}
+    head = "POST /slack/events HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(head.encode() + b"\r\n" + body[:len(body) // 2])
+        await writer.drain()
+        await asyncio.sleep(pause)
+        with contextlib.suppress(ConnectionError):
+            writer.write(body[len(body) // 2:])
+            await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+async def test_a_body_that_arrives_in_parts_is_read_whole(slack: SlackStack) -> None:
+    """Most bodies arrive with their headers (no timer is set for them); one that comes in
+    parts is waited for."""
+    body = json.dumps(payload("event_app_home_opened")).encode()
+    status, _ = await _post_in_parts(slack.harness.url, body, 0.1)
+    assert status == 200
+
+
+async def test_a_body_too_slow_to_arrive_is_answered_408(
+        slack: SlackStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server, "BODY_READ_SECONDS", 0.2)
+    body = json.dumps(payload("event_app_home_opened")).encode()
+    before = await snapshot(slack.runtime)
+    status, answer = await _post_in_parts(slack.harness.url, body, 1.0)
+    assert status == 408 and b"too slow" in answer
     assert await snapshot(slack.runtime) == before
