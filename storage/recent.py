@@ -34,6 +34,7 @@ from bot.domain import InboxItem, Settings, WorkspaceRef
 
 RECENT_SECONDS = 5.0
 KEPT = 10_000  # workspaces, and channels, remembered at most (the least recently used go)
+NOTES_KEPT = 1_000  # gathering notes remembered at most: the busiest members' (some 2 KB each)
 
 
 class Recent:
@@ -49,8 +50,8 @@ class Recent:
         # is not kept, whatever it read.
         self._changes = 0
         # Gathering notes as last read or written here: by group, and their groups by id.
-        self._notes: LRUCache[str, InboxItem] = LRUCache(KEPT)
-        self._note_groups: LRUCache[int, str] = LRUCache(KEPT)
+        self._notes: LRUCache[str, InboxItem] = LRUCache(NOTES_KEPT)
+        self._note_groups: LRUCache[int, str] = LRUCache(NOTES_KEPT)
 
     def start(self) -> tuple[float, int]:
         """Before a read whose answer may be kept (`read_settings`, `read_cards`)."""
