@@ -10,10 +10,12 @@ SQLite and on a fresh PostgreSQL database. Each gets signed requests on 127.0.0.
   the other: latency is measured from the moment a request was due, so a server that falls
   behind is charged for it;
 - closed loop at saturation (`--concurrency` requests in flight for `--duration` s in all):
-  the completed 2xx per second is the max sustained rate. The servers take turns, in
-  `--rounds` slices each (bare, SQLite, PostgreSQL, bare, …), each slice once the server
-  before is idle again, so that the machine's drift from minute to minute (these machines
-  are shared) weighs on every server alike rather than on whichever ran in a slow minute.
+  the completed 2xx per second is the max sustained rate. With reactions alone the servers
+  run at once and take turns, in `--rounds` slices each (bare, SQLite, PostgreSQL, bare,
+  …), each slice once every server is idle again, so that the machine's drift from minute
+  to minute (these machines are shared) weighs on every server alike rather than on
+  whichever ran in a slow minute. With `/ask` in the mix each server runs alone, one after
+  the other (its workers go on with the asks long after their answers).
 
 With two CPUs or more (and without `--no-pin`), each server runs on the first and the load
 (this process, and the fake Slack) on the second, as the issues' targets are stated; the
