@@ -12,6 +12,7 @@ from cachetools import LRUCache, TTLCache
 
 from adapters.slack.auth import WorkspaceAuth
 from adapters.slack.failures import call
+from adapters.slack.kept import Kept
 from adapters.slack.members import Members
 from adapters.slack.render import message_url
 from bot.domain import MessageRef, WorkspaceRef
@@ -34,15 +35,13 @@ class SlackDirectory:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._auth = auth
         self._members = members
-        self._clock = clock
         # The thread a message is in does not change: asked once, then remembered.
         self._threads: LRUCache[tuple[WorkspaceRef, MessageRef], MessageRef | None] = LRUCache(
             THREADS_REMEMBERED)
         self._private: TTLCache[tuple[WorkspaceRef, str], bool] = TTLCache(
             CHANNELS_REMEMBERED, CHANNEL_SECONDS)
-        # (id, until when by `clock`): a dict, where a TTLCache costs its timer each
-        # time (every reaction asks twice).
-        self._bot_users: dict[WorkspaceRef, tuple[str, float]] = {}
+        self._bot_users: Kept[WorkspaceRef, str] = Kept(WORKSPACES_REMEMBERED, OWN_ID_SECONDS,
+                                                        clock)
 
     async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
         return await self._members.is_admin(workspace, user_id)
@@ -54,18 +53,15 @@ class SlackDirectory:
 
     async def _own(self, workspace: WorkspaceRef) -> str | None:
         """leanon's own member id in the workspace, remembered (an install's does not change)."""
-        known = self._bot_users.get(workspace)
-        if known is not None and known[1] > self._clock():
-            return known[0]
+        if (known := self._bot_users.get(workspace)) is not None:
+            return known
         try:
             own = await self._auth.bot_user_id(workspace)
         except (ChatError, StorageError) as exc:
             log.info("leanon's own member id unknown: %s", exc)
             return None
         if own:
-            if len(self._bot_users) >= WORKSPACES_REMEMBERED:
-                self._bot_users.clear()
-            self._bot_users[workspace] = (own, self._clock() + OWN_ID_SECONDS)
+            self._bot_users.put(workspace, own)
         return own
 
     async def time_zone(self, workspace: WorkspaceRef, user_id: str) -> str | None:

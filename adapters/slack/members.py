@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from cachetools import LRUCache
-
 from adapters.slack.auth import WorkspaceAuth
 from adapters.slack.failures import call
+from adapters.slack.kept import Kept
 from bot.domain import WorkspaceRef
 from bot.errors import ChatError
 
@@ -61,20 +60,14 @@ class Members:
                  roster_pause: float = ROSTER_PAUSE) -> None:
         self._auth = auth
         self._clock = clock
-        self._ttl = ttl
-        # The least recently used are forgotten past `remember` (never all at once: a burst
-        # of users.info calls would meet Slack's rate limit). With when each is trusted
-        # until: a TTLCache's timer costs more than the look-up (every reaction asks twice
-        # for members that are not listed).
-        self._cache: LRUCache[tuple[WorkspaceRef, str], tuple[float, MemberInfo]] = LRUCache(
-            maxsize=remember)
+        self._cache: Kept[tuple[WorkspaceRef, str], MemberInfo] = Kept(remember, ttl, clock)
         self._rosters: dict[WorkspaceRef, _Roster] = {}
         self._roster_pause = roster_pause
 
     async def info(self, workspace: WorkspaceRef, user_id: str) -> MemberInfo | None:
         """The member as Slack describes them; None when Slack can't say right now."""
         key = (workspace, user_id)
-        if (cached := self._kept(key)) is not None:
+        if (cached := self._cache.get(key)) is not None:
             return cached
         try:
             client = await self._auth.client_for(workspace)
@@ -92,12 +85,8 @@ class Members:
             is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
             time_zone=user["tz"] if isinstance(user.get("tz"), str) else None,
         )
-        self._cache[key] = (self._clock() + self._ttl, info)
+        self._cache.put(key, info)
         return info
-
-    def _kept(self, key: tuple[WorkspaceRef, str]) -> MemberInfo | None:
-        kept = self._cache.get(key)
-        return kept[1] if kept is not None and self._clock() < kept[0] else None
 
     async def is_admin(self, workspace: WorkspaceRef, user_id: str) -> bool:
         """Admins and owners may resolve others' asks and change settings; unknown means no."""
@@ -112,7 +101,7 @@ class Members:
         listed = self.listed(workspace).get(user_id)
         if listed is not None:
             return listed
-        if (cached := self._kept((workspace, user_id))) is not None:
+        if (cached := self._cache.get((workspace, user_id))) is not None:
             return cached.is_bot
         info = await self.info(workspace, user_id)
         return info is not None and info.is_bot
