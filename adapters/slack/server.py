@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 BODY_READ_SECONDS = 10.0
 MAX_BODY_BYTES = ops_server.MAX_BODY_BYTES
+# Socket Mode messages handled at once; the rest wait, as received, in the client's queue.
+SOCKET_MODE_SLOTS = 128
 # What Slack sends: commands, buttons and forms as a form, events as JSON.
 SLACK_CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
 
@@ -117,10 +120,12 @@ def bound_port(runner: web.AppRunner) -> int:
 
 
 async def connect_socket_mode(adapter: SlackAdapter, app_token: str,
-                              api_url: str = DEFAULT_API_URL) -> AsyncSocketModeHandler:
+                              api_url: str = DEFAULT_API_URL,
+                              slots: int = SOCKET_MODE_SLOTS) -> AsyncSocketModeHandler:
     """Open the Socket Mode connection (apps.connections.open, then the WebSocket)."""
     handler = FrontDoorSocketModeHandler(adapter, app_token=app_token,
-                                         web_client=web_client(api_url, pooled=False))
+                                         web_client=web_client(api_url, pooled=False),
+                                         slots=slots)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("Slack Socket Mode connected")
     return handler
@@ -131,11 +136,45 @@ async def close_socket_mode(handler: AsyncSocketModeHandler) -> None:
     await handler.close_async()  # type: ignore[no-untyped-call]
 
 
+class BoundedSocketModeClient(SocketModeClient):
+    """slack_sdk's Socket Mode client, handling at most `slots` messages at once.
+
+    slack_sdk starts a task for every message as it arrives. Slack does not wait for acks,
+    so a burst of thousands would hold thousands of parsed envelopes and their handlers in
+    memory at once; here the rest wait in the client's queue as the text they came as, and
+    are taken in arrival order.
+    """
+
+    def __init__(self, *args: Any, slots: int = SOCKET_MODE_SLOTS, **kwargs: Any) -> None:
+        self.slots = asyncio.Semaphore(slots)
+        super().__init__(*args, **kwargs)
+
+    async def process_message(self) -> None:
+        await self.slots.acquire()
+        try:
+            raw_message = await self.message_queue.get()
+        except BaseException:
+            self.slots.release()
+            raise
+        if raw_message is None:
+            self.slots.release()
+            return
+        message = json.loads(raw_message) if raw_message.startswith("{") else {}
+        task = asyncio.ensure_future(self.run_message_listeners(message, raw_message))
+        task.add_done_callback(lambda _: self.slots.release())
+
+
 class FrontDoorSocketModeHandler(AsyncSocketModeHandler):
     """Socket Mode through the front door first (bolt dispatches the rest)."""
 
-    def __init__(self, adapter: SlackAdapter, **kwargs: Any) -> None:
-        super().__init__(adapter.app, **kwargs)
+    def __init__(self, adapter: SlackAdapter, app_token: str, web_client: Any,
+                 slots: int = SOCKET_MODE_SLOTS) -> None:
+        # As bolt's handler, with a client that handles a bounded number of messages at once.
+        self.app, self.app_token = adapter.app, app_token
+        self.client = BoundedSocketModeClient(app_token=app_token, logger=adapter.app.logger,
+                                              web_client=web_client, ping_interval=10,
+                                              slots=slots)
+        self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
         self.front_door = door.FrontDoor(adapter.bridge)
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]

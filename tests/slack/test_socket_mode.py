@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,12 @@ from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, build_app
 from adapters.slack.auth import SingleWorkspace
-from adapters.slack.server import close_socket_mode, connect_socket_mode
+from adapters.slack.server import (
+    SOCKET_MODE_SLOTS,
+    FrontDoorSocketModeHandler,
+    close_socket_mode,
+    connect_socket_mode,
+)
 from bot.app import Runtime
 from bot.domain import Platform
 from storage.models import InboxItemRow
@@ -25,6 +31,7 @@ class SocketHarness:
     server: FakeSocketMode
     adapter: SlackAdapter
     runtime: Runtime
+    handler: FrontDoorSocketModeHandler
     _next: int = 0
 
     async def deliver(self, kind: str, body: dict[str, Any], retry: int | None = None) -> str:
@@ -38,19 +45,26 @@ class SocketHarness:
         return envelope_id
 
 
-@pytest.fixture
-async def socket(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[SocketHarness]:
+@contextlib.asynccontextmanager
+async def connected(fake: FakeSlack, runtime: Runtime,
+                    slots: int = SOCKET_MODE_SLOTS) -> AsyncIterator[SocketHarness]:
     server = await FakeSocketMode(hello=payload("socket_hello")).start()
     fake.ws_url = server.url
     adapter = build_app(runtime.service, SingleWorkspace(BOT_TOKEN, fake.api_url),
                         inbox=runtime.inbox, api_url=fake.api_url)
     runtime.router.register(Platform.SLACK, adapter.chat, adapter.directory)
-    handler = await connect_socket_mode(adapter, APP_TOKEN, fake.api_url)
+    handler = await connect_socket_mode(adapter, APP_TOKEN, fake.api_url, slots=slots)
     await server.connected()
-    yield SocketHarness(server, adapter, runtime)
+    yield SocketHarness(server, adapter, runtime, handler)
     await close_socket_mode(handler)
     await adapter.settle()
     await server.stop()
+
+
+@pytest.fixture
+async def socket(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[SocketHarness]:
+    async with connected(fake, runtime) as harness:
+        yield harness
 
 
 async def test_socket_mode_runs_commands_buttons_and_reactions(
@@ -136,3 +150,36 @@ async def test_commands_and_reactions_skip_bolts_dispatch(
     await socket.server.wait_ack(await socket.deliver("events_api",
                                                       payload("event_app_home_opened")))
     assert len(dispatched) == 1  # what leanon does not answer itself goes to bolt
+
+
+async def test_a_burst_is_handled_a_few_envelopes_at_a_time_and_every_one_is_acked(
+        fake: FakeSlack, runtime: Runtime) -> None:
+    # Slack does not wait for acks: thousands may arrive at once. slack_sdk would start a
+    # handler for each; leanon handles a bounded number, the rest wait in arrival order.
+    async with connected(fake, runtime, slots=3) as socket:
+        front_door = socket.handler.front_door
+        answer, running, most = front_door.answer, 0, 0
+
+        async def counted(*args: Any) -> Any:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            try:
+                await asyncio.sleep(0.01)
+                return await answer(*args)
+            finally:
+                running -= 1
+
+        front_door.answer = counted  # type: ignore[method-assign]
+        sent = []
+        for n in range(30):
+            reaction = payload("event_reaction_added")
+            reaction["event"]["user"] = f"U{n:04d}"
+            reaction["event"]["item"]["ts"] = f"1700000000.{n:06d}"
+            reaction["event_id"] = f"Ev{n:04d}"
+            sent.append(await socket.deliver("events_api", reaction))
+        for envelope_id in sent:
+            await socket.server.wait_ack(envelope_id)
+        async with runtime.store.unit_of_work() as uow:
+            assert len(await uow.thanks.export(WS)) == 30
+    assert most == 3
