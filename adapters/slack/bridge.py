@@ -12,6 +12,7 @@ import aiohttp
 
 from adapters.slack.auth import WorkspaceAuth, workspace_ref
 from adapters.slack.chat import SlackChat
+from adapters.slack.deadline import Deadlines
 from adapters.slack.delivered import Delivered, Deliveries, Respond
 from adapters.slack.directory import SlackDirectory
 from bot.commands import Command
@@ -55,6 +56,8 @@ class Bridge:
     # Events handled at once; the rest wait their turn in arrival order, so that under a
     # burst (Socket Mode delivers without waiting) the first ones are answered in time.
     event_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
+    # Waits for events' work, each up to `event_deadline` (one timer for all).
+    deadlines: Deadlines = field(default_factory=Deadlines)
     # Reaction events still running, by what identifies them (see events.within_deadline).
     running: dict[Hashable, asyncio.Future[None]] = field(default_factory=dict)
     # Events done before their answer, by type (run by bolt's listeners and the front door).

@@ -33,8 +33,9 @@ from slack_bolt.response import BoltResponse
 
 from adapters.ops.logs import untrusted
 from adapters.slack.bridge import Bridge
+from adapters.slack.deadline import StillWorking
 from adapters.slack.delivered import BUSY, Delivered
-from adapters.slack.events import EVENTS, StillWorking, failure_answer
+from adapters.slack.events import EVENTS, failure_answer
 from bot.deps import ASK_MAX_CHARS, REASON_MAX_CHARS
 from bot.errors import StorageError
 

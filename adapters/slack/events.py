@@ -21,6 +21,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.bridge import Bridge, EventWork
+from adapters.slack.deadline import StillWorking
 from adapters.slack.delivered import Delivered
 from adapters.slack.failures import call
 from adapters.slack.render import fallback_text
@@ -68,10 +69,6 @@ def _key(kind: str, context: Delivered, found: Found | None) -> Hashable:
     return (kind, context.enterprise_id, context.team_id, *found)
 
 
-class StillWorking(Exception):
-    """An event took longer than Slack waits; it goes on, and Slack is asked to redeliver."""
-
-
 async def within_deadline(bridge: Bridge, work: Coroutine[Any, Any, None],
                           key: Hashable = None) -> None:
     """Run `work`, answering Slack in time: a redelivery of a slow event is harmless
@@ -90,22 +87,12 @@ async def within_deadline(bridge: Bridge, work: Coroutine[Any, Any, None],
         if key is not None:
             bridge.running[key] = task
             task.add_done_callback(lambda _: bridge.running.pop(key, None))
-    done, _ = await asyncio.wait({task}, timeout=bridge.event_deadline)
-    if not done:
-        task.add_done_callback(_log_late_failure)
-        raise StillWorking
-    task.result()
+    await bridge.deadlines.wait(task, bridge.event_deadline)
 
 
 async def _in_turn(bridge: Bridge, work: Coroutine[Any, Any, None]) -> None:
     async with bridge.event_slots:
         await work
-
-
-def _log_late_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("a slow event failed after its answer (Slack redelivers it): %s",
-                    type(task.exception()).__name__)
 
 
 async def ack_now(ack: AsyncAck) -> None:
