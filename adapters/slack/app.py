@@ -17,6 +17,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncCallableAuthorize
 from slack_bolt.lazy_listener.async_internals import to_runnable_function
 from slack_bolt.lazy_listener.async_runner import AsyncLazyListenerRunner
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
 
@@ -33,6 +34,15 @@ from bot.service import Leanon
 from bot.tasks import Tasks
 
 log = logging.getLogger(__name__)
+
+
+class _TokenFromClient(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment and, given a client as well, warns
+    at every start that the token is unused: leanon gives each request its workspace's
+    token (`authorize`), so that warning says nothing wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 class TrackedLazyRunner(AsyncLazyListenerRunner):
@@ -92,6 +102,9 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, inbox: Inbox, signing_sec
     # Their DEBUG lines carry whole payloads (member ids, anonymous askers among them).
     for name in ("leanon.slack.bolt", "slack_sdk", "slack_bolt"):
         logging.getLogger(name).setLevel(logging.INFO)
+    bolt_log = logging.getLogger("leanon.slack.bolt")
+    if not any(isinstance(f, _TokenFromClient) for f in bolt_log.filters):
+        bolt_log.addFilter(_TokenFromClient())
     app = AsyncApp(
         name="leanon",
         logger=logging.getLogger("leanon.slack.bolt"),
