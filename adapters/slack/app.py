@@ -107,7 +107,7 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, inbox: Inbox, signing_sec
         bolt_log.addFilter(_TokenFromClient())
     app = AsyncApp(
         name="leanon",
-        logger=logging.getLogger("leanon.slack.bolt"),
+        logger=bolt_log,
         signing_secret=signing_secret,
         # adapters.slack.server checks every request's signature before bolt sees it (Socket
         # Mode has none to check): bolt checking it again only cost time on the answer path.
@@ -115,7 +115,7 @@ def build_app(service: Leanon, auth: WorkspaceAuth, *, inbox: Inbox, signing_sec
         # No token: authorize gives each request its workspace's. Not pooled (see web_client).
         client=web_client(api_url, pooled=False),
         # bolt accepts None (not installed); an AsyncAuthorize may be combined with oauth_flow.
-        authorize=AsyncCallableAuthorize(logger=logging.getLogger("leanon.slack.bolt"),
+        authorize=AsyncCallableAuthorize(logger=bolt_log,
                                          func=authorize),  # type: ignore[arg-type]
         oauth_flow=oauth,
         process_before_response=True,
