@@ -19,7 +19,7 @@ from adapters.discord.components import ButtonRef, Host, LeanonButton
 from adapters.discord.directory import DiscordDirectory
 from adapters.discord.interactions import tell, workspace_of
 from adapters.discord.names import NameBook
-from adapters.discord.reactions import ReactionQueue, reaction_command, reaction_key
+from adapters.discord.reactions import Intake, ReactionQueue, reaction_command, reaction_key
 from adapters.discord.settings import DiscordSettings, discord_endpoints
 from adapters.discord.slash import register_commands
 from adapters.ops.logs import bind, new_id
@@ -35,6 +35,10 @@ COMMAND_FAILED = error("leanon could not run that command (it may have changed s
                        "app loaded it). Try /leanon help.")
 # Gateway events from members. discord.py parses them in the connection's own loop, where
 # one it can't parse would end the connection: leanon drops that one event instead.
+# discord.py's reaction events, and whether each adds a reaction.
+REACTION_EVENTS = {"raw_reaction_add": True, "raw_reaction_remove": False}
+# How long closing waits for the reaction events already taken in.
+CLOSE_GRACE_SECONDS = 5.0
 MEMBER_EVENTS = ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE", "INTERACTION_CREATE")
 
 
@@ -71,6 +75,8 @@ class LeanonClient(discord.AutoShardedClient):
         self.reactions = ReactionQueue(service, settings.retry_capacity,
                                        settings.retry_first_delay, settings.retry_max_delay,
                                        settings.reaction_spool)
+        self.intake = Intake(self._reaction, settings.reactions_at_once)
+        self.working = asyncio.Semaphore(settings.interactions_at_once)
         self.tree: app_commands.CommandTree[LeanonClient] = app_commands.CommandTree(self)
         self.tree.error(self.command_failed)
         register_commands(self.tree)
@@ -112,11 +118,13 @@ class LeanonClient(discord.AutoShardedClient):
             gateway = yarl.URL(self.settings.gateway_url)
         await super().launch_shard(gateway, shard_id, initial=initial)
 
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        await self._reaction(payload, added=True)
-
-    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        await self._reaction(payload, added=False)
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # Reactions go to leanon's intake (a bounded number handled at once), not to a
+        # task each as discord.py's listeners do.
+        added = REACTION_EVENTS.get(event)
+        if added is not None:
+            self.intake.put(args[0], added)
+        super().dispatch(event, *args, **kwargs)
 
     def connection_problem(self) -> str | None:
         """Why this client can't serve right now (for readiness); None when every shard is up."""
@@ -161,6 +169,7 @@ class LeanonClient(discord.AutoShardedClient):
         await buttons.submit_resolve(interaction, workspace, ask_id, solved)
 
     async def close(self) -> None:
+        await self.intake.drain(CLOSE_GRACE_SECONDS)
         await self.reactions.close()
         await super().close()
 

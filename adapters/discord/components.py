@@ -7,6 +7,7 @@ is there so that a button pressed in a direct message still knows its server.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -129,6 +130,7 @@ class Host(Protocol):
     settings: DiscordSettings
     inbox: Inbox | None  # interactions are stored before they are acknowledged
     live: dict[str, discord.Interaction[Any]]  # those this process answers, by inbox key
+    working: asyncio.Semaphore  # interactions worked at once (the rest wait their turn)
     names: NameBook
     _connection: Any  # discord.py's state, for an interaction's webhook
 

@@ -17,7 +17,7 @@ from bot.codec import decode_command, encode_command
 from bot.commands import Command
 from bot.domain import Actor, InboxItem, Platform, WorkspaceRef
 from bot.errors import ChatError, StorageError
-from bot.inbox import GIVEN_UP
+from bot.inbox import GIVEN_UP, Inbox
 from bot.messages import Message, Reply, error, line, notice
 from bot.service import STORAGE_TROUBLE
 
@@ -72,7 +72,7 @@ async def answer(interaction: discord.Interaction[Any], cmd: Command,
         return  # the same interaction delivered twice: answered once
     client.live[stored.key] = interaction
     try:
-        work = asyncio.ensure_future(client.inbox.run_now([stored]))
+        work = asyncio.ensure_future(_in_turn(client, client.inbox, stored))
         done, _ = await asyncio.wait({work}, timeout=client.settings.defer_after)
         if not done:
             await _defer(interaction, cmd)
@@ -83,6 +83,11 @@ async def answer(interaction: discord.Interaction[Any], cmd: Command,
         client.live.pop(stored.key, None)
     # Not answered here (it will be tried again): acknowledged, answered by the webhook later.
     await _defer(interaction, cmd)
+
+
+async def _in_turn(client: Host, inbox: Inbox, stored: InboxItem) -> None:
+    async with client.working:
+        await inbox.run_now([stored])
 
 
 async def _defer(interaction: discord.Interaction[Any], cmd: Command) -> None:

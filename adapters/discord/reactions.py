@@ -15,7 +15,7 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from pathlib import Path
 
 import discord
@@ -77,10 +77,58 @@ def reaction_key(payload: discord.RawReactionActionEvent) -> Hashable:
     return (payload.message_id, payload.user_id, payload.emoji.id or payload.emoji.name)
 
 
+class Intake:
+    """Raw reaction events handled by at most `workers` at once, in arrival order.
+
+    discord.py runs each gateway event's listener in a task of its own, so a burst of
+    thousands of reactions would be thousands of tasks alive at once, each with its
+    handler's state, and the process keeps that memory as its high-water mark. Here the
+    events wait in a queue as the objects discord.py made of them, and a bounded number of
+    workers (started as events come, ended when none wait) take them in turn.
+    """
+
+    def __init__(self, handle: Callable[[discord.RawReactionActionEvent, bool], Awaitable[None]],
+                 workers: int = 64) -> None:
+        self._handle = handle
+        self._size = workers
+        self._queue: deque[tuple[discord.RawReactionActionEvent, bool]] = deque()
+        self._workers: set[asyncio.Task[None]] = set()
+        self.most = 0  # the most workers at once (for tests and benchmarks)
+
+    def __len__(self) -> int:
+        """Events waiting for a worker."""
+        return len(self._queue)
+
+    def put(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        self._queue.append((payload, added))
+        if len(self._workers) < self._size:
+            worker = asyncio.get_running_loop().create_task(self._work(),
+                                                            name="leanon-reactions")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+            self.most = max(self.most, len(self._workers))
+
+    async def _work(self) -> None:
+        while self._queue:
+            payload, added = self._queue.popleft()
+            try:
+                await self._handle(payload, added)
+            except Exception as exc:  # one event's failure ends no worker (as discord.py's)
+                log.error("a reaction event failed: %s", type(exc).__name__, exc_info=exc)
+
+    async def drain(self, grace: float) -> None:
+        """Wait up to `grace` seconds for the events taken in; say how many were left."""
+        if self._workers:
+            await asyncio.wait(set(self._workers), timeout=grace)
+        if self._queue or self._workers:
+            log.error("shutting down with %d reaction events not handled",
+                      len(self._queue) + len(self._workers))
+
+
 class ReactionQueue:
     """Hands reactions to the core; keeps those that met an unreachable database.
 
-    discord.py runs every event in its own task, so a quick add-then-remove could reach
+    Several events are handled at once (`Intake`), so a quick add-then-remove could reach
     the core out of order; `in_order` makes events with the same key wait for each other.
     """
 

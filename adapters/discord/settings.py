@@ -41,6 +41,12 @@ class DiscordSettings:
     dev_guild_id: int | None = None
     # Answer within Discord's 3 s: past this, the interaction is deferred and answered later.
     defer_after: float = 2.0
+    # Interactions worked at once, and reaction events handled at once; the rest of a burst
+    # wait their turn in arrival order (an interaction still waiting at `defer_after` is
+    # deferred), so that a burst neither holds all of its work in memory at once nor makes
+    # every member wait for all of it.
+    interactions_at_once: int = 32
+    reactions_at_once: int = 64
     # Discord allows one IDENTIFY per 5 s (per max_concurrency bucket).
     identify_delay: float = 5.0
     # discord.py declares itself ready this long after the last GUILD_CREATE of the start-up

@@ -66,3 +66,33 @@ async def test_an_interaction_delivered_twice_is_worked_once(tmp_path: Path,
         async with harness.runtime.store.engine.begin() as db:
             assert len((await db.execute(select(AskRow.id))).all()) == 1
         assert len(fake.answers[interaction]) == 1
+
+
+async def test_a_burst_of_asks_is_worked_a_few_at_a_time_and_each_is_answered(
+        tmp_path: Path, fake: FakeDiscord) -> None:
+    # Each interaction is worked where it arrived (answered directly when quick, deferred
+    # at `defer_after`); a burst takes turns instead of all of its work running at once.
+    async with running(tmp_path, fake, interactions_at_once=2) as leanon:
+        inbox = leanon.runtime.inbox
+        assert inbox is not None
+        run_now, running_now, most = inbox.run_now, 0, 0
+
+        async def counted(items: Any) -> None:
+            nonlocal running_now, most
+            running_now += 1
+            most = max(most, running_now)
+            try:
+                await asyncio.sleep(0.02)
+                await run_now(items)
+            finally:
+                running_now -= 1
+
+        inbox.run_now = counted  # type: ignore[method-assign]
+        sent = [await fake.interact(slash("ask", option("question", f"{QUESTION} ({n})"),
+                                          who=f"70000000000000{n:04d}"))
+                for n in range(10)]
+        for interaction in sent:
+            assert await fake.answer(interaction)
+        await fake.wait_for(lambda: len([m for m in fake.channel_messages(CHANNEL)
+                                         if m["author"]["id"] == APP_ID]) == 10, 5)
+    assert most == 2
