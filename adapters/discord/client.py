@@ -33,12 +33,12 @@ log = logging.getLogger(__name__)
 
 COMMAND_FAILED = error("leanon could not run that command (it may have changed since your "
                        "app loaded it). Try /leanon help.")
-# Gateway events from members. discord.py parses them in the connection's own loop, where
-# one it can't parse would end the connection: leanon drops that one event instead.
 # discord.py's reaction events, and whether each adds a reaction.
 REACTION_EVENTS = {"raw_reaction_add": True, "raw_reaction_remove": False}
 # How long closing waits for the reaction events already taken in.
 CLOSE_GRACE_SECONDS = 5.0
+# Gateway events from members. discord.py parses them in the connection's own loop, where
+# one it can't parse would end the connection: leanon drops that one event instead.
 MEMBER_EVENTS = ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE", "INTERACTION_CREATE")
 
 

@@ -93,11 +93,6 @@ class Intake:
         self._size = workers
         self._queue: deque[tuple[discord.RawReactionActionEvent, bool]] = deque()
         self._workers: set[asyncio.Task[None]] = set()
-        self.most = 0  # the most workers at once (for tests and benchmarks)
-
-    def __len__(self) -> int:
-        """Events waiting for a worker."""
-        return len(self._queue)
 
     def put(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
         self._queue.append((payload, added))
@@ -106,7 +101,6 @@ class Intake:
                                                             name="leanon-reactions")
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
-            self.most = max(self.most, len(self._workers))
 
     async def _work(self) -> None:
         while self._queue:
