@@ -82,7 +82,7 @@ async def test_a_burst_of_asks_is_worked_a_few_at_a_time_and_each_is_answered(
             running_now += 1
             most = max(most, running_now)
             try:
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.05)  # long enough for the burst to be waiting
                 await run_now(items)
             finally:
                 running_now -= 1

@@ -206,7 +206,7 @@ async def test_a_burst_of_reactions_is_handled_a_few_at_a_time_and_each_counts(
             running_now += 1
             most = max(most, running_now)
             try:
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)  # long enough for the burst to be waiting
                 return await handle(cmd)
             finally:
                 running_now -= 1

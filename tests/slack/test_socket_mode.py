@@ -165,7 +165,7 @@ async def test_a_burst_is_handled_a_few_envelopes_at_a_time_and_every_one_is_ack
             running += 1
             most = max(most, running)
             try:
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)  # long enough for the burst to be waiting
                 return await answer(*args)
             finally:
                 running -= 1
