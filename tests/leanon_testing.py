@@ -1,8 +1,10 @@
-"""Test helpers shared by the adapter suites: a movable clock and a database that fails."""
+"""Test helpers shared by the adapter suites: a movable clock, a database that fails, and a
+count of calls running at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -11,7 +13,7 @@ from adapters.console.chat import ConsoleClock as MovableClock
 from bot.app import Runtime
 from bot.errors import StorageError
 
-__all__ = ["MovableClock", "database_down"]
+__all__ = ["AtOnce", "MovableClock", "database_down"]
 
 
 class _UnreachableDatabase:
@@ -38,3 +40,21 @@ def database_down(runtime: Runtime) -> Iterator[None]:
     finally:
         service.deps = saved
         inbox.uow, inbox.urgent_uow = saved_inbox
+
+
+class AtOnce:
+    """An async callable in place of `call`: each call is held `hold` seconds first (long
+    enough for a burst to queue up behind it), and `most` is the most that ran at once."""
+
+    def __init__(self, call: Callable[..., Awaitable[Any]], hold: float = 0.05) -> None:
+        self.call, self.hold = call, hold
+        self.running = self.most = 0
+
+    async def __call__(self, *args: Any) -> Any:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await asyncio.sleep(self.hold)
+            return await self.call(*args)
+        finally:
+            self.running -= 1

@@ -13,6 +13,7 @@ from bot.domain import Platform
 from storage.models import AskRow, InboxItemRow
 from tests.discord.discord_testing import ALICE, card_of, option, running, slash
 from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
+from tests.leanon_testing import AtOnce
 
 QUESTION = "Who owns the billing cron job now that Dana moved teams?"
 
@@ -75,19 +76,8 @@ async def test_a_burst_of_asks_is_worked_a_few_at_a_time_and_each_is_answered(
     async with running(tmp_path, fake, interactions_at_once=2) as leanon:
         inbox = leanon.runtime.inbox
         assert inbox is not None
-        run_now, running_now, most = inbox.run_now, 0, 0
-
-        async def counted(items: Any) -> None:
-            nonlocal running_now, most
-            running_now += 1
-            most = max(most, running_now)
-            try:
-                await asyncio.sleep(0.05)  # long enough for the burst to be waiting
-                await run_now(items)
-            finally:
-                running_now -= 1
-
-        inbox.run_now = counted  # type: ignore[method-assign]
+        worked = AtOnce(inbox.run_now)
+        inbox.run_now = worked  # type: ignore[method-assign]
         sent = [await fake.interact(slash("ask", option("question", f"{QUESTION} ({n})"),
                                           who=f"70000000000000{n:04d}"))
                 for n in range(10)]
@@ -95,4 +85,4 @@ async def test_a_burst_of_asks_is_worked_a_few_at_a_time_and_each_is_answered(
             assert await fake.answer(interaction)
         await fake.wait_for(lambda: len([m for m in fake.channel_messages(CHANNEL)
                                          if m["author"]["id"] == APP_ID]) == 10, 5)
-    assert most == 2
+    assert worked.most == 2

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,6 +24,7 @@ from tests.discord.discord_testing import (
     sub,
 )
 from tests.discord.fake_discord import APP_ID, CHANNEL, FakeDiscord
+from tests.leanon_testing import AtOnce
 
 MESSAGE = "1200000000000000001"
 
@@ -199,21 +198,10 @@ async def test_a_burst_of_reactions_is_handled_a_few_at_a_time_and_each_counts(
     # discord.py would start a task for each event: a burst of thousands held thousands of
     # handlers in memory at once. leanon takes them in turn, a bounded number at once.
     async with running(tmp_path, fake, reactions_at_once=3) as leanon:
-        handle, running_now, most = leanon.runtime.service.handle, 0, 0
-
-        async def counted(cmd: Any) -> Any:
-            nonlocal running_now, most
-            running_now += 1
-            most = max(most, running_now)
-            try:
-                await asyncio.sleep(0.05)  # long enough for the burst to be waiting
-                return await handle(cmd)
-            finally:
-                running_now -= 1
-
-        leanon.runtime.service.handle = counted  # type: ignore[method-assign]
+        handled = AtOnce(leanon.runtime.service.handle)
+        leanon.runtime.service.handle = handled  # type: ignore[method-assign]
         for n in range(30):
             await leanon.react(reaction(who=f"71000000000000{n:04d}",
                                         message_id=f"12100000000000{n:04d}"))
         assert len(await thanks_count(leanon, 30)) == 30
-    assert most == 3
+    assert handled.most == 3

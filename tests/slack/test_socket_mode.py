@@ -22,6 +22,7 @@ from adapters.slack.server import (
 from bot.app import Runtime
 from bot.domain import Platform
 from storage.models import InboxItemRow
+from tests.leanon_testing import AtOnce
 from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, FakeSocketMode
 from tests.slack.slack_testing import ALICE, BOB, CHANNEL, WS, count_dispatches, database_down, payload
 
@@ -158,19 +159,8 @@ async def test_a_burst_is_handled_a_few_envelopes_at_a_time_and_every_one_is_ack
     # handler for each; leanon handles a bounded number, the rest wait in arrival order.
     async with connected(fake, runtime, slots=3) as socket:
         front_door = socket.handler.front_door
-        answer, running, most = front_door.answer, 0, 0
-
-        async def counted(*args: Any) -> Any:
-            nonlocal running, most
-            running += 1
-            most = max(most, running)
-            try:
-                await asyncio.sleep(0.05)  # long enough for the burst to be waiting
-                return await answer(*args)
-            finally:
-                running -= 1
-
-        front_door.answer = counted  # type: ignore[method-assign]
+        answers = AtOnce(front_door.answer)
+        front_door.answer = answers  # type: ignore[method-assign]
         sent = []
         for n in range(30):
             reaction = payload("event_reaction_added")
@@ -182,4 +172,4 @@ async def test_a_burst_is_handled_a_few_envelopes_at_a_time_and_every_one_is_ack
             await socket.server.wait_ack(envelope_id)
         async with runtime.store.unit_of_work() as uow:
             assert len(await uow.thanks.export(WS)) == 30
-    assert most == 3
+    assert answers.most == 3
