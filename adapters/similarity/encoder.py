@@ -10,17 +10,15 @@ from adapters.similarity.minilm import MODEL_ID, MiniLM
 from adapters.similarity.words import word_hashes
 
 # Names the vectors' model and their layout: a change makes every answer's vector again.
-VECTOR_MODEL = f"{MODEL_ID}/lnv1"
+VECTOR_MODEL = f"{MODEL_ID}/lnv2"
 
 
 def answer_blob(model: MiniLM, question: str, note: str | None) -> bytes:
-    """An answer's vectors (question + note, question, note) and word hashes, packed."""
-    both = model.embed(f"{question} {note}" if note else question)
-    alone = model.embed(question) if note else both
-    said = model.embed(note) if note else alone
-    return pack(np.stack([both, alone, said]), *entry_words(question, note))
+    """An answer's vectors (question + note: adapted, published) and word hashes, packed."""
+    return pack(model.embed_both(f"{question} {note}" if note else question),
+                *entry_words(question, note))
 
 
 def question_vector(model: MiniLM, question: str) -> tuple[np.ndarray, np.ndarray]:
-    """A new question's vector and word hashes."""
-    return model.embed(question), word_hashes(question)
+    """A new question's vectors (adapted, published) and word hashes."""
+    return model.embed_both(question), word_hashes(question)

@@ -90,8 +90,8 @@ class Gate:
 # more rare words shared never makes an answer less likely (+1), a worse rank never more
 # likely (-1); the question's length either way (0). Without this, a training set whose
 # repeats were written to share few words teaches that sharing words means "not it".
-SIGNS = {"s": 1, "sq": 1, "sn": 1, "gap": 1, "z": 1, "rank": -1, "overlap": 1,
-         "overlap_question": 1, "words": 0}
+SIGNS = {"s": 1, "gap": 1, "z": 1, "rank": -1, "overlap": 1, "overlap_question": 1,
+         "words": 0, "gap_published": 1}
 
 
 def _newton(x: np.ndarray, y: np.ndarray, penalty: float, iterations: int) -> np.ndarray:

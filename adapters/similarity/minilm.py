@@ -20,7 +20,8 @@ On top of it, leanon's adapter (adapter.npz, 0.2 MB, written by tools/train_adap
 a rank-8 correction ``x @ down @ up`` added to each layer's attention matrices, trained
 so that an ask repeating an answered one lands nearer its original than an ask on the
 same topic that repeats nothing (docs/answered-before.md). ``adapted=False`` runs the
-model as published.
+model as published. ``embed_both`` gives both vectors of a text in one pass: two streams
+through the same widened weights, the adapter's correction added to the first alone.
 """
 
 from __future__ import annotations
@@ -111,19 +112,53 @@ def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> np.ndarra
     return normed
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    # Abramowitz and Stegun 7.1.26: absolute error below 1.5e-7, well under float32's
-    # rounding at the sizes GELU sees.
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf: np.ndarray = sign * (1.0 - poly * np.exp(-a * a))
-    return erf
+class _Scratch:
+    """Work arrays reused by every pass (the model runs one text at a time, under its
+    lock): a fresh array of this size for every step would be mapped and faulted in anew
+    each time, which costs more than the arithmetic."""
+
+    def __init__(self, streams: int, tokens: int) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+        self._room = streams * tokens
+
+    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        size = math.prod(shape)
+        array = self._arrays.get(name)
+        if array is None or array.size < size:
+            array = self._arrays[name] = np.empty(max(size, self._room * shape[-1]), dtype=np.float32)
+        return array[:size].reshape(shape)
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    return (0.5 * x * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))))).astype(np.float32, copy=False)
+# GELU's erf, by Abramowitz and Stegun 7.1.26: absolute error below 1.5e-7, well under
+# float32's rounding at the sizes GELU sees.
+_ERF_P = np.float32(0.3275911)
+_ERF_A = tuple(map(np.float32, (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)))
+_HALF_SQRT2 = np.float32(1.0 / math.sqrt(2.0))
+
+
+def _gelu(x: np.ndarray, scratch: _Scratch) -> np.ndarray:
+    """GELU (exact, with erf) in place of x: 0.5 x (1 + erf(x / sqrt 2)), written as
+    0.5 (x + |x| - |x| (1 - erf(|x| / sqrt 2))) so that no sign is needed."""
+    a, t, poly = (scratch.get(name, x.shape) for name in ("gelu_a", "gelu_t", "gelu_p"))
+    np.abs(x, out=a)
+    a *= _HALF_SQRT2
+    np.multiply(a, _ERF_P, out=t)
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    np.multiply(t, _ERF_A[0], out=poly)
+    for coefficient in _ERF_A[1:]:
+        poly += coefficient
+        poly *= t
+    np.multiply(a, a, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    poly *= t  # 1 - erf(|x| / sqrt 2)
+    np.abs(x, out=a)
+    poly *= a
+    x += a
+    x -= poly
+    x *= np.float32(0.5)
+    return x
 
 
 class MiniLM:
@@ -149,6 +184,7 @@ class MiniLM:
             linear.weight.size for layer in self._layers for linear in (layer.qkv, layer.intermediate)
         )
         self._buffer = np.empty(widest, dtype=np.float32)
+        self._scratch = _Scratch(2, MAX_TOKENS)
 
     def _load(self, tensors: dict[str, np.ndarray]) -> None:
         prefix = "inner.embeddings."
@@ -231,15 +267,19 @@ class MiniLM:
             raise ModelUnavailable(f"the adapter has arrays the model does not: {sorted(found)}")
         self._layers = layers
 
-    def _apply(self, x: np.ndarray, linear: _Linear) -> np.ndarray:
+    def _apply(self, x: np.ndarray, linear: _Linear, into: str) -> np.ndarray:
+        """x (streams, tokens, in) through the layer, into the scratch array named `into`;
+        the adapter's correction goes to the first stream alone."""
         rows, cols = linear.weight.shape
         widened = self._buffer[: rows * cols].reshape(rows, cols)
         np.copyto(widened, linear.weight, casting="unsafe")
-        out = x @ widened
+        streams, tokens, _ = x.shape
+        out = self._scratch.get(into, (streams, tokens, cols))
+        np.matmul(x.reshape(streams * tokens, rows), widened, out=out.reshape(streams * tokens, cols))
         out *= linear.scale
         out += linear.bias
         if linear.down is not None and linear.up is not None:
-            out += (x @ linear.down) @ linear.up
+            out[0] += (x[0] @ linear.down) @ linear.up
         return out
 
     def tokens(self, text: str) -> list[int]:
@@ -249,27 +289,41 @@ class MiniLM:
         """The unit vector (float32, 384 numbers) of text."""
         ids = np.asarray(self.tokens(text), dtype=np.int64)
         with self._lock:
-            return self._forward(ids)
+            unit: np.ndarray = self._forward(ids, 1)[0]
+        return unit
 
-    def _forward(self, ids: np.ndarray) -> np.ndarray:
+    def embed_both(self, text: str) -> np.ndarray:
+        """Two unit vectors of text (float32, (2, 384)): with the adapter (as `embed`) and
+        as the model was published, in one pass (the weights are widened once for both).
+        The adapter places repeats nearest their original; the model as published tells
+        better how far ahead of the rest the nearest answer is (docs/answered-before.md)."""
+        if not any(linear.down is not None for layer in self._layers
+                   for linear in (layer.qkv, layer.attention_out)):
+            raise ModelUnavailable("embed_both needs the model with its adapter")
+        ids = np.asarray(self.tokens(text), dtype=np.int64)
+        with self._lock:
+            return self._forward(ids, 2)
+
+    def _forward(self, ids: np.ndarray, streams: int) -> np.ndarray:
         n = len(ids)
         x = self._words[ids].astype(np.float32) * self._word_scale[ids][:, None]
         x += self._positions[:n]
         x += self._token_type
-        x = _layer_norm(x, self._embedding_norm)
+        x = np.repeat(_layer_norm(x, self._embedding_norm)[None], streams, axis=0)
         scale = 1.0 / math.sqrt(_HEAD_SIZE)
         for layer in self._layers:
-            qkv = self._apply(x, layer.qkv).reshape(n, 3, _HEADS, _HEAD_SIZE).transpose(1, 2, 0, 3)
+            qkv = self._apply(x, layer.qkv, "qkv").reshape(streams, n, 3, _HEADS, _HEAD_SIZE)
+            qkv = qkv.transpose(2, 0, 3, 1, 4)  # (3, streams, heads, tokens, head size)
             q, k, v = qkv[0], qkv[1], qkv[2]
-            scores = (q @ k.transpose(0, 2, 1)) * scale
+            scores = (q @ k.swapaxes(-1, -2)) * scale
             scores -= scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ v).transpose(1, 0, 2).reshape(n, DIMENSIONS)
-            x = _layer_norm(x + self._apply(context, layer.attention_out), layer.attention_norm)
-            hidden = _gelu(self._apply(x, layer.intermediate))
-            x = _layer_norm(x + self._apply(hidden, layer.output), layer.output_norm)
-        pooled = x.mean(axis=0)
-        norm = float(np.linalg.norm(pooled))
-        unit: np.ndarray = (pooled / norm if norm else pooled).astype(np.float32)
-        return unit
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(streams, n, DIMENSIONS)
+            x = _layer_norm(x + self._apply(context, layer.attention_out, "out"), layer.attention_norm)
+            hidden = _gelu(self._apply(x, layer.intermediate, "hidden"), self._scratch)
+            x = _layer_norm(x + self._apply(hidden, layer.output, "out"), layer.output_norm)
+        pooled = x.mean(axis=1)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        units: np.ndarray = (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        return units

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from adapters.similarity import answer_search
-from adapters.similarity.index import DIMENSIONS, pack
+from adapters.similarity.index import DIMENSIONS, VIEWS, pack
 from adapters.similarity.words import word_hashes
 from benchmarks.answers.sets import HERE, AnswerSet, gate_sets, load
 from benchmarks.common import ScratchPostgres, machine, percentile
@@ -180,7 +180,7 @@ async def grow(deps: Deps, answer_set: AnswerSet, scale: int, model: str) -> Non
                 question = " ".join(rng.choice(vocabulary, size=int(rng.integers(8, 16))))
                 note = " ".join(rng.choice(vocabulary, size=int(rng.integers(6, 14))))
                 made = await uow.answers.add(NewAnswer(WORKSPACE, question, now, note=note))
-                vectors = rng.normal(size=(3, DIMENSIONS)).astype(np.float32)
+                vectors = rng.normal(size=(VIEWS, DIMENSIONS)).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 blob = pack(vectors, word_hashes(question), word_hashes(f"{question} {note}"))
                 await uow.answers.set_vector(made.id, model, blob, now, now)

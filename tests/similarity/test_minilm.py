@@ -87,6 +87,18 @@ def test_the_adapter_changes_the_vectors_a_little(model: MiniLM, plain: MiniLM) 
     assert 0.8 < float(ours @ base) < 0.99999
 
 
+def test_both_vectors_come_from_one_pass_as_each_model_makes_them(model: MiniLM,
+                                                                 plain: MiniLM) -> None:
+    for text in ("the staging database refuses connections since this morning", "vpn",
+                 "word " * 300):  # one token, and more than the model reads
+        both = model.embed_both(text)
+        assert both.shape == (2, 384) and both.dtype == np.float32
+        assert np.abs(both[0] - model.embed(text)).max() < 1e-5
+        assert np.abs(both[1] - plain.embed(text)).max() < 1e-5
+    with pytest.raises(ModelUnavailable, match="adapter"):
+        plain.embed_both("the model as published has no second stream to give")
+
+
 def test_a_missing_altered_or_misshapen_adapter_is_refused(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ModelUnavailable, match="missing"):

@@ -54,16 +54,17 @@ def test_words_leave_common_ones_out_and_hash_the_same_everywhere() -> None:
 def test_a_blob_round_trips_and_anything_else_is_refused(model: MiniLM) -> None:
     blob = answer_blob(model, *KNOWN[0])
     entry = unpack(blob)
-    assert entry.vectors.shape == (3, 384)
+    assert entry.vectors.shape == (2, 384)  # adapted, published
     assert entry.question_words.tolist() == word_hashes(KNOWN[0][0]).tolist()
     assert set(entry.question_words.tolist()) <= set(entry.all_words.tolist())
     assert unpack(pack(entry.vectors.astype(np.float32), entry.question_words,
                        entry.all_words)).vectors.tolist() == entry.vectors.tolist()
-    for bad in (b"", b"lnv1", blob[:-1], b"xxxx" + blob[4:], blob + b"\x00"):
+    earlier = b"lnv1" + blob[4:8] + bytes(384 * 2) + blob[8:]  # the earlier layout: three vectors
+    for bad in (b"", b"lnv2", blob[:-1], b"xxxx" + blob[4:], blob + b"\x00", earlier):
         with pytest.raises(BadVector):
             unpack(bad)
     with pytest.raises(BadVector):
-        pack(np.zeros((2, 384)), entry.question_words, entry.all_words)
+        pack(np.zeros((3, 384)), entry.question_words, entry.all_words)
 
 
 def _index(model: MiniLM, rows: list[tuple[int, int, str | None, bool]]) -> WorkspaceIndex:
@@ -76,7 +77,7 @@ def _index(model: MiniLM, rows: list[tuple[int, int, str | None, bool]]) -> Work
 def test_the_index_ranks_what_the_asker_may_see(model: MiniLM) -> None:
     index = _index(model, [(10, 0, "C1", False), (11, 1, None, False), (12, 2, "C9", True),
                            (13, 3, "C1", False)])
-    question = model.embed("the printer upstairs shows as offline")
+    question = model.embed_both("the printer upstairs shows as offline")
     words = word_hashes("the printer upstairs shows as offline")
     ids, features = index.candidates(question, words, "C9")
     assert ids[0] == 12 and set(ids) == {10, 11, 12, 13}
@@ -92,7 +93,7 @@ def test_an_answer_put_again_is_replaced_and_full_text_finds_are_added(model: Mi
     index = _index(model, [(10, 0, None, False), (11, 1, None, False)])
     index.put([(10, unpack(answer_blob(model, *KNOWN[2])), "C9", True)])
     assert len(index) == 2 and index.ids() == [10, 11]
-    question = model.embed("printer offline")
+    question = model.embed_both("printer offline")
     ids, _ = index.candidates(question, word_hashes("printer offline"), "C9")
     assert ids[0] == 10
     ids, _ = index.candidates(question, word_hashes("printer offline"), "C1", extra=[10, 999])
@@ -114,9 +115,9 @@ def test_every_workspace_measures_against_one_background_not_a_copy_each() -> No
 
 def test_an_empty_index_or_one_the_asker_sees_nothing_of() -> None:
     index = WorkspaceIndex()
-    assert index.candidates(np.zeros(384, np.float32), word_hashes("x"), None)[0] == []
-    index.put([(1, unpack(pack(np.eye(3, 384), word_hashes("a"), word_hashes("a"))), "C9", True)])
-    assert index.candidates(np.zeros(384, np.float32), word_hashes("x"), "C1")[0] == []
+    assert index.candidates(np.zeros((2, 384), np.float32), word_hashes("x"), None)[0] == []
+    index.put([(1, unpack(pack(np.eye(2, 384), word_hashes("a"), word_hashes("a"))), "C9", True)])
+    assert index.candidates(np.zeros((2, 384), np.float32), word_hashes("x"), "C1")[0] == []
 
 
 def test_the_gate_reads_its_file_and_refuses_another_features_numbers() -> None:
@@ -209,7 +210,7 @@ def test_the_background_measures_a_small_workspace_and_round_trips(tmp_path, mod
     from adapters.similarity.search import background_file
 
     shipped = Background.load(background_file())
-    assert shipped.size >= 100 and shipped.vectors.shape == (shipped.size, 384)
+    assert shipped.size >= 100 and shipped.vectors.shape == (2, shipped.size, 384)
     path = tmp_path / "b.npz"
     shipped.save(path)
     again = Background.load(path)
@@ -218,12 +219,13 @@ def test_the_background_measures_a_small_workspace_and_round_trips(tmp_path, mod
     alone = WorkspaceIndex(shipped)
     alone.put([(1, unpack(answer_blob(model, *KNOWN[0])), None, False)])
     repeat = "staging db won't take connections since last night's restore"
-    _, features = alone.candidates(model.embed(repeat), word_hashes(repeat), None)
+    _, features = alone.candidates(model.embed_both(repeat), word_hashes(repeat), None)
     assert features[0, FEATURES.index("gap")] > 0.1 and features[0, FEATURES.index("z")] > 2
+    assert features[0, FEATURES.index("gap_published")] > 0.1
     bare = WorkspaceIndex()
     bare.put([(1, unpack(answer_blob(model, *KNOWN[0])), None, False)])
-    _, features = bare.candidates(model.embed(repeat), word_hashes(repeat), None)
-    assert features[0, FEATURES.index("gap")] == 0
+    _, features = bare.candidates(model.embed_both(repeat), word_hashes(repeat), None)
+    assert features[0, FEATURES.index("gap")] == 0 == features[0, FEATURES.index("gap_published")]
 
 
 async def test_the_index_is_read_a_page_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -256,8 +258,9 @@ def test_room_is_made_for_a_whole_read_at_once(model: MiniLM) -> None:
     index = WorkspaceIndex()
     index.reserve(3)
     index.put([(1, unpack(answer_blob(model, *KNOWN[0])), None, False)])
-    assert len(index) == 1 and index._both.shape[0] == 3  # no doubling for what was announced
+    assert len(index) == 1 and index._private.shape[0] == 3  # no doubling for what was announced
+    assert all(vectors.shape[0] == 3 for vectors in index._vectors)
     index.put((i, unpack(answer_blob(model, *KNOWN[i % 4])), None, False) for i in range(2, 6))
-    assert len(index) == 5 and index._both.shape[0] >= 5
-    question = model.embed(KNOWN[2][0])
+    assert len(index) == 5 and index._vectors[0].shape[0] >= 5
+    question = model.embed_both(KNOWN[2][0])
     assert index.candidates(question, word_hashes(KNOWN[2][0]), None)[0][0] == 2
