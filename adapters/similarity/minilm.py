@@ -178,6 +178,7 @@ class MiniLM:
             raise ModelUnavailable("the vocabulary does not match the model")
         self._lock = threading.Lock()
         self._load(tensors)
+        self._adapted = adapted
         if adapted:
             self._adapt(adapter_path or adapter_file())
         widest = max(
@@ -297,8 +298,7 @@ class MiniLM:
         as the model was published, in one pass (the weights are widened once for both).
         The adapter places repeats nearest their original; the model as published tells
         better how far ahead of the rest the nearest answer is (docs/answered-before.md)."""
-        if not any(linear.down is not None for layer in self._layers
-                   for linear in (layer.qkv, layer.attention_out)):
+        if not self._adapted:
             raise ModelUnavailable("embed_both needs the model with its adapter")
         ids = np.asarray(self.tokens(text), dtype=np.int64)
         with self._lock:
