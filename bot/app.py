@@ -128,8 +128,11 @@ async def import_answers_file(config: Config, path: Path,
     text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
     known = answers_mod.read_answers(text, path.name)
     async with _store(config) as store:
-        return await answers_mod.import_answers(store.unit_of_work, workspace, known,
-                                                SystemClock().now())
+        added, had = await answers_mod.import_answers(store.unit_of_work, workspace, known,
+                                                      SystemClock().now())
+        if added:  # searched at once, without waiting for autovacuum to see the new rows
+            await store.gather_statistics("answers")
+        return added, had
 
 
 async def export_answers_file(config: Config, workspace: WorkspaceRef, name: str) -> str:

@@ -13,12 +13,17 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, text
 
+from bot.app import import_answers_file
+from bot.config import Config
 from bot.domain import InsightWindow, NewAnswer, NewInboxItem, Platform, WorkspaceRef
 from storage import SqlStore
+from storage.engine import create_engine
 from storage.models import AskRow, HelpOfferRow, ThanksRow
 from tests.storage.storage_testing import T0, WORKSPACE, a_schedule, selects_sent
 
@@ -261,6 +266,40 @@ async def test_full_text_search_on_postgresql_ranks_stored_words_and_parses_no_a
     # New answers go into the index at once (migration 0017): a pending list is read whole
     # at every search, and the planner, seeing one, scans the table instead.
     assert options == ["fastupdate=off"], options
+
+
+
+async def test_an_import_has_postgresql_read_the_answers_statistics_at_once(
+        database_url: str, tmp_path: Path) -> None:
+    """Until autovacuum analyzes a table that grew from nothing, the planner takes it for a
+    small one and reads the whole workspace for a full-text search (174 ms at 10,000
+    answers just written, 30 ms analyzed): `leanon answers import` has it analyzed."""
+    faq = tmp_path / "faq.jsonl"
+    faq.write_text(json.dumps({"question": "How do I rotate the staging keys?",
+                               "answer": "Run the rotate job"}) + "\n", encoding="utf-8")
+
+    async def analyzed() -> Any:
+        if not database_url.startswith("postgresql"):
+            return None
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.scalar(text(
+                    "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'answers'"))
+        finally:
+            await engine.dispose()
+
+    before = await analyzed()
+    assert await import_answers_file(Config(database_url=database_url), faq, WORKSPACE) == (1, 0)
+    after = await analyzed()
+    if database_url.startswith("postgresql"):
+        assert after is not None and (before is None or after > before), (before, after)
+    # Nothing new to add: nothing to analyze, and nothing else changes.
+    assert await import_answers_file(Config(database_url=database_url), faq, WORKSPACE) == (0, 1)
+    assert await analyzed() == after
+    async with SqlStore.from_url(database_url) as store:
+        with pytest.raises(ValueError, match="no table"):
+            await store.gather_statistics("answers; DROP TABLE asks")
 
 
 async def test_the_insights_page_reads_asks_offers_and_thanks_from_indexes_alone(
