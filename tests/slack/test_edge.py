@@ -85,14 +85,14 @@ async def test_a_team_leanon_does_not_serve_gets_nothing_done(slack: Harness,
 
 async def test_a_429_on_chat_post_message_is_retried_after_retry_after(
         slack: Harness, fake: FakeSlack) -> None:
-    fake.rate_limit_once["chat.postMessage"] = 1
+    fake.rate_limit_once["chat.postMessage"] = 3
     reply = await slack.command("/ask", "how do I rotate the staging keys without downtime?",
                                 settle=False)
-    assert reply.status == 200 and reply.elapsed < 1.0  # acked long before the retry
+    assert reply.status == 200 and reply.elapsed < 2.0  # acked long before the retry
     await slack.settle()
     first, second = fake.posts(CHANNEL)
     assert first.args == second.args
-    assert second.at - first.at >= 1.0
+    assert second.at - first.at >= 3.0
     assert await asks_in_db(slack) == 1
     assert any("Your ask is posted" in t for t in slack.private(ALICE))
 
@@ -101,7 +101,7 @@ async def test_commands_ack_before_the_work_is_done(slack: Harness, fake: FakeSl
     fake.delays["chat.postMessage"] = 2.5
     reply = await slack.command("/ask", "how do I rotate the staging keys without downtime?",
                                 settle=False)
-    assert reply.status == 200 and reply.elapsed < 1.0  # Slack's deadline is 3 s
+    assert reply.status == 200 and reply.elapsed < 2.0  # Slack's deadline is 3 s; the post's 2.5
     await slack.settle()
     assert len(fake.posts(CHANNEL)) == 1
     assert await asks_in_db(slack) == 1
