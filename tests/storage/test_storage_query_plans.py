@@ -268,7 +268,6 @@ async def test_full_text_search_on_postgresql_ranks_stored_words_and_parses_no_a
     assert options == ["fastupdate=off"], options
 
 
-
 async def test_an_import_has_postgresql_read_the_answers_statistics_at_once(
         database_url: str, tmp_path: Path) -> None:
     """Until autovacuum analyzes a table that grew from nothing, the planner takes it for a
