@@ -22,6 +22,10 @@ so that an ask repeating an answered one lands nearer its original than an ask o
 same topic that repeats nothing (docs/answered-before.md). ``adapted=False`` runs the
 model as published. ``embed_both`` gives both vectors of a text in one pass: two streams
 through the same widened weights, the adapter's correction added to the first alone.
+
+A pass keeps numpy's BLAS to one thread (and gives the library's own number back after):
+split over both CPUs of a small machine, every product of a pass waited for the CPU the
+database or another replica was busy on (p99 182 ms against 19 ms on one thread).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 from tokenizers import BertWordPieceTokenizer
 
 from adapters.similarity.onnx_file import read_initializers
@@ -53,6 +58,8 @@ ADAPTER_SHA256 = "e99bb70cb0a1c2571ef8a6d60dd4524cb3a0e807313cb78a006053f9ba33ad
 # The model with leanon's adapter; the adapter's sha256 begins the suffix, so a new adapter
 # makes every stored vector again (as does a new layout: encoder.VECTOR_MODEL).
 MODEL_ID = "all-MiniLM-L6-v2-int8+" + ADAPTER_SHA256[:12]
+# The BLAS threads a pass may use (docs/answered-before.md, "The model").
+BLAS_THREADS = 1
 
 
 class ModelUnavailable(RuntimeError):
@@ -177,6 +184,7 @@ class MiniLM:
         if self._tokenizer.get_vocab_size() != tensors["inner.embeddings.word_embeddings.weight_q"].shape[0]:
             raise ModelUnavailable("the vocabulary does not match the model")
         self._lock = threading.Lock()
+        self._blas = ThreadpoolController()
         self._load(tensors)
         self._adapted = adapted
         if adapted:
@@ -289,7 +297,7 @@ class MiniLM:
     def embed(self, text: str) -> np.ndarray:
         """The unit vector (float32, 384 numbers) of text."""
         ids = np.asarray(self.tokens(text), dtype=np.int64)
-        with self._lock:
+        with self._lock, self._blas.limit(limits=BLAS_THREADS, user_api="blas"):
             unit: np.ndarray = self._forward(ids, 1)[0]
         return unit
 
@@ -301,7 +309,7 @@ class MiniLM:
         if not self._adapted:
             raise ModelUnavailable("embed_both needs the model with its adapter")
         ids = np.asarray(self.tokens(text), dtype=np.int64)
-        with self._lock:
+        with self._lock, self._blas.limit(limits=BLAS_THREADS, user_api="blas"):
             return self._forward(ids, 2)
 
     def _forward(self, ids: np.ndarray, streams: int) -> np.ndarray:
