@@ -15,6 +15,7 @@ bench:  ## the full benchmarks (about 25 minutes; needs PostgreSQL on 127.0.0.1:
 	$(BENCH) benchmarks/outbox_pace.py
 	$(BENCH) benchmarks/hostile_input.py
 	$(BENCH) benchmarks/answers/search.py
+	$(BENCH) benchmarks/answers/model_pass.py
 	$(BENCH) benchmarks/help_arrives.py
 	$(BENCH) benchmarks/insights_at_scale.py
 
@@ -28,6 +29,7 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/outbox_pace.py --asks 40 --channels 4
 	$(BENCH) benchmarks/hostile_input.py --repeat 1
 	$(BENCH) benchmarks/answers/search.py --answers 1000
+	$(BENCH) benchmarks/answers/model_pass.py --texts 100 --rounds 1
 	$(BENCH) benchmarks/help_arrives.py --asks 50
 	$(BENCH) benchmarks/insights_at_scale.py --scale 0.05 --runs 5
 
