@@ -9,9 +9,9 @@
    original among what is suggested), and the share of unrelated asks shown a suggestion.
 2. Speed and memory: the workspace grows to --answers answers (made-up texts of the sets'
    words, with random vectors: only the time and memory are measured), and the repeats
-   are searched again (each three times), in a new process. Printed: the search's p50 and p99 beside full-text search alone
-   (the bare baseline, in the same run), the process's resident memory before the model,
-   after it loaded and with the index built.
+   are searched again (each three times), in a new process. Printed: the search's p50 and
+   p99 beside full-text search alone (the bare baseline, in the same run), the process's
+   resident memory before the model, after it loaded and with the index built.
 
 The held-out set is for the final check only: never tune anything on it.
 """
