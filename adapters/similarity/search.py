@@ -1,8 +1,8 @@
 """The answered-before search (`bot.ports.AnswerSearch`): MiniLM vectors, an in-memory
 index per workspace kept up to date from the database, and the trained gate.
 
-The model loads on first use (a workspace that never asks for it pays nothing) in a
-worker thread, and every vector is made in one, so the event loop never waits on numpy.
+The model loads on first use (a workspace that never asks for it pays nothing) on a
+thread of its own, and every vector is made there, so the event loop never waits on numpy.
 Each search catches the workspace's index up with the vectors made since the newest one
 it holds. When the database then holds another number of vectors than the index (answers
 forgotten or their notes changed; a vector another replica made with a clock a little
@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,6 +43,8 @@ KEYWORD_WORDS = 4
 READ_PAGE = 500
 # The index is read again whole this often, whatever else happened.
 FULL_READ = timedelta(minutes=15)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,6 +71,10 @@ class MiniLMSearch:
         self._background = background if background is not None else Background.load(
             background_file())
         self._model: MiniLM | None = None
+        # The model loads and runs on this one thread: its passes take turns anyway (the
+        # model's lock), and each thread numpy works in keeps a malloc arena of its own
+        # (some megabytes a thread, held for good).
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leanon-model")
         self._loading = asyncio.Lock()
         self._held: dict[WorkspaceRef, _Held] = {}
 
@@ -78,15 +86,18 @@ class MiniLMSearch:
     def loaded(self) -> bool:
         return self._model is not None
 
+    async def _on_model_thread(self, work: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
+
     async def _loaded(self) -> MiniLM:
         async with self._loading:
             if self._model is None:
-                self._model = await asyncio.to_thread(MiniLM)
+                self._model = await self._on_model_thread(MiniLM)
             return self._model
 
     async def vectorize(self, question: str, note: str | None) -> bytes:
         model = await self._loaded()
-        return await asyncio.to_thread(answer_blob, model, question, note)
+        return await self._on_model_thread(answer_blob, model, question, note)
 
     async def similar(self, workspace: WorkspaceRef, question: str, channel_id: str | None,
                       library: AnswerLibrary) -> list[Match]:
@@ -114,7 +125,7 @@ class MiniLMSearch:
         rare = (held.index if held else WorkspaceIndex(self._background)).rarest(
             content_words(question), KEYWORD_WORDS)
         (vector, words), found, index = await asyncio.gather(
-            asyncio.to_thread(question_vector, model, question),
+            self._on_model_thread(question_vector, model, question),
             library.keyword(" ".join(rare), channel_id, KEYWORD_CANDIDATES) if rare else _none(),
             self._caught_up(workspace, library))
         if not len(index):

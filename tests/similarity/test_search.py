@@ -3,8 +3,11 @@ gate, over the real model."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import threading
+import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
@@ -196,6 +199,34 @@ async def test_the_search_finds_a_repeat_catches_up_and_forgets() -> None:
     assert library.reads[-1] is None
     # another workspace has its own index
     assert await search.similar(OTHER, repeat, "C1", Library()) == []
+
+
+async def test_the_model_loads_and_runs_on_one_thread_of_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each thread numpy works in keeps a malloc arena of its own: passes spread over the
+    # event loop's worker threads held some megabytes in each, for good.
+    from adapters.similarity import search as search_module
+
+    threads: list[str] = []
+
+    def on(work):  # type: ignore[no-untyped-def]
+        def watched(*args):  # type: ignore[no-untyped-def]
+            threads.append(threading.current_thread().name)
+            return work(*args)
+        return watched
+
+    for name in ("MiniLM", "answer_blob", "question_vector"):
+        monkeypatch.setattr(search_module, name, on(getattr(search_module, name)))
+    search = MiniLMSearch()
+    library = Library()
+    for answer_id, known in enumerate(KNOWN, start=1):
+        library.rows[answer_id] = AnswerVector(answer_id, await search.vectorize(*known), T0)
+    await asyncio.gather(*(search.similar(WS, f"where do I ask for {n} vacation days", None, library)
+                           for n in range(4)))
+    await asyncio.gather(*(asyncio.to_thread(time.sleep, 0.01) for _ in range(8)))
+    await search.similar(WS, "the printer upstairs is offline", None, library)
+    assert len(threads) == 1 + len(KNOWN) + 5
+    assert len(set(threads)) == 1 and threads[0].startswith("leanon-model")
 
 
 async def test_a_vector_of_another_layout_is_never_offered() -> None:
