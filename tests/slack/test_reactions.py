@@ -155,6 +155,9 @@ async def test_threads_are_looked_up_only_where_asks_are_and_once_per_message(
 async def test_a_burst_of_reactions_is_handled_a_few_at_a_time_in_arrival_order(
         slack: Harness, fake: FakeSlack) -> None:
     slack.adapter.bridge.event_slots = asyncio.Semaphore(2)
+    # Three turns of 0.5 s: a wide deadline, so that a loaded machine's slowness over them
+    # is not taken for a reaction that could not be handled in time.
+    slack.adapter.bridge.event_deadline = 6.0
     fake.delays["users.info"] = 0.5  # every reactor below is new: each is looked up
     reactors = [f"UBURST{n}" for n in range(6)]
     for user in reactors:
