@@ -25,7 +25,8 @@ through the same widened weights, the adapter's correction added to the first al
 
 A pass keeps numpy's BLAS to one thread (and gives the library's own number back after):
 split over both CPUs of a small machine, every product of a pass waited for the CPU the
-database or another replica was busy on (p99 182 ms against 19 ms on one thread).
+database or another replica was busy on (p99 189 ms against 29 ms on one thread,
+benchmarks/answers/model_pass.py).
 """
 
 from __future__ import annotations

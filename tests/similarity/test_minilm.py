@@ -172,7 +172,7 @@ def test_the_model_loads_and_runs_with_the_network_unreachable() -> None:
 def test_a_pass_keeps_to_one_blas_thread_and_gives_the_rest_back(
         model: MiniLM, monkeypatch: pytest.MonkeyPatch) -> None:
     # numpy's OpenBLAS splits a product over every CPU; with the database or another replica
-    # busy on one of them, a pass waited on the busy one (p99 182 ms against 19 ms on one
+    # busy on one of them, a pass waited on the busy one (p99 189 ms against 29 ms on one
     # thread, 2 CPUs). The model runs one text at a time: it keeps to one thread.
     seen: list[list[int]] = []
     norm = minilm._layer_norm
