@@ -1,4 +1,9 @@
-"""Applying Alembic migrations from the application, with the installed package's scripts."""
+"""Applying Alembic migrations from the application, with the installed package's scripts.
+
+Alembic (with mako and pygments, some 10 MB of a process) is imported only when there is
+something to migrate: a start on a database already at `HEAD` reads its revision with
+one query and goes on.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,19 @@ import weakref
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.engine import create_engine
 from storage.errors import DATABASE_ERRORS, storage_error
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+HEAD = "0017"
+"""The newest migration's revision (a test holds it to the scripts' head)."""
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -35,13 +44,17 @@ def _migration_lock() -> asyncio.Lock:
 
 def alembic_config() -> Config:
     """Alembic's configuration for leanon, wherever the package is installed."""
+    from alembic.config import Config
+
     config = Config(str(PACKAGE_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(PACKAGE_DIR / "migrations"))
     return config
 
 
 def head_revision() -> str:
-    """The newest revision the installed code knows."""
+    """The newest revision the installed code's scripts know."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - there is always a first revision
         raise RuntimeError("leanon ships no migrations")
@@ -53,16 +66,24 @@ async def upgrade(url: str, revision: str = "head") -> None:
 
     Safe to call from a running event loop, and from several replicas at once.
     """
+    if revision in ("head", HEAD) and await _at_head(url):
+        return
+    from alembic import command
+
     await _run(url, partial(command.upgrade, revision=revision))
 
 
 async def downgrade(url: str, revision: str) -> None:
     """Migrate the database at `url` down to `revision` (`"base"` empties it)."""
+    from alembic import command
+
     await _run(url, partial(command.downgrade, revision=revision))
 
 
 async def current_revision(url: str) -> str | None:
     """The revision the database at `url` is at; None before the first migration."""
+
+    from alembic.runtime.migration import MigrationContext
 
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
@@ -75,6 +96,20 @@ async def current_revision(url: str) -> str | None:
         raise storage_error(error, "reading the schema revision") from error
     finally:
         await engine.dispose()
+
+
+async def _at_head(url: str) -> bool:
+    """Whether the database at `url` is at HEAD, read without Alembic; False when it can't
+    be told (no revision table yet, or any error: Alembic then looks for itself)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+    except DATABASE_ERRORS:
+        return False
+    finally:
+        await engine.dispose()
+    return [tuple(row) for row in rows] == [(HEAD,)]
 
 
 async def _run(url: str, action: Callable[[Config], None]) -> None:

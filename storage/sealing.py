@@ -6,13 +6,13 @@ rotated by putting a new one in front, restarting (every stored token is sealed 
 with it, see `SqlInstallationStore.seal_stored`) and then dropping the old one.
 A sealed value is `fernet:<token>`; a value without the prefix is a token stored in clear
 (before a key was set), opened as it is and sealed at the next start.
+
+`cryptography` (some 6 MB of a process) is imported only when there is a key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bot.errors import ConfigError, StorageError
 
@@ -25,6 +25,9 @@ class TokenCipher:
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
             raise ConfigError("LEANON_SECRET_KEYS: no key given")
+        from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+        self._invalid = InvalidToken
         try:
             self._fernets = [Fernet(key.strip().encode()) for key in keys]
         except ValueError:
@@ -40,6 +43,8 @@ class TokenCipher:
 
     @staticmethod
     def new_key() -> str:
+        from cryptography.fernet import Fernet
+
         return Fernet.generate_key().decode()
 
     def seal(self, token: str) -> str:
@@ -50,7 +55,7 @@ class TokenCipher:
             return stored
         try:
             return self._multi.decrypt(stored[len(PREFIX):].encode()).decode()
-        except InvalidToken:
+        except self._invalid:
             raise StorageError("a stored bot token opens with none of LEANON_SECRET_KEYS "
                                "(was the key that sealed it removed?)") from None
 
@@ -62,11 +67,11 @@ class TokenCipher:
         try:
             self._fernets[0].decrypt(token)
             return None
-        except InvalidToken:
+        except self._invalid:
             pass
         try:
             return PREFIX + self._multi.rotate(token).decode()
-        except InvalidToken:
+        except self._invalid:
             raise StorageError("a stored bot token opens with none of LEANON_SECRET_KEYS "
                                "(was the key that sealed it removed?)") from None
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 import storage
 from bot.domain import Platform, WorkspaceRef
 from storage import SqlStore, create_engine, current_revision, downgrade, head_revision, upgrade
-from storage.migrate import alembic_config
+from storage.migrate import HEAD, alembic_config
 from storage.models import Base, in_models, is_full_text
 
 REPO_ROOT = Path(storage.__file__).resolve().parent.parent
@@ -59,6 +59,15 @@ def test_revisions_form_one_line() -> None:
     for previous, revision in itertools.pairwise(revisions):
         assert revision.down_revision == previous.revision
     assert revisions[-1].revision == head_revision()
+    assert head_revision() == HEAD, "a new migration: set storage.migrate.HEAD to its revision"
+
+
+async def test_the_default_upgrade_brings_a_database_behind_to_head(blank_database_url: str) -> None:
+    """A start reads the revision without Alembic; one behind still gets migrated."""
+    await upgrade(blank_database_url, "0015")
+    await upgrade(blank_database_url)
+    assert await current_revision(blank_database_url) == HEAD
+    assert await _inspect(blank_database_url, _schema_diff) == []
 
 
 async def test_stairway_every_revision_up_down_and_up_again(blank_database_url: str) -> None:
