@@ -1,7 +1,7 @@
 """Train leanon's low-rank adapter for all-MiniLM-L6-v2 and write it into
 adapters/similarity/adapter.npz (docs/answered-before.md, "The adapter").
 
-    make adapter     # a separate environment with PyTorch (CPU), some 30 minutes on 2 cores
+    make adapter     # a separate environment with PyTorch (CPU), about an hour on 2 cores
 
 The model as shipped places a question near every answer on its topic. The adapter, a
 rank-8 correction to each layer's attention matrices (some 110,000 numbers, float16), is
@@ -195,7 +195,7 @@ def train(frozen: Frozen, adapter: Adapter, sets: list[AnswerSet], steps: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--write", action="store_true", help=f"write {OUT}")
     args = parser.parse_args()
