@@ -164,7 +164,7 @@ def measure(frozen: Frozen, adapter: Adapter | None, answer_set: AnswerSet) -> s
 
 
 def train(frozen: Frozen, adapter: Adapter, sets: list[AnswerSet], steps: int,
-          validate: list[AnswerSet]) -> None:
+          validate: list[AnswerSet], snapshots: Path | None = None) -> None:
     rng = random.Random(SEED)  # noqa: S311 - reproducible draws, not secrets
     optimiser = torch.optim.AdamW(adapter.parameters(), lr=1e-3, weight_decay=0.01)
     texts = [_texts(s) for s in sets]
@@ -190,6 +190,8 @@ def train(frozen: Frozen, adapter: Adapter, sets: list[AnswerSet], steps: int,
             line = f"step {step}: ranking {ranking.item():.3f}, gating {gating.item():.3f}"
             if step % 50 == 0:
                 line += "".join("; " + measure(frozen, adapter, s) for s in validate)
+                if snapshots is not None:
+                    np.savez(snapshots / f"step-{step}.npz", **adapter.arrays())
             print(line, flush=True)
 
 
@@ -198,6 +200,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--write", action="store_true", help=f"write {OUT}")
+    parser.add_argument("--snapshots", type=Path, help="also write the adapter every 50 steps "
+                        "into this directory (step-N.npz: what --steps N would write)")
     args = parser.parse_args()
     torch.manual_seed(SEED)
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -205,7 +209,9 @@ def main() -> None:
     validate = gate_sets()
     adapter = Adapter(frozen, args.rank)
     print("before:", "; ".join(measure(frozen, None, s) for s in validate))
-    train(frozen, adapter, adapter_sets(), args.steps, validate)
+    if args.snapshots is not None:
+        args.snapshots.mkdir(parents=True, exist_ok=True)
+    train(frozen, adapter, adapter_sets(), args.steps, validate, args.snapshots)
     print("after:", "; ".join(measure(frozen, adapter, s) for s in validate))
     if args.write:
         np.savez(OUT, **adapter.arrays())
