@@ -35,7 +35,7 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 
 adapter:  ## train the answered-before model's adapter (PyTorch, in .venv-train; about an hour), then run `make gate`
 	test -x .venv-train/bin/python || python3 -m venv .venv-train
-	.venv-train/bin/pip install --quiet -c constraints.txt -e . "torch>=2.4"
+	.venv-train/bin/pip install --quiet -c constraints.txt -e . "torch==2.13.0"
 	PYTHONPATH=$(CURDIR) .venv-train/bin/python tools/train_adapter.py --write
 
 gate:  ## fit the answered-before gate on the training sets the adapter never saw and write it (half a minute)

@@ -197,7 +197,7 @@ def train(frozen: Frozen, adapter: Adapter, sets: list[AnswerSet], steps: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--write", action="store_true", help=f"write {OUT}")
     parser.add_argument("--snapshots", type=Path, help="also write the adapter every 50 steps "
