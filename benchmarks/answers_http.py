@@ -71,7 +71,7 @@ async def wait_for_vectors(database_url: str, expected: int, within: float = 120
     try:
         while time.monotonic() - start < within:
             async with store.unit_of_work() as uow:
-                if await uow.answers.count_vectors(WORKSPACE, VECTOR_MODEL) >= expected:
+                if (await uow.answers.vector_state(WORKSPACE, VECTOR_MODEL))[0] >= expected:
                     return time.monotonic() - start
             await asyncio.sleep(1)
     finally:

@@ -87,7 +87,9 @@ class _Library:
     async def vectors(self, after: datetime | None, from_id: int = 0,
                       limit: int | None = None) -> tuple[int, list[AnswerVector]]:
         async with self._deps.reading() as uow:
-            count = await uow.answers.count_vectors(self._workspace, self._model)
+            count, newest = await uow.answers.vector_state(self._workspace, self._model)
+            if limit == 0 or (after is not None and (newest is None or newest <= after)):
+                return count, []
             page = await uow.answers.vectors(self._workspace, self._model, after, from_id, limit)
             return count, page
 

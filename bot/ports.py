@@ -179,7 +179,8 @@ class AnswerLibrary(Protocol):
                       limit: int | None = None) -> tuple[int, list[AnswerVector]]:
         """How many answers have a vector by the search's model, and those vectors made
         after `after` (all: None), of answers with ids above from_id, by id, at most
-        `limit` (all: None): one read."""
+        `limit` (all: None): one read, which reads no vector when none was made after
+        `after` (a search that finds its index up to date costs one statement)."""
         ...
 
     async def keyword(self, text: str, channel_id: str | None, limit: int) -> list[int]:
@@ -351,7 +352,10 @@ class AnswerRepository(Protocol):
         with ids above from_id, by id, at most `limit` (all: None)."""
         ...
 
-    async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int: ...
+    async def vector_state(self, workspace: WorkspaceRef, model: str) -> tuple[int, datetime | None]:
+        """How many of the workspace's answers have a vector by this model, and when the
+        newest of them was made (None: there is none)."""
+        ...
 
     # Suggestions: the remembered answers suggested to a new ask, and the asker's verdict.
 

@@ -149,10 +149,11 @@ class SqlAnswerRepository(SqlRepository):
                 for row in rows]
 
     @translate_errors
-    async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int:
-        query = select(func.count()).select_from(AnswerRow).where(
+    async def vector_state(self, workspace: WorkspaceRef, model: str) -> tuple[int, datetime | None]:
+        query = select(func.count(), func.max(AnswerRow.vector_at)).where(
             in_workspace(AnswerRow, workspace), AnswerRow.vector_model == model)
-        return int(await self._session.scalar(query) or 0)
+        count, newest = (await self._session.execute(query)).one()
+        return int(count or 0), newest
 
     @translate_errors
     async def keyword_search(self, workspace: WorkspaceRef, text_: str, channel_id: str | None,

@@ -217,7 +217,8 @@ async def test_the_search_counts_and_catches_up_from_its_index_never_the_blobs(
         await connection.commit()
     with selects_sent(store) as selects:
         async with store.unit_of_work() as uow:
-            assert await uow.answers.count_vectors(WORKSPACE, "m1") == 300
+            assert await uow.answers.vector_state(WORKSPACE, "m1") == (
+                300, T0 + timedelta(seconds=299))
             page = await uow.answers.vectors(WORKSPACE, "m1", T0 + timedelta(seconds=290), 0, 500)
             assert len(page) == 9
     if store.engine.dialect.name != "sqlite":

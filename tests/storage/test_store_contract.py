@@ -268,8 +268,8 @@ async def test_an_answers_vector_is_kept_until_its_note_changes(units: Units) ->
         assert [v.answer_id for v in await uow.answers.vectors(WS, "m1", limit=1)] == [first.id]
         assert [v.answer_id for v in await uow.answers.vectors(WS, "m1", from_id=first.id)] == [
             second.id]
-        assert await uow.answers.count_vectors(WS, "m1") == 2
-        assert await uow.answers.count_vectors(OTHER, "m1") == 0
+        assert await uow.answers.vector_state(WS, "m1") == (2, T0 + timedelta(2))
+        assert await uow.answers.vector_state(OTHER, "m1") == (0, None)
         await uow.answers.set_note(first.id, "the wiki, Network page", "U1", T0 + timedelta(3))
         await uow.commit()
     async with units() as uow:

@@ -448,6 +448,10 @@ class FakeAnswerRepository:
     async def vectors(self, workspace: WorkspaceRef, model: str,
                       after: datetime | None = None, from_id: int = 0,
                       limit: int | None = None) -> list[AnswerVector]:
+        return self._vectors(workspace, model, after, from_id)[:limit]
+
+    def _vectors(self, workspace: WorkspaceRef, model: str, after: datetime | None = None,
+                 from_id: int = 0) -> list[AnswerVector]:
         found = []
         for answer_id, (made_by, vector, at) in sorted(self._data.answer_vectors.items()):
             answer = self._data.answers.get(answer_id)
@@ -455,10 +459,11 @@ class FakeAnswerRepository:
                     or (after is not None and at <= after) or answer_id <= from_id):
                 continue
             found.append(AnswerVector(answer_id, vector, at, answer.channel_id, answer.private))
-        return found[:limit]
+        return found
 
-    async def count_vectors(self, workspace: WorkspaceRef, model: str) -> int:
-        return len(await self.vectors(workspace, model))
+    async def vector_state(self, workspace: WorkspaceRef, model: str) -> tuple[int, datetime | None]:
+        found = self._vectors(workspace, model)
+        return len(found), max((v.made_at for v in found), default=None)
 
     async def suggest(self, workspace: WorkspaceRef, ask_id: int,
                       matches: Sequence[tuple[int, float]], at: datetime) -> None:

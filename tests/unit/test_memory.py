@@ -4,7 +4,8 @@ and the background vectors, over a search that answers what the test says."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from bot.commands import (
     SetNamed,
 )
 from bot.domain import (
+    AnswerVector,
     AskStatus,
     MessageRef,
     NewAnswer,
@@ -43,6 +45,7 @@ from tests.unit.fakes import (
     OTHER,
     OTHER_CHANNEL,
     WS,
+    FakeAnswerRepository,
     World,
     card,
     make_world,
@@ -296,6 +299,31 @@ async def test_the_buttons_read_back_and_forged_values_are_refused() -> None:
         assert pressed(Platform.SLACK, ActionId.REUSE_ANSWER.value, value) is None, value
 
 
+async def test_the_library_reads_no_vector_when_none_was_made_since(
+        world: World, search: Search, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search whose index is up to date costs one statement: the count and the newest
+    time, no read of the vectors."""
+    await solved_before(world)
+    await world.handle(RunAnswerIndexing())
+    reads: list[datetime | None] = []
+    real = FakeAnswerRepository.vectors
+
+    async def counted(self: FakeAnswerRepository, *args: Any, **kwargs: Any) -> list[AnswerVector]:
+        reads.append(args[2] if len(args) > 2 else kwargs.get("after"))
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(FakeAnswerRepository, "vectors", counted)
+    library = memory._Library(world.deps, WS, MODEL)
+    count, page = await library.vectors(None)
+    assert count == 1 and len(page) == 1 and reads == [None]
+    newest = page[0].made_at
+    assert await library.vectors(newest) == (1, [])
+    assert await library.vectors(None, 0, 0) == (1, [])  # how many, and nothing else
+    assert reads == [None]
+    assert (await library.vectors(newest - timedelta(seconds=1)))[1] == page
+    assert reads == [None, newest - timedelta(seconds=1)]
+
+
 # --- background vectors -----------------------------------------------------------------
 
 
@@ -309,7 +337,7 @@ async def test_vectors_are_made_for_answers_without_and_again_when_a_note_change
     assert search.vectorized == [("The VPN drops every few minutes", "Update the VPN client to 5.2"),
                                  ("Who orders laptops?", "IT")]
     async with world.store.uow() as uow:
-        assert await uow.answers.count_vectors(WS, MODEL) == 2
+        assert (await uow.answers.vector_state(WS, MODEL))[0] == 2
     await world.handle(RunAnswerIndexing())
     assert len(search.vectorized) == 2  # nothing left to make
     ask = world.store.ask(world.store.answers()[0].ask_id or 0)
