@@ -35,6 +35,7 @@ import dataclasses
 import hashlib
 import math
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -295,10 +296,17 @@ class MiniLM:
     def tokens(self, text: str) -> list[int]:
         return list(self._tokenizer.encode(text).ids)
 
+    def one_blas_thread(self) -> AbstractContextManager[object]:
+        """numpy's BLAS kept to BLAS_THREADS while in it (its own number given back after),
+        for a pass and for any product beside one (the search's cosines)."""
+        limited: AbstractContextManager[object] = self._blas.limit(limits=BLAS_THREADS,
+                                                                   user_api="blas")
+        return limited
+
     def embed(self, text: str) -> np.ndarray:
         """The unit vector (float32, 384 numbers) of text."""
         ids = np.asarray(self.tokens(text), dtype=np.int64)
-        with self._lock, self._blas.limit(limits=BLAS_THREADS, user_api="blas"):
+        with self._lock, self.one_blas_thread():
             unit: np.ndarray = self._forward(ids, 1)[0]
         return unit
 
@@ -310,7 +318,7 @@ class MiniLM:
         if not self._adapted:
             raise ModelUnavailable("embed_both needs the model with its adapter")
         ids = np.asarray(self.tokens(text), dtype=np.int64)
-        with self._lock, self._blas.limit(limits=BLAS_THREADS, user_api="blas"):
+        with self._lock, self.one_blas_thread():
             return self._forward(ids, 2)
 
     def _forward(self, ids: np.ndarray, streams: int) -> np.ndarray:
