@@ -4,15 +4,16 @@ adapters/similarity/adapter.npz (docs/answered-before.md, "The adapter").
     make adapter     # a separate environment with PyTorch (CPU), 30 to 60 minutes on 2 cores
 
 The model as shipped places a question near every answer on its topic. The adapter, a
-rank-8 correction to each layer's attention matrices (some 110,000 numbers, float16), is
+rank-16 correction to each of every layer's four matrices (attention and feed-forward;
+some 550,000 numbers, float16), is
 trained on benchmarks/answers/train/* so that a repeat lands nearest its original and an
 ask on the same topic that repeats nothing lands farther from every answer than repeats
 do from theirs:
 
 - a ranking loss: each repeat against all the answers of its set (cross-entropy over
   cosines / 0.05);
-- a gating loss: each repeat's cosine with its original against each same-topic ask's
-  (soft) best cosine, a logistic loss on the difference / 0.05;
+- a gating loss, weighted twice: each repeat's cosine with its original against each
+  same-topic ask's (soft) best cosine, a logistic loss on the difference / 0.05;
 - near-verbatim repeats (an answer's own question with a quarter of its words left out)
   are added to each step, so that the adapter never learns that shared words mean "not it".
 
@@ -41,8 +42,9 @@ from adapters.similarity.minilm import _HEAD_SIZE, _HEADS, DIMENSIONS, MiniLM
 from benchmarks.answers.sets import AnswerSet, adapter_sets, gate_sets
 
 OUT = Path(__file__).resolve().parents[1] / "adapters" / "similarity" / "adapter.npz"
-PARTS = {"qkv": "qkv", "attention_out": "attention_out"}
+PARTS = ("qkv", "attention_out", "intermediate", "output")
 SEED = 11
+GATING_WEIGHT = 2.0
 
 
 class Frozen:
@@ -182,7 +184,7 @@ def train(frozen: Frozen, adapter: Adapter, sets: list[AnswerSet], steps: int,
         own = to_repeats[torch.arange(len(chosen)), expected]
         nearest = 0.05 * torch.logsumexp(to_unrelated / 0.05, dim=1)
         gating = F.softplus((nearest[None, :] - own[:, None]) / 0.05).mean()
-        loss = ranking + gating
+        loss = ranking + GATING_WEIGHT * gating
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -197,8 +199,8 @@ def train(frozen: Frozen, adapter: Adapter, sets: list[AnswerSet], steps: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=350)
+    parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--write", action="store_true", help=f"write {OUT}")
     parser.add_argument("--snapshots", type=Path, help="also write the adapter every 50 steps "
                         "into this directory (step-N.npz: what --steps N would write)")

@@ -6,8 +6,10 @@ adapters/similarity/.
 The training sets (benchmarks/answers/train/*) are made into workspaces of every size, from
 one answer to all of a set's, each measured against a background of the other sets'
 answers; the gate is fitted on all of them, and its threshold is the chance above which
-29 % of the training sets' unrelated asks (each set whole) are shown a suggestion (a margin
-under the target's 30 %: new asks are not the training sets'). It then prints
+25 % of the training sets' unrelated asks (each set whole) are shown a suggestion. The
+margin under the target's 30 % is for new sets: one set of some 60 asks shows more or
+less than the sets in all (fitted without it, the eight sets ranged from 16 to 43 % at
+25 % in all, and three of eight were over 30 % at 29 %). It then prints
 what it gives on the evaluation set (which plays no part in the fit), whole and in small
 workspaces. The held-out set is never read here.
 """
@@ -26,7 +28,7 @@ from adapters.similarity.minilm import MiniLM
 from benchmarks.answers.sets import HERE, Embedded, Query, embed, gate_sets, load, rank
 
 SIMILARITY = Path(__file__).resolve().parents[2] / "adapters" / "similarity"
-UNRELATED_SHOWN = 0.29
+UNRELATED_SHOWN = 0.25
 SIZES = (1, 3, 10, 30)
 DRAWS = 3
 
