@@ -1,7 +1,7 @@
 """Train leanon's low-rank adapter for all-MiniLM-L6-v2 and write it into
 adapters/similarity/adapter.npz (docs/answered-before.md, "The adapter").
 
-    make adapter     # a separate environment with PyTorch (CPU), 30 to 60 minutes on 2 cores
+    make adapter     # a separate environment with PyTorch (CPU), 25 to 60 minutes on 2 cores
 
 The model as shipped places a question near every answer on its topic. The adapter, a
 rank-16 correction to each of every layer's four matrices (attention and feed-forward;
