@@ -5,7 +5,7 @@ adapters/similarity/adapter.npz (docs/answered-before.md, "The adapter").
 
 The model as shipped places a question near every answer on its topic. The adapter, a
 rank-16 correction to each of every layer's four matrices (attention and feed-forward;
-some 550,000 numbers, float16), is
+some 590,000 numbers, float16), is
 trained on benchmarks/answers/train/* so that a repeat lands nearest its original and an
 ask on the same topic that repeats nothing lands farther from every answer than repeats
 do from theirs:
