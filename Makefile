@@ -33,7 +33,7 @@ bench-quick:  ## the same, small: a smoke run in about four minutes
 	$(BENCH) benchmarks/help_arrives.py --asks 50
 	$(BENCH) benchmarks/insights_at_scale.py --scale 0.05 --runs 5
 
-adapter:  ## train the answered-before model's adapter (PyTorch, in .venv-train; 25 to 60 minutes), then run `make gate`
+adapter:  ## train the answered-before model's adapter (PyTorch, in .venv-train; two trainings averaged, 1 to 2 hours), then run `make gate`
 	test -x .venv-train/bin/python || python3 -m venv .venv-train
 	.venv-train/bin/pip install --quiet -c constraints.txt -e . "torch==2.13.0"
 	PYTHONPATH=$(CURDIR) .venv-train/bin/python tools/train_adapter.py --write

@@ -1,12 +1,11 @@
 """Train leanon's low-rank adapter for all-MiniLM-L6-v2 and write it into
 adapters/similarity/adapter.npz (docs/answered-before.md, "The adapter").
 
-    make adapter     # a separate environment with PyTorch (CPU), 25 to 60 minutes on 2 cores
+    make adapter     # a separate environment with PyTorch (CPU), 1 to 2 hours on 2 cores
 
 The model as shipped places a question near every answer on its topic. The adapter, a
-rank-16 correction to each of every layer's four matrices (attention and feed-forward;
-some 590,000 numbers, float16), is
-trained on benchmarks/answers/train/* so that a repeat lands nearest its original and an
+low-rank correction to each of every layer's four matrices (attention and feed-forward),
+is trained on benchmarks/answers/train/* so that a repeat lands nearest its original and an
 ask on the same topic that repeats nothing lands farther from every answer than repeats
 do from theirs:
 
@@ -16,6 +15,13 @@ do from theirs:
   same-topic ask's (soft) best cosine, a logistic loss on the difference / 0.05;
 - near-verbatim repeats (an answer's own question with a quarter of its words left out)
   are added to each step, so that the adapter never learns that shared words mean "not it".
+
+The shipped adapter is two such trainings of rank 16 (RECIPE: 350 steps on the sets there
+were before LATER_SETS, 450 steps on all of them; the same seed), their corrections
+averaged into one of rank 32 (some 1,180,000 numbers, float16, 2.4 MB): the mean of the
+two told repeats from new asks better than either (docs/answered-before.md). Without
+--steps this writes that; with it, one training (`--out PATH`, `--snapshots DIR`), and
+`--average A B` combines two.
 
 The base weights stay frozen (the int8 ones, widened); the forward pass is leanon's own
 (adapters/similarity/minilm.py) written in PyTorch, with padding masked. The evaluation
@@ -45,6 +51,14 @@ OUT = Path(__file__).resolve().parents[1] / "adapters" / "similarity" / "adapter
 PARTS = ("qkv", "attention_out", "intermediate", "output")
 SEED = 11
 GATING_WEIGHT = 2.0
+RANK = 16
+# The sets written on 2026-12-05 from 22:30 UTC, which the shipped adapter's first training
+# did not have.
+LATER_SETS = ("bioinfo", "crm", "edge", "erp", "frontend", "gis", "hpc", "iam", "observability",
+              "oss", "release", "search", "streaming", "telecom", "trading", "video")
+# The shipped adapter: two trainings (rank RANK, the same seed), their corrections averaged:
+# (steps, sets left out).
+RECIPE = ((350, LATER_SETS), (450, ()))
 
 
 class Frozen:
@@ -197,28 +211,75 @@ def train(frozen: Frozen, adapter: Adapter, sets: list[AnswerSet], steps: int,
             print(line, flush=True)
 
 
+def averaged(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One adapter whose correction is the mean of two adapters' (x @ down @ up each): their
+    factors side by side, the downs halved, so its rank is the sum of theirs."""
+    out = {}
+    for key in first:
+        a, b = first[key].astype(np.float32), second[key].astype(np.float32)
+        if key.endswith(".down"):
+            out[key] = np.concatenate([a * 0.5, b * 0.5], axis=1).astype(np.float16)
+        else:
+            out[key] = np.concatenate([a, b], axis=0).astype(np.float16)
+    return out
+
+
+def trained(frozen: Frozen, rank: int, steps: int, without: tuple[str, ...],
+            snapshots: Path | None = None) -> dict[str, np.ndarray]:
+    torch.manual_seed(SEED)
+    validate = gate_sets()
+    adapter = Adapter(frozen, rank)
+    print("before:", "; ".join(measure(frozen, None, s) for s in validate), flush=True)
+    sets = [s for s in adapter_sets() if s.name not in without]
+    print(f"training on {len(sets)} sets, {steps} steps, rank {rank}", flush=True)
+    train(frozen, adapter, sets, steps, validate, snapshots)
+    print("after:", "; ".join(measure(frozen, adapter, s) for s in validate), flush=True)
+    return adapter.arrays()
+
+
+def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    np.savez(path, **arrays)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    print(f"wrote {path}: sha256 {digest}"
+          + (" (put it in minilm.ADAPTER_SHA256, then `make gate`)" if path == OUT else ""))
+
+
+def _loaded(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=350)
+    parser.add_argument("--steps", type=int, help="train one adapter for this many steps "
+                        "(without it: the shipped adapter's recipe, RECIPE)")
     parser.add_argument("--rank", type=int, default=16)
+    parser.add_argument("--without", default="", help="comma-separated training sets to leave out")
+    parser.add_argument("--out", type=Path, help="write the adapter here")
     parser.add_argument("--write", action="store_true", help=f"write {OUT}")
     parser.add_argument("--snapshots", type=Path, help="also write the adapter every 50 steps "
                         "into this directory (step-N.npz: what --steps N would write)")
+    parser.add_argument("--average", type=Path, nargs=2, metavar="ADAPTER",
+                        help="train nothing: write the mean of these two adapters' corrections")
     args = parser.parse_args()
-    torch.manual_seed(SEED)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    frozen = Frozen(MiniLM(adapted=False))
-    validate = gate_sets()
-    adapter = Adapter(frozen, args.rank)
-    print("before:", "; ".join(measure(frozen, None, s) for s in validate))
+    targets = [p for p in (args.out, OUT if args.write else None) if p is not None]
+    if not targets:
+        parser.error("say where the adapter goes: --out PATH or --write")
     if args.snapshots is not None:
         args.snapshots.mkdir(parents=True, exist_ok=True)
-    train(frozen, adapter, adapter_sets(), args.steps, validate, args.snapshots)
-    print("after:", "; ".join(measure(frozen, adapter, s) for s in validate))
-    if args.write:
-        np.savez(OUT, **adapter.arrays())
-        digest = hashlib.sha256(OUT.read_bytes()).hexdigest()
-        print(f"wrote {OUT}: sha256 {digest} (put it in minilm.ADAPTER_SHA256, then `make gate`)")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.average is not None:
+        arrays = averaged(*(_loaded(p) for p in args.average))
+    else:
+        frozen = Frozen(MiniLM(adapted=False))
+        if args.steps is not None:
+            without = tuple(name for name in args.without.split(",") if name)
+            arrays = trained(frozen, args.rank, args.steps, without, args.snapshots)
+        else:
+            first, second = (trained(frozen, RANK, steps, without) for steps, without in RECIPE)
+            arrays = averaged(first, second)
+    for path in targets:
+        _save(path, arrays)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ embeddings and a layer norm; six layers of 12-head self-attention and a GELU fee
 block, each followed by a residual layer norm (eps 1e-12); the mean over the tokens,
 scaled to length 1.
 
-On top of it, leanon's adapter (adapter.npz, 1.2 MB, written by tools/train_adapter.py):
-a rank-16 correction ``x @ down @ up`` added to each of every layer's four matrices, trained
+On top of it, leanon's adapter (adapter.npz, 2.4 MB, written by tools/train_adapter.py):
+a rank-32 correction ``x @ down @ up`` added to each of every layer's four matrices, trained
 so that an ask repeating an answered one lands nearer its original than an ask on the
 same topic that repeats nothing (docs/answered-before.md). ``adapted=False`` runs the
 model as published. ``embed_both`` gives both vectors of a text in one pass: two streams
