@@ -253,7 +253,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, help="train one adapter for this many steps "
                         "(without it: the shipped adapter's recipe, RECIPE)")
-    parser.add_argument("--rank", type=int, default=16)
+    parser.add_argument("--rank", type=int, default=RANK, help="one training's rank")
     parser.add_argument("--without", default="", help="comma-separated training sets to leave out")
     parser.add_argument("--out", type=Path, help="write the adapter here")
     parser.add_argument("--write", action="store_true", help=f"write {OUT}")
@@ -263,8 +263,12 @@ def main() -> None:
                         help="train nothing: write the mean of these two adapters' corrections")
     args = parser.parse_args()
     targets = [p for p in (args.out, OUT if args.write else None) if p is not None]
-    if not targets:
-        parser.error("say where the adapter goes: --out PATH or --write")
+    if not targets and args.snapshots is None:
+        parser.error("say where the adapter goes: --out PATH, --write or --snapshots DIR")
+    without = tuple(name for name in args.without.split(",") if name)
+    unknown = set(without) - {s.name for s in adapter_sets()}
+    if unknown:
+        parser.error(f"no such training sets: {', '.join(sorted(unknown))}")
     if args.snapshots is not None:
         args.snapshots.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -273,7 +277,6 @@ def main() -> None:
     else:
         frozen = Frozen(MiniLM(adapted=False))
         if args.steps is not None:
-            without = tuple(name for name in args.without.split(",") if name)
             arrays = trained(frozen, args.rank, args.steps, without, args.snapshots)
         else:
             first, second = (trained(frozen, RANK, steps, without) for steps, without in RECIPE)
