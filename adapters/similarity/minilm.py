@@ -174,7 +174,8 @@ class MiniLM:
     """The encoder. ``embed`` is thread-safe (one text at a time)."""
 
     def __init__(self, model_path: Path | None = None, vocab_path: Path | None = None,
-                 adapter_path: Path | None = None, *, adapted: bool = True) -> None:
+                 adapter_path: Path | None = None, *, adapted: bool = True,
+                 adapter_sha256: str | None = None) -> None:
         model_path = model_path or model_file()
         if not model_path.is_file():
             raise ModelUnavailable(f"the model file {model_path} is missing")
@@ -190,7 +191,7 @@ class MiniLM:
         self._load(tensors)
         self._adapted = adapted
         if adapted:
-            self._adapt(adapter_path or adapter_file())
+            self._adapt(adapter_path or adapter_file(), adapter_sha256 or ADAPTER_SHA256)
         widest = max(
             linear.weight.size for layer in self._layers for linear in (layer.qkv, layer.intermediate)
         )
@@ -254,9 +255,11 @@ class MiniLM:
             layers.append(layer)
         self._layers = layers
 
-    def _adapt(self, path: Path) -> None:
-        """Add leanon's low-rank adapter (tools/train_adapter.py) to the layers it names."""
-        if not path.is_file() or _sha256(path) != ADAPTER_SHA256:
+    def _adapt(self, path: Path, sha256: str) -> None:
+        """Add leanon's low-rank adapter (tools/train_adapter.py) to the layers it names; the
+        file must have the given sha256 (the shipped adapter's, unless a benchmark measures a
+        candidate)."""
+        if not path.is_file() or _sha256(path) != sha256:
             raise ModelUnavailable(f"the adapter {path} is missing or not the one leanon was built for")
         with np.load(path) as arrays:
             found = {name: arrays[name].astype(np.float32) for name in arrays.files}

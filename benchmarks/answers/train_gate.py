@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters.similarity import minilm
 from adapters.similarity.gate import Gate, fit
 from adapters.similarity.index import Background
 from adapters.similarity.minilm import MiniLM
@@ -114,11 +113,13 @@ def main() -> None:
     parser.add_argument("--adapter", type=Path, help="measure with this adapter file in place "
                         "of the shipped one (a candidate from tools/train_adapter.py)")
     args = parser.parse_args()
-    if args.adapter is not None:
-        if args.write:
-            parser.error("--write takes the shipped adapter: put the candidate in its place first")
-        minilm.ADAPTER_SHA256 = hashlib.sha256(args.adapter.read_bytes()).hexdigest()
-    model = MiniLM(adapter_path=args.adapter)
+    if args.adapter is None:
+        model = MiniLM()
+    elif args.write:
+        parser.error("--write takes the shipped adapter: put the candidate in its place first")
+    else:
+        model = MiniLM(adapter_path=args.adapter,
+                       adapter_sha256=hashlib.sha256(args.adapter.read_bytes()).hexdigest())
     rng = random.Random(7)  # noqa: S311 - reproducible draws of workspaces, not secrets
     sets = [embed(model, s) for s in gate_sets()]
     gate, training, whole = fitted(sets, rng)
