@@ -129,6 +129,19 @@ def test_a_missing_altered_or_misshapen_adapter_is_refused(tmp_path: Path,
             MiniLM(adapter_path=path)
 
 
+def test_a_candidate_adapter_loads_only_with_its_own_sha256_named(tmp_path: Path) -> None:
+    with np.load(adapter_file()) as arrays:
+        halved = {name: arrays[name] * (0.5 if name.endswith(".up") else 1) for name in arrays.files}
+    candidate = tmp_path / "candidate.npz"
+    np.savez(candidate, **halved)
+    with pytest.raises(ModelUnavailable, match="not the one"):
+        MiniLM(adapter_path=candidate)
+    model = MiniLM(adapter_path=candidate, adapter_sha256=minilm._sha256(candidate))
+    shipped = MiniLM()
+    text = "the build cache fills the disk on the runner"
+    assert not np.allclose(model.embed_both(text), shipped.embed_both(text))
+
+
 def test_long_texts_are_cut_at_the_models_length(model: MiniLM) -> None:
     assert len(model.tokens("word " * 1000)) == 128
 
